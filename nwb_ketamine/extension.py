@@ -57,8 +57,8 @@ class DrugAdministration(_DrugAdministrationBase):
         _require_choice(name, "role", kwargs["role"], ROLES)
         for field in ("dose", "concentration", "volume"):
             _require_unit_pair(name, kwargs, field)
-        if kwargs.get("dose") is None and kwargs.get("concentration") is None:
-            raise ExtensionValueError(f"DrugAdministration {kwargs['name']!r}: give a dose or a concentration")
+        if all(kwargs.get(key) is None for key in ("dose", "concentration", "volume")):
+            raise ExtensionValueError(f"DrugAdministration {kwargs['name']!r}: give a dose, concentration or volume")
         super().__init__(**kwargs)
 
 
@@ -81,7 +81,9 @@ DrugStressMetadata = get_class("DrugStressMetadata", NAMESPACE)
 
 def describe_administration(adm) -> str:
     """One human-readable line for an administration, e.g. 'ketamine 10 mg/kg intraperitoneal at -3600 s'."""
-    amount = f"{adm.dose:g} {adm.dose_unit}" if adm.dose is not None else f"{adm.concentration:g} {adm.concentration_unit}"
+    amount = (
+        f"{adm.dose:g} {adm.dose_unit}" if adm.dose is not None else f"{adm.concentration:g} {adm.concentration_unit}"
+    )
     when = f" at {adm.administration_time:g} s" if adm.administration_time is not None else ""
     vehicle = f" in {adm.vehicle}" if adm.vehicle else ""
     return f"{adm.agent} {amount} {adm.route}{vehicle}{when} ({adm.role})"

@@ -20,7 +20,6 @@ NAME = "ndx-drug-stress"
 VERSION = "0.1.0"
 
 
-
 def _text(name, doc, required=True):
     return NWBAttributeSpec(name=name, doc=doc, dtype="text", required=required)
 
@@ -45,7 +44,9 @@ def build_types():
             _number("dose", "Dose given to the subject, in dose_unit. Non-negative. Absent for bath application."),
             _text("dose_unit", "Unit of dose, e.g. 'mg/kg'. Required when dose is given.", required=False),
             _number("concentration", "Concentration, in concentration_unit, e.g. of a bath-applied drug."),
-            _text("concentration_unit", "Unit of concentration, e.g. 'uM'. Required with concentration.", required=False),
+            _text(
+                "concentration_unit", "Unit of concentration, e.g. 'uM'. Required with concentration.", required=False
+            ),
             _text("route", "Route of administration, one of: " + ", ".join(ROUTES) + "."),
             _text("vehicle", "Vehicle the agent was dissolved in, e.g. '0.9% saline'.", required=False),
             _number("volume", "Volume administered, in volume_unit."),

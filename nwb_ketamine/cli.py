@@ -1,0 +1,57 @@
+"""The ``nwb-ketamine`` command: a thin layer over the library.
+
+Every subcommand calls one library function. Errors a user can cause (``NwbKetamineError``) are
+printed as one line each on stderr with exit code 1; anything else is a bug and keeps its traceback.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from nwb_ketamine import __version__
+from nwb_ketamine.errors import NwbKetamineError, StudyFileError
+
+
+def _check(args) -> int:
+    from nwb_ketamine.metadata import load_study
+
+    study = load_study(args.study, check_files=not args.no_files)
+    print(study.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nwb-ketamine",
+        description="Turn slice patch-clamp and in vivo tetrode recordings of a drug & stress study into a "
+        "validated, DANDI-ready NWB archive, and explore it.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="validate a study metadata file and summarise it")
+    check.add_argument("study", type=Path, metavar="STUDY.yaml")
+    check.add_argument("--no-files", action="store_true", help="do not require the raw files to exist")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except StudyFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found; fix them and run the command again.", file=sys.stderr)
+        return 1
+    except NwbKetamineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The study file validator: every malformed example gets its exact one-line message."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from nwb_ketamine.errors import StudyFileError
+from nwb_ketamine.metadata import load_study, time_since_injection
+from tests.conftest import EXAMPLE_STUDY
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+TEXT = EXAMPLE_STUDY.read_text()
+
+
+def problems_of(tmp_path, text, check_files=False):
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    with pytest.raises(StudyFileError) as info:
+        load_study(path, check_files=check_files, now=NOW)
+    return info.value.problems
+
+
+def line_of(text, needle, occurrence=1):
+    start = -1
+    for _ in range(occurrence):
+        start = text.index(needle, start + 1)
+    return text.count("\n", 0, start) + 1
+
+
+def mutate(old, new, count=1):
+    assert TEXT.count(old) >= count, old
+    return TEXT.replace(old, new, count)
+
+
+def test_example_is_valid():
+    study = load_study(EXAMPLE_STUDY, check_files=False, now=NOW)
+    assert set(study.subjects) == {"m01", "m02"}
+    assert study.drugs["ketamine-10"].dose.value == 10.0
+    assert study.drugs["ketamine-10"].dose.unit == "mg/kg"
+    assert study.stress_protocols["crs"].hours_per_day == 2.0
+    cell = study.slice_sessions[0]
+    assert cell.ccf_region == "LH"
+    assert cell.files[1].holding_potential_volts == pytest.approx(0.040)
+    assert cell.files[1].bath == ("nbqx",)
+    assert time_since_injection(cell).total_seconds() == 5400
+    assert study.summary().startswith("study.yaml: 'Region-specific")
+
+
+CASES = [
+    # (description, old, new, needle for the line, expected message after "study.yaml:LINE ")
+    (
+        "undeclared subject",
+        "    subject: m02\n",
+        "    subject: m17\n",
+        "subject: m17",
+        "sessions[1].subject: 'm17' is not a declared subject (declared: m01, m02)",
+    ),
+    (
+        "naive datetime",
+        "start_time: 2024-02-15T10:30:00+08:00",
+        "start_time: 2024-02-15T10:30:00",
+        "start_time: 2024-02-15T10:30:00\n",
+        "sessions[0].start_time: '2024-02-15T10:30:00' has no UTC offset (naive date-time); add one, e.g. "
+        "'2024-02-15T10:30:00+08:00'",
+    ),
+    (
+        "future session",
+        "start_time: 2024-02-16T10:30:00+08:00",
+        "start_time: 2027-02-16T10:30:00+08:00",
+        "2027-02-16T10",
+        "sessions[1].start_time: '2027-02-16T10:30:00+08:00' is in the future; check the date",
+    ),
+    (
+        "bad species",
+        "species: Mus musculus\n    strain: C57BL/6J\n    sex: M\n    age",
+        "species: mouse\n    strain: C57BL/6J\n    sex: M\n    age",
+        "species: mouse",
+        "subjects[1].species: 'mouse' is not a Latin binomial ('Mus musculus') or an NCBITaxon IRI "
+        "('http://purl.obolibrary.org/obo/NCBITaxon_10090')",
+    ),
+    (
+        "bad sex code",
+        "    sex: M\n    age",
+        "    sex: male\n    age",
+        "sex: male",
+        "subjects[1].sex: 'male' is not one of M, F, U, O",
+    ),
+    ("no age nor birth date", "    age: P10W\n", "", "  - id: m02", "subjects[1]: give date_of_birth or age"),
+    (
+        "weight without unit",
+        "weight: 25.3 g",
+        "weight: 25.3",
+        "weight: 25.3\n",
+        "subjects[0].weight: 25.3 is a float, expected string; quote it",
+    ),
+    (
+        "unknown weight unit",
+        "weight: 25.3 g",
+        "weight: 25.3 lb",
+        "weight: 25.3 lb",
+        "subjects[0].weight: unknown unit 'lb' for weight (use one of: g, kg, mg)",
+    ),
+    (
+        "id with a space",
+        "slice_id: s2",
+        "slice_id: s 2",
+        "slice_id: s 2",
+        "sessions[1].slice_id: 's 2' is not valid: An identifier: letters, digits, '.', '+', '-'; no spaces, slashes or "
+        "underscores (DANDI uses '_' as separator).",
+    ),
+    (
+        "id with a slash",
+        "slice_id: s1",
+        "slice_id: s/1",
+        "slice_id: s/1",
+        "sessions[0].slice_id: 's/1' is not valid: An identifier: letters, digits, '.', '+', '-'; no spaces, slashes "
+        "or underscores (DANDI uses '_' as separator).",
+    ),
+    (
+        "unknown route",
+        "route: intraperitoneal\n    vehicle",
+        "route: ip\n    vehicle",
+        "route: ip",
+        "drugs[0].route: 'ip' is not one of intraperitoneal, subcutaneous, intravenous, oral, intranasal, intracerebral, "
+        "bath, other",
+    ),
+    (
+        "unknown dose unit",
+        "dose: 10 mg/kg",
+        "dose: 10 mg/lb",
+        "dose: 10 mg/lb",
+        "drugs[0].dose: unknown unit 'mg/lb' for dose (use one of: mg/kg, ug/kg, g/kg, mg, ug)",
+    ),
+    ("negative dose", "dose: 10 mg/kg", "dose: -10 mg/kg", "dose: -10", "drugs[0].dose: -10 mg/kg is negative"),
+    (
+        "drug without any amount",
+        "    concentration: 10 uM\n",
+        "",
+        "  - id: nbqx",
+        "drugs[2]: give dose or concentration or volume",
+    ),
+    (
+        "undeclared drug",
+        "drug: saline, time",
+        "drug: vehicle, time",
+        "drug: vehicle",
+        "sessions[1].injection.drug: 'vehicle' is not a declared drug (declared: ketamine-10, nbqx, saline)",
+    ),
+    (
+        "undeclared stress",
+        "stress: crs\n\nsessions",
+        "stress: cms\n\nsessions",
+        "stress: cms",
+        "subjects[1].stress: 'cms' is not a declared stress protocol (declared: crs)",
+    ),
+    (
+        "unknown paradigm",
+        "paradigm: chronic restraint",
+        "paradigm: tail suspension",
+        "paradigm: tail",
+        "stress_protocols[0].paradigm: 'tail suspension' is not one of none, acute restraint, chronic restraint, "
+        "chronic social defeat, chronic unpredictable mild stress, learned helplessness, other",
+    ),
+    (
+        "unknown region",
+        "region: CA1",
+        "region: CA9",
+        "region: CA9",
+        "sessions[1].region: 'CA9' is not a known region; use an Allen CCF acronym (LH, MH, CA1, CA2, CA3, DG, HPF, PL, "
+        "ILA, ACA, ACB, VTA, DR, BLA, TH) or a known label (LHb...)",
+    ),
+    (
+        "unknown field",
+        "    cell_id: c1\n    region: LHb",
+        "    cell_id: c1\n    cell_type: neuron\n    region: LHb",
+        "cell_type",
+        "sessions[0].cell_type: unknown field (allowed here: cell_id, clamp_mode, description, files, injection, "
+        "region, session_id, slice_id, slicing_time, start_time, subject, type)",
+    ),
+    (
+        "missing required field",
+        "    cell_id: c1\n    region: CA1",
+        "    region: CA1",
+        '  - type: slice\n    session_id: "20240216"',
+        "sessions[1].cell_id: required field is missing",
+    ),
+    (
+        "unquoted numeric id",
+        'session_id: "20240215"',
+        "session_id: 20240215",
+        "session_id: 20240215",
+        "sessions[0].session_id: 20240215 is a int, expected string; quote it",
+    ),
+    (
+        "holding potential unit",
+        "holding_potential: +40 mV",
+        "holding_potential: +40 pA",
+        "+40 pA",
+        "sessions[0].files[1].holding_potential: unknown unit 'pA' for holding potential (use one of: V, mV)",
+    ),
+    (
+        "bad timezone",
+        "timezone: Asia/Shanghai",
+        "timezone: China/Beijing",
+        "timezone:",
+        "timezone: 'China/Beijing' is not an IANA time zone name, e.g. 'Asia/Shanghai'",
+    ),
+    (
+        "bad clamp mode",
+        "clamp_mode: voltage_clamp\n    files:\n      - path: raw/m02",
+        "clamp_mode: vc\n    files:\n      - path: raw/m02",
+        "clamp_mode: vc",
+        "sessions[1].clamp_mode: 'vc' is not one of voltage_clamp, current_clamp",
+    ),
+    (
+        "injection after slicing start",
+        "time: 2024-02-16T09:00:00+08:00",
+        "time: 2024-02-16T11:00:00+08:00",
+        "2024-02-16T11",
+        "sessions[1].injection.time: is after the recording start; slices are cut after injection",
+    ),
+    (
+        "experimenter format",
+        '"Doe, Jane"',
+        '"Jane Doe"',
+        "experimenters",
+        "study.experimenters[0]: 'Jane Doe' is not valid: A name written as 'Last, First'.",
+    ),
+    (
+        "bad license",
+        "license: CC-BY-4.0",
+        "license: MIT",
+        "license: MIT",
+        "study.license: 'MIT' is not one of CC0-1.0, CC-BY-4.0, CC-BY-NC-4.0",
+    ),
+    (
+        "bad date",
+        "date_of_birth: 2023-12-01",
+        "date_of_birth: 2023-13-01",
+        "2023-13-01",
+        "subjects[0].date_of_birth: '2023-13-01' is not a valid date (YYYY-MM-DD)",
+    ),
+    (
+        "bath drug undeclared",
+        "bath: [nbqx]",
+        "bath: [ap5]",
+        "bath: [ap5]",
+        "sessions[0].files[1].bath[0]: 'ap5' is not a declared drug (declared: ketamine-10, nbqx, saline)",
+    ),
+]
+
+
+@pytest.mark.parametrize("description, old, new, needle, expected", CASES, ids=[c[0] for c in CASES])
+def test_malformed_study_reports_exact_message(tmp_path, description, old, new, needle, expected):
+    text = mutate(old, new)
+    problems = problems_of(tmp_path, text)
+    assert problems == [f"study.yaml:{line_of(text, needle)} {expected}"]
+
+
+def test_duplicate_subject_and_its_consequence(tmp_path):
+    text = mutate("  - id: m02\n", "  - id: m01\n")
+    assert problems_of(tmp_path, text) == [
+        f"study.yaml:{line_of(text, 'id: m01', occurrence=2)} subjects[1].id: duplicate subject id 'm01' (also at "
+        "subjects[0])",
+        f"study.yaml:{line_of(text, 'subject: m02')} sessions[1].subject: 'm02' is not a declared subject (declared: "
+        "m01)",
+    ]
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    text = mutate("sex: M\n    date_of_birth", "sex: X\n    date_of_birth").replace(
+        "    subject: m02\n", "    subject: m9\n"
+    )
+    problems = problems_of(tmp_path, text)
+    assert len(problems) == 2
+    assert "subjects[0].sex" in problems[0] and "sessions[1].subject" in problems[1]
+
+
+def test_missing_raw_file(tmp_path):
+    problems = problems_of(tmp_path, TEXT, check_files=True)
+    assert len(problems) == 3
+    assert problems[0].startswith(f"study.yaml:{line_of(TEXT, 'raw/m01_s1_c1_ampa')} sessions[0].files[0].path: ")
+    assert "'raw/m01_s1_c1_ampa.abf' does not exist" in problems[0]
+
+
+def test_invalid_yaml(tmp_path):
+    problems = problems_of(tmp_path, "study: [unclosed\n")
+    assert len(problems) == 1 and problems[0].startswith("study.yaml:2: not valid YAML")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(StudyFileError, match="cannot read the study file"):
+        load_study(tmp_path / "nope.yaml")
+
+
+def test_empty_file(tmp_path):
+    assert problems_of(tmp_path, "") == ["study.yaml: the study file is empty; start from examples/study.yaml"]
