@@ -105,8 +105,8 @@ CASES = [
         "slice_id: s2",
         "slice_id: s 2",
         "slice_id: s 2",
-        "sessions[1].slice_id: 's 2' is not valid: An identifier: letters, digits, '.', '+', '-'; no spaces, slashes or "
-        "underscores (DANDI uses '_' as separator).",
+        "sessions[1].slice_id: 's 2' is not valid: An identifier: letters, digits, '.', '+', '-'; no spaces, "
+        "slashes or underscores (DANDI uses '_' as separator).",
     ),
     (
         "id with a slash",
@@ -121,8 +121,8 @@ CASES = [
         "route: intraperitoneal\n    vehicle",
         "route: ip\n    vehicle",
         "route: ip",
-        "drugs[0].route: 'ip' is not one of intraperitoneal, subcutaneous, intravenous, oral, intranasal, intracerebral, "
-        "bath, other",
+        "drugs[0].route: 'ip' is not one of intraperitoneal, subcutaneous, intravenous, oral, intranasal, "
+        "intracerebral, bath, other",
     ),
     (
         "unknown dose unit",
@@ -166,8 +166,8 @@ CASES = [
         "region: CA1",
         "region: CA9",
         "region: CA9",
-        "sessions[1].region: 'CA9' is not a known region; use an Allen CCF acronym (LH, MH, CA1, CA2, CA3, DG, HPF, PL, "
-        "ILA, ACA, ACB, VTA, DR, BLA, TH) or a known label (LHb...)",
+        "sessions[1].region: 'CA9' is not a known region; use an Allen CCF acronym (LH, MH, CA1, CA2, CA3, DG, HPF, "
+        "PL, ILA, ACA, ACB, VTA, DR, BLA, TH) or a known label (LHb...)",
     ),
     (
         "unknown field",
