@@ -81,9 +81,12 @@ DrugStressMetadata = get_class("DrugStressMetadata", NAMESPACE)
 
 def describe_administration(adm) -> str:
     """One human-readable line for an administration, e.g. 'ketamine 10 mg/kg intraperitoneal at -3600 s'."""
-    amount = (
-        f"{adm.dose:g} {adm.dose_unit}" if adm.dose is not None else f"{adm.concentration:g} {adm.concentration_unit}"
-    )
+    if adm.dose is not None:
+        amount = f"{adm.dose:g} {adm.dose_unit}"
+    elif adm.concentration is not None:
+        amount = f"{adm.concentration:g} {adm.concentration_unit}"
+    else:
+        amount = f"{adm.volume:g} {adm.volume_unit}"
     when = f" at {adm.administration_time:g} s" if adm.administration_time is not None else ""
     vehicle = f" in {adm.vehicle}" if adm.vehicle else ""
     return f"{adm.agent} {amount} {adm.route}{vehicle}{when} ({adm.role})"
