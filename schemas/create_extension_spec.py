@@ -92,7 +92,8 @@ def build_types():
     return [administration, stress, container]
 
 
-def main():
+def main(out_dir=None):
+    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder)."""
     builder = NWBNamespaceBuilder(
         doc="Drug administration and stress protocol metadata for pharmacology studies.",
         name=NAME,
@@ -101,8 +102,7 @@ def main():
         contact=["nwb-ketamine@example.org"],
     )
     builder.include_namespace("core")
-    here = Path(__file__).resolve().parent
-    export_spec(builder, build_types(), str(here))
+    export_spec(builder, build_types(), str(out_dir or Path(__file__).resolve().parent))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pynwb import NWBHDF5IO, NWBFile
@@ -73,7 +73,7 @@ def complete_file():
     nwbfile = NWBFile(
         session_description="Whole-cell recording of a lateral habenula neuron after in vivo ketamine.",
         identifier="4f1c2b8e-0000-4000-8000-000000000001",
-        session_start_time=datetime(2024, 2, 15, 10, 30, tzinfo=timezone.utc),
+        session_start_time=datetime(2024, 2, 15, 10, 30, tzinfo=UTC),
         experimenter=["Doe, Jane"],
         institution="Example University",
         lab="Example lab",
