@@ -1,0 +1,241 @@
+"""Simulated tetrode recordings written in the Open Ephys GUI 0.6 binary format.
+
+Design decision: the signal is produced and written chunk by chunk (``InVivoParameters.chunk_s``) so
+memory stays bounded whatever the duration; only the low-rate LFP (1 kHz) and the spike tables are
+held for the whole session. The layout is what the GUI 0.6 Record Node writes and neo's
+``OpenEphysBinaryRawIO`` reads::
+
+    <date_time>/Record Node 101/experiment1/recording1/
+        structure.oebin  sync_messages.txt
+        continuous/Acquisition_Board-100.Rhythm Data/{continuous.dat, sample_numbers.npy, timestamps.npy}
+        events/Acquisition_Board-100.Rhythm Data/TTL/{states, sample_numbers, timestamps, full_words}.npy
+
+Sample numbers start where acquisition was when recording started (not at 0), as on a real rig; the
+ground truth gives spike and event times from the first recorded sample.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import lfilter
+
+from .parameters import InVivoParameters
+
+STREAM_FOLDER = "Acquisition_Board-100.Rhythm Data"
+RECORD_NODE = "Record Node 101"
+
+
+@dataclass(frozen=True)
+class SpikeTable:
+    """Every spike to embed, sorted by sample: which cluster, how large, with per-cluster waveforms."""
+
+    samples: np.ndarray  # int64, from the first recorded sample
+    cluster: np.ndarray  # int64 index into templates
+    scale: np.ndarray  # float32 amplitude factor (1 = the template)
+    templates_uv: np.ndarray  # float32 (n_clusters, n_waveform_samples, n_channels)
+
+
+def recording_folder(root: Path) -> Path:
+    """The ``recording1`` folder inside an Open Ephys session folder."""
+    return Path(root) / RECORD_NODE / "experiment1" / "recording1"
+
+
+def stream_folder(root: Path) -> Path:
+    """The continuous stream folder (holds ``continuous.dat``) of a session folder."""
+    return recording_folder(root) / "continuous" / STREAM_FOLDER
+
+
+def make_lfp(rng: np.random.Generator, duration_s: float, params: InVivoParameters) -> np.ndarray:
+    """Low-rate LFP in uV sampled at ``params.lfp_rate_hz``: theta with slow modulation plus brown noise."""
+    n = int(np.ceil(duration_s * params.lfp_rate_hz)) + 2
+    t = np.arange(n) / params.lfp_rate_hz
+    theta = np.sin(2 * np.pi * params.lfp_theta_hz * t + rng.uniform(0, 2 * np.pi))
+    theta *= 1.0 + 0.4 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 2 * np.pi))
+    brown = lfilter([1.0], [1.0, -0.99], rng.standard_normal(n))
+    brown /= max(brown.std(), 1e-12)
+    return (0.5 * params.lfp_uv * (theta + brown)).astype(np.float32)
+
+
+def signal_chunks(
+    rng: np.random.Generator,
+    n_samples: int,
+    lfp: np.ndarray,
+    channel_gain: np.ndarray,
+    spikes: SpikeTable,
+    params: InVivoParameters,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first_sample, signal)`` chunks of the extracellular signal in uV, shape (n, n_channels).
+
+    Parameters
+    ----------
+    rng
+        Generator of the background noise (drawn chunk by chunk, in order).
+    n_samples
+        Length of the recording.
+    lfp
+        LFP at ``params.lfp_rate_hz``, shared by all channels.
+    channel_gain
+        Per-channel LFP gain, shape (n_channels,).
+    spikes
+        Spikes to embed.
+    params
+        Sampling rate, noise level and chunk size.
+    """
+    fs = params.sampling_rate_hz
+    chunk = int(params.chunk_s * fs)
+    width = spikes.templates_uv.shape[1]
+    peak = params.waveform_peak_index
+    offsets = np.arange(width)
+    lfp_t = np.arange(lfp.size) / params.lfp_rate_hz
+    for c0 in range(0, n_samples, chunk):
+        c1 = min(c0 + chunk, n_samples)
+        n = c1 - c0
+        data = rng.standard_normal((n, channel_gain.size), dtype=np.float32)
+        data *= np.float32(params.noise_uv)
+        local_lfp = np.interp(np.arange(c0, c1) / fs, lfp_t, lfp).astype(np.float32)
+        data += local_lfp[:, None] * channel_gain[None, :].astype(np.float32)
+        lo = np.searchsorted(spikes.samples, c0 - (width - peak))
+        hi = np.searchsorted(spikes.samples, c1 + peak)
+        if hi > lo:
+            idx = spikes.samples[lo:hi, None] - peak + offsets[None, :] - c0
+            wf = spikes.scale[lo:hi, None, None] * spikes.templates_uv[spikes.cluster[lo:hi]]
+            valid = (idx >= 0) & (idx < n)
+            np.add.at(data, idx[valid], wf[valid])
+        yield c0, data
+
+
+def _oebin(n_channels: int, params: InVivoParameters) -> dict:
+    channels = [
+        {
+            "channel_name": f"CH{i + 1}",
+            "description": "Headstage data channel",
+            "identifier": "genericdata.continuous",
+            "history": "Acquisition Board -> Record Node",
+            "bit_volts": params.bit_volts,
+            "units": "uV",
+            "source_processor_index": i,
+            "recorded_processor_index": i,
+        }
+        for i in range(n_channels)
+    ]
+    return {
+        "GUI version": "0.6.7",
+        "continuous": [
+            {
+                "folder_name": f"{STREAM_FOLDER}/",
+                "sample_rate": params.sampling_rate_hz,
+                "source_processor_name": "Acquisition Board",
+                "source_processor_id": 100,
+                "stream_name": "Rhythm Data",
+                "recorded_processor": "Record Node",
+                "recorded_processor_id": 101,
+                "num_channels": n_channels,
+                "channels": channels,
+            }
+        ],
+        "events": [
+            {
+                "folder_name": f"{STREAM_FOLDER}/TTL/",
+                "channel_name": "Acquisition Board TTL Input",
+                "description": "Digital inputs of the acquisition board",
+                "identifier": "acquisition_board.events",
+                "sample_rate": params.sampling_rate_hz,
+                "type": "int16",
+                "source_processor": "Acquisition Board",
+                "stream_name": "Rhythm Data",
+                "initial_state": 0,
+            }
+        ],
+        "spikes": [],
+    }
+
+
+def write_openephys(
+    root: Path,
+    chunks: Iterator[tuple[int, np.ndarray]],
+    n_samples: int,
+    n_channels: int,
+    first_sample: int,
+    ttl_samples: list[tuple[int, int]],
+    start_time: datetime,
+    params: InVivoParameters,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write one recording in the Open Ephys 0.6 binary format.
+
+    Parameters
+    ----------
+    root
+        Session folder to create (the GUI names it after the start date and time).
+    chunks
+        ``(first_sample, signal_uV)`` chunks covering the recording, in order.
+    n_samples, n_channels
+        Size of the recording.
+    first_sample
+        Acquisition sample number of the first recorded sample.
+    ttl_samples
+        ``(rising, falling)`` edges of TTL pulses on ``params.ttl_line``, in samples from the recording start.
+    start_time
+        Local wall-clock time of the first sample (for ``sync_messages.txt``).
+    params
+        Sampling rate and bit size.
+    progress
+        Called with the number of samples written after each chunk.
+
+    Returns
+    -------
+    Path
+        The ``continuous.dat`` file.
+    """
+    fs = params.sampling_rate_hz
+    rec = recording_folder(root)
+    cont = stream_folder(root)
+    cont.mkdir(parents=True, exist_ok=True)
+    ttl = rec / "events" / STREAM_FOLDER / "TTL"
+    ttl.mkdir(parents=True, exist_ok=True)
+
+    (rec / "structure.oebin").write_text(json.dumps(_oebin(n_channels, params), indent=4))
+    epoch_ms = int(start_time.timestamp() * 1000)
+    (rec / "sync_messages.txt").write_text(
+        f"Software Time (milliseconds since midnight Jan 1st 1970 UTC): {epoch_ms}\n"
+        f"Start Time for Acquisition Board (100) - Rhythm Data @ {int(fs)} Hz: {first_sample}\n"
+    )
+
+    sample_numbers = np.lib.format.open_memmap(cont / "sample_numbers.npy", "w+", np.int64, (n_samples,))
+    timestamps = np.lib.format.open_memmap(cont / "timestamps.npy", "w+", np.float64, (n_samples,))
+    inv_bit = np.float32(1.0 / params.bit_volts)
+    with open(cont / "continuous.dat", "wb") as f:
+        for c0, data in chunks:
+            n = data.shape[0]
+            codes = np.clip(np.rint(data * inv_bit), -32768, 32767).astype("<i2")
+            f.write(codes.tobytes())
+            numbers = np.arange(first_sample + c0, first_sample + c0 + n, dtype=np.int64)
+            sample_numbers[c0 : c0 + n] = numbers
+            timestamps[c0 : c0 + n] = numbers / fs
+            if progress is not None:
+                progress(n)
+    sample_numbers.flush()
+    timestamps.flush()
+    del sample_numbers, timestamps
+
+    edges = np.array([s for pair in ttl_samples for s in pair], dtype=np.int64) + first_sample
+    states = np.tile(np.array([params.ttl_line, -params.ttl_line], dtype=np.int16), len(ttl_samples))
+    words = np.tile(np.array([1 << (params.ttl_line - 1), 0], dtype=np.uint64), len(ttl_samples))
+    np.save(ttl / "states.npy", states)
+    np.save(ttl / "sample_numbers.npy", edges)
+    np.save(ttl / "timestamps.npy", edges / fs)
+    np.save(ttl / "full_words.npy", words)
+    return cont / "continuous.dat"
+
+
+def quantised(signal_uv: np.ndarray, params: InVivoParameters) -> np.ndarray:
+    """The signal as readers see it: int16 codes times ``bit_volts``, in uV."""
+    inv_bit = np.float32(1.0 / params.bit_volts)
+    codes = np.clip(np.rint(signal_uv * inv_bit), -32768, 32767).astype(np.int16)
+    return codes.astype(np.float64) * params.bit_volts
