@@ -207,22 +207,31 @@ def write_openephys(
         f"Start Time for Acquisition Board (100) - Rhythm Data @ {int(fs)} Hz: {first_sample}\n"
     )
 
-    sample_numbers = np.lib.format.open_memmap(cont / "sample_numbers.npy", "w+", np.int64, (n_samples,))
-    timestamps = np.lib.format.open_memmap(cont / "timestamps.npy", "w+", np.float64, (n_samples,))
+    # Plain appends, not memmaps: dirty memmap pages would count against the memory bound.
     inv_bit = np.float32(1.0 / params.bit_volts)
-    with open(cont / "continuous.dat", "wb") as f:
+    with (
+        open(cont / "continuous.dat", "wb") as dat,
+        open(cont / "sample_numbers.npy", "wb") as numbers_file,
+        open(cont / "timestamps.npy", "wb") as times_file,
+    ):
+        for f, dtype in ((numbers_file, "<i8"), (times_file, "<f8")):
+            header = {"descr": dtype, "fortran_order": False, "shape": (n_samples,)}
+            np.lib.format.write_array_header_1_0(f, header)
+        written = 0
         for c0, data in chunks:
             n = data.shape[0]
+            if c0 != written:
+                raise ValueError(f"chunk starts at sample {c0}, expected {written}")
             codes = np.clip(np.rint(data * inv_bit), -32768, 32767).astype("<i2")
-            f.write(codes.tobytes())
-            numbers = np.arange(first_sample + c0, first_sample + c0 + n, dtype=np.int64)
-            sample_numbers[c0 : c0 + n] = numbers
-            timestamps[c0 : c0 + n] = numbers / fs
+            dat.write(codes.tobytes())
+            numbers = np.arange(first_sample + c0, first_sample + c0 + n, dtype="<i8")
+            numbers_file.write(numbers.tobytes())
+            times_file.write((numbers / fs).astype("<f8").tobytes())
+            written += n
             if progress is not None:
                 progress(n)
-    sample_numbers.flush()
-    timestamps.flush()
-    del sample_numbers, timestamps
+    if written != n_samples:
+        raise ValueError(f"chunks hold {written} samples, expected {n_samples}")
 
     edges = np.array([s for pair in ttl_samples for s in pair], dtype=np.int64) + first_sample
     states = np.tile(np.array([params.ttl_line, -params.ttl_line], dtype=np.int16), len(ttl_samples))

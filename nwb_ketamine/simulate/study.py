@@ -447,7 +447,7 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, bar) -> tup
         table.templates_uv.shape[2],
         first_sample,
         ttl,
-        session.start.astimezone(timezone.utc),
+        session.start,
         ip,
         progress=bar.update,
     )
