@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo
+
+.PHONY: demo test lint format browser-deps clean
+
+$(BIN)/nwb-ketamine: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	touch $@
+
+# Simulate -> check (convert, validate, catalog and explore join as they land).
+demo: $(BIN)/nwb-ketamine
+	$(BIN)/python examples/demo.py $(DEMO_DIR)
+
+# Debian's Chromium for the Playwright browser tests (installed only when missing).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+lint: $(BIN)/nwb-ketamine
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/nwb-ketamine
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# pytest exits 5 when it collects no test; that is not a failure of the suite.
+test: $(BIN)/nwb-ketamine browser-deps lint
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info $(DEMO_DIR) .pytest_cache .ruff_cache
