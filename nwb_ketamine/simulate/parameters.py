@@ -161,6 +161,7 @@ class InVivoParameters:
     channels_per_tetrode: int = 4
     bit_volts: float = 0.195  # uV per bit, as the Open Ephys acquisition board
     noise_uv: float = 8.0
+    noise_table_samples: int = 1 << 22  # background noise is cut from a table this long (140 s at 30 kHz)
     lfp_uv: float = 60.0
     lfp_theta_hz: float = 7.0
     lfp_rate_hz: float = 1_000.0  # the LFP is made at this rate and interpolated

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
+import os
+import sys
 import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -429,7 +433,7 @@ def sorting_folder(session: SessionPlan) -> str:
     return str(Path(session.folder) / openephys.stream_folder(Path("")).as_posix() / "kilosort")
 
 
-def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, bar) -> tuple[list[dict], list[dict], dict]:
+def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -> tuple[list[dict], list[dict], dict]:
     ip = plan.params.invivo
     fs = ip.sampling_rate_hz
     a = session.animal
@@ -449,7 +453,7 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, bar) -> tup
         ttl,
         session.start,
         ip,
-        progress=bar.update,
+        progress=progress,
     )
 
     n_ch = ip.n_tetrodes * ip.channels_per_tetrode
@@ -736,6 +740,16 @@ invivo/<session>/spikes.csv  every spike: cluster, sample from the start of cont
 """
 
 
+LONG_SESSION_S = 600.0  # recordings longer than this get their own progress bar
+CELL_BATCH = 8
+
+
+def _run_task(out: Path, plan: StudyPlan, kind: str, ids: tuple[int, ...]) -> list[tuple[tuple[str, int], tuple]]:
+    if kind == "cells":
+        return [(("cells", i), _write_cell(out, plan, plan.cells[i])) for i in ids]
+    return [(("session", i), _write_session(out, plan, plan.sessions[i], None)) for i in ids]
+
+
 def _check_arguments(out: Path, seed, size: str) -> None:
     if size not in SIZES:
         raise NwbKetamineError(f"size {size!r} is not one of {', '.join(SIZES)}")
@@ -751,6 +765,7 @@ def simulate_study(
     size: str = "small",
     progress: bool = True,
     params: SimulationParameters = DEFAULT_PARAMETERS,
+    workers: int | None = None,
 ) -> Path:
     """Write a simulated raw study: vendor-format files, ``study.yaml`` and ``ground_truth/``.
 
@@ -767,6 +782,8 @@ def simulate_study(
         Show tqdm progress bars.
     params
         Simulation parameters (illustrative defaults).
+    workers
+        Processes to use (default: one per core). The output does not depend on it.
 
     Returns
     -------
@@ -790,32 +807,61 @@ def simulate_study(
     plan = plan_study(int(seed), size, params)
     out.mkdir(parents=True, exist_ok=True)
 
-    sweep_rows, cell_rows, file_rows = [], [], []
-    for cell in tqdm(plan.cells, desc="slice cells", unit="cell", disable=not progress):
-        s, c, f = _write_cell(out, plan, cell)
+    # Long recordings are written here with a per-second bar; everything else goes to a process pool.
+    # Results are put back in plan order, so the output does not depend on scheduling.
+    ip = params.invivo
+    long_ids = [i for i, s in enumerate(plan.sessions) if s.duration_s > LONG_SESSION_S]
+    tasks = [
+        ("cells", tuple(range(i, min(i + CELL_BATCH, len(plan.cells))))) for i in range(0, len(plan.cells), CELL_BATCH)
+    ]
+    tasks += [("session", (i,)) for i in range(len(plan.sessions)) if i not in long_ids]
+    results: dict[tuple[str, int], tuple] = {}
+    n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(tasks)))
+    with tqdm(total=len(plan.cells) + len(plan.sessions), desc="simulating", unit="file", disable=not progress) as bar:
+        if n_workers == 1:
+            pool = None
+            futures = []
+            for kind, ids in tasks:
+                for key, value in _run_task(out, plan, kind, ids):
+                    results[key] = value
+                bar.update(len(ids))
+        else:
+            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context)
+            futures = {pool.submit(_run_task, out, plan, kind, ids): ids for kind, ids in tasks}
+        try:
+            for i in long_ids:
+                session = plan.sessions[i]
+                n = int(round(session.duration_s * ip.sampling_rate_hz))
+                with tqdm(
+                    total=n / ip.sampling_rate_hz,
+                    desc=f"{session.animal.subject} recording",
+                    unit="s",
+                    disable=not progress,
+                    leave=False,
+                ) as seconds:
+                    results[("session", i)] = _write_session(
+                        out, plan, session, lambda k, seconds=seconds: seconds.update(k / ip.sampling_rate_hz)
+                    )
+                bar.update(1)
+            for future in as_completed(futures):
+                for key, value in future.result():
+                    results[key] = value
+                bar.update(len(futures[future]))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    sweep_rows, cell_rows, file_rows, epoch_rows, session_rows = [], [], [], [], []
+    for i in range(len(plan.cells)):
+        s, c, f = results[("cells", i)]
         sweep_rows += s
         cell_rows.append(c)
         file_rows += f
-
-    epoch_rows, session_rows = [], []
-    total = sum(int(round(s.duration_s * params.invivo.sampling_rate_hz)) for s in plan.sessions)
-    with tqdm(
-        total=total / params.invivo.sampling_rate_hz,
-        desc="tetrode recordings",
-        unit="s",
-        disable=not progress,
-        unit_scale=False,
-    ) as bar:
-
-        class _Seconds:
-            @staticmethod
-            def update(n):
-                bar.update(n / params.invivo.sampling_rate_hz)
-
-        for session in plan.sessions:
-            e, _, row = _write_session(out, plan, session, _Seconds)
-            epoch_rows += e
-            session_rows.append(row)
+    for i in range(len(plan.sessions)):
+        e, _, row = results[("session", i)]
+        epoch_rows += e
+        session_rows.append(row)
 
     gt = out / "ground_truth"
     gt.mkdir(exist_ok=True)
