@@ -1,0 +1,144 @@
+"""The simulated study as a whole: study.yaml, ground truth, groups, determinism and bad arguments."""
+
+import csv
+import hashlib
+import json
+import re
+import time
+
+import jsonschema
+import pytest
+import yaml
+
+from nwb_ketamine.errors import NwbKetamineError
+from nwb_ketamine.metadata import load_study
+from nwb_ketamine.simulate import SIZES, simulate_study
+from nwb_ketamine.simulate.parameters import DEFAULT_PARAMETERS
+from nwb_ketamine.simulate.study import cell_specs, plan_study, study_document
+from tests.conftest import ROOT
+
+SCHEMA = json.loads((ROOT / "schemas" / "study.schema.json").read_text())
+ID = re.compile(SCHEMA["$defs"]["id"]["pattern"])
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _some_files(out):
+    abf = sorted(out.glob("raw/slice/*/*.abf"))[0]
+    dat = next(out.glob("raw/invivo/**/continuous.dat"))
+    spikes = next(out.glob("raw/invivo/**/spike_times.npy"))
+    return [out / "study.yaml", abf, dat, spikes, out / "ground_truth" / "slice_sweeps.csv"]
+
+
+def test_study_file_is_valid(tiny):
+    path, plan, study = tiny
+    jsonschema.validate(yaml.safe_load(path.read_text()), SCHEMA)
+    assert len(study.slice_sessions) == 2 and len(study.invivo_sessions) == 1
+    assert {s.region for s in study.slice_sessions} == {"LHb", "CA1"}
+    for s in study.slice_sessions:
+        assert s.clamp_mode == "voltage_clamp"
+        assert [f.protocol for f in s.files] == ["AMPA-EPSC", "NMDA-EPSC"]
+        assert [f.holding_potential_volts for f in s.files] == [-0.07, 0.04]
+        assert s.start_time.utcoffset() is not None and s.start_time.year == 2024
+    invivo = study.invivo_sessions[0]
+    assert invivo.raw_format == "openephys_binary" and invivo.sorting_format == "phy"
+    assert [e.name for e in invivo.epochs] == ["baseline", "post-injection"]
+    assert all(t.region == "LHb" for t in invivo.tetrodes)
+
+
+def test_ground_truth_is_complete(tiny):
+    path, _, _ = tiny
+    gt = path.parent / "ground_truth"
+    for name in (
+        "slice_sweeps.csv",
+        "slice_cells.csv",
+        "slice_files.csv",
+        "invivo_sessions.csv",
+        "invivo_unit_epochs.csv",
+    ):
+        with open(gt / name) as f:
+            assert list(csv.DictReader(f)), name
+    params = json.loads((gt / "parameters.json").read_text())
+    assert params["seed"] == 0 and "burst_rule" in params["parameters"]
+    assert "not values from" in params["parameters"]["note"].lower()
+
+
+@pytest.mark.parametrize("size", ["small", "paper", "large"])
+def test_plans_cover_every_group(size):
+    plan = plan_study(0, size)
+    doc = study_document(plan)
+    jsonschema.validate(doc, SCHEMA)
+    slice_groups = {(a.stress, a.drug, a.time_group) for a in plan.animals if a.kind == "slice"}
+    assert len(slice_groups) == 8
+    invivo_groups = {(a.stress, a.drug) for a in plan.animals if a.kind == "invivo"}
+    assert len(invivo_groups) == 4
+    per_group = {}
+    for a in plan.animals:
+        per_group.setdefault((a.kind, a.stress, a.drug, a.time_group), []).append(a)
+    assert min(len(v) for v in per_group.values()) >= 2 or size == "large"
+    keys = set()
+    for s in doc["sessions"]:
+        for key in ("session_id", "slice_id", "cell_id"):
+            if key in s:
+                assert ID.match(s[key])
+        k = (s["subject"], s["session_id"], s.get("slice_id"), s.get("cell_id"))
+        assert k not in keys
+        keys.add(k)
+    if size == "paper":
+        assert len(plan.cells) >= 100 and len(plan.sessions) >= 20
+    if size == "large":
+        assert max(s.duration_s for s in plan.sessions) >= 3600
+
+
+def test_ketamine_blocks_lhb_not_ca1():
+    plan = plan_study(0, "paper")
+    amps = {}
+    for cell in plan.cells:
+        nmda = cell_specs(plan, cell)[1].amplitude_pa
+        amps.setdefault((cell.region, cell.animal.drug), []).append(nmda)
+    mean = {k: sum(v) / len(v) for k, v in amps.items()}
+    assert mean[("LHb", "ketamine")] < 0.75 * mean[("LHb", "saline")]
+    assert mean[("CA1", "ketamine")] > 0.85 * mean[("CA1", "saline")]
+
+
+def test_same_seed_same_bytes_other_seed_other_data(tiny, tmp_path):
+    path, _, _ = tiny
+    again = simulate_study(tmp_path / "again", seed=0, size="tiny", progress=False, workers=1)
+    other = simulate_study(tmp_path / "other", seed=1, size="tiny", progress=False)
+    for a, b, c in zip(_some_files(path.parent), _some_files(again.parent), _some_files(other.parent), strict=True):
+        assert _digest(a) == _digest(b), a.name
+        assert _digest(a) != _digest(c), a.name
+
+
+def test_non_empty_out_is_refused(tmp_path):
+    (tmp_path / "keep.txt").write_text("x")
+    with pytest.raises(NwbKetamineError, match="OUT") as info:
+        simulate_study(tmp_path, size="tiny", progress=False)
+    assert "\n" not in str(info.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"), [({"size": "huge"}, "size"), ({"seed": -1}, "seed"), ({"seed": "a"}, "seed")]
+)
+def test_bad_arguments_write_nothing(tmp_path, kwargs, word):
+    with pytest.raises(NwbKetamineError, match=word):
+        simulate_study(tmp_path / "out", progress=False, **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sizes_are_documented():
+    assert set(SIZES) == {"tiny", "small", "paper", "large"}
+    assert "illustrative" in DEFAULT_PARAMETERS.note.lower()
+
+
+@pytest.mark.slow
+def test_small_study_is_fast_and_valid(tmp_path):
+    start = time.perf_counter()
+    path = simulate_study(tmp_path / "small", seed=3, size="small", progress=False)
+    elapsed = time.perf_counter() - start
+    study = load_study(path)
+    assert len(study.slice_sessions) >= 40 and len(study.invivo_sessions) == 8
+    assert elapsed < 30, f"small study took {elapsed:.1f} s"
