@@ -24,7 +24,7 @@ ILLUSTRATIVE_NOTE = (
 STRESS_LEVELS = ("control", "stress")
 DRUGS = ("saline", "ketamine")
 SLICE_REGIONS = ("LHb", "CA1")
-TIME_GROUPS = ("1h", "24h")  # nominal time from injection to slicing
+TIME_GROUPS = ("1h", "24h")  # nominal time from injection to the first recorded cell
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SliceParameters:
     sweep_duration_s: float = 1.0
     sweep_interval_s: float = 10.0  # start to start
     gap_between_files_s: float = 300.0  # NBQX wash-in between the AMPA and the NMDA protocol
-    cell_interval_s: float = 1_200.0  # from one cell's first file to the next cell's
+    cell_interval_s: float = 900.0  # from one cell's first file to the next cell's
     ampa_holding_mv: float = -70.0
     nmda_holding_mv: float = 40.0
 

@@ -137,14 +137,16 @@ def plan_study(seed: int, size: str, params: SimulationParameters = DEFAULT_PARA
     sp = params.slice
     cells: list[CellPlan] = []
     for a in (a for a in animals if a.kind == "slice"):
-        slicing = datetime(a.day.year, a.day.month, a.day.day, 10, 0, tzinfo=TZ)
-        injection = slicing - timedelta(hours=TIME_HOURS[a.time_group])
+        # The nominal time group is the time from injection to the first cell; later cells are later.
+        first_cell = datetime(a.day.year, a.day.month, a.day.day, 10, 0, tzinfo=TZ)
+        slicing = first_cell - timedelta(minutes=30)
+        injection = first_cell - timedelta(hours=TIME_HOURS[a.time_group])
         session_id = a.day.strftime("%Y%m%d")
         if s.tiny:
             regions = ["LHb"] if a.drug == "ketamine" else ["CA1"]
         else:
             regions = ["LHb"] * s.lhb_cells_per_animal + ["CA1"] * s.ca1_cells_per_animal
-        start = slicing + timedelta(hours=1)
+        start = first_cell
         file_no = 0
         for c, region in enumerate(regions):
             # Two LHb slices and one or two hippocampal slices per animal, cells spread over them.

@@ -142,3 +142,14 @@ def test_small_study_is_fast_and_valid(tmp_path):
     study = load_study(path)
     assert len(study.slice_sessions) >= 40 and len(study.invivo_sessions) == 8
     assert elapsed < 30, f"small study took {elapsed:.1f} s"
+
+
+def test_time_groups_are_the_time_from_injection_to_the_first_cell():
+    plan = plan_study(0, "small")
+    first = {}
+    for cell in plan.cells:
+        first.setdefault(cell.animal.subject, cell)
+    for cell in first.values():
+        hours = (cell.start - cell.injection).total_seconds() / 3600
+        assert hours == {"1h": 1.0, "24h": 24.0}[cell.animal.time_group]
+        assert cell.injection < cell.slicing < cell.start
