@@ -819,18 +819,18 @@ def simulate_study(
     tasks += [("session", (i,)) for i in range(len(plan.sessions)) if i not in long_ids]
     results: dict[tuple[str, int], tuple] = {}
     n_workers = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(tasks)))
+    pool, futures = None, {}
+    if n_workers > 1:
+        # Fork before any progress-bar thread exists; workers only compute and write files.
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context)
+        futures = {pool.submit(_run_task, out, plan, kind, ids): ids for kind, ids in tasks}
     with tqdm(total=len(plan.cells) + len(plan.sessions), desc="simulating", unit="file", disable=not progress) as bar:
-        if n_workers == 1:
-            pool = None
-            futures = []
+        if pool is None:
             for kind, ids in tasks:
                 for key, value in _run_task(out, plan, kind, ids):
                     results[key] = value
                 bar.update(len(ids))
-        else:
-            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
-            pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=context)
-            futures = {pool.submit(_run_task, out, plan, kind, ids): ids for kind, ids in tasks}
         try:
             for i in long_ids:
                 session = plan.sessions[i]
