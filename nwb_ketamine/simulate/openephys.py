@@ -54,12 +54,24 @@ def stream_folder(root: Path) -> Path:
 def make_lfp(rng: np.random.Generator, duration_s: float, params: InVivoParameters) -> np.ndarray:
     """Low-rate LFP in uV sampled at ``params.lfp_rate_hz``: theta with slow modulation plus brown noise."""
     n = int(np.ceil(duration_s * params.lfp_rate_hz)) + 2
-    t = np.arange(n) / params.lfp_rate_hz
-    theta = np.sin(2 * np.pi * params.lfp_theta_hz * t + rng.uniform(0, 2 * np.pi))
-    theta *= 1.0 + 0.4 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 2 * np.pi))
-    brown = lfilter([1.0], [1.0, -0.99], rng.standard_normal(n))
-    brown /= max(brown.std(), 1e-12)
-    return (0.5 * params.lfp_uv * (theta + brown)).astype(np.float32)
+    # float32 and in place: a 1 h session is 3.6 M samples, and this must stay small next to the chunks.
+    lfp = np.arange(n, dtype=np.float32)
+    lfp *= np.float32(2 * np.pi * params.lfp_theta_hz / params.lfp_rate_hz)
+    lfp += np.float32(rng.uniform(0, 2 * np.pi))
+    np.sin(lfp, out=lfp)
+    envelope = np.arange(n, dtype=np.float32)
+    envelope *= np.float32(2 * np.pi * 0.1 / params.lfp_rate_hz)
+    envelope += np.float32(rng.uniform(0, 2 * np.pi))
+    np.sin(envelope, out=envelope)
+    envelope *= np.float32(0.4)
+    envelope += np.float32(1.0)
+    lfp *= envelope
+    del envelope
+    brown = lfilter([1.0], [1.0, -0.99], rng.standard_normal(n, dtype=np.float32)).astype(np.float32)
+    brown /= max(float(brown.std()), 1e-12)
+    lfp += brown
+    lfp *= np.float32(0.5 * params.lfp_uv)
+    return lfp
 
 
 def signal_chunks(
@@ -94,7 +106,6 @@ def signal_chunks(
     width = spikes.templates_uv.shape[1]
     peak = params.waveform_peak_index
     offsets = np.arange(width)
-    lfp_t = np.arange(lfp.size) / params.lfp_rate_hz
     table = rng.standard_normal(max(params.noise_table_samples, chunk + 1), dtype=np.float32)
     table *= np.float32(params.noise_uv)
     windows = np.lib.stride_tricks.sliding_window_view(table, chunk)
@@ -102,7 +113,11 @@ def signal_chunks(
         c1 = min(c0 + chunk, n_samples)
         n = c1 - c0
         data = windows[rng.integers(0, windows.shape[0], channel_gain.size), :n].T.copy()
-        local_lfp = np.interp(np.arange(c0, c1) / fs, lfp_t, lfp).astype(np.float32)
+        # Linear interpolation of the low-rate LFP at this chunk's samples.
+        x = np.arange(c0, c1) * (params.lfp_rate_hz / fs)
+        i = x.astype(np.int64)
+        frac = (x - i).astype(np.float32)
+        local_lfp = lfp[i] * (1 - frac) + lfp[i + 1] * frac
         data += local_lfp[:, None] * channel_gain[None, :].astype(np.float32)
         lo = np.searchsorted(spikes.samples, c0 - (width - peak))
         hi = np.searchsorted(spikes.samples, c1 + peak)
