@@ -24,3 +24,45 @@ def realdata():
     if not REALDATA.is_dir():
         pytest.skip(f"real recordings not available at {REALDATA}")
     return REALDATA
+
+
+def write_slice_study(folder: Path, cells: list[dict], timezone: str = "UTC") -> Path:
+    """Write a minimal valid study file with one slice session per entry of ``cells``.
+
+    Each cell dict has ``files`` (list of dicts with path, protocol, holding_potential and optional
+    clamp_mode/response_channel/command_channel) and ``start_time``; other session fields get defaults.
+    """
+    import yaml
+
+    sessions = []
+    for i, cell in enumerate(cells):
+        sessions.append(
+            {
+                "type": "slice",
+                "session_id": cell.get("session_id", f"s{i}"),
+                "subject": "m01",
+                "start_time": cell["start_time"],
+                "slice_id": cell.get("slice_id", "sl1"),
+                "cell_id": cell.get("cell_id", f"c{i}"),
+                "region": cell.get("region", "LHb"),
+                "clamp_mode": cell.get("clamp_mode", "voltage_clamp"),
+                "files": cell["files"],
+            }
+        )
+    study = {
+        "format_version": 1,
+        "study": {
+            "title": "Test study",
+            "description": "Real recordings from other labs, converted as a study.",
+            "institution": "Test institution",
+            "lab": "Test lab",
+            "experimenters": ["Doe, Jane"],
+            "license": "CC-BY-4.0",
+        },
+        "timezone": timezone,
+        "subjects": [{"id": "m01", "species": "Mus musculus", "sex": "U", "age": "P8W", "group": "control"}],
+        "sessions": sessions,
+    }
+    path = folder / "study.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path

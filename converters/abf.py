@@ -1,0 +1,338 @@
+"""Slice patch-clamp: the ABF files of one cell → one NWB file with the full icephys table hierarchy.
+
+Design decisions:
+
+- The user states the clamp mode and the response/command channels (study file, per-file overrides).
+  ABF headers do not reliably record the clamp mode, so the header is only *checked* against what the
+  user said: a response channel in volts under voltage clamp is a contradiction and an error, never
+  a silent guess.
+- Data are stored as pyabf returns them (float32 in the file's own unit) with the exact SI
+  ``conversion`` factor, so every stored value equals pyabf's and no precision is invented.
+- Files go in time order, each sweep at its real start time relative to the session start (the ABF
+  header's naive rig-clock time is read in the study's time zone).
+- The icephys tables are filled to the top: recordings → simultaneous (one per sweep) → sequential
+  (one per protocol file, stimulus type = protocol) → repetitions (one per holding potential) →
+  experimental conditions, whose rows carry labelled columns (region, drug, dose, stress, time since
+  injection, holding potential) instead of NeuroConv's unlabelled ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from nwb_ketamine.converters.base import SessionConverter
+from pynwb import NWBFile
+from pynwb.epoch import TimeIntervals
+from pynwb.icephys import (
+    CurrentClampSeries,
+    CurrentClampStimulusSeries,
+    VoltageClampSeries,
+    VoltageClampStimulusSeries,
+)
+
+from nwb_ketamine.errors import ConversionError
+from nwb_ketamine.metadata import AbfFileInfo, SliceSession, Study, time_since_injection
+from nwb_ketamine.vocabulary import CCF_REGIONS
+
+CURRENT_UNITS = {"fA": 1e-15, "pA": 1e-12, "nA": 1e-9, "uA": 1e-6, "µA": 1e-6, "mA": 1e-3, "A": 1.0}
+VOLTAGE_UNITS = {"uV": 1e-6, "µV": 1e-6, "mV": 1e-3, "V": 1.0}
+#: What the response and the command of each clamp mode are measured in.
+EXPECTED = {
+    "voltage_clamp": {"response": ("current", CURRENT_UNITS), "command": ("voltage", VOLTAGE_UNITS)},
+    "current_clamp": {"response": ("voltage", VOLTAGE_UNITS), "command": ("current", CURRENT_UNITS)},
+}
+SERIES = {
+    "voltage_clamp": (VoltageClampSeries, VoltageClampStimulusSeries),
+    "current_clamp": (CurrentClampSeries, CurrentClampStimulusSeries),
+}
+
+
+@dataclass
+class AbfRecording:
+    """The sweeps of one ABF file as the converter needs them (values in the file's units)."""
+
+    path: Path
+    start: datetime  # naive, rig clock
+    rate_hz: float
+    response: np.ndarray  # (n_sweeps, n_samples), float32, response_unit
+    command: np.ndarray  # (n_sweeps, n_samples), float32 when lossless else float64, command_unit
+    response_unit: str
+    command_unit: str
+    sweep_starts_s: np.ndarray  # from the file start
+    tags: list[tuple[float, str]]  # (seconds from the file start, comment)
+    protocol_in_header: str
+    version: str
+    channel_name: str
+
+
+def _check_unit(path, which, channel, unit, clamp_mode):
+    kind, units = EXPECTED[clamp_mode][which]
+    if unit in units:
+        return units[unit]
+    other = "voltage" if kind == "current" else "current"
+    if unit in (VOLTAGE_UNITS if other == "voltage" else CURRENT_UNITS):
+        raise ConversionError(
+            f"{path}: {which}_channel {channel} is in {unit} ({other}) but the study says {clamp_mode}, where the "
+            f"{which} is a {kind}; fix clamp_mode or {which}_channel in the study file"
+        )
+    raise ConversionError(f"{path}: {which}_channel {channel} has unknown unit {unit!r}; expected a {kind} unit")
+
+
+def read_abf(
+    path: str | Path, *, clamp_mode: str, response_channel: int = 0, command_channel: int = 0, max_sweeps=None
+) -> AbfRecording:
+    """Read one ABF file (ABF1 or ABF2, episodic or gap-free) with pyabf and check it against the user.
+
+    Parameters
+    ----------
+    path
+        The .abf file.
+    clamp_mode
+        'voltage_clamp' or 'current_clamp', as the user states it.
+    response_channel, command_channel
+        ADC channel of the response and DAC channel of the command.
+    max_sweeps
+        Read only the first sweeps (for quick previews).
+
+    Raises
+    ------
+    ConversionError
+        When pyabf cannot read the file, a channel does not exist, or the header contradicts the clamp mode.
+    """
+    import pyabf
+
+    path = Path(path)
+    try:
+        abf = pyabf.ABF(str(path))
+    except Exception as exc:  # pyabf raises bare Exceptions, struct errors, ValueErrors...
+        raise ConversionError(f"{path}: cannot read as an ABF file ({type(exc).__name__}: {exc})") from None
+    if not 0 <= response_channel < abf.channelCount:
+        raise ConversionError(
+            f"{path}: response_channel {response_channel} does not exist; the file has {abf.channelCount} ADC "
+            f"channel(s): {', '.join(abf.adcNames)}"
+        )
+    n_dacs = len(abf.dacUnits)
+    if not 0 <= command_channel < n_dacs:
+        raise ConversionError(
+            f"{path}: command_channel {command_channel} does not exist; the file has {n_dacs} DAC channel(s)"
+        )
+    if command_channel >= abf.channelCount:
+        # pyabf synthesises the command waveform only for DACs paired with a recorded ADC channel.
+        raise ConversionError(
+            f"{path}: command_channel {command_channel} cannot be read (pyabf gives command waveforms only for "
+            f"DAC 0-{abf.channelCount - 1}); set command_channel to one of those"
+        )
+    response_unit, command_unit = abf.adcUnits[response_channel], abf.dacUnits[command_channel]
+    _check_unit(path, "response", response_channel, response_unit, clamp_mode)
+    _check_unit(path, "command", command_channel, command_unit, clamp_mode)
+
+    n_sweeps = abf.sweepCount if max_sweeps is None else min(max_sweeps, abf.sweepCount)
+    n = abf.sweepPointCount
+    # abf.data holds every channel, sweeps end to end: slicing it is exact and avoids per-sweep copies.
+    response = abf.data[response_channel, : n_sweeps * n].reshape(n_sweeps, n)
+    command = np.empty((n_sweeps, n), dtype=np.float64)
+    for sweep in range(n_sweeps):
+        # The command waveform is synthesised by pyabf per sweep from the protocol's epoch table.
+        abf.setSweep(sweep, channel=command_channel)
+        command[sweep] = abf.sweepC
+    if np.array_equal(command.astype(np.float32), command):  # steps usually are; ramps may not be
+        command = command.astype(np.float32)
+    return AbfRecording(
+        path=path,
+        start=abf.abfDateTime,
+        rate_hz=float(abf.dataRate),
+        response=np.asarray(response, dtype=np.float32),
+        command=command,
+        response_unit=response_unit,
+        command_unit=command_unit,
+        sweep_starts_s=np.asarray(abf.sweepTimesSec[:n_sweeps], dtype=float),
+        tags=list(zip(map(float, abf.tagTimesSec), abf.tagComments, strict=True)),
+        protocol_in_header=abf.protocol,
+        version=abf.abfVersionString,
+        channel_name=abf.adcNames[response_channel],
+    )
+
+
+class AbfSliceConverter(SessionConverter):
+    """One slice cell: its ABF files, the electrode, the icephys tables and the EPSC analysis.
+
+    Parameters
+    ----------
+    study, session
+        The validated study and the slice session (one cell) to convert.
+    stub
+        Keep only the first two sweeps of each file (a quick preview of the metadata).
+    analyse
+        Run the EPSC analysis and store its results and parameters in the file.
+
+    Examples
+    --------
+    >>> study = load_study("study.yaml")  # doctest: +SKIP
+    >>> AbfSliceConverter(study, study.slice_sessions[0]).run_conversion("cell.nwb")  # doctest: +SKIP
+    """
+
+    session_description = "Whole-cell patch-clamp recording of one neuron in an acute brain slice."
+    STUB_SWEEPS = 2
+
+    def __init__(self, study: Study, session: SliceSession, *, stub: bool = False, analyse: bool = True):
+        super().__init__(study, session, stub=stub)
+        self.analyse = analyse
+        self._recordings: list[tuple[AbfFileInfo, AbfRecording, float]] | None = None
+
+    def recordings(self) -> list[tuple[AbfFileInfo, AbfRecording, float]]:
+        """Each file with its data and its start in seconds from the session start, in time order."""
+        if self._recordings is None:
+            tz = ZoneInfo(self.study.timezone)
+            out = []
+            for info in self.session.files:
+                rec = read_abf(
+                    info.path,
+                    clamp_mode=info.clamp_mode,
+                    response_channel=info.response_channel,
+                    command_channel=info.command_channel,
+                    max_sweeps=self.STUB_SWEEPS if self.stub else None,
+                )
+                offset = (rec.start.replace(tzinfo=tz) - self.session.start_time).total_seconds()
+                if offset < 0:
+                    raise ConversionError(
+                        f"{info.path}: recorded at {rec.start.replace(tzinfo=tz).isoformat()}, {-offset:.0f} s before "
+                        f"the session start_time {self.session.start_time.isoformat()}; fix start_time or timezone"
+                    )
+                out.append((info, rec, offset))
+            self._recordings = sorted(out, key=lambda item: item[2])
+        return self._recordings
+
+    def create_nwbfile(self) -> NWBFile:
+        from nwb_ketamine.nwbfile import new_nwbfile
+
+        bath = {}
+        for info, _, offset in self.recordings():
+            for drug_id in info.bath:
+                bath.setdefault(drug_id, offset)
+        return new_nwbfile(self.study, self.session, session_description=self.session_description, bath=bath)
+
+    def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
+        from ndx_dandi_icephys import DandiIcephysMetadata
+
+        session = self.session
+        # dandi organize reads slice_id and cell_id from this object to name the file ..._slice-X_cell-Y_...
+        nwbfile.add_lab_meta_data(DandiIcephysMetadata(slice_id=session.slice_id, cell_id=session.cell_id))
+        recordings = self.recordings()
+        first = recordings[0][1]
+        device = nwbfile.create_device(
+            name="amplifier",
+            description=f"Patch-clamp amplifier and Axon digitizer (Molecular Devices); pClamp, ABF {first.version}.",
+        )
+        region_name = CCF_REGIONS[session.ccf_region]
+        electrode = nwbfile.create_icephys_electrode(
+            name="electrode",
+            description=f"Whole-cell patch pipette; lab region label '{session.region}' ({region_name}).",
+            device=device,
+            location=session.ccf_region,
+            slice=f"Slice {session.slice_id}"
+            + (f", cut at {session.slicing_time.isoformat()}" if session.slicing_time else ""),
+            cell_id=session.cell_id,
+        )
+        self._add_conditions_columns(nwbfile)
+        repetitions: dict[float, list[int]] = {}
+        for file_index, (info, rec, offset) in enumerate(recordings):
+            sequential = self._add_file(nwbfile, electrode, file_index, info, rec, offset)
+            repetitions.setdefault(info.holding_potential_volts, []).append(sequential)
+        self._add_repetitions(nwbfile, repetitions)
+        self._add_tags(nwbfile, recordings)
+        if self.analyse:
+            from nwb_ketamine.analysis.store import add_epsc_analysis
+
+            add_epsc_analysis(nwbfile, self, recordings)
+
+    def _add_file(self, nwbfile, electrode, file_index, info, rec, offset) -> int:
+        response_cls, stimulus_cls = SERIES[info.clamp_mode]
+        response_factor = EXPECTED[info.clamp_mode]["response"][1][rec.response_unit]
+        command_factor = EXPECTED[info.clamp_mode]["command"][1][rec.command_unit]
+        simultaneous = []
+        for sweep in range(rec.response.shape[0]):
+            name = f"{info.protocol}_{file_index:02d}_{sweep:03d}"
+            common = dict(
+                rate=rec.rate_hz,
+                starting_time=offset + float(rec.sweep_starts_s[sweep]),
+                electrode=electrode,
+                gain=1.0,
+                stimulus_description=info.protocol,
+                sweep_number=np.uint32(file_index * 10_000 + sweep),
+            )
+            stimulus = stimulus_cls(
+                name=f"stimulus_{name}",
+                data=rec.command[sweep],
+                conversion=command_factor,
+                description=f"Command of {info.path.name} sweep {sweep}, as pyabf builds it from the protocol.",
+                **common,
+            )
+            response = response_cls(
+                name=f"response_{name}",
+                data=rec.response[sweep],
+                conversion=response_factor,
+                description=f"{info.path.name} sweep {sweep} ({rec.channel_name}); holding {info.holding_potential}",
+                **common,
+            )
+            index = nwbfile.add_intracellular_recording(electrode=electrode, stimulus=stimulus, response=response)
+            simultaneous.append(nwbfile.add_icephys_simultaneous_recording(recordings=[index]))
+        return nwbfile.add_icephys_sequential_recording(
+            simultaneous_recordings=simultaneous, stimulus_type=info.protocol
+        )
+
+    CONDITION_COLUMNS = {
+        "region": "Allen CCF acronym of the recorded region.",
+        "region_label": "The lab's own label of the region.",
+        "experimental_group": "Experimental group of the subject.",
+        "drug": "Agent injected in vivo before slicing ('none' without injection).",
+        "dose": "Dose (or volume for vehicle) of the in vivo injection, with unit.",
+        "stress": "Stress paradigm of the subject ('none' without stress protocol).",
+        "hours_since_injection": "Hours from the in vivo injection to the session start (NaN without injection).",
+        "holding_potential": "Holding potential of the recordings of this condition, in volts.",
+        "bath_drugs": "Drugs in the bath during these recordings (comma-separated agents).",
+    }
+
+    def _add_conditions_columns(self, nwbfile):
+        conditions = nwbfile.get_icephys_experimental_conditions()
+        for name, description in self.CONDITION_COLUMNS.items():
+            conditions.add_column(name=name, description=description)
+
+    def _add_repetitions(self, nwbfile, repetitions: dict[float, list[int]]) -> None:
+        session, study = self.session, self.study
+        subject = study.subjects[session.subject]
+        drug = study.drugs[session.injection.drug] if session.injection else None
+        stress = study.stress_protocols[subject.stress].paradigm if subject.stress else "none"
+        since = time_since_injection(session)
+        files_by_holding = {}
+        for info, _, _ in self.recordings():
+            files_by_holding.setdefault(info.holding_potential_volts, set()).update(info.bath)
+        for holding, sequentials in repetitions.items():
+            repetition = nwbfile.add_icephys_repetition(sequential_recordings=sequentials)
+            nwbfile.add_icephys_experimental_condition(
+                repetitions=[repetition],
+                region=session.ccf_region,
+                region_label=session.region,
+                experimental_group=subject.group,
+                drug=drug.agent if drug else "none",
+                dose=drug.amount if drug else "",
+                stress=stress,
+                hours_since_injection=since.total_seconds() / 3600 if since is not None else float("nan"),
+                holding_potential=holding,
+                bath_drugs=", ".join(sorted(study.drugs[d].agent for d in files_by_holding[holding])),
+            )
+
+    @staticmethod
+    def _add_tags(nwbfile, recordings) -> None:
+        tags = [(offset + t, comment, info.path.name) for info, rec, offset in recordings for t, comment in rec.tags]
+        if not tags:
+            return
+        table = TimeIntervals(name="abf_tags", description="Comment tags the experimenter set in pClamp.")
+        table.add_column(name="comment", description="The tag's text, e.g. '+drug at 3min'.")
+        table.add_column(name="source_file", description="ABF file the tag was set in.")
+        for time, comment, source in sorted(tags):
+            table.add_row(start_time=time, stop_time=time, comment=comment, source_file=source)
+        nwbfile.add_time_intervals(table)

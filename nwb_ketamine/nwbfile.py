@@ -1,0 +1,140 @@
+"""What every NWB file of a study shares: file-level metadata, Subject and the drug & stress objects.
+
+Converters call :func:`new_nwbfile` and then add their own data. Everything here comes from the study
+file; nothing is read from the raw recordings, so slice and in vivo files of one study carry the
+same subject, drug and stress descriptions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pynwb import NWBFile
+from pynwb.file import Subject
+
+from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata, StressProtocol, mirror_into_core_fields
+from nwb_ketamine.metadata import DrugInfo, Study, time_since_injection
+
+# Fixed namespace so that the same session of the same study always gets the same identifier.
+_IDENTIFIER_NAMESPACE = uuid.UUID("6f1d3c1e-5a2b-4d8e-9c0f-6b7a8e9d0c1b")
+_KG_PER = {"g": 1e-3, "kg": 1.0, "mg": 1e-6}
+DRUG_STRESS_NAME = "drug_stress"
+
+
+def session_identifier(study: Study, session) -> str:
+    """A stable UUID for one session of one study (the same on every rerun)."""
+    return str(uuid.uuid5(_IDENTIFIER_NAMESPACE, f"{study.info.title}|{session.key}"))
+
+
+def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subject:
+    """The pynwb Subject for ``subject_id`` with the fields DANDI requires."""
+    info = study.subjects[subject_id]
+    kwargs = {}
+    if info.date_of_birth is not None:
+        kwargs["date_of_birth"] = datetime.combine(info.date_of_birth, datetime.min.time(), session_start.tzinfo)
+    if info.age is not None:
+        kwargs["age"] = info.age
+    if info.weight is not None:
+        kwargs["weight"] = f"{info.weight.value * _KG_PER[info.weight.unit]:g} kg"
+    stress = study.stress_protocols.get(info.stress) if info.stress else None
+    description = info.description or (f"Group {info.group}; stress: {stress.paradigm if stress else 'none declared'}.")
+    return Subject(
+        subject_id=info.id,
+        species=info.species,
+        sex=info.sex,
+        strain=info.strain,
+        genotype=info.genotype,
+        description=description,
+        **kwargs,
+    )
+
+
+def administration_of(drug: DrugInfo, *, name: str, time_s: float | None) -> DrugAdministration:
+    """A DrugAdministration for a study drug given ``time_s`` seconds after the session start."""
+    kwargs = {}
+    if drug.dose is not None:
+        kwargs.update(dose=drug.dose.value, dose_unit=drug.dose.unit)
+    if drug.concentration is not None:
+        kwargs.update(concentration=drug.concentration.value, concentration_unit=drug.concentration.unit)
+    if drug.volume is not None:
+        kwargs.update(volume=drug.volume.value, volume_unit=drug.volume.unit)
+    return DrugAdministration(
+        name=name,
+        agent=drug.agent,
+        agent_identifier=drug.agent_identifier,
+        route=drug.route,
+        role=drug.role,
+        vehicle=drug.vehicle,
+        administration_time=time_s,
+        description=drug.description or f"Study drug '{drug.id}'.",
+        **kwargs,
+    )
+
+
+def drug_stress_metadata(study: Study, session, bath: dict[str, float] | None = None) -> DrugStressMetadata:
+    """The extension object for a session: its injection, bath drugs and the subject's stress protocol.
+
+    Parameters
+    ----------
+    study, session
+        The validated study and one of its sessions.
+    bath
+        Bath-applied drug ids and when each was first applied, in seconds from the session start.
+    """
+    subject = study.subjects[session.subject]
+    administrations = []
+    if session.injection is not None:
+        since = time_since_injection(session).total_seconds()
+        administrations.append(
+            administration_of(study.drugs[session.injection.drug], name=session.injection.drug, time_s=-since)
+        )
+    for drug_id, time_s in (bath or {}).items():
+        name = drug_id if drug_id not in {a.name for a in administrations} else f"{drug_id}-bath"
+        administrations.append(administration_of(study.drugs[drug_id], name=name, time_s=time_s))
+    protocols = []
+    if subject.stress:
+        info = study.stress_protocols[subject.stress]
+        protocols.append(
+            StressProtocol(
+                name=info.id,
+                paradigm=info.paradigm,
+                duration_per_day=info.hours_per_day,
+                number_of_days=info.number_of_days,
+                start_date=info.start_date,
+                end_date=info.end_date,
+                apparatus=info.apparatus,
+                description=info.description or f"Stress protocol '{info.id}'.",
+            )
+        )
+    return DrugStressMetadata(
+        name=DRUG_STRESS_NAME,
+        experimental_group=subject.group,
+        drug_administrations=administrations,
+        stress_protocols=protocols,
+    )
+
+
+def new_nwbfile(study: Study, session, *, session_description: str, bath: dict[str, float] | None = None) -> NWBFile:
+    """An NWBFile with the study's metadata, the Subject and the drug & stress objects of ``session``.
+
+    The drug and stress facts are mirrored into ``pharmacology``, ``protocol`` and ``keywords``.
+    """
+    info = study.info
+    nwbfile = NWBFile(
+        session_description=session.description or session_description,
+        identifier=session_identifier(study, session),
+        session_start_time=session.start_time,
+        session_id=session.session_id,
+        experimenter=list(info.experimenters),
+        lab=info.lab,
+        institution=info.institution,
+        experiment_description=info.description,
+        related_publications=list(info.related_publications) or None,
+        keywords=list(info.keywords) or None,
+    )
+    nwbfile.subject = subject_of(study, session.subject, session.start_time)
+    metadata = drug_stress_metadata(study, session, bath)
+    nwbfile.add_lab_meta_data(metadata)
+    mirror_into_core_fields(nwbfile, metadata)
+    return nwbfile
