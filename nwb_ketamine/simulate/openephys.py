@@ -5,6 +5,7 @@ memory stays bounded whatever the duration; only the low-rate LFP (1 kHz) and th
 held for the whole session. The layout is what the GUI 0.6 Record Node writes and neo's
 ``OpenEphysBinaryRawIO`` reads::
 
+    <date_time>/Record Node 101/settings.xml
     <date_time>/Record Node 101/experiment1/recording1/
         structure.oebin  sync_messages.txt
         continuous/Acquisition_Board-100.Rhythm Data/{continuous.dat, sample_numbers.npy, timestamps.npy}
@@ -175,6 +176,31 @@ def _oebin(n_channels: int, params: InVivoParameters) -> dict:
     }
 
 
+def _settings_xml(n_channels: int, start_time: datetime, params: InVivoParameters) -> str:
+    """A minimal GUI 0.6 settings.xml: the start date (local wall-clock time) and the signal chain."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+
+<SETTINGS>
+  <INFO>
+    <VERSION>0.6.7</VERSION>
+    <PLUGIN_API_VERSION>8</PLUGIN_API_VERSION>
+    <DATE>{start_time.strftime("%d %b %Y %H:%M:%S")}</DATE>
+    <OS>Linux</OS>
+    <MACHINE name="tetrode-rig"/>
+  </INFO>
+  <SIGNALCHAIN>
+    <PROCESSOR name="Acquisition Board" insertionPoint="0" pluginName="Acquisition Board" type="4" index="0"
+               libraryName="Rhythm Plugins" libraryVersion="1" processorType="2" nodeId="100">
+      <STREAM name="Rhythm Data" description="Headstage data" sample_rate="{params.sampling_rate_hz}"
+              channel_count="{n_channels}"/>
+    </PROCESSOR>
+    <PROCESSOR name="Record Node" insertionPoint="1" pluginName="Record Node" type="0" index="1"
+               libraryName="" libraryVersion="" processorType="8" nodeId="101"/>
+  </SIGNALCHAIN>
+</SETTINGS>
+"""
+
+
 def write_openephys(
     root: Path,
     chunks: Iterator[tuple[int, np.ndarray]],
@@ -201,7 +227,8 @@ def write_openephys(
     ttl_samples
         ``(rising, falling)`` edges of TTL pulses on ``params.ttl_line``, in samples from the recording start.
     start_time
-        Local wall-clock time of the first sample (for ``sync_messages.txt``).
+        Time of the first sample, timezone-aware (``sync_messages.txt`` gets it in UTC milliseconds,
+        ``settings.xml`` as local wall-clock time, as the GUI writes them).
     params
         Sampling rate and bit size.
     progress
@@ -220,6 +247,7 @@ def write_openephys(
     ttl.mkdir(parents=True, exist_ok=True)
 
     (rec / "structure.oebin").write_text(json.dumps(_oebin(n_channels, params), indent=4))
+    (Path(root) / RECORD_NODE / "settings.xml").write_text(_settings_xml(n_channels, start_time, params))
     epoch_ms = int(start_time.timestamp() * 1000)
     (rec / "sync_messages.txt").write_text(
         f"Software Time (milliseconds since midnight Jan 1st 1970 UTC): {epoch_ms}\n"
