@@ -13,7 +13,9 @@ import csv
 import json
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -802,13 +804,29 @@ def simulate_study(
     >>> from nwb_ketamine.simulate import simulate_study
     >>> study = simulate_study(tmp_path / "sim", seed=1, size="tiny", progress=False)  # doctest: +SKIP
     """
-    from tqdm.auto import tqdm
 
     out = Path(out)
     _check_arguments(out, seed, size)
     plan = plan_study(int(seed), size, params)
-    out.mkdir(parents=True, exist_ok=True)
+    # Write next to OUT and rename at the end, so a failure or an interrupt leaves nothing half-written.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    work.chmod(0o755)  # mkdtemp makes it private
+    try:
+        _write_study(work, plan, progress, workers)
+        if out.exists():
+            out.rmdir()  # checked empty above
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out / "study.yaml"
 
+
+def _write_study(out: Path, plan: StudyPlan, progress: bool, workers: int | None) -> None:
+    from tqdm.auto import tqdm
+
+    params, seed, size = plan.params, plan.seed, plan.size
     # Long recordings are written here with a per-second bar; everything else goes to a process pool.
     # Results are put back in plan order, so the output does not depend on scheduling.
     ip = params.invivo
@@ -884,4 +902,3 @@ def simulate_study(
         "illustrative, not values from the paper.\n"
     )
     study_path.write_text(header + yaml.safe_dump(study_document(plan), sort_keys=False, width=120))
-    return study_path
