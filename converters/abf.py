@@ -24,7 +24,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from nwb_ketamine.converters.base import SessionConverter
 from pynwb import NWBFile
 from pynwb.epoch import TimeIntervals
 from pynwb.icephys import (
@@ -34,6 +33,7 @@ from pynwb.icephys import (
     VoltageClampStimulusSeries,
 )
 
+from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.metadata import AbfFileInfo, SliceSession, Study, time_since_injection
 from nwb_ketamine.vocabulary import CCF_REGIONS
@@ -80,6 +80,29 @@ def _check_unit(path, which, channel, unit, clamp_mode):
             f"{which} is a {kind}; fix clamp_mode or {which}_channel in the study file"
         )
     raise ConversionError(f"{path}: {which}_channel {channel} has unknown unit {unit!r}; expected a {kind} unit")
+
+
+def sweep_starts_s(abf, path: Path) -> np.ndarray:
+    """Start of each sweep in seconds from the file start, from the ABF synch array.
+
+    pyabf's ``sweepTimesSec`` assumes back-to-back sweeps in ABF1 files (``sweepIntervalSec`` is the
+    sweep length there), which misplaces sweeps recorded with a longer start-to-start interval. The
+    synch array records each sweep's real start, in ``fSynchTimeUnit`` microseconds, or in multiplexed
+    samples when that unit is 0 (as pyabf treats tag times). Gap-free files have no synch array.
+    """
+    if abf.abfVersion["major"] == 1:
+        header = abf._headerV1
+        count, unit = header.lSynchArraySize, header.fSynchTimeUnit
+        starts = np.fromfile(path, dtype="<i4", count=2 * count, offset=header.lSynchArrayPtr * 512)[::2]
+    else:
+        starts, unit = np.asarray(abf._synchArraySection.lStart), abf._protocolSection.fSynchTimeUnit
+    if len(starts) < abf.sweepCount:
+        return np.asarray(abf.sweepTimesSec, dtype=float)
+    starts = starts[: abf.sweepCount].astype(float)
+    seconds = starts * unit * 1e-6 if unit else starts / (abf.dataRate * abf.channelCount)
+    if np.any(np.diff(seconds) < 0):
+        raise ConversionError(f"{path}: the synch array's sweep start times go backwards; the header is corrupt")
+    return seconds
 
 
 def read_abf(
@@ -149,7 +172,7 @@ def read_abf(
         command=command,
         response_unit=response_unit,
         command_unit=command_unit,
-        sweep_starts_s=np.asarray(abf.sweepTimesSec[:n_sweeps], dtype=float),
+        sweep_starts_s=sweep_starts_s(abf, path)[:n_sweeps],
         tags=list(zip(map(float, abf.tagTimesSec), abf.tagComments, strict=True)),
         protocol_in_header=abf.protocol,
         version=abf.abfVersionString,

@@ -1,0 +1,134 @@
+"""Simulated slice cells → NWB: icephys hierarchy, labelled conditions, timing, metadata, validation."""
+
+import csv
+import subprocess
+import sys
+from datetime import datetime
+
+import numpy as np
+import pyabf
+import pytest
+from pynwb import NWBHDF5IO
+
+from nwb_ketamine.converters.abf import AbfSliceConverter
+from nwb_ketamine.metadata import load_study
+from nwb_ketamine.simulate import simulate_study
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("abf")
+    study = load_study(simulate_study(root / "sim", seed=3, size="tiny", progress=False))
+    paths = {}
+    for session in study.slice_sessions:
+        paths[session.key] = AbfSliceConverter(study, session, analyse=False).run_conversion(
+            root / f"{session.key}_icephys.nwb"
+        )
+    return study, paths
+
+
+def truth(study, name):
+    with open(study.path.parent / "ground_truth" / name) as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_sweep_is_stored_with_its_command_and_real_start_time(converted):
+    study, paths = converted
+    files = {row["path"]: row for row in truth(study, "slice_files.csv")}
+    for session in study.slice_sessions:
+        with NWBHDF5IO(paths[session.key], "r") as io:
+            nwbfile = io.read()
+            recordings = nwbfile.intracellular_recordings.to_dataframe()
+            n_sweeps = sum(int(files[str(f.path.relative_to(study.path.parent))]["n_sweeps"]) for f in session.files)
+            assert len(recordings) == n_sweeps
+            for file_index, info in enumerate(session.files):
+                row = files[str(info.path.relative_to(study.path.parent))]
+                offset = (datetime.fromisoformat(row["start_time"]) - session.start_time).total_seconds()
+                abf = pyabf.ABF(str(info.path))
+                for sweep in range(abf.sweepCount):
+                    abf.setSweep(sweep)
+                    name = f"{info.protocol}_{file_index:02d}_{sweep:03d}"
+                    response = nwbfile.acquisition[f"response_{name}"]
+                    assert np.array_equal(response.data[:], abf.sweepY)
+                    assert response.conversion == 1e-12 and response.unit == "amperes"
+                    expected_start = offset + sweep * float(row["sweep_interval_s"])
+                    assert response.starting_time == pytest.approx(expected_start)
+                    assert nwbfile.stimulus[f"stimulus_{name}"].unit == "volts"
+
+
+def test_icephys_hierarchy_and_labelled_conditions(converted):
+    study, paths = converted
+    session = study.slice_sessions[0]
+    with NWBHDF5IO(paths[session.key], "r") as io:
+        nwbfile = io.read()
+        sequential = nwbfile.icephys_sequential_recordings.to_dataframe()
+        assert list(sequential["stimulus_type"]) == [f.protocol for f in session.files]
+        assert len(nwbfile.icephys_simultaneous_recordings) == len(nwbfile.intracellular_recordings)
+        assert len(nwbfile.icephys_repetitions) == len({f.holding_potential_volts for f in session.files})
+        conditions = nwbfile.icephys_experimental_conditions.to_dataframe()
+        subject = study.subjects[session.subject]
+        drug = study.drugs[session.injection.drug]
+        hours = (session.start_time - session.injection.time).total_seconds() / 3600
+        assert sorted(conditions["holding_potential"]) == pytest.approx([-0.070, 0.040])
+        for _, row in conditions.iterrows():
+            assert row["region"] == session.ccf_region and row["region_label"] == session.region
+            assert row["drug"] == drug.agent and row["dose"] == drug.amount
+            assert row["stress"] == study.stress_protocols[subject.stress].paradigm
+            assert row["experimental_group"] == subject.group
+            assert row["hours_since_injection"] == pytest.approx(hours)
+        electrode = nwbfile.icephys_electrodes["electrode"]
+        assert electrode.location == session.ccf_region and electrode.cell_id == session.cell_id
+        assert session.slice_id in electrode.slice
+
+
+def test_subject_and_drug_stress_metadata(converted):
+    study, paths = converted
+    session = study.slice_sessions[0]
+    with NWBHDF5IO(paths[session.key], "r") as io:
+        nwbfile = io.read()
+        assert nwbfile.subject.subject_id == session.subject
+        metadata = nwbfile.lab_meta_data["drug_stress"]
+        injection = metadata.drug_administrations[session.injection.drug]
+        since = (session.start_time - session.injection.time).total_seconds()
+        assert injection.administration_time == pytest.approx(-since)
+        assert metadata.experimental_group == study.subjects[session.subject].group
+        assert study.drugs[session.injection.drug].agent in nwbfile.pharmacology
+        dandi = nwbfile.lab_meta_data["DandiIcephysMetadata"]
+        assert (dandi.slice_id, dandi.cell_id) == (session.slice_id, session.cell_id)
+
+
+def test_dandi_names_the_files_with_slice_and_cell(converted):
+    from dandi.metadata.nwb import get_metadata
+    from dandi.organize import create_unique_filenames_from_metadata
+
+    study, paths = converted
+    records = [{**get_metadata(path), "path": str(path)} for path in paths.values()]
+    named = create_unique_filenames_from_metadata(records, required_fields=["slice_id", "cell_id"])
+    got = sorted(record["dandi_path"] for record in named)
+    expected = sorted(
+        f"sub-{s.subject}/sub-{s.subject}_ses-{s.session_id}_slice-{s.slice_id}_cell-{s.cell_id}_icephys.nwb"
+        for s in study.slice_sessions
+    )
+    assert got == expected
+
+
+def test_files_pass_pynwb_validation_and_inspector(converted):
+    from nwbinspector import Importance, inspect_nwbfile, load_config
+
+    _, paths = converted
+    for path in paths.values():
+        result = subprocess.run(
+            [sys.executable, "-m", "pynwb.validation_cli", str(path)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        messages = list(inspect_nwbfile(nwbfile_path=str(path), config=load_config("dandi")))
+        serious = [m for m in messages if m.importance in (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)]
+        assert serious == [], [f"{m.check_function_name}: {m.message}" for m in serious]
+
+
+def test_stub_keeps_two_sweeps_per_file(converted, tmp_path):
+    study, _ = converted
+    session = study.slice_sessions[0]
+    path = AbfSliceConverter(study, session, stub=True, analyse=False).run_conversion(tmp_path / "stub.nwb")
+    with NWBHDF5IO(path, "r") as io:
+        assert len(io.read().intracellular_recordings) == 2 * len(session.files)
