@@ -7,7 +7,8 @@ rather than ``pyabf.abfWriter.writeABF1``: that writer truncates instead of roun
 at a time, picks a power-of-ten scale from the data and leaves the extended header (which pyabf reads
 anyway) to whatever the data bytes happen to be. Ours writes the full 6144-byte ABF 1.8 header with a
 fixed amplifier gain (so the least significant bit is the same in every file), the start date and
-time, the protocol name, the holding level and a synch array so that both pyabf and neo's AxonRawIO
+time, the protocol name, the holding level, the command waveform (holding and test pulse as an
+epoch table, so pyabf's ``sweepC`` is the command) and a synch array so that both pyabf and neo's AxonRawIO
 see one segment per sweep. The ground truth is the float model; readers see it within half a bit.
 """
 
@@ -253,6 +254,9 @@ def write_abf(
     put("f", 130, 0.0)  # fSynchTimeUnit: synch array in samples
     put("i", 138, n_points)  # lNumSamplesPerEpisode
     put("i", 146, n_sweeps)  # lEpisodesPerRun
+    put("i", 150, 1)  # lRunsPerTrial
+    put("i", 154, 1)  # lNumberOfTrials
+    put("f", 178, params.sweep_interval_s)  # fEpisodeStartToStart (ABF 1.8 layout)
     put("f", 244, params.adc_range_v)
     put("f", 248, params.adc_range_v)  # fDACRange
     put("i", 252, params.adc_resolution)
@@ -269,6 +273,18 @@ def write_abf(
         put("f", 1050 + 4 * i, params.signal_gain)
     put("10s", 1306, b"Cmd 0".ljust(10))  # sDACChannelName[0]
     put("8s", 1346, b"mV".ljust(8))  # sDACChannelUnit[0]
+    # Command waveform as an epoch table (what pClamp's waveform tab stores): epoch A holds, epoch B is
+    # the test pulse; before A the DAC holds for 1/64 of the sweep, after B it returns to holding.
+    pre = n_points // 64
+    i_on = int(round(params.test_pulse_start_s * fs))
+    i_width = int(round(params.test_pulse_duration_s * fs))
+    put("h", 1440, 0)  # nActiveDACChannel
+    put("2h", 2296, 1, 0)  # nWaveformEnable
+    put("2h", 2300, 1, 0)  # nWaveformSource: epochs
+    put("2h", 2304, 0, 0)  # nInterEpisodeLevel: use holding
+    put("20h", 2308, 1, 1, *([0] * 18))  # nEpochType: step, step
+    put("20f", 2348, holding_mv, holding_mv + params.test_pulse_mv, *([0.0] * 18))  # fEpochInitLevel
+    put("20i", 2508, i_on - pre, i_width, *([0] * 18))  # lEpochInitDuration, samples
     put("16h", 4512, *([0] * 16))  # nTelegraphEnable: gains are in the header, not telegraphed
     put("256s", 4898, f"C:\\Axon\\Params\\{protocol}.pro".encode())  # sProtocolPath
     put("128s", 5154, f"{protocol} at {holding_mv:+g} mV".encode())  # sFileCommentNew

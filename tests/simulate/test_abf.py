@@ -95,3 +95,18 @@ def test_ground_truth_sweeps_match_the_files(tiny):
         sign = -1 if row["protocol"] == "AMPA-EPSC" else 1
         assert np.sign(float(row["epsc_amplitude_pa"])) == sign
         assert float(row["rin_mohm"]) == pytest.approx(float(row["rs_mohm"]) + float(row["rm_mohm"]))
+
+
+def test_command_waveform_is_the_test_pulse(tiny):
+    path, plan, _ = tiny
+    params = plan.params.slice
+    for f in plan.cells[0].files:
+        abf = pyabf.ABF(str(path.parent / f["path"]))
+        abf.setSweep(abf.sweepCount - 1)
+        command = abf.sweepC
+        i_on = int(round(params.test_pulse_start_s * params.sampling_rate_hz))
+        i_off = i_on + int(round(params.test_pulse_duration_s * params.sampling_rate_hz))
+        assert abf.sweepUnitsC == "mV"
+        assert command[0] == command[-1] == pytest.approx(f["holding_mv"])
+        assert np.flatnonzero(np.diff(command)).tolist() == [i_on - 1, i_off - 1]
+        assert command[i_on] == pytest.approx(f["holding_mv"] + params.test_pulse_mv)
