@@ -26,6 +26,7 @@ Conventions
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -467,6 +468,8 @@ def summarize_cell(
     current_a,
     rate_hz: float,
     params: EpscParameters,
+    *,
+    kind_params: Mapping[str, EpscParameters] | None = None,
 ) -> dict:
     """Cell-level results: means over accepted sweeps, NMDA/AMPA ratios, decay taus, QC.
 
@@ -482,7 +485,10 @@ def summarize_cell(
     rate_hz
         Sampling rate in Hz.
     params
-        The parameters used for the measures.
+        The parameters used for the measures (QC counts, and the fit of the average sweeps).
+    kind_params
+        Parameters per kind (``'AMPA'``, ``'NMDA'``) for the fit of the average sweep, when the files
+        of the two kinds were recorded with different timing (e.g. another stimulus time).
 
     Returns
     -------
@@ -517,7 +523,8 @@ def summarize_cell(
         if use.any():
             average = x[use].mean(axis=0, keepdims=True)
             holding = [float(np.mean(measures["holding_potential_v"][use]))]
-            tau = measure_sweeps(average, rate_hz, holding, params)["decay_tau_s"][0]
+            kparams = (kind_params or {}).get(name, params)
+            tau = measure_sweeps(average, rate_hz, holding, kparams)["decay_tau_s"][0]
             out[f"{key}_decay_tau_average_s"] = float(tau)
         else:
             out[f"{key}_decay_tau_average_s"] = math.nan
