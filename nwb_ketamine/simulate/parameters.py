@@ -178,6 +178,7 @@ class InVivoParameters:
     mua_peak_uv: tuple[float, float] = (30.0, 50.0)
     noise_peak_uv: tuple[float, float] = (200.0, 400.0)
     spike_amplitude_cv: float = 0.05
+    burst_amplitude_decay: float = 0.9  # each later spike of a burst is this much smaller than the one before
     ttl_duration_s: float = 0.5
     ttl_line: int = 1
 

@@ -134,6 +134,36 @@ def poisson_train(
     return np.rint(times * sampling_rate_hz).astype(np.int64)
 
 
+def position_in_burst(burst_id: np.ndarray) -> np.ndarray:
+    """0 for the first spike of a burst and for spikes outside bursts, 1 for the second spike, and so on.
+
+    Expects the burst ids of one train in time order.
+    """
+    starts = np.ones(burst_id.size, dtype=bool)
+    starts[1:] = burst_id[1:] != burst_id[:-1]
+    index = np.arange(burst_id.size)
+    first = np.maximum.accumulate(np.where(starts, index, 0))
+    return np.where(burst_id >= 0, index - first, 0)
+
+
+def burst_table(train: SpikeTrain, sampling_rate_hz: float) -> list[dict]:
+    """One row per burst: id, first and last spike time (s), number of spikes, intraburst frequency (Hz)."""
+    in_burst = train.burst_id >= 0
+    ids, first, sizes = np.unique(train.burst_id[in_burst], return_index=True, return_counts=True)
+    t = train.samples[in_burst] / sampling_rate_hz
+    last = first + sizes - 1
+    return [
+        {
+            "burst_id": int(b),
+            "first_spike_s": float(t[f]),
+            "last_spike_s": float(t[la]),
+            "n_spikes": int(n),
+            "intraburst_frequency_hz": float((n - 1) / (t[la] - t[f])),
+        }
+        for b, f, la, n in zip(ids, first, last, sizes, strict=True)
+    ]
+
+
 def burst_statistics(train: SpikeTrain, start_s: float, stop_s: float, sampling_rate_hz: float) -> dict:
     """Firing and burst statistics of the spikes in ``[start_s, stop_s)``.
 

@@ -413,7 +413,11 @@ def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPla
     rng = rng_for(plan.seed, "amplitudes", session.animal.subject, session.session_id)
     samples = np.concatenate([c.train.samples for c in clusters])
     cluster = np.concatenate([np.full(c.train.samples.size, i, dtype=np.int64) for i, c in enumerate(clusters)])
-    scale = rng.normal(1.0, plan.params.invivo.spike_amplitude_cv, samples.size).astype(np.float32)
+    scale = rng.normal(1.0, plan.params.invivo.spike_amplitude_cv, samples.size)
+    # Later spikes of a burst are smaller, as in real bursts: factor decay ** (position in the burst).
+    position = np.concatenate([spikes.position_in_burst(c.train.burst_id) for c in clusters])
+    scale *= plan.params.invivo.burst_amplitude_decay**position
+    scale = scale.astype(np.float32)
     order = np.argsort(samples, kind="stable")
     templates = np.stack([c.template_uv for c in clusters])
     return openephys.SpikeTable(samples[order], cluster[order], scale[order], templates)
@@ -534,6 +538,12 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -
                 }
             )
     _write_csv(gt / "units.csv", unit_rows)
+    burst_rows = []
+    for i, c in enumerate(clusters):
+        for row in spikes.burst_table(c.train, fs):
+            name = "baseline" if row["first_spike_s"] < session.baseline_s else "post-injection"
+            burst_rows.append({"cluster_id": i, "unit": c.unit, "epoch": name, **row})
+    _write_csv(gt / "bursts.csv", burst_rows)
     session_row = {
         "session": f"{a.subject}-{session.session_id}",
         "subject": a.subject,
@@ -741,6 +751,7 @@ invivo_unit_epochs.csv per good unit and epoch: firing and burst statistics (def
                        nwb_ketamine.simulate.spikes.burst_statistics)
 invivo/<session>/units.csv   every phy cluster: label, kind, tetrode, mean waveform on its tetrode (uV)
 invivo/<session>/spikes.csv  every spike: cluster, sample from the start of continuous.dat, time, burst id (-1: none)
+invivo/<session>/bursts.csv  every burst: cluster, epoch, first and last spike time, spikes, intraburst frequency
 """
 
 

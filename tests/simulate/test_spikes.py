@@ -84,3 +84,13 @@ def test_ketamine_lowers_bursting_after_injection():
         )
     pct = np.array(pct)
     assert np.all(pct[:, 1] < pct[:, 0])
+
+
+def test_position_in_burst_and_burst_table():
+    ids = np.array([-1, 0, 0, 0, -1, 1, 1, -1, 2, 2])
+    np.testing.assert_array_equal(spikes.position_in_burst(ids), [0, 0, 1, 2, 0, 0, 1, 0, 0, 1])
+    train = spikes.SpikeTrain(np.array([0, 300, 450, 600, 9000, 12000, 12300, 15000, 20000, 20150]), ids)
+    rows = spikes.burst_table(train, FS)
+    assert [r["n_spikes"] for r in rows] == [3, 2, 2]
+    assert rows[0]["first_spike_s"] == pytest.approx(0.01) and rows[0]["last_spike_s"] == pytest.approx(0.02)
+    assert rows[0]["intraburst_frequency_hz"] == pytest.approx(200.0)
