@@ -211,6 +211,7 @@ class Study:
     stress_protocols: dict[str, StressProtocolInfo]
     drugs: dict[str, DrugInfo]
     sessions: tuple[SliceSession | InVivoSession, ...]
+    analysis: dict[str, dict[str, float]] = field(default_factory=dict)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -577,6 +578,13 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
         output_names.setdefault(session.key, i)
         sessions.append(session)
 
+    analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
+    _check_epsc_parameters(
+        problems,
+        analysis.get("epsc"),
+        bool(items("sessions")) and any(raw.get("type") == "slice" for _, raw in items("sessions")),
+    )
+
     if problems.items:
         raise StudyFileError(problems.sorted())
     study = data["study"]
@@ -598,8 +606,27 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
         stress_protocols=stress_protocols,
         drugs=drugs,
         sessions=tuple(sessions),
+        analysis={key: dict(value) for key, value in analysis.items() if isinstance(value, dict)},
         raw=data,
     )
+
+
+def _check_epsc_parameters(problems, epsc, has_slice_sessions):
+    """EPSC parameter names must exist, and the protocol timing is required when cells will be analysed."""
+    from dataclasses import MISSING, fields
+
+    from nwb_ketamine.analysis.epsc import EpscParameters
+
+    known = {f.name: f for f in fields(EpscParameters)}
+    epsc = epsc if isinstance(epsc, dict) else {}
+    for name in epsc:
+        if name not in known:
+            problems.add(("analysis", "epsc", name), f"unknown EPSC parameter (known: {', '.join(known)})")
+    if has_slice_sessions:
+        for name, f in known.items():
+            if f.default is MISSING and name not in epsc:
+                message = "required to analyse slice cells: it describes the recording protocol"
+                problems.add(("analysis", "epsc", name), message)
 
 
 def _check_path(problems, path, base, text, check_files, want_dir=False):

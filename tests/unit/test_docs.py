@@ -14,6 +14,7 @@ def test_docs_are_up_to_date():
         sys.path.pop(0)
     assert (ROOT / "docs" / "extension.md").read_text() == make_docs.extension_reference()
     assert (ROOT / "docs" / "study-file.md").read_text() == make_docs.study_file_reference()
+    assert (ROOT / "docs" / "analysis.md").read_text() == make_docs.analysis_reference()
 
 
 def test_extension_spec_is_up_to_date(tmp_path):

@@ -148,8 +148,8 @@ CASES = [
     ),
     (
         "undeclared stress",
-        "stress: crs\n\nsessions",
-        "stress: cms\n\nsessions",
+        "stress: crs\n\n# Analysis",
+        "stress: cms\n\n# Analysis",
         "stress: cms",
         "subjects[1].stress: 'cms' is not a declared stress protocol (declared: crs)",
     ),
@@ -255,6 +255,23 @@ def test_malformed_study_reports_exact_message(tmp_path, description, old, new, 
     text = mutate(old, new)
     problems = problems_of(tmp_path, text)
     assert problems == [f"study.yaml:{line_of(text, needle)} {expected}"]
+
+
+def test_unknown_analysis_parameter(tmp_path):
+    text = mutate("    nmda_latency_s: 0.05", "    nmda_latency_ms: 50")
+    (problem,) = problems_of(tmp_path, text)
+    assert problem.startswith(
+        f"study.yaml:{line_of(text, 'nmda_latency_ms')} analysis.epsc.nmda_latency_ms: unknown EPSC parameter (known: "
+        "stimulus_time_s, test_pulse_start_s,"
+    )
+
+
+def test_protocol_timing_required_for_slice_cells(tmp_path):
+    text = mutate("    stimulus_time_s: 0.3\n", "")
+    assert problems_of(tmp_path, text) == [
+        f"study.yaml:{line_of(text, 'epsc:')} analysis.epsc.stimulus_time_s: required to analyse slice cells: it "
+        "describes the recording protocol"
+    ]
 
 
 def test_duplicate_subject_and_its_consequence(tmp_path):
