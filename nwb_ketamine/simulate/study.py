@@ -662,8 +662,20 @@ def study_document(plan: StudyPlan) -> dict:
             },
         ],
         "subjects": [],
-        "sessions": [],
     }
+    if plan.cells:
+        # The protocol timing every ABF file shares; the analysis needs it and cannot guess it.
+        sp = plan.params.slice
+        doc["analysis"] = {
+            "epsc": {
+                "stimulus_time_s": sp.stimulus_time_s,
+                "test_pulse_start_s": sp.test_pulse_start_s,
+                "test_pulse_duration_s": sp.test_pulse_duration_s,
+                "test_pulse_amplitude_v": sp.test_pulse_mv * 1e-3,
+                "nmda_latency_s": sp.fixed_latency_rule_s,
+            }
+        }
+    doc["sessions"] = []
     for a in plan.animals:
         doc["subjects"].append(
             {
