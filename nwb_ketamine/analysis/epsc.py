@@ -371,17 +371,20 @@ def fit_exponential_decay(t_s, y, weights=None, iterations: int = 8) -> tuple[np
             e = np.exp(-k[:, None] * t)
             r = y - amp[:, None] * e
             ja, jk = e, -amp[:, None] * t * e  # d model / d A, d model / d k
-            saa = (w * ja * ja).sum(1)
-            sak = (w * ja * jk).sum(1)
-            skk = (w * jk * jk).sum(1)
-            ra = (w * ja * r).sum(1)
-            rk = (w * jk * r).sum(1)
+            wja, wjk = w * ja, w * jk
+            saa = (wja * ja).sum(1)
+            sak = (wja * jk).sum(1)
+            skk = (wjk * jk).sum(1)
+            ra = (wja * r).sum(1)
+            rk = (wjk * r).sum(1)
             det = saa * skk - sak * sak
             da = (skk * ra - sak * rk) / det
             dk = (saa * rk - sak * ra) / det
             good = np.isfinite(da) & np.isfinite(dk)
             amp = np.where(good, amp + da, amp)
             k = np.where(good, k + dk, k)
+            if not np.any(good & (np.abs(dk) > 1e-12 * np.abs(k))):
+                break
         tau = 1.0 / k
     bad = ~np.isfinite(tau) | (tau <= 0) | ~np.isfinite(amp)
     return np.where(bad, np.nan, amp), np.where(bad, np.nan, tau)
@@ -398,9 +401,14 @@ def _fit_decay(y, ys, ipk, pk, fs, p: EpscParameters) -> np.ndarray:
     i0 = np.where(below_start.any(1), below_start.argmax(1), n)
     below_end &= col >= i0[:, None]
     i1 = np.where(below_end.any(1), below_end.argmax(1), -1)  # no crossing: no fit
-    mask = (col >= i0[:, None]) & (col < i1[:, None]) & (ipk[:, None] >= 0) & (pk[:, None] > 0)
-    _, tau = fit_exponential_decay((col - np.clip(i0, 0, n)[:, None]) / fs, y, mask)
-    return np.where(mask.sum(1) >= p.min_decay_fit_points, tau, np.nan)
+    length = np.where((ipk >= 0) & (pk > 0), np.clip(i1 - i0, 0, None), 0)
+    # Gather each row's fit range to the front of a (rows, longest range) block: the fit then touches
+    # only the samples it uses, whatever the search window.
+    offsets = np.arange(max(1, int(length.max(initial=0))))[None, :]
+    mask = offsets < length[:, None]
+    taken = np.take_along_axis(y, np.clip(i0[:, None] + offsets, 0, n - 1), axis=1)
+    _, tau = fit_exponential_decay(offsets / fs, taken, mask)
+    return np.where(length >= p.min_decay_fit_points, tau, np.nan)
 
 
 # --------------------------------------------------------------------------------------------------
