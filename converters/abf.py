@@ -262,21 +262,50 @@ class AbfSliceConverter(SessionConverter):
         )
         self._add_conditions_columns(nwbfile)
         repetitions: dict[float, list[int]] = {}
+        rows_per_file = []
         for file_index, (info, rec, offset) in enumerate(recordings):
-            sequential = self._add_file(nwbfile, electrode, file_index, info, rec, offset)
+            sequential, rows = self._add_file(nwbfile, electrode, file_index, info, rec, offset)
             repetitions.setdefault(info.holding_potential_volts, []).append(sequential)
+            rows_per_file.append(rows)
         self._add_repetitions(nwbfile, repetitions)
         self._add_tags(nwbfile, recordings)
         if self.analyse:
-            from nwb_ketamine.analysis.store import add_epsc_analysis
+            self._add_analysis(nwbfile, rows_per_file)
 
-            add_epsc_analysis(nwbfile, self, recordings)
+    def epsc_parameters(self):
+        """The EPSC analysis parameters of the study file."""
+        from nwb_ketamine.analysis.epsc import EpscParameters
+
+        try:
+            return EpscParameters(**self.study.analysis.get("epsc", {}))
+        except (TypeError, ValueError) as exc:
+            raise ConversionError(f"{self.study.path}: analysis.epsc: {exc}") from None
+
+    def _add_analysis(self, nwbfile, rows_per_file) -> None:
+        from nwb_ketamine.analysis.store import add_epsc_analysis
+
+        sweeps, rows = [], []
+        for (info, rec, _), file_rows in zip(self.recordings(), rows_per_file, strict=True):
+            if info.clamp_mode != "voltage_clamp":
+                continue
+            factor = CURRENT_UNITS[rec.response_unit]
+            sweeps.append(
+                dict(
+                    current_a=rec.response.astype(np.float64) * factor,
+                    rate_hz=rec.rate_hz,
+                    holding_v=info.holding_potential_volts,
+                    file=info.path.name,
+                )
+            )
+            rows.extend(file_rows)
+        if sweeps:
+            add_epsc_analysis(nwbfile, sweeps, rows, self.epsc_parameters())
 
     def _add_file(self, nwbfile, electrode, file_index, info, rec, offset) -> int:
         response_cls, stimulus_cls = SERIES[info.clamp_mode]
         response_factor = EXPECTED[info.clamp_mode]["response"][1][rec.response_unit]
         command_factor = EXPECTED[info.clamp_mode]["command"][1][rec.command_unit]
-        simultaneous = []
+        simultaneous, rows = [], []
         for sweep in range(rec.response.shape[0]):
             name = f"{info.protocol}_{file_index:02d}_{sweep:03d}"
             common = dict(
@@ -302,10 +331,12 @@ class AbfSliceConverter(SessionConverter):
                 **common,
             )
             index = nwbfile.add_intracellular_recording(electrode=electrode, stimulus=stimulus, response=response)
+            rows.append(index)
             simultaneous.append(nwbfile.add_icephys_simultaneous_recording(recordings=[index]))
-        return nwbfile.add_icephys_sequential_recording(
+        sequential = nwbfile.add_icephys_sequential_recording(
             simultaneous_recordings=simultaneous, stimulus_type=info.protocol
         )
+        return sequential, rows
 
     CONDITION_COLUMNS = {
         "region": "Allen CCF acronym of the recorded region.",

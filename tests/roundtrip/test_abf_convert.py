@@ -10,6 +10,8 @@ import pyabf
 import pytest
 from pynwb import NWBHDF5IO
 
+from nwb_ketamine.analysis.epsc import EpscParameters
+from nwb_ketamine.analysis.store import read_epsc_analysis
 from nwb_ketamine.converters.abf import AbfSliceConverter
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import simulate_study
@@ -21,9 +23,7 @@ def converted(tmp_path_factory):
     study = load_study(simulate_study(root / "sim", seed=3, size="tiny", progress=False))
     paths = {}
     for session in study.slice_sessions:
-        paths[session.key] = AbfSliceConverter(study, session, analyse=False).run_conversion(
-            root / f"{session.key}_icephys.nwb"
-        )
+        paths[session.key] = AbfSliceConverter(study, session).run_conversion(root / f"{session.key}_icephys.nwb")
     return study, paths
 
 
@@ -132,3 +132,26 @@ def test_stub_keeps_two_sweeps_per_file(converted, tmp_path):
     path = AbfSliceConverter(study, session, stub=True, analyse=False).run_conversion(tmp_path / "stub.nwb")
     with NWBHDF5IO(path, "r") as io:
         assert len(io.read().intracellular_recordings) == 2 * len(session.files)
+
+
+def test_analysis_stored_with_parameters_recovers_ground_truth(converted):
+    study, paths = converted
+    cells = {(row["subject"], row["slice_id"], row["cell_id"]): row for row in truth(study, "slice_cells.csv")}
+    for session in study.slice_sessions:
+        expected = cells[(session.subject, session.slice_id, session.cell_id)]
+        with NWBHDF5IO(paths[session.key], "r") as io:
+            nwbfile = io.read()
+            sweeps, summary, params = read_epsc_analysis(nwbfile)
+            assert params == EpscParameters(**study.analysis["epsc"])
+            assert len(sweeps["kind"]) == len(nwbfile.intracellular_recordings)
+            assert summary["accepted"], summary["qc_reasons"]
+            for key, truth_key in [
+                ("ampa_peak_a", "ampa_amplitude_pa"),
+                ("nmda_peak_a", "nmda_amplitude_pa"),
+                ("nmda_value_at_latency_a", "nmda_value_at_fixed_latency_pa"),
+            ]:
+                assert summary[key] * 1e12 == pytest.approx(float(expected[truth_key]), rel=0.05), key
+            assert summary["nmda_decay_tau_s"] * 1e3 == pytest.approx(float(expected["nmda_decay_tau_ms"]), rel=0.10)
+            assert summary["series_resistance_ohm"] / 1e6 == pytest.approx(float(expected["rs_mohm"]), rel=0.10)
+            links = nwbfile.processing["icephys"]["epsc_sweeps"]["intracellular_recording"].data[:]
+            assert list(links) == list(range(len(nwbfile.intracellular_recordings)))
