@@ -166,3 +166,11 @@ def test_a_failure_leaves_nothing_half_written(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         simulate_study(tmp_path / "out", size="tiny", progress=False, workers=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_out_folder_is_used(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    path = simulate_study(out, seed=2, size="tiny", progress=False, workers=1)
+    assert path == out / "study.yaml" and path.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]
