@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from hdmf.backends.hdf5 import H5DataIO
 from pynwb import NWBFile
 from pynwb.epoch import TimeIntervals
 from pynwb.icephys import (
@@ -180,6 +181,11 @@ def read_abf(
     )
 
 
+def _compressed(sweep: np.ndarray) -> H5DataIO:
+    """gzip with shuffle, one chunk per sweep: readable by every HDF5 reader, and command steps shrink to nothing."""
+    return H5DataIO(sweep, compression="gzip", compression_opts=4, shuffle=True, chunks=sweep.shape)
+
+
 class AbfSliceConverter(SessionConverter):
     """One slice cell: its ABF files, the electrode, the icephys tables and the EPSC analysis.
 
@@ -318,14 +324,14 @@ class AbfSliceConverter(SessionConverter):
             )
             stimulus = stimulus_cls(
                 name=f"stimulus_{name}",
-                data=rec.command[sweep],
+                data=_compressed(rec.command[sweep]),
                 conversion=command_factor,
                 description=f"Command of {info.path.name} sweep {sweep}, as pyabf builds it from the protocol.",
                 **common,
             )
             response = response_cls(
                 name=f"response_{name}",
-                data=rec.response[sweep],
+                data=_compressed(rec.response[sweep]),
                 conversion=response_factor,
                 description=f"{info.path.name} sweep {sweep} ({rec.channel_name}); holding {info.holding_potential}",
                 **common,
