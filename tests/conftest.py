@@ -61,6 +61,14 @@ def write_slice_study(folder: Path, cells: list[dict], timezone: str = "UTC") ->
         },
         "timezone": timezone,
         "subjects": [{"id": "m01", "species": "Mus musculus", "sex": "U", "age": "P8W", "group": "control"}],
+        "analysis": {
+            "epsc": {
+                "stimulus_time_s": 0.3,
+                "test_pulse_start_s": 0.05,
+                "test_pulse_duration_s": 0.1,
+                "test_pulse_amplitude_v": -0.005,
+            }
+        },
         "sessions": sessions,
     }
     path = folder / "study.yaml"
