@@ -9,8 +9,6 @@ from pathlib import Path
 
 from nwb_ketamine.cli import main as cli
 
-HERE = Path(__file__).resolve().parent
-
 
 def run(*args: str) -> None:
     print("$ nwb-ketamine", " ".join(args), flush=True)
@@ -20,12 +18,13 @@ def run(*args: str) -> None:
 
 
 def main(out: Path) -> None:
-    sys.path.insert(0, str(HERE))
-    import make_example_raw
-
-    make_example_raw.main()
-    run("check", str(HERE / "study.yaml"))
-    print(f"\nNot yet in the demo (see the open issues): simulate {out}, convert, validate, catalog, explore.")
+    study = out / "raw" / "study.yaml"
+    if study.exists():
+        print(f"reusing the simulated study in {study.parent} (delete {out} to simulate afresh)")
+    else:
+        run("simulate", str(study.parent), "--size", "small")
+    run("check", str(study))
+    print("\nNot yet in the demo (see the open issues): convert, validate, catalog, explore.")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,16 @@ def _check(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from nwb_ketamine.metadata import load_study
+    from nwb_ketamine.simulate import simulate_study
+
+    study_path = simulate_study(args.out, seed=args.seed, size=args.size, progress=not args.quiet)
+    print(f"wrote {study_path}")
+    print(load_study(study_path).summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
@@ -33,6 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("study", type=Path, metavar="STUDY.yaml")
     check.add_argument("--no-files", action="store_true", help="do not require the raw files to exist")
     check.set_defaults(run=_check)
+
+    from nwb_ketamine.simulate.parameters import SIZES
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="write a simulated raw study (ABF, Open Ephys, phy, study.yaml, ground truth)",
+        description="Write a realistic simulated study in real vendor formats. Effect sizes are illustrative, "
+        "not values from the paper.",
+    )
+    simulate.add_argument("out", type=Path, metavar="OUT", help="folder to create (must not exist or be empty)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--size", choices=list(SIZES), default="small", help="study size (default small)")
+    simulate.add_argument("--quiet", action="store_true", help="no progress bars")
+    simulate.set_defaults(run=_simulate)
     return parser
 
 
