@@ -387,12 +387,24 @@ class AbfSliceConverter(SessionConverter):
 
     @staticmethod
     def _add_tags(nwbfile, recordings) -> None:
-        tags = [(offset + t, comment, info.path.name) for info, rec, offset in recordings for t, comment in rec.tags]
-        if not tags:
+        """pClamp comment tags as intervals: a tag (e.g. '+drug at 3min') announces a condition that holds
+        until the next tag of the same file or the end of that file."""
+        rows = []
+        for info, rec, offset in recordings:
+            if not rec.tags:
+                continue
+            end = offset + float(rec.sweep_starts_s[-1]) + rec.response.shape[1] / rec.rate_hz
+            times = [offset + t for t, _ in rec.tags]
+            for (start, (_, comment)), stop in zip(zip(times, rec.tags, strict=True), times[1:] + [end], strict=True):
+                rows.append((start, stop, comment, info.path.name))
+        if not rows:
             return
-        table = TimeIntervals(name="abf_tags", description="Comment tags the experimenter set in pClamp.")
+        table = TimeIntervals(
+            name="abf_tags",
+            description="Comment tags set in pClamp; each lasts until the next tag of its file or the file's end.",
+        )
         table.add_column(name="comment", description="The tag's text, e.g. '+drug at 3min'.")
         table.add_column(name="source_file", description="ABF file the tag was set in.")
-        for time, comment, source in sorted(tags):
-            table.add_row(start_time=time, stop_time=time, comment=comment, source_file=source)
+        for start, stop, comment, source in sorted(rows):
+            table.add_row(start_time=start, stop_time=stop, comment=comment, source_file=source)
         nwbfile.add_time_intervals(table)

@@ -203,6 +203,7 @@ def write_abf(
     start_time: datetime,
     protocol: str,
     holding_mv: float,
+    tags: tuple[tuple[float, str], ...] = (),
 ) -> np.ndarray:
     """Write episodic voltage-clamp sweeps as an ABF 1.8 file.
 
@@ -220,6 +221,8 @@ def write_abf(
         Protocol name, stored as the protocol path and in the file comment.
     holding_mv
         Holding potential, stored as the instrument holding level.
+    tags
+        Comment tags as pClamp stores them: (seconds from the file start, text of at most 56 bytes).
 
     Returns
     -------
@@ -297,9 +300,20 @@ def write_abf(
     synch[:, 1] = n_points
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Tag section after the synch array: 64-byte entries of (lTagTime in samples of all channels,
+    # sComment[56], nTagType 1 = comment, nVoiceTagNumber).
+    tag_block = synch_block + -(-synch.nbytes // BLOCK_SIZE)
+    tag_bytes = b"".join(
+        struct.pack("<i56shh", int(round(time_s * fs)), text.encode()[:56].ljust(56), 1, 0) for time_s, text in tags
+    )
+    put("i", 44, tag_block if tags else 0)  # lTagSectionPtr
+    put("i", 48, len(tags))  # lNumTagEntries
     with open(path, "wb") as f:
         f.write(header)
         f.write(codes.tobytes())
         f.write(b"\0" * (synch_block * BLOCK_SIZE - data_start - data_bytes))
         f.write(synch.tobytes())
+        if tags:
+            f.write(b"\0" * (tag_block * BLOCK_SIZE - synch_block * BLOCK_SIZE - synch.nbytes))
+            f.write(tag_bytes)
     return codes.astype(np.float64) * lsb_pa(params)

@@ -256,8 +256,16 @@ def _write_cell(out: Path, plan: StudyPlan, cell: CellPlan) -> tuple[list[dict],
     for i, f in enumerate(cell.files):
         sweeps, truth = simulate_cell_file(plan, cell, i)
         local = f["start"].astimezone(TZ).replace(tzinfo=None)
+        # The experimenter tags the wash-in of NBQX when the NMDA protocol starts, as labs do in pClamp.
+        tags = ((2.0, "NBQX 10 uM in bath"),) if f["protocol"] == "NMDA-EPSC" else ()
         abf_io.write_abf(
-            out / f["path"], sweeps, sp, start_time=local, protocol=f["protocol"], holding_mv=f["holding_mv"]
+            out / f["path"],
+            sweeps,
+            sp,
+            start_time=local,
+            protocol=f["protocol"],
+            holding_mv=f["holding_mv"],
+            tags=tags,
         )
         ident = {
             "subject": cell.animal.subject,
@@ -287,6 +295,7 @@ def _write_cell(out: Path, plan: StudyPlan, cell: CellPlan) -> tuple[list[dict],
                 stimulus_time_s=sp.stimulus_time_s,
                 lsb_pa=abf_io.lsb_pa(sp),
                 spontaneous_onsets_s=json.dumps([t["spontaneous_onsets_s"] for t in truth]),
+                tags=json.dumps(tags),
             )
         )
         means[f["protocol"]] = {
@@ -752,7 +761,8 @@ Ground truth of a study simulated by nwb-ketamine (illustrative parameters, not 
 Times in s, currents in pA, resistances in MOhm, extracellular signals in uV.
 
 parameters.json        every simulation parameter, the seed, the size and the burst rule
-slice_files.csv        per ABF file: protocol, holding potential, timing of test pulse and stimulus, bit size (pA)
+slice_files.csv        per ABF file: protocol, holding potential, timing of test pulse and stimulus, bit size (pA),
+                       comment tags as a JSON list of [seconds from the file start, text]
 slice_sweeps.csv       per sweep: EPSC amplitude (signed peak of the noise-free EPSC), value at the fixed latency
                        after the stimulus, kinetics, Rs (= test pulse / peak transient), Rin (= test pulse /
                        steady state = Rs + Rm), holding current, number of spontaneous EPSCs

@@ -1,6 +1,7 @@
 """Simulated slice cells → NWB: icephys hierarchy, labelled conditions, timing, metadata, validation."""
 
 import csv
+import json
 import subprocess
 import sys
 from datetime import datetime
@@ -155,3 +156,19 @@ def test_analysis_stored_with_parameters_recovers_ground_truth(converted):
             assert summary["series_resistance_ohm"] / 1e6 == pytest.approx(float(expected["rs_mohm"]), rel=0.10)
             links = nwbfile.processing["icephys"]["epsc_sweeps"]["intracellular_recording"].data[:]
             assert list(links) == list(range(len(nwbfile.intracellular_recordings)))
+
+
+def test_abf_tags_become_a_time_intervals_table(converted):
+    study, paths = converted
+    files = {row["path"]: row for row in truth(study, "slice_files.csv")}
+    session = study.slice_sessions[0]
+    expected = []
+    for info in session.files:
+        row = files[str(info.path.relative_to(study.path.parent))]
+        offset = (datetime.fromisoformat(row["start_time"]) - session.start_time).total_seconds()
+        expected += [(offset + time_s, text, info.path.name) for time_s, text in json.loads(row["tags"])]
+    assert expected, "the simulator tags the NMDA file"
+    with NWBHDF5IO(paths[session.key], "r") as io:
+        tags = io.read().intervals["abf_tags"].to_dataframe()
+        got = list(zip(tags["start_time"], tags["comment"], tags["source_file"], strict=True))
+    assert [(pytest.approx(t), c, f) for t, c, f in expected] == got
