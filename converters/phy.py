@@ -1,0 +1,171 @@
+"""phy / Kilosort output folders → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+
+Design decision: the ``.npy`` and ``.tsv`` files are read directly with numpy (no neo), because what
+matters here is the curation: a cluster's label is the curator's ``group`` from ``cluster_group.tsv``,
+else the ``group`` column of ``cluster_info.tsv`` (phy writes both). Kilosort's own ``KSLabel`` is
+*not* a curation and is never used as one: a folder without curated labels is an error, so an
+uncurated sorting cannot pass as curated. Clusters with an empty label are 'unsorted'.
+
+``spike_times.npy`` counts samples from the first sample of the data file named in ``params.py``, which
+is the raw recording, so it is already in the clock :class:`SortedUnits` asks for. The tetrode of a
+cluster is the tetrode of its best channel (``ch`` in ``cluster_info.tsv``, else the channel with the
+largest template peak-to-peak, mapped through ``channel_map.npy``). Waveforms without raw data are the
+cluster's template (unwhitened) times its mean amplitude: in uV when ``amplitudes.npy`` is, as in our
+simulator, in Kilosort's arbitrary units otherwise (no SD is available).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from nwb_ketamine.converters.units import SortedUnits, tetrode_of_channel
+from nwb_ketamine.errors import ConversionError
+
+
+def read_params(path: Path) -> dict:
+    """The ``name = literal`` assignments of a phy ``params.py`` (never executed)."""
+    out = {}
+    try:
+        tree = ast.parse(path.read_text())
+    except (OSError, SyntaxError) as exc:
+        raise ConversionError(f"{path}: cannot read phy params.py ({exc}); fix or regenerate it") from None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):  # non-literal lines are not needed
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def _read_tsv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def read_labels(folder: Path) -> dict[int, str]:
+    """Curated label of every labelled cluster: cluster_group.tsv, else the group column of cluster_info.tsv."""
+    for name in ("cluster_group.tsv", "cluster_info.tsv"):
+        path = folder / name
+        if not path.exists():
+            continue
+        rows = _read_tsv(path)
+        if rows and "group" in rows[0] and "cluster_id" in rows[0]:
+            out = {}
+            for row in rows:
+                label = (row["group"] or "").strip() or "unsorted"
+                if label not in ("good", "mua", "noise", "unsorted"):
+                    raise ConversionError(f"{path}: cluster {row['cluster_id']} has unknown label {label!r}")
+                out[int(row["cluster_id"])] = label
+            return out
+    raise ConversionError(
+        f"{folder / 'cluster_group.tsv'}: no curation labels (cluster_group.tsv or a group column in "
+        "cluster_info.tsv); curate the sorting in phy and save"
+    )
+
+
+def _load(folder: Path, name: str, required: bool = True):
+    path = folder / name
+    if not path.exists():
+        if required:
+            raise ConversionError(f"{path}: missing from the phy folder; export the sorting again")
+        return None
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as exc:
+        raise ConversionError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> SortedUnits:
+    """Read a phy folder; see the module docstring for the rules.
+
+    Parameters
+    ----------
+    folder
+        The phy folder (holds ``params.py``, ``spike_times.npy``, ``cluster_group.tsv``...).
+    session
+        The in vivo session; its tetrodes map channels to tetrodes.
+    sampling_rate_hz
+        Expected rate; must equal ``sample_rate`` of ``params.py`` when given.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConversionError(f"{folder}: not a phy folder; sorting.path must name the folder")
+    params = read_params(folder / "params.py") if (folder / "params.py").exists() else {}
+    rate = float(params.get("sample_rate", sampling_rate_hz or 0.0))
+    if rate <= 0:
+        raise ConversionError(f"{folder / 'params.py'}: no sample_rate; give the sampling rate")
+    if sampling_rate_hz is not None and abs(rate - sampling_rate_hz) > 1e-6 * rate:
+        raise ConversionError(
+            f"{folder / 'params.py'}: sample_rate {rate} Hz differs from the raw recording's {sampling_rate_hz} Hz"
+        )
+    labels = read_labels(folder)
+    spike_times = _load(folder, "spike_times.npy").reshape(-1).astype(np.int64)
+    clusters = _load(folder, "spike_clusters.npy", required=False)
+    spike_templates = _load(folder, "spike_templates.npy", required=False)
+    if clusters is None:
+        clusters = spike_templates
+    if clusters is None:
+        raise ConversionError(f"{folder / 'spike_clusters.npy'}: missing (and no spike_templates.npy)")
+    clusters = clusters.reshape(-1).astype(np.int64)
+    if clusters.size != spike_times.size:
+        raise ConversionError(
+            f"{folder / 'spike_clusters.npy'}: {clusters.size} clusters for {spike_times.size} spikes; export again"
+        )
+    templates = _load(folder, "templates.npy", required=False)
+    amplitudes = _load(folder, "amplitudes.npy", required=False)
+    channel_map = _load(folder, "channel_map.npy", required=False)
+    winv = _load(folder, "whitening_mat_inv.npy", required=False)
+    info = {}
+    if (folder / "cluster_info.tsv").exists():
+        info = {int(r["cluster_id"]): r for r in _read_tsv(folder / "cluster_info.tsv")}
+
+    ids = np.unique(clusters)
+    order = np.argsort(clusters, kind="stable")
+    bounds = np.searchsorted(clusters[order], np.append(ids, ids[-1] + 1 if ids.size else 0))
+    spikes, tetrodes, means = [], [], []
+    for k, cid in enumerate(ids):
+        idx = order[bounds[k] : bounds[k + 1]]
+        spikes.append(np.sort(spike_times[idx]))
+        template = None
+        if templates is not None and spike_templates is not None:
+            tids, counts = np.unique(spike_templates.reshape(-1)[idx], return_counts=True)
+            template = templates[int(tids[np.argmax(counts)])].astype(np.float64)
+            if winv is not None and winv.shape[0] == template.shape[1]:
+                template = template @ winv
+            if amplitudes is not None:
+                template = template * float(np.mean(amplitudes.reshape(-1)[idx]))
+        if "ch" in info.get(int(cid), {}):
+            channel = int(info[int(cid)]["ch"])
+        elif template is not None:
+            best = int(np.argmax(np.ptp(template, axis=0)))
+            channel = int(channel_map.reshape(-1)[best]) if channel_map is not None else best
+        else:
+            raise ConversionError(f"{folder}: cannot tell the channel of cluster {cid} (no templates, no cluster_info)")
+        tet = tetrode_of_channel(session, channel, folder)
+        tetrodes.append(tet)
+        if template is not None:
+            cols = [_column_of(channel_map, c) for c in session.tetrodes[tet].channels]
+            nan = np.full(len(template), np.nan)
+            means.append(np.stack([template[:, c] if c is not None else nan for c in cols], 1))
+    mean = np.stack(means) if means and len(means) == len(ids) else None
+    return SortedUnits(
+        ids=[str(int(c)) for c in ids],
+        spike_samples=spikes,
+        sampling_rate_hz=rate,
+        labels=[labels.get(int(c), "unsorted") for c in ids],
+        tetrode=tetrodes,
+        waveforms_mean_uv=mean,
+        waveforms_sd_uv=None,
+    )
+
+
+def _column_of(channel_map, channel: int) -> int | None:
+    """Template column of a recording channel (channel_map lists the recording channel of each column)."""
+    if channel_map is None:
+        return channel
+    hits = np.flatnonzero(channel_map.reshape(-1) == channel)
+    return int(hits[0]) if hits.size else None

@@ -1,0 +1,456 @@
+"""Spike sorting → NWB Units table, quality metrics and per-epoch burst metrics.
+
+Design decisions:
+
+- Every sorting format is read into one neutral object, :class:`SortedUnits`, whose spike times are
+  integer sample indices counted from the first sample of the raw recording. Time-stamped formats
+  (Neuralynx, MClust, Axona, Open Ephys .spikes) are converted to that clock by their readers, so the
+  writer never guesses an origin and spike times stay exact (``sample / rate + first_sample_time_s``).
+- Mean and SD waveforms come from the raw data when it is given (a bounded subsample of spikes, short
+  windows read one at a time, so memory does not grow with the recording), else from the spike files.
+- Every number that changes a stored result is a parameter stored next to it: the quality-metric
+  parameters (:class:`UnitsParameters`) in ``units_parameters`` and the burst rule in
+  ``burst_parameters``, both in the ``ecephys`` processing module with the ``burst_metrics`` table,
+  so the catalog and the explorer read results without recomputing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from hdmf.common import DynamicTable
+from pynwb import NWBFile
+from pynwb.misc import Units
+
+from nwb_ketamine.analysis.bursts import METRICS, BurstParameters, epoch_burst_metrics
+from nwb_ketamine.errors import ConversionError
+
+LABELS = ("good", "mua", "noise", "unsorted")
+FORMATS = ("phy", "ntt", "mclust", "axona", "openephys_spikes")
+MODULE = "ecephys"
+
+
+@dataclass
+class SortedUnits:
+    """The units of one session, whatever sorting software produced them.
+
+    Attributes
+    ----------
+    ids
+        Unit name as the sorting software calls it (phy cluster id, ``TT2_03``...).
+    spike_samples
+        Per unit, int64 sample indices counted from the first sample of the raw recording, sorted.
+    sampling_rate_hz
+        Rate of that sample clock.
+    labels
+        Curation label per unit: 'good', 'mua', 'noise' or 'unsorted'.
+    tetrode
+        Per unit, index into ``session.tetrodes``.
+    waveforms_mean_uv, waveforms_sd_uv
+        (n_units, n_waveform_samples, n_channels_of_tetrode) in uV, or None when the files carry none.
+    """
+
+    ids: list[str]
+    spike_samples: list[np.ndarray]
+    sampling_rate_hz: float
+    labels: list[str]
+    tetrode: list[int]
+    waveforms_mean_uv: np.ndarray | None = None
+    waveforms_sd_uv: np.ndarray | None = None
+
+    def __post_init__(self):
+        n = len(self.ids)
+        for name in ("spike_samples", "labels", "tetrode"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"SortedUnits.{name} has {len(getattr(self, name))} entries for {n} units")
+        bad = sorted(set(self.labels) - set(LABELS))
+        if bad:
+            raise ValueError(f"unknown curation labels {bad}; expected one of {LABELS}")
+        self.spike_samples = [np.sort(np.asarray(s, dtype=np.int64)) for s in self.spike_samples]
+
+    def __len__(self):
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class UnitsParameters:
+    """Parameters of the quality metrics and of the waveforms taken from raw data.
+
+    Parameters
+    ----------
+    refractory_period_s
+        ISIs shorter than this are violations (default 1.5 ms, a common convention).
+    presence_bin_s
+        The recording is cut into bins this long; presence ratio = fraction of bins with a spike
+        (default 60 s, as SpikeInterface).
+    waveform_before_s, waveform_after_s
+        Raw waveform window around each spike sample (default 0.5 ms before, 1.1 ms after).
+    max_waveform_spikes
+        At most this many spikes per unit (evenly spread over the recording) are averaged.
+    """
+
+    refractory_period_s: float = 0.0015
+    presence_bin_s: float = 60.0
+    waveform_before_s: float = 0.0005
+    waveform_after_s: float = 0.0011
+    max_waveform_spikes: int = 500
+
+    def rows(self) -> list[tuple[str, float, str, str]]:
+        """The parameters as ``(name, value, unit, description)`` rows."""
+        return [
+            (f.name, float(getattr(self, f.name)), "s" if f.name.endswith("_s") else "", _UNIT_DESCRIPTIONS[f.name])
+            for f in fields(self)
+        ]
+
+    @classmethod
+    def from_rows(cls, rows) -> UnitsParameters:
+        """Rebuild the parameters from :meth:`rows` output."""
+        types = {f.name: f.type for f in fields(cls)}
+        kwargs = {}
+        for row in rows:
+            name = str(row[0])
+            if name not in types:
+                raise ValueError(f"unknown units parameter {name!r}")
+            kwargs[name] = int(row[1]) if types[name] in (int, "int") else float(row[1])
+        return cls(**kwargs)
+
+
+_UNIT_DESCRIPTIONS = {
+    "refractory_period_s": "ISIs shorter than this count as refractory-period violations",
+    "presence_bin_s": "presence ratio = fraction of bins of this length holding at least one spike",
+    "waveform_before_s": "raw waveform window starts this long before the spike sample",
+    "waveform_after_s": "raw waveform window ends this long after the spike sample",
+    "max_waveform_spikes": "at most this many spikes per unit, evenly spread, are averaged for the waveform",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_sorting(path, fmt: str, *, session, sampling_rate_hz: float | None) -> SortedUnits:
+    """Read a spike sorting in any supported format.
+
+    Parameters
+    ----------
+    path
+        The sorting folder or file (phy folder; folder of .ntt / .t / Axona / .spikes files, or one file).
+    fmt
+        One of :data:`FORMATS`.
+    session
+        The :class:`~nwb_ketamine.metadata.InVivoSession`; its tetrodes map files and channels to
+        tetrodes, its raw folder gives the clock origin of time-stamped formats.
+    sampling_rate_hz
+        Rate of the raw recording; spike times are converted to its samples. None: the sorting's own.
+
+    Raises
+    ------
+    ConversionError
+        Unreadable or inconsistent files, with one line naming the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConversionError(f"{path}: sorting not found; check sorting.path in the study file")
+    if fmt == "phy":
+        from nwb_ketamine.converters.phy import read_phy
+
+        units = read_phy(path, session=session, sampling_rate_hz=sampling_rate_hz)
+    elif fmt == "ntt":
+        from nwb_ketamine.converters.ntt import read_ntt
+
+        units = read_ntt(path, session=session, sampling_rate_hz=sampling_rate_hz)
+    elif fmt == "mclust":
+        from nwb_ketamine.converters.mclust import read_mclust
+
+        units = read_mclust(path, session=session, sampling_rate_hz=sampling_rate_hz)
+    elif fmt == "axona":
+        from nwb_ketamine.converters.axona import read_axona
+
+        units = read_axona(path, session=session, sampling_rate_hz=sampling_rate_hz)
+    elif fmt == "openephys_spikes":
+        from nwb_ketamine.converters.openephys_spikes import read_openephys_spikes
+
+        units = read_openephys_spikes(path, session=session, sampling_rate_hz=sampling_rate_hz)
+    else:
+        raise ConversionError(f"{path}: unknown sorting format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if session is not None:
+        n = len(session.tetrodes)
+        for uid, tet in zip(units.ids, units.tetrode, strict=True):
+            if not 0 <= tet < n:
+                raise ConversionError(
+                    f"{path}: unit {uid} is on tetrode {tet + 1} but the study file declares {n} tetrodes; "
+                    "add it to tetrodes"
+                )
+    return units
+
+
+def tetrode_of_channel(session, channel: int, path) -> int:
+    """Index of the tetrode of ``session`` that holds recording channel ``channel``."""
+    for i, tetrode in enumerate(session.tetrodes):
+        if channel in tetrode.channels:
+            return i
+    raise ConversionError(f"{path}: channel {channel} is on no tetrode of the study file; add it to tetrodes")
+
+
+def to_samples(times_s: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Times in s from the first raw sample → nearest int64 sample index."""
+    return np.rint(np.asarray(times_s, dtype=np.float64) * rate_hz).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# Quality metrics (pure functions, known inputs in the tests)
+
+
+def isi_violations_fraction(spike_times_s, refractory_period_s: float) -> float:
+    """Fraction of ISIs shorter than the refractory period (NaN with fewer than two spikes)."""
+    t = np.asarray(spike_times_s, dtype=np.float64)
+    if t.size < 2:
+        return math.nan
+    return float(np.count_nonzero(np.diff(t) < refractory_period_s) / (t.size - 1))
+
+
+def presence_ratio(spike_times_s, start_s: float, stop_s: float, bin_s: float) -> float:
+    """Fraction of the bins of ``[start_s, stop_s)`` (``bin_s`` long, the last one may be shorter) with a spike."""
+    duration = stop_s - start_s
+    if duration <= 0:
+        return math.nan
+    n_bins = max(1, math.ceil(duration / bin_s - 1e-9))
+    t = np.asarray(spike_times_s, dtype=np.float64)
+    t = t[(t >= start_s) & (t < stop_s)]
+    occupied = np.unique(np.minimum(((t - start_s) // bin_s).astype(np.int64), n_bins - 1))
+    return occupied.size / n_bins
+
+
+def waveform_snr(mean_uv, sd_uv) -> float:
+    """Peak |mean waveform| on the best channel / median SD of the waveform on that channel.
+
+    The SD across spikes of a waveform is the background noise plus the amplitude jitter, so this is
+    a conservative signal-to-noise ratio that needs no raw data. NaN without an SD.
+    """
+    if mean_uv is None or sd_uv is None:
+        return math.nan
+    mean = np.asarray(mean_uv, dtype=np.float64)
+    sd = np.asarray(sd_uv, dtype=np.float64)
+    if not np.isfinite(mean).any():
+        return math.nan
+    best = int(np.nanargmax(np.nanmax(np.abs(mean), axis=0)))
+    noise = float(np.nanmedian(sd[:, best]))
+    return float(np.nanmax(np.abs(mean[:, best])) / noise) if noise > 0 else math.nan
+
+
+def raw_waveforms(raw, samples: np.ndarray, channels, params: UnitsParameters) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and SD waveform (uV) of a unit on ``channels`` from raw data, over a subsample of spikes.
+
+    Each window has its per-channel median removed first (the slow LFP and offsets are not part of the
+    spike). Windows that would cross the ends of the recording are skipped.
+    """
+    rate = float(raw.sampling_rate_hz)
+    before = int(round(params.waveform_before_s * rate))
+    width = before + int(round(params.waveform_after_s * rate))
+    channels = list(channels)
+    samples = np.asarray(samples, dtype=np.int64)
+    samples = samples[(samples - before >= 0) & (samples - before + width <= raw.n_samples)]
+    if samples.size == 0:
+        nan = np.full((width, len(channels)), np.nan)
+        return nan, nan.copy()
+    if samples.size > params.max_waveform_spikes:
+        samples = samples[np.linspace(0, samples.size - 1, params.max_waveform_spikes).round().astype(np.int64)]
+    gain = np.asarray(raw.gain_uv, dtype=np.float64)
+    gain = gain[channels] if gain.ndim and gain.size > 1 else np.full(len(channels), float(gain))
+    total = np.zeros((width, len(channels)))
+    total_sq = np.zeros((width, len(channels)))
+    for s in samples:
+        w = np.asarray(raw.read(int(s - before), int(s - before + width), channels), dtype=np.float64) * gain
+        w -= np.median(w, axis=0)
+        total += w
+        total_sq += w * w
+    n = samples.size
+    mean = total / n
+    sd = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0) * (n / max(n - 1, 1)))
+    return mean, sd
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def add_units(
+    nwbfile: NWBFile,
+    units: SortedUnits,
+    *,
+    session,
+    electrode_rows_of_tetrode: list[list[int]],
+    raw=None,
+    first_sample_time_s: float = 0.0,
+    burst_parameters: BurstParameters | None = None,
+    units_parameters: UnitsParameters | None = None,
+) -> None:
+    """Write the Units table, the quality metrics and the per-epoch burst metrics into ``nwbfile``.
+
+    Parameters
+    ----------
+    nwbfile
+        Must already have its electrodes table (rows given by ``electrode_rows_of_tetrode``).
+    units
+        The sorting, from :func:`read_sorting`.
+    session
+        The in vivo session: tetrode regions and epochs (s from the session start).
+    electrode_rows_of_tetrode
+        Rows of the electrodes table of each tetrode, in the order of ``session.tetrodes``.
+    raw
+        Optional raw recording (``read(start, stop, channels)``, ``gain_uv``, ``sampling_rate_hz``,
+        ``n_samples``); when given, waveforms are computed from it.
+    first_sample_time_s
+        Session time of the raw recording's first sample.
+    burst_parameters, units_parameters
+        The burst rule and quality-metric parameters (defaults: :class:`BurstParameters`,
+        :class:`UnitsParameters`); both are stored.
+    """
+    bp = burst_parameters or BurstParameters()
+    up = units_parameters or UnitsParameters()
+    rate = float(units.sampling_rate_hz)
+    if raw is not None and abs(float(raw.sampling_rate_hz) - rate) > 1e-6 * rate:
+        raise ConversionError(
+            f"sorting at {rate} Hz but raw recording at {raw.sampling_rate_hz} Hz; pass the raw rate to read_sorting"
+        )
+    times = [s / rate + first_sample_time_s for s in units.spike_samples]
+
+    # Waveforms: from the raw data when present, else from the sorting.
+    mean_uv, sd_uv = units.waveforms_mean_uv, units.waveforms_sd_uv
+    if raw is not None and len(units):
+        pairs = [
+            raw_waveforms(raw, s, session.tetrodes[t].channels, up)
+            for s, t in zip(units.spike_samples, units.tetrode, strict=True)
+        ]
+        mean_uv, sd_uv = _stack([p[0] for p in pairs]), _stack([p[1] for p in pairs])
+
+    # Recording span for rates and presence: the raw data when known, else the epochs and the spikes.
+    if raw is not None:
+        start_s, stop_s = first_sample_time_s, first_sample_time_s + raw.n_samples / rate
+    else:
+        last = max((float(t[-1]) for t in times if t.size), default=first_sample_time_s)
+        stop_s = max([last + 1.0 / rate] + [e.stop for e in session.epochs])
+        start_s = min([first_sample_time_s] + [e.start for e in session.epochs])
+    duration = stop_s - start_s
+
+    table = Units(
+        name="units",
+        description="Units from spike sorting, with curation label, tetrode, waveforms and quality metrics.",
+        resolution=1.0 / rate,
+        waveform_rate=rate if mean_uv is not None else None,
+        waveform_unit="volts",
+    )
+    columns = {
+        "unit_name": "Unit name in the sorting software's output.",
+        "curation_label": "Curation label: good, mua, noise or unsorted.",
+        "tetrode": "Index of the tetrode (0-based, order of the study file).",
+        "brain_area": "Allen CCF acronym of the tetrode's target region.",
+        "n_spikes": "Number of spikes.",
+        "firing_rate_hz": "Spikes / recording duration (Hz).",
+        "isi_violations_fraction": "Fraction of ISIs shorter than refractory_period_s (units_parameters).",
+        "presence_ratio": "Fraction of presence_bin_s bins of the recording holding a spike (units_parameters).",
+        "snr": "Peak |mean waveform| / median waveform SD on the best channel (NaN without an SD).",
+    }
+    for name, description in columns.items():
+        table.add_column(name=name, description=description)
+    nwbfile.units = table
+    group_column = nwbfile.electrodes["group"]
+    for i in range(len(units)):
+        rows = list(electrode_rows_of_tetrode[units.tetrode[i]])
+        t = times[i]
+        kwargs = {}
+        if mean_uv is not None:
+            kwargs["waveform_mean"] = mean_uv[i] * 1e-6
+            kwargs["waveform_sd"] = (sd_uv[i] if sd_uv is not None else np.full_like(mean_uv[i], np.nan)) * 1e-6
+        table.add_unit(
+            spike_times=t,
+            electrodes=rows,
+            electrode_group=group_column[rows[0]],
+            unit_name=str(units.ids[i]),
+            curation_label=units.labels[i],
+            tetrode=int(units.tetrode[i]),
+            brain_area=session.tetrodes[units.tetrode[i]].ccf_region,
+            n_spikes=int(t.size),
+            firing_rate_hz=t.size / duration if duration > 0 else math.nan,
+            isi_violations_fraction=isi_violations_fraction(t, up.refractory_period_s),
+            presence_ratio=presence_ratio(t, start_s, stop_s, up.presence_bin_s),
+            snr=waveform_snr(mean_uv[i] if mean_uv is not None else None, sd_uv[i] if sd_uv is not None else None),
+            **kwargs,
+        )
+
+    module = nwbfile.processing.get(MODULE) or nwbfile.create_processing_module(
+        name=MODULE, description="Extracellular electrophysiology results computed by nwb-ketamine."
+    )
+    epochs = [(e.name, e.start, e.stop) for e in session.epochs]
+    if not epochs and len(units):
+        epochs = [("recording", start_s, stop_s)]
+    rows = [dict(unit=i, **row) for i in range(len(units)) for row in epoch_burst_metrics(times[i], epochs, bp)]
+    metrics = DynamicTable(
+        name="burst_metrics",
+        description="Per unit and per epoch firing and burst statistics (rule in burst_parameters).",
+        id=np.arange(len(rows)),
+    )
+    metrics.add_column(name="unit", description="Row of the units table.", data=[r["unit"] for r in rows], table=table)
+    metrics.add_column(name="epoch", description="Epoch name (epochs table).", data=[r["epoch"] for r in rows])
+    for name, what in (("start_s", "Epoch start"), ("stop_s", "Epoch stop")):
+        metrics.add_column(name=name, description=f"{what} (s, session clock).", data=_f([r[name] for r in rows]))
+    for name, description in METRICS.items():
+        values = [r[name] for r in rows]
+        data = np.asarray(values, dtype=np.int64) if name.startswith("n_") else _f(values)
+        metrics.add_column(name=name, description=description, data=data)
+    module.add(metrics)
+    module.add(_parameter_table("burst_parameters", "Parameters of the burst detection.", bp.rows()))
+    module.add(_parameter_table("units_parameters", "Parameters of the quality metrics and waveforms.", up.rows()))
+
+
+def _f(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
+
+
+def _stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Stack per-unit waveforms, NaN-padding tetrodes with fewer channels."""
+    width = max(a.shape[1] for a in arrays)
+    return np.stack([np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in arrays])
+
+
+def _parameter_table(name: str, description: str, rows) -> DynamicTable:
+    table = DynamicTable(name=name, description=description)
+    # Column names avoid 'name' and 'description', which are attributes of every table.
+    for column, meaning in {
+        "parameter": "Parameter name.",
+        "value": "Parameter value.",
+        "unit": "Unit of the value ('' when dimensionless).",
+        "meaning": "What the parameter does.",
+    }.items():
+        table.add_column(name=column, description=meaning)
+    for parameter, value, unit, meaning in rows:
+        table.add_row(parameter=parameter, value=value, unit=unit, meaning=meaning)
+    return table
+
+
+def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstParameters] | None:
+    """The stored per-unit, per-epoch burst metrics and the rule that produced them, or None.
+
+    Returns
+    -------
+    metrics : dict of str to ndarray
+        ``unit`` (row of the units table), ``unit_name``, ``epoch``, ``start_s``, ``stop_s`` and the
+        keys of :data:`nwb_ketamine.analysis.bursts.METRICS`, one entry per (unit, epoch).
+    params : BurstParameters
+    """
+    if MODULE not in nwbfile.processing or "burst_metrics" not in nwbfile.processing[MODULE].data_interfaces:
+        return None
+    module = nwbfile.processing[MODULE]
+    table = module["burst_metrics"]
+    out = {"unit": np.asarray(table["unit"].data[:], dtype=np.int64)}
+    names = np.asarray(nwbfile.units["unit_name"].data[:], dtype=object) if nwbfile.units is not None else None
+    out["unit_name"] = names[out["unit"]] if names is not None and out["unit"].size else np.zeros(0, dtype=object)
+    out["epoch"] = np.asarray([str(e) for e in table["epoch"].data[:]], dtype=object)
+    for name in ("start_s", "stop_s", *METRICS):
+        out[name] = np.asarray(table[name].data[:])
+    params = module["burst_parameters"]
+    rule = BurstParameters.from_rows(zip(params["parameter"].data[:], params["value"].data[:], strict=True))
+    return out, rule
