@@ -16,8 +16,11 @@ Design decisions:
   only channels assigned to a tetrode are stored, in tetrode order. With no tetrodes in the study file,
   the stream's channels form consecutive groups of four with location 'unknown'.
 - **Events** of the recording (TTL lines) go to a TimeIntervals table ``events`` (start, stop = start +
-  duration, channel, label); the injection is an instantaneous row of the epochs table tagged
-  ``injection`` next to the study's epochs (baseline, post-injection...).
+  duration, channel, label). The study's epochs go to the epochs table; epochs starting at or after the
+  injection are tagged ``after injection of <drug> at <t> s``, and without epochs in the study file the
+  injection splits the recording into ``baseline`` and ``post-injection``. The injection itself is not a
+  zero-length epoch (NWB Inspector flags those): its time is in the drug administration object of the
+  extension (relative to the session start) and, on most rigs, in the TTL events.
 - **Units** come from the sorting developer's :mod:`nwb_ketamine.converters.units` (``read_sorting`` and
   ``add_units``); the converter passes the raw recording so waveforms can be cut from it even when the
   raw series itself is not stored (``include_raw=False``, the ``--no-raw`` option).
@@ -136,9 +139,12 @@ class InVivoConverter(SessionConverter):
         """
         self.check()
         raw = self.raw
-        device = nwbfile.create_device(
-            name=raw.format.removesuffix("RawIO"), description=raw.describe(), manufacturer=raw.manufacturer
+        model = nwbfile.create_device_model(
+            name=f"{raw.manufacturer} system ({raw.format.removesuffix('RawIO')} format)",
+            manufacturer=raw.manufacturer,
+            description="Acquisition system as identified from the recording's format and header.",
         )
+        device = nwbfile.create_device(name=raw.format.removesuffix("RawIO"), description=raw.describe(), model=model)
         tetrodes = self.tetrodes()
         nwbfile.add_electrode_column("channel_name", "channel name in the acquisition system")
         nwbfile.add_electrode_column("channel_id", "channel id in the acquisition system")
@@ -225,11 +231,17 @@ class InVivoConverter(SessionConverter):
 
     def _add_epochs(self, nwbfile: NWBFile) -> None:
         session = self.session
-        rows = [(e.start, e.stop, [e.name]) for e in session.epochs]
+        end = self.n_samples / self.raw.sampling_rate_hz
+        injection = None
         if session.injection is not None:
-            t = (session.injection.time - session.start_time).total_seconds()
-            rows.append((t, t, ["injection", session.injection.drug]))
-        for start, stop, tags in sorted(rows, key=lambda r: (r[0], r[1])):
+            injection = (session.injection.time - session.start_time).total_seconds()
+        epochs = [(e.start, e.stop, e.name) for e in session.epochs]
+        if not epochs and injection is not None and 0 < injection < end:
+            epochs = [(0.0, injection, "baseline"), (injection, end, "post-injection")]
+        for start, stop, name in sorted(epochs):
+            tags = [name]
+            if injection is not None and start >= injection:
+                tags.append(f"after injection of {session.injection.drug} at {injection:g} s")
             nwbfile.add_epoch(start_time=float(start), stop_time=float(stop), tags=tags)
 
     def _add_units(self, nwbfile: NWBFile, rows_of_tetrode: list[list[int]]) -> None:
