@@ -454,3 +454,34 @@ def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstPa
     params = module["burst_parameters"]
     rule = BurstParameters.from_rows(zip(params["parameter"].data[:], params["value"].data[:], strict=True))
     return out, rule
+
+
+def tetrode_from_name(path: Path, pattern: str) -> int:
+    """0-based tetrode index from the 1-based number a file name carries (``TT3.ntt`` → 2)."""
+    import re
+
+    match = re.search(pattern, path.name)
+    if not match:
+        raise ConversionError(f"{path}: cannot tell the tetrode from the file name (expected {pattern!r})")
+    return int(match.group(1)) - 1
+
+
+def label_of_cluster(cluster: int) -> str:
+    """Cluster 0 of manual cluster cutters (SpikeSort3D, Tint, the Open Ephys box sorter) holds the
+    spikes no cluster claimed: 'unsorted'; every other cluster was cut by a person: 'good'."""
+    return "unsorted" if cluster == 0 else "good"
+
+
+def neuralynx_clock_origin(session) -> int | None:
+    """Timestamp (µs) of the first record of the session's first ``.ncs`` file: the raw recording's first
+    sample on the Neuralynx clock; None when the session has no Neuralynx raw folder."""
+    raw_path = getattr(session, "raw_path", None)
+    if raw_path is None or not Path(raw_path).is_dir():
+        return None
+    for ncs in sorted(Path(raw_path).glob("*.[nN][cC][sS]")):
+        with open(ncs, "rb") as f:
+            f.seek(16384)
+            raw = f.read(8)
+        if len(raw) == 8:
+            return int(np.frombuffer(raw, "<u8")[0])
+    return None
