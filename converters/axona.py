@@ -111,7 +111,8 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     for file in files:
         base, number = file.name.rsplit(".", 1)
         tet = int(number) - 1
-        cut = next((c for c in (file.with_name(f"{base}_{number}.cut"), file.with_name(f"{file.name}.cut")) if c.exists()), None)
+        candidates = (file.with_name(f"{base}_{number}.cut"), file.with_name(f"{file.name}.cut"))
+        cut = next((c for c in candidates if c.exists()), None)
         if cut is None:
             raise ConversionError(f"{file}: no Tint cut file ({base}_{number}.cut); cut the tetrode in Tint")
         content = read_spike_file(file)
