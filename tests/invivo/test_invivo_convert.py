@@ -128,3 +128,19 @@ def test_raw_recording_reads_only_what_is_asked(tiny_nwb):
     np.testing.assert_array_equal(block, raw.read(0, 2000)[1000:1100, 4:8])
     assert raw.gain_uv.shape == (16,) and np.all(raw.gain_uv == 0.195) and np.all(raw.offset_uv == 0)
     assert raw.first_sample_time_s > 0  # Open Ephys counts from acquisition start
+
+
+def test_units_end_to_end_on_the_session_clock(tiny_nwb, tiny_study):
+    pytest.importorskip("nwb_ketamine.converters.units")
+    import pandas as pd
+
+    path, _ = tiny_nwb
+    study_path, _, truth = tiny_study
+    folder = study_path.parent / "ground_truth" / "invivo" / truth["session"]
+    spikes = pd.read_csv(folder / "spikes.csv")
+    with NWBHDF5IO(path, "r") as io:
+        units = io.read().units.to_dataframe()
+    assert len(units) == int(truth["n_clusters"])
+    for name, times in zip(units["unit_name"], units["spike_times"], strict=True):
+        expected = spikes.loc[spikes["cluster_id"] == int(name), "sample"].to_numpy() / 30_000.0
+        np.testing.assert_allclose(np.sort(times), np.sort(expected), atol=1e-9)
