@@ -83,6 +83,13 @@ def _check_unit(path, which, channel, unit, clamp_mode):
     raise ConversionError(f"{path}: {which}_channel {channel} has unknown unit {unit!r}; expected a {kind} unit")
 
 
+def _text(value) -> str:
+    """A header string without the NUL padding some writers leave in fixed-width fields."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return str(value).replace("\x00", "").strip()
+
+
 def sweep_starts_s(abf, path: Path) -> np.ndarray:
     """Start of each sweep in seconds from the file start, from the ABF synch array.
 
@@ -150,7 +157,7 @@ def read_abf(
             f"{path}: command_channel {command_channel} cannot be read (pyabf gives command waveforms only for "
             f"DAC 0-{abf.channelCount - 1}); set command_channel to one of those"
         )
-    response_unit, command_unit = abf.adcUnits[response_channel], abf.dacUnits[command_channel]
+    response_unit, command_unit = _text(abf.adcUnits[response_channel]), _text(abf.dacUnits[command_channel])
     _check_unit(path, "response", response_channel, response_unit, clamp_mode)
     _check_unit(path, "command", command_channel, command_unit, clamp_mode)
 
@@ -174,10 +181,10 @@ def read_abf(
         response_unit=response_unit,
         command_unit=command_unit,
         sweep_starts_s=sweep_starts_s(abf, path)[:n_sweeps],
-        tags=list(zip(map(float, abf.tagTimesSec), abf.tagComments, strict=True)),
-        protocol_in_header=abf.protocol,
+        tags=[(float(time), _text(text)) for time, text in zip(abf.tagTimesSec, abf.tagComments, strict=True)],
+        protocol_in_header=_text(abf.protocol),
         version=abf.abfVersionString,
-        channel_name=abf.adcNames[response_channel],
+        channel_name=_text(abf.adcNames[response_channel]),
     )
 
 

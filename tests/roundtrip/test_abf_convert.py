@@ -4,7 +4,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyabf
@@ -172,3 +172,29 @@ def test_abf_tags_become_a_time_intervals_table(converted):
         tags = io.read().intervals["abf_tags"].to_dataframe()
         got = list(zip(tags["start_time"], tags["comment"], tags["source_file"], strict=True))
     assert [(pytest.approx(t), c, f) for t, c, f in expected] == got
+
+
+def test_gap_free_abf_converts_as_one_sweep(tmp_path):
+    """A gap-free (nOperationMode 3) file, written by pyabf's own ABF1 writer and marked gap-free."""
+    from pyabf.abfWriter import writeABF1
+
+    from tests.conftest import write_slice_study
+
+    data = np.random.default_rng(0).normal(0, 5, (1, 50_000)).astype(np.float32)
+    path = tmp_path / "gapfree.abf"
+    writeABF1(data, str(path), 10_000.0, units="pA")
+    with open(path, "r+b") as f:
+        f.seek(8)
+        f.write(np.int16(3).tobytes())  # nOperationMode: gap-free
+        f.seek(1346)
+        f.write(b"mV".ljust(8))  # sDACChannelUnit[0]: pyabf's writer leaves it empty, pClamp does not
+    abf = pyabf.ABF(str(path))
+    assert abf.nOperationMode == 3
+    start = (abf.abfDateTime - timedelta(minutes=1)).isoformat() + "+00:00"  # pyabf's writer stamps "now"
+    file = {"path": str(path), "protocol": "gap-free", "holding_potential": "-70 mV"}
+    study = load_study(write_slice_study(tmp_path, [{"start_time": start, "files": [file]}]))
+    out = AbfSliceConverter(study, study.slice_sessions[0], analyse=False).run_conversion(tmp_path / "g.nwb")
+    with NWBHDF5IO(out, "r") as io:
+        nwbfile = io.read()
+        (series,) = [s for s in nwbfile.acquisition.values()]
+        assert np.array_equal(series.data[:], abf.sweepY) and len(series.data) == 50_000
