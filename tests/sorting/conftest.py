@@ -1,0 +1,55 @@
+"""Simulated studies shared by the sorting tests (written once per test session)."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from pynwb import NWBFile
+
+from nwb_ketamine.metadata import load_study
+from nwb_ketamine.simulate import simulate_study
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """(root folder, loaded Study) of a tiny simulated study, seed 0."""
+    out = tmp_path_factory.mktemp("sorting") / "tiny"
+    path = simulate_study(out, seed=0, size="tiny", progress=False)
+    return out, load_study(path)
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sorting") / "small"
+    path = simulate_study(out, seed=1, size="small", progress=False)
+    return out, load_study(path)
+
+
+class MemmapRaw:
+    """The raw-recording interface add_units expects, over the simulator's continuous.dat."""
+
+    def __init__(self, path, n_channels=16, gain_uv=0.195, rate=30_000.0):
+        self.data = np.memmap(path, dtype=np.int16, mode="r").reshape(-1, n_channels)
+        self.n_samples = self.data.shape[0]
+        self.gain_uv = np.full(n_channels, gain_uv)
+        self.sampling_rate_hz = rate
+
+    def read(self, start, stop, channels):
+        return np.asarray(self.data[start:stop][:, list(channels)])
+
+
+def nwbfile_with_electrodes(session):
+    """An NWBFile with one electrode group per tetrode; returns (nwbfile, rows of each tetrode)."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    nwbfile = NWBFile(session_description="test", identifier="test", session_start_time=start)
+    device = nwbfile.create_device(name="tetrodes")
+    rows = []
+    for i, tetrode in enumerate(session.tetrodes):
+        group = nwbfile.create_electrode_group(
+            name=f"tetrode{i}", description="tetrode", location=tetrode.ccf_region, device=device
+        )
+        rows.append([])
+        for _ in tetrode.channels:
+            nwbfile.add_electrode(group=group, location=tetrode.ccf_region)
+            rows[-1].append(len(nwbfile.electrodes) - 1)
+    return nwbfile, rows
