@@ -1,0 +1,82 @@
+"""Burst detection throughput: the vectorised detector against a plain Python loop, same process, same train.
+
+Claim (issue 5): at least 10 million spikes per second on one core. Run::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_bursts.py [--spikes 10000000]
+
+The train is a long simulated LHb-like train (bursts and tonic spikes, from the simulator's generator,
+tiled). The loop baseline runs on a prefix (it is ~100x slower) and its rate is extrapolated per spike;
+both detectors' outputs are checked equal on that prefix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts
+from nwb_ketamine.simulate import spikes
+from nwb_ketamine.simulate.parameters import SpikeParameters
+
+
+def loop_detector(t: list[float], p: BurstParameters) -> list[int]:
+    """Naive baseline: the rule spike by spike in pure Python."""
+    ids, burst, i, n = [-1] * len(t), -1, 0, len(t)
+    while i < n:
+        before = t[i] - t[i - 1] if i else math.inf
+        if before >= p.min_silence_s and i + 1 < n and t[i + 1] - t[i] <= p.onset_isi_s:
+            j = i
+            while j + 1 < n and t[j + 1] - t[j] <= p.end_isi_s:
+                j += 1
+            if j - i + 1 >= p.min_spikes:
+                burst += 1
+                for k in range(i, j + 1):
+                    ids[k] = burst
+            i = j + 1
+        else:
+            i += 1
+    return ids
+
+
+def make_train(n_spikes: int) -> np.ndarray:
+    epochs = [spikes.Epoch("b", 0.0, 600.0, 0.45), spikes.Epoch("p", 600.0, 1200.0, 0.15)]
+    unit = spikes.generate_unit(np.random.default_rng(0), epochs, 6.0, 30_000.0, SpikeParameters())
+    t = unit.samples / 30_000.0
+    reps = -(-n_spikes // t.size)
+    return (t[None, :] + 1200.0 * np.arange(reps)[:, None]).ravel()[:n_spikes]
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spikes", type=int, default=10_000_000)
+    parser.add_argument("--baseline-spikes", type=int, default=300_000)
+    args = parser.parse_args()
+    p = BurstParameters()
+    t = make_train(args.spikes)
+    prefix = t[: args.baseline_spikes]
+    assert np.array_equal(detect_bursts(prefix, p), np.array(loop_detector(prefix.tolist(), p)))
+    vec = best_of(lambda: detect_bursts(t, p), 5)
+    as_list = prefix.tolist()
+    loop = best_of(lambda: loop_detector(as_list, p), 1)
+    vec_rate, loop_rate = t.size / vec, prefix.size / loop
+    in_bursts = float(np.mean(detect_bursts(t, p) >= 0))
+    print(f"train: {t.size:,} spikes, {100 * in_bursts:.1f}% in bursts")
+    print(f"vectorised detect_bursts: {vec * 1e3:.1f} ms -> {vec_rate / 1e6:.1f} M spikes/s")
+    print(f"python loop baseline ({prefix.size:,} spikes): {loop_rate / 1e6:.2f} M spikes/s")
+    print(f"speed-up: {vec_rate / loop_rate:.0f}x; goal >= 10 M spikes/s: {'met' if vec_rate >= 1e7 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
