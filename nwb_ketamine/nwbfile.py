@@ -16,15 +16,8 @@ from pynwb.file import Subject
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata, StressProtocol, mirror_into_core_fields
 from nwb_ketamine.metadata import DrugInfo, Study, time_since_injection
 
-# Fixed namespace so that the same session of the same study always gets the same identifier.
-_IDENTIFIER_NAMESPACE = uuid.UUID("6f1d3c1e-5a2b-4d8e-9c0f-6b7a8e9d0c1b")
 _KG_PER = {"g": 1e-3, "kg": 1.0, "mg": 1e-6}
 DRUG_STRESS_NAME = "drug_stress"
-
-
-def session_identifier(study: Study, session) -> str:
-    """A stable UUID for one session of one study (the same on every rerun)."""
-    return str(uuid.uuid5(_IDENTIFIER_NAMESPACE, f"{study.info.title}|{session.key}"))
 
 
 def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subject:
@@ -123,7 +116,7 @@ def new_nwbfile(study: Study, session, *, session_description: str, bath: dict[s
     info = study.info
     nwbfile = NWBFile(
         session_description=session.description or session_description,
-        identifier=session_identifier(study, session),
+        identifier=str(uuid.uuid4()),  # unique per written file, as NWB and DANDI ask
         session_start_time=session.start_time,
         session_id=session.session_id,
         experimenter=list(info.experimenters),
