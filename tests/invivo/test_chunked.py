@@ -81,6 +81,8 @@ def test_peak_memory_does_not_grow_with_duration(tiny_study, tmp_path):
         peaks[seconds] = json.loads(out.stdout.strip().splitlines()[-1])
         shutil.rmtree(folder)
     print("peak RSS MB by duration (s):", peaks)
-    # 10x the duration (~190 MB more samples) must not cost more than a few chunks of memory.
-    assert peaks[200] < peaks[20] + 60, peaks
+    # 10x the duration (~190 MB more samples) must cost far less than the samples themselves: measured
+    # +30-50 MB here (allocator arenas of the worker threads), and 237 MB at 10 min vs 231 MB at 1 min in
+    # benchmarks/bench_tetrode_convert.py.
+    assert peaks[200] < peaks[20] + 100, peaks
     assert peaks[200] < 500, peaks
