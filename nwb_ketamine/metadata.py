@@ -579,11 +579,8 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
         sessions.append(session)
 
     analysis = data.get("analysis") if isinstance(data.get("analysis"), dict) else {}
-    _check_epsc_parameters(
-        problems,
-        analysis.get("epsc"),
-        bool(items("sessions")) and any(raw.get("type") == "slice" for _, raw in items("sessions")),
-    )
+    has_slice_sessions = any(raw.get("type") == "slice" for _, raw in items("sessions"))
+    _check_analysis_parameters(problems, analysis, has_slice_sessions)
 
     if problems.items:
         raise StudyFileError(problems.sorted())
@@ -611,22 +608,23 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     )
 
 
-def _check_epsc_parameters(problems, epsc, has_slice_sessions):
-    """EPSC parameter names must exist, and the protocol timing is required when cells will be analysed."""
+def _check_analysis_parameters(problems, analysis, has_slice_sessions):
+    """Parameter names must exist; the EPSC protocol timing is required when slice cells will be analysed."""
     from dataclasses import MISSING, fields
 
+    from nwb_ketamine.analysis.bursts import BurstParameters
     from nwb_ketamine.analysis.epsc import EpscParameters
 
-    known = {f.name: f for f in fields(EpscParameters)}
-    epsc = epsc if isinstance(epsc, dict) else {}
-    for name in epsc:
-        if name not in known:
-            problems.add(("analysis", "epsc", name), f"unknown EPSC parameter (known: {', '.join(known)})")
-    if has_slice_sessions:
+    for section, cls, required in (("epsc", EpscParameters, has_slice_sessions), ("bursts", BurstParameters, False)):
+        known = {f.name: f for f in fields(cls)}
+        values = analysis.get(section) if isinstance(analysis.get(section), dict) else {}
+        for name in values:
+            if name not in known:
+                problems.add(("analysis", section, name), f"unknown {section} parameter (known: {', '.join(known)})")
         for name, f in known.items():
-            if f.default is MISSING and name not in epsc:
+            if required and f.default is MISSING and name not in values:
                 message = "required to analyse slice cells: it describes the recording protocol"
-                problems.add(("analysis", "epsc", name), message)
+                problems.add(("analysis", section, name), message)
 
 
 def _check_path(problems, path, base, text, check_files, want_dir=False):

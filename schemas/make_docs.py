@@ -102,7 +102,7 @@ def study_file_reference() -> str:
 def analysis_reference() -> str:
     from dataclasses import MISSING, fields
 
-    from nwb_ketamine.analysis.epsc import _DESCRIPTIONS, EpscParameters, _unit
+    from nwb_ketamine.analysis import bursts, epsc
 
     out = [
         "# Analysis parameters",
@@ -111,14 +111,15 @@ def analysis_reference() -> str:
         "Set them in the study file under `analysis:`; every value used is stored in each NWB file next to the "
         "results it produced. Defaults are typical values of the field, not values from the paper.",
         "",
-        "## epsc (slice cells)",
-        "",
-        "| parameter | unit | default | description |",
-        "|---|---|---|---|",
     ]
-    for f in fields(EpscParameters):
-        default = "required" if f.default is MISSING else f"{f.default:g}"
-        out.append(f"| `{f.name}` | {_unit(f.name) or '-'} | {default} | {_DESCRIPTIONS[f.name]} |")
+    for title, module, cls in (
+        ("epsc (slice cells)", epsc, epsc.EpscParameters),
+        ("bursts (in vivo units)", bursts, bursts.BurstParameters),
+    ):
+        out += ["", f"## {title}", "", "| parameter | unit | default | description |", "|---|---|---|---|"]
+        for f in fields(cls):
+            default = "required" if f.default is MISSING else f"{f.default:g}"
+            out.append(f"| `{f.name}` | {module._unit(f.name) or '-'} | {default} | {module._DESCRIPTIONS[f.name]} |")
     return "\n".join(out) + "\n"
 
 

@@ -261,7 +261,7 @@ def test_unknown_analysis_parameter(tmp_path):
     text = mutate("    nmda_latency_s: 0.05", "    nmda_latency_ms: 50")
     (problem,) = problems_of(tmp_path, text)
     assert problem.startswith(
-        f"study.yaml:{line_of(text, 'nmda_latency_ms')} analysis.epsc.nmda_latency_ms: unknown EPSC parameter (known: "
+        f"study.yaml:{line_of(text, 'nmda_latency_ms')} analysis.epsc.nmda_latency_ms: unknown epsc parameter (known: "
         "stimulus_time_s, test_pulse_start_s,"
     )
 
