@@ -245,13 +245,11 @@ class InVivoConverter(SessionConverter):
             nwbfile.add_epoch(start_time=float(start), stop_time=float(stop), tags=tags)
 
     def _add_units(self, nwbfile: NWBFile, rows_of_tetrode: list[list[int]]) -> None:
+        from nwb_ketamine.analysis.bursts import BurstParameters
+        from nwb_ketamine.converters import units as units_module
+
         session = self.session
         if session.sorting_path is None:
-            return
-        try:
-            from nwb_ketamine.converters import units as units_module
-        except ImportError:  # the sorting half of issue 5 has not landed yet
-            warnings.warn("nwb_ketamine.converters.units is not available; units are not converted", stacklevel=2)
             return
         units = units_module.read_sorting(
             session.sorting_path,
@@ -266,6 +264,7 @@ class InVivoConverter(SessionConverter):
             electrode_rows_of_tetrode=rows_of_tetrode,
             raw=self.raw,
             first_sample_time_s=0.0,
+            burst_parameters=BurstParameters(**self.study.analysis.get("bursts", {})),
         )
 
     # -- writing ----------------------------------------------------------------------------------------

@@ -144,3 +144,18 @@ def test_units_end_to_end_on_the_session_clock(tiny_nwb, tiny_study):
     for name, times in zip(units["unit_name"], units["spike_times"], strict=True):
         expected = spikes.loc[spikes["cluster_id"] == int(name), "sample"].to_numpy() / 30_000.0
         np.testing.assert_allclose(np.sort(times), np.sort(expected), atol=1e-9)
+
+
+def test_burst_parameters_of_the_study_are_used_and_stored(tiny_study, tmp_path):
+    import dataclasses
+
+    from nwb_ketamine.analysis.bursts import BurstParameters
+    from nwb_ketamine.converters.units import read_burst_metrics
+
+    _, study, _ = tiny_study
+    custom = {"onset_isi_s": 0.01, "end_isi_s": 0.015, "min_silence_s": 0.2, "min_spikes": 3}
+    study = dataclasses.replace(study, analysis={**study.analysis, "bursts": custom})
+    path = InVivoConverter(study, study.invivo_sessions[0], include_raw=False).run_conversion(tmp_path / "b.nwb")
+    with NWBHDF5IO(path, "r") as io:
+        _, stored = read_burst_metrics(io.read())
+    assert stored == BurstParameters(**custom)
