@@ -1,0 +1,1 @@
+"""The archive: batch conversion into the DANDI layout, validation and the catalog tables."""
