@@ -30,6 +30,21 @@ def _simulate(args) -> int:
     return 0
 
 
+def _convert(args) -> int:
+    from nwb_ketamine.archive.convert import convert_study
+
+    summary = convert_study(
+        args.study,
+        args.archive,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        stub=args.stub,
+        progress=not args.quiet,
+    )
+    return 1 if summary.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
@@ -57,6 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--size", choices=list(SIZES), default="small", help="study size (default small)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bars")
     simulate.set_defaults(run=_simulate)
+
+    convert = commands.add_parser(
+        "convert",
+        help="convert every session of a study into a DANDI-layout NWB archive",
+        description="Validate the study file, then convert every session in parallel on Dask into ARCHIVE, "
+        "skipping sessions whose inputs are unchanged. Each file is written atomically and validated.",
+    )
+    convert.add_argument("study", type=Path, metavar="STUDY.yaml")
+    convert.add_argument("archive", type=Path, metavar="ARCHIVE")
+    convert.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    convert.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use an existing Dask scheduler")
+    convert.add_argument("--overwrite", action="store_true", help="convert everything again")
+    convert.add_argument("--stub", action="store_true", help="quick preview: a few seconds / sweeps per session")
+    convert.add_argument("--quiet", action="store_true", help="no progress bar")
+    convert.set_defaults(run=_convert)
     return parser
 
 

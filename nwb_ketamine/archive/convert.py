@@ -1,0 +1,411 @@
+"""Batch conversion of a study into a DANDI-layout archive: parallel on Dask, atomic, idempotent.
+
+Design decisions:
+
+- The study file is validated first; any problem stops the run before anything is converted.
+- Each session is one task on a dask.distributed cluster: a local one with N worker processes by
+  default, or an existing scheduler (``--scheduler``) so a lab can spread a large study over machines.
+  A failing session is reported with a one-line reason and the others go on.
+- Atomic: a task writes under a hidden temporary name that does not end in ``.nwb``, validates the file
+  with pynwb, and only then renames it into place; an interrupted run never leaves a file that looks
+  complete. Leftover temporary files are removed by the next run.
+- Idempotent: ``.nwb-ketamine/manifest.json`` records, for each output, its source files (size, mtime,
+  sha256), a digest of the study metadata it used and the tool version. A rerun skips sessions whose
+  inputs are unchanged (size and mtime equal, or, when those moved, the same sha256) and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nwb_ketamine import __version__
+from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
+from nwb_ketamine.errors import NwbKetamineError
+from nwb_ketamine.metadata import SliceSession, Study, load_study
+
+MANIFEST = "manifest.json"
+PARTIAL_SUFFIXES = (".partial", ".converting")
+
+
+@dataclass
+class SessionResult:
+    """What happened to one session."""
+
+    key: str
+    path: str  # relative to the archive
+    status: str  # 'converted', 'skipped' or 'failed'
+    seconds: float = 0.0
+    message: str = ""
+    record: dict | None = None  # manifest entry of a converted session
+
+
+@dataclass
+class ConversionSummary:
+    """The outcome of a batch conversion."""
+
+    archive: Path
+    results: list[SessionResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> list[SessionResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def text(self) -> str:
+        lines = [
+            f"{self.count('converted')} converted, {self.count('skipped')} unchanged (skipped), "
+            f"{self.count('failed')} failed, into {self.archive}"
+        ]
+        lines += [f"FAILED {r.path}: {r.message}" for r in self.failed]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sources, digests and the manifest
+
+
+def check_sources_exist(session) -> None:
+    """Raise a one-line ConversionError when an input of the session is missing."""
+    from nwb_ketamine.errors import ConversionError
+
+    paths = [f.path for f in session.files] if isinstance(session, SliceSession) else [session.raw_path]
+    if not isinstance(session, SliceSession) and session.sorting_path is not None:
+        paths.append(session.sorting_path)
+    for path in paths:
+        if not path.exists():
+            raise ConversionError(f"{path}: does not exist; fix the path in the study file or restore the file")
+
+
+def session_sources(session) -> list[Path]:
+    """Every input file a session's conversion reads."""
+    if isinstance(session, SliceSession):
+        return [f.path for f in session.files]
+    files = []
+    for root in (session.raw_path, session.sorting_path):
+        if root is None:
+            continue
+        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    return sorted(set(files))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def metadata_digest(study: Study, session) -> str:
+    """Digest of everything in the study file that the session's NWB file depends on."""
+    subject = study.subjects[session.subject]
+    stress = study.stress_protocols.get(subject.stress) if subject.stress else None
+    drug_ids = {session.injection.drug} if session.injection else set()
+    if isinstance(session, SliceSession):
+        drug_ids |= {d for f in session.files for d in f.bath}
+    drugs = [study.drugs[d] for d in sorted(drug_ids)]
+    text = repr((study.info, study.timezone, subject, stress, drugs, sorted(study.analysis.items()), session))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) -> list[dict]:
+    """Size, mtime and sha256 of each source; the sha256 is reused from ``known`` when size and mtime match."""
+    out = []
+    for path in paths:
+        stat = path.stat()
+        entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        previous = (known or {}).get(str(path))
+        same = previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns
+        entry["sha256"] = previous["sha256"] if same else sha256_of(path)
+        out.append(entry)
+    return out
+
+
+def read_manifest(archive: Path) -> dict:
+    path = state_dir(archive) / MANIFEST
+    if not path.exists():
+        return {"outputs": {}}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return {"outputs": {}}  # a damaged manifest only costs a full reconversion
+
+
+def write_manifest(archive: Path, manifest: dict) -> None:
+    path = state_dir(archive) / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{MANIFEST}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(manifest, indent=1))
+    partial.replace(path)
+
+
+def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool) -> bool:
+    """Whether a session's output exists and its inputs, metadata and tool version are as recorded."""
+    if not record or record.get("stub") != stub or record.get("tool_version") != __version__:
+        return False
+    if not (Path(archive) / record["path"]).exists() or record["metadata_sha256"] != metadata_digest(study, session):
+        return False
+    sources = session_sources(session)
+    if sorted(str(p) for p in sources) != sorted(s["path"] for s in record["sources"]):
+        return False
+    known = {s["path"]: s for s in record["sources"]}
+    for path in sources:
+        stat, old = path.stat(), known[str(path)]
+        if (stat.st_size, stat.st_mtime_ns) != (old["size"], old["mtime_ns"]):
+            if sha256_of(path) != old["sha256"]:
+                return False
+            old["mtime_ns"] = stat.st_mtime_ns  # touched, not changed: remember, so it is not hashed again
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# One session (runs on a Dask worker)
+
+
+def _validate_nwb(path: Path) -> None:
+    """pynwb schema validation of a freshly written file; raise if it is not valid."""
+    from pynwb import validate
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The file path provided")
+        errors = validate(path=str(path))
+    if isinstance(errors, tuple):  # older pynwb returned (errors, status)
+        errors = errors[0]
+    if errors:
+        raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
+
+
+def make_converter(study: Study, session, *, stub: bool, threads: int | None):
+    if isinstance(session, SliceSession):
+        from nwb_ketamine.converters.abf import AbfSliceConverter
+
+        return AbfSliceConverter(study, session, stub=stub)
+    from nwb_ketamine.converters.invivo import InVivoConverter
+
+    return InVivoConverter(study, session, stub=stub, include_raw=True, workers=threads)
+
+
+def convert_session(
+    study_path: str, key: str, archive: str, *, stub: bool = False, threads: int | None = None, known=None
+) -> SessionResult:
+    """Convert one session of a study into the archive; never raises, returns what happened.
+
+    Parameters
+    ----------
+    study_path
+        The study file (re-read on the worker, so only small strings cross the network).
+    key
+        The session's key (``Session.key``).
+    archive
+        The archive root.
+    stub
+        Write a quick preview instead of the whole recording.
+    threads
+        Compression threads for raw data on this worker.
+    known
+        Manifest entries of the previous sources, so unchanged files are not hashed again.
+    """
+    archive_path = Path(archive)
+    t0 = time.perf_counter()
+    relpath = key
+    try:
+        study = load_study(study_path, check_files=False)
+        session = next(s for s in study.sessions if s.key == key)
+        relpath = dandi_path(session)
+        check_sources_exist(session)
+        final = archive_path / relpath
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.with_name(f".{final.name}.{os.getpid()}.converting")
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The file path provided")
+                make_converter(study, session, stub=stub, threads=threads).run_conversion(temporary)
+            _validate_nwb(temporary)
+            sources = describe_sources(session_sources(session), known)
+            os.replace(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+        record = {
+            "path": relpath,
+            "session": key,
+            "sources": sources,
+            "metadata_sha256": metadata_digest(study, session),
+            "tool_version": __version__,
+            "stub": stub,
+            "converted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return SessionResult(key, relpath, "converted", time.perf_counter() - t0, record=record)
+    except NwbKetamineError as exc:
+        return SessionResult(key, relpath, "failed", time.perf_counter() - t0, str(exc).splitlines()[0])
+    except Exception as exc:  # a bug or an unforeseen bad file: keep the batch going, log the traceback
+        log = state_dir(archive_path) / "logs" / f"{key}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (traceback in {log})"
+        return SessionResult(key, relpath, "failed", time.perf_counter() - t0, message)
+
+
+# --------------------------------------------------------------------------------------------------
+# The batch
+
+
+def remove_leftovers(archive: Path) -> int:
+    """Delete temporary files an interrupted run left behind; return how many."""
+    count = 0
+    for path in Path(archive).rglob(".*"):
+        if path.is_file() and path.suffix in PARTIAL_SUFFIXES:
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
+def open_client(jobs: int | None = None, scheduler: str | None = None):
+    """A Dask client: connected to ``scheduler`` when given, else a local cluster of ``jobs`` processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise NwbKetamineError(
+                f"cannot reach the Dask scheduler at {scheduler} ({exc}); start it with `dask scheduler` or drop "
+                "--scheduler to use a local cluster"
+            ) from None
+    cluster = LocalCluster(
+        n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return Client(cluster)
+
+
+def convert_study(
+    study_path: str | Path,
+    archive: str | Path,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    stub: bool = False,
+    progress: bool = True,
+    catalog: bool = True,
+    echo=print,
+) -> ConversionSummary:
+    """Convert every session of a study into ``archive``, in parallel, skipping what is up to date.
+
+    Parameters
+    ----------
+    study_path
+        The study file. It is validated first; a problem raises StudyFileError before anything is written.
+    archive
+        The archive root (created when missing).
+    jobs
+        Worker processes of the local cluster (default: one per core).
+    scheduler
+        Address of an existing Dask scheduler (e.g. ``tcp://10.0.0.5:8786``) to use instead.
+    overwrite
+        Convert every session again, even when unchanged.
+    stub
+        Quick preview: a few seconds of each recording, a few sweeps per cell.
+    progress
+        Show a progress bar.
+    catalog
+        Refresh the catalog tables at the end.
+    echo
+        Where per-session lines go.
+
+    Returns
+    -------
+    ConversionSummary
+    """
+    from dask.distributed import as_completed
+    from tqdm import tqdm
+
+    # Metadata problems stop the run before anything is written; a missing or bad raw file only fails its
+    # session (it is reported in the summary and the other sessions are converted).
+    study = load_study(study_path, check_files=False)
+    archive = Path(archive).resolve()
+    archive.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(archive)
+    write_dandiset_yaml(study, archive)
+    manifest = read_manifest(archive)
+    outputs = manifest.setdefault("outputs", {})
+    summary = ConversionSummary(archive)
+
+    todo = []
+    for session in study.sessions:
+        record = outputs.get(dandi_path(session))
+        try:
+            unchanged = not overwrite and is_unchanged(archive, record, study, session, stub)
+        except OSError:  # a source went missing: the worker reports it as this session's failure
+            unchanged = False
+        if unchanged:
+            summary.results.append(SessionResult(session.key, dandi_path(session), "skipped"))
+        else:
+            todo.append((session, record))
+    if not todo:
+        write_manifest(archive, manifest)
+        echo(summary.text())
+        return summary
+
+    client = open_client(jobs, scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        threads = max(1, (os.cpu_count() or 1) // n_workers) if not scheduler else None
+        futures = [
+            client.submit(
+                convert_session,
+                str(study.path),
+                session.key,
+                str(archive),
+                stub=stub,
+                threads=threads,
+                known={s["path"]: s for s in (record or {}).get("sources", [])},
+                pure=False,
+                key=f"convert-{session.key}-{time.time_ns()}",
+            )
+            for session, record in todo
+        ]
+        with tqdm(total=len(futures), desc="converting", unit="session", disable=not progress) as bar:
+            for future in as_completed(futures):
+                result = future.result()
+                summary.results.append(result)
+                if result.status == "converted":
+                    outputs[result.path] = result.record
+                    write_manifest(archive, manifest)  # after every session, so an interruption keeps them
+                    line = f"converted {result.path} ({result.seconds:.1f} s)"
+                else:
+                    line = f"FAILED    {result.path}: {result.message}"
+                if progress:
+                    bar.write(line)
+                else:
+                    echo(line)
+                bar.update()
+        manifest["tool_version"] = __version__
+        write_manifest(archive, manifest)
+        if catalog:
+            _refresh_catalog(archive, client, echo)
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    echo(summary.text())
+    return summary
+
+
+def _refresh_catalog(archive: Path, client, echo) -> None:
+    try:
+        from nwb_ketamine.archive.catalog import build_catalog
+    except ImportError:  # the catalog lands with its own change
+        return
+    result = build_catalog(archive, client=client, progress=False)
+    echo(f"catalog refreshed: {result}")

@@ -1,0 +1,103 @@
+"""Where each session goes in the archive, and the archive's dandiset.yaml.
+
+Names follow the DANDI layout exactly as ``dandi organize`` gives them when slice and cell are required
+fields: ``sub-<subject>/sub-<subject>_ses-<session>[_slice-<slice>_cell-<cell>]_<modality>.nwb``, with
+``icephys`` for slice cells and ``ecephys`` for tetrode sessions. The study file's id rules (no spaces,
+slashes or underscores) make the entities safe to use as they are.
+
+The archive's own bookkeeping (manifest, logs, catalog) lives in the hidden folder ``.nwb-ketamine/``,
+which ``dandi validate`` and ``dandi upload`` skip like every dot-folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from nwb_ketamine.metadata import SliceSession, Study
+from nwb_ketamine.vocabulary import CCF_REGIONS
+
+STATE_DIR = ".nwb-ketamine"
+
+
+def dandi_path(session) -> str:
+    """The session's path in the archive, relative to its root, as DANDI names it."""
+    entities = f"sub-{session.subject}_ses-{session.session_id}"
+    if isinstance(session, SliceSession):
+        return f"sub-{session.subject}/{entities}_slice-{session.slice_id}_cell-{session.cell_id}_icephys.nwb"
+    return f"sub-{session.subject}/{entities}_ecephys.nwb"
+
+
+def state_dir(archive: Path) -> Path:
+    """The archive's bookkeeping folder (manifest, logs, catalog), hidden from DANDI tools."""
+    return Path(archive) / STATE_DIR
+
+
+def _person(name: str) -> dict:
+    return {"schemaKey": "Person", "name": name, "roleName": ["dcite:Author"], "includeInCitation": True}
+
+
+def protocol_summary(study: Study) -> str:
+    """Drugs and stress protocols in words, for the dandiset description (DANDI does not read extensions)."""
+    drugs = [f"{d.agent} ({d.amount}, {d.route}, {d.role})" for d in study.drugs.values()]
+    stress = [
+        p.paradigm
+        + (f", {p.hours_per_day:g} h/day" if p.hours_per_day is not None else "")
+        + (f" for {p.number_of_days} days" if p.number_of_days is not None else "")
+        for p in study.stress_protocols.values()
+    ]
+    regions = sorted(
+        {CCF_REGIONS[s.ccf_region] for s in study.slice_sessions}
+        | {CCF_REGIONS[t.ccf_region] for s in study.invivo_sessions for t in s.tetrodes}
+    )
+    groups = sorted({s.group for s in study.subjects.values()})
+    return (
+        f"Drugs: {'; '.join(drugs) or 'none'}. Stress protocols: {'; '.join(stress) or 'none'}. "
+        f"Experimental groups: {', '.join(groups)}. Regions: {', '.join(regions)}. "
+        f"{len(study.slice_sessions)} slice cells and {len(study.invivo_sessions)} in vivo tetrode sessions "
+        f"from {len(study.subjects)} subjects."
+    )
+
+
+def dandiset_metadata(study: Study) -> dict:
+    """The dandiset.yaml content for a study: name, description, contributors, license, keywords, papers."""
+    info = study.info
+    contributors = [_person(name) for name in info.experimenters]
+    contributors += [_person(name) for name in info.contributors if name not in info.experimenters]
+    contributors.append(
+        {
+            "schemaKey": "Organization",
+            "name": info.institution,
+            "roleName": ["dcite:Sponsor"],
+            "includeInCitation": False,
+        }
+    )
+    keywords = list(dict.fromkeys([*info.keywords, *(d.agent for d in study.drugs.values())]))
+    return {
+        "name": info.title,
+        "description": f"{info.description}\n\n{protocol_summary(study)}",
+        "contributor": contributors,
+        "license": [f"spdx:{info.license}"],
+        "keywords": keywords,
+        "relatedResource": [
+            {
+                "schemaKey": "Resource",
+                "identifier": publication,
+                "relation": "dcite:IsDescribedBy",
+                "url": f"https://doi.org/{publication.removeprefix('doi:')}"
+                if publication.startswith("doi:")
+                else publication,
+            }
+            for publication in info.related_publications
+        ],
+    }
+
+
+def write_dandiset_yaml(study: Study, archive: Path) -> Path:
+    """Write ``ARCHIVE/dandiset.yaml`` from the study file (replacing a previous one)."""
+    path = Path(archive) / "dandiset.yaml"
+    partial = path.with_name(".dandiset.yaml.partial")
+    partial.write_text(yaml.safe_dump(dandiset_metadata(study), sort_keys=False, allow_unicode=True))
+    partial.replace(path)
+    return path
