@@ -1,0 +1,768 @@
+"""The catalog: Parquet tables of sessions, cells and units built from the archive's NWB files alone.
+
+Design decisions:
+
+- **The NWB files are the source of truth**; the tables are derived and can always be rebuilt. Each
+  file is read with h5py by object path (the tables the converters write), not through pynwb's object
+  mapper: building every container of a slice file costs about 1.4 s, reading the dozen datasets the
+  catalog needs a few milliseconds, and over HTTP it is a few range requests instead of hundreds. The
+  tests check the values against pynwb's readers (``read_epsc_analysis``, ``read_burst_metrics``).
+- **Where**: ``ARCHIVE/.nwb-ketamine/catalog/`` (``sessions.parquet``, ``cells.parquet``,
+  ``units.parquet``, ``state.json``, ``files.json``). ``dandi validate`` and ``dandi upload`` find their
+  files with ``dandi.files.find_dandi_files``, which skips every file and folder whose name starts with
+  a dot, so the catalog is neither validated nor uploaded. For a remote archive the tables go to a local
+  folder given as ``out``.
+- **Incremental**: ``state.json`` records each file's size and mtime (ETag / Last-Modified over HTTP)
+  and its NWB ``identifier`` (a uuid4 per written file, i.e. a content fingerprint that costs nothing
+  since the file is open anyway). A refresh rereads only files whose size or mtime changed or that are
+  new, keeps the rows of the others and drops the rows of deleted files.
+- **Parallel**: the per-file reads are mapped over a dask.distributed client when one is given (the one
+  ``convert`` uses); otherwise a LocalCluster (``jobs`` or 2 worker processes, one thread each) is started
+  only for at least :data:`LOCAL_CLUSTER_MIN_FILES` files to read: a read takes ~10-40 ms, a local cluster
+  ~3 s to start, so below that the files are read in this process.
+- **Over HTTP** (``build_catalog("https://…/archive/", out=…)``): files are listed from the convert
+  manifest, the catalog's ``files.json`` or an HTML listing, and read with range requests
+  (:mod:`nwb_ketamine.archive.remote`).
+- A file that cannot be read is listed in the result with a one-line reason; the others are catalogued.
+
+Group labels (every row of every table)
+    ``subject``, ``session_id``, ``region`` (Allen CCF acronym), ``region_label`` (the lab's label),
+    ``drug`` (agent of the in vivo treatment or vehicle; 'none'), ``dose`` (label, e.g. '10 mg/kg'; the
+    volume for a vehicle), ``dose_value``, ``dose_unit``, ``stress`` (paradigm(s); 'none'),
+    ``hours_since_injection``, ``time_group``, ``experimental_group``, ``file`` (path relative to the
+    archive) and ``object_path`` (the object inside the file).
+
+``hours_since_injection`` and ``time_group``
+    Slice cells: hours from the in vivo injection to the start of the recording (the icephys
+    experimental-conditions column, else ``-administration_time / 3600``). ``time_group`` is the time
+    suffix of the study's experimental group when it has one ('stress-ketamine-1h' → '1h'); otherwise
+    the hours snapped, on a log scale, to the nearest of :data:`TIME_GROUPS` ('pre-injection' before it,
+    'none' without injection). In vivo unit × epoch rows: hours from the injection to the epoch start
+    (negative for a baseline epoch) and ``time_group`` is the epoch name ('baseline', 'post-injection').
+
+See :data:`SESSION_COLUMNS`, :data:`CELL_COLUMNS` and :data:`UNIT_COLUMNS` for the other columns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nwb_ketamine.archive.layout import STATE_DIR, state_dir
+from nwb_ketamine.archive.remote import base_url, is_url, list_remote_nwb_files, open_remote, stat_remote
+from nwb_ketamine.errors import NwbKetamineError
+
+CATALOG_FOLDER = "catalog"
+TABLES = ("sessions", "cells", "units")
+STATE_FILE = "state.json"
+FILES_INDEX = "files.json"
+STATE_VERSION = 1
+#: Fewest files to read for which a LocalCluster is started when no client is given.
+LOCAL_CLUSTER_MIN_FILES = 200
+#: Time groups a slice cell's hours since injection snap to when the group name carries none.
+TIME_GROUPS = {"30min": 0.5, "1h": 1.0, "2h": 2.0, "4h": 4.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0,
+               "72h": 72.0, "7d": 168.0}  # fmt: skip
+
+LABEL_COLUMNS = [
+    "subject",
+    "session_id",
+    "region",
+    "region_label",
+    "drug",
+    "dose",
+    "dose_value",
+    "dose_unit",
+    "stress",
+    "hours_since_injection",
+    "time_group",
+    "experimental_group",
+    "file",
+    "object_path",
+]
+SESSION_COLUMNS = LABEL_COLUMNS + [
+    "modality",  # 'icephys' (slice cell) or 'ecephys' (in vivo), else 'other'
+    "identifier",
+    "session_start_time",  # ISO 8601
+    "species",
+    "sex",
+    "injection_time_s",  # administration_time of the treatment (s from the session start)
+    "bath_drugs",
+    "epochs",  # epoch names, comma-separated
+    "n_cells",
+    "n_units",
+    "n_good_units",
+    "file_size",
+]
+#: Cell-level EPSC results as stored (SI units), see nwb_ketamine.analysis.store.CELL_DESCRIPTIONS.
+EPSC_CELL_COLUMNS = [
+    "ampa_peak_a",
+    "nmda_peak_a",
+    "nmda_value_at_latency_a",
+    "nmda_ampa_ratio",
+    "nmda_ampa_ratio_latency",
+    "ampa_decay_tau_s",
+    "nmda_decay_tau_s",
+    "ampa_decay_tau_average_s",
+    "nmda_decay_tau_average_s",
+    "ampa_holding_current_a",
+    "nmda_holding_current_a",
+    "series_resistance_ohm",
+    "input_resistance_ohm",
+    "rs_change_max",
+    "n_sweeps",
+    "n_accepted",
+    "n_ampa",
+    "n_ampa_accepted",
+    "n_nmda",
+    "n_nmda_accepted",
+    "accepted",
+    "qc_reasons",
+]
+#: Display-unit copies of the main measures (what the explorer plots).
+CELL_DISPLAY_COLUMNS = {
+    "ampa_amplitude_pa": ("ampa_peak_a", 1e12),
+    "nmda_amplitude_pa": ("nmda_peak_a", 1e12),
+    "nmda_value_at_latency_pa": ("nmda_value_at_latency_a", 1e12),
+    "ampa_decay_tau_ms": ("ampa_decay_tau_s", 1e3),
+    "nmda_decay_tau_ms": ("nmda_decay_tau_s", 1e3),
+    "series_resistance_mohm": ("series_resistance_ohm", 1e-6),
+    "input_resistance_mohm": ("input_resistance_ohm", 1e-6),
+}
+CELL_COLUMNS = (
+    LABEL_COLUMNS
+    + ["slice_id", "cell_id", "cell_key", "row", "bath_drugs", "has_analysis"]
+    + EPSC_CELL_COLUMNS
+    + list(CELL_DISPLAY_COLUMNS)
+    + ["epsc_parameters"]  # JSON {parameter: value} of the analysis
+)
+#: Per unit and epoch, see nwb_ketamine.analysis.bursts.METRICS.
+BURST_COLUMNS = [
+    "n_spikes",
+    "firing_rate_hz",
+    "n_bursts",
+    "burst_rate_hz",
+    "percent_spikes_in_bursts",
+    "mean_spikes_per_burst",
+    "mean_intraburst_frequency_hz",
+    "tonic_rate_hz",
+]
+UNIT_COLUMNS = (
+    LABEL_COLUMNS
+    + ["unit_row", "unit_id", "unit_name", "unit_key", "curation_label", "tetrode", "electrode_group"]
+    + ["unit_n_spikes", "unit_firing_rate_hz", "isi_violations_fraction", "presence_ratio", "snr"]
+    + ["epoch", "start_s", "stop_s"]
+    + BURST_COLUMNS
+    + ["metrics_path", "metrics_row", "burst_parameters"]  # burst_parameters: JSON {parameter: value}
+)
+COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
+
+CELL_PATH = "/processing/icephys/epsc_cell"
+METRICS_PATH = "/processing/ecephys/burst_metrics"
+UNITS_PATH = "/units"
+_TIME_SUFFIX = re.compile(r"-(\d+(?:\.\d+)?(?:min|h|d))$")
+_LAB_LABEL = re.compile(r"lab region label '([^']*)'")
+# Units-table columns that are not one value per unit, or that are read separately.
+_UNIT_SKIP = {"spike_times", "electrodes", "electrode_group", "waveform_mean", "waveform_sd", "waveforms", "id"}
+
+
+class CatalogError(NwbKetamineError):
+    """The catalog cannot be built or loaded as asked."""
+
+
+@dataclass
+class CatalogResult:
+    """What a catalog build did.
+
+    Attributes
+    ----------
+    archive : str
+        The archive (folder or URL).
+    out : Path
+        Folder of the tables.
+    counts : dict
+        Rows per table.
+    files : int
+        NWB files in the archive.
+    read, skipped, removed : list of str
+        Files read now, unchanged files kept from the previous build, files gone since it.
+    failed : dict
+        File → one-line reason, for files that could not be read.
+    tables : dict
+        Table name → path of its Parquet file.
+    seconds : float
+        Wall time.
+    """
+
+    archive: str
+    out: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    read: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return (
+            f"{self.files} files ({len(self.read)} read, {len(self.skipped)} unchanged, {len(self.removed)} removed"
+            f"{failed}): {counts} in {self.seconds:.1f} s → {self.out}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading one file
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray):
+        return _text(value[()] if value.shape == () else value.ravel()[0]) if value.size else ""
+    return "" if value is None else str(value)
+
+
+def _scalar(group, name, default=""):
+    """A scalar dataset or attribute of ``group`` as a Python value (strings decoded)."""
+    if group is None:
+        return default
+    if name in group.attrs:
+        value = group.attrs[name]
+    elif name in group:
+        value = group[name][()]
+    else:
+        return default
+    if isinstance(value, bytes | str):
+        return _text(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OSU":
+        return _text(value)
+    return value.item() if isinstance(value, np.generic | np.ndarray) else value
+
+
+def _column(table, name) -> np.ndarray:
+    """A 1-D column of a DynamicTable group, strings decoded to str objects."""
+    data = table[name][()]
+    if data.dtype.kind in "OS":
+        return np.asarray([_text(v) for v in data], dtype=object)
+    return data
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _parameters(table) -> str:
+    if table is None:
+        return "{}"
+    names, values = _column(table, "parameter"), _column(table, "value")
+    return json.dumps({str(n): _float(v) for n, v in zip(names, values, strict=True)})
+
+
+def time_group(hours: float, experimental_group: str = "") -> str:
+    """The time group label of a slice cell (see the module docstring).
+
+    >>> time_group(1.3, "stress-ketamine-1h")
+    '1h'
+    >>> time_group(20.0), time_group(-1.0), time_group(float("nan"))
+    ('24h', 'pre-injection', 'none')
+    """
+    match = _TIME_SUFFIX.search(experimental_group or "")
+    if match:
+        return match.group(1)
+    if hours is None or not math.isfinite(hours):
+        return "none"
+    if hours < 0:
+        return "pre-injection"
+    log_h = math.log(max(hours, 1e-3))
+    return min(TIME_GROUPS, key=lambda label: abs(math.log(TIME_GROUPS[label]) - log_h))
+
+
+def _drug_stress(f) -> dict:
+    """Group labels from the drug_stress extension object (empty labels when absent)."""
+    group = f.get("general/drug_stress")
+    labels = {
+        "experimental_group": "",
+        "drug": "none",
+        "dose": "",
+        "dose_value": math.nan,
+        "dose_unit": "",
+        "stress": "none",
+        "injection_time_s": math.nan,
+        "bath_drugs": "",
+    }
+    if group is None:
+        return labels
+    labels["experimental_group"] = _scalar(group, "experimental_group")
+    administrations, paradigms = [], []
+    for child in group.values():
+        kind = _text(child.attrs.get("neurodata_type", ""))
+        if kind == "DrugAdministration":
+            administrations.append({k: _scalar(child, k, None) for k in child.attrs if k != "neurodata_type"})
+        elif kind == "StressProtocol":
+            paradigm = _scalar(child, "paradigm")
+            if paradigm and paradigm != "none":
+                paradigms.append(paradigm)
+    labels["stress"] = "; ".join(sorted(set(paradigms))) or "none"
+    in_vivo = [a for a in administrations if a.get("route") != "bath"]
+    preferred = [a for a in in_vivo if a.get("role") in ("treatment", "vehicle control")] or in_vivo
+    if preferred:
+        adm = min(
+            preferred,
+            key=lambda a: (
+                _float(a.get("administration_time")) if a.get("administration_time") is not None else math.inf
+            ),
+        )
+        for amount in ("dose", "concentration", "volume"):
+            if adm.get(amount) is not None:
+                labels["dose_value"], labels["dose_unit"] = _float(adm[amount]), adm.get(f"{amount}_unit") or ""
+                labels["dose"] = f"{labels['dose_value']:g} {labels['dose_unit']}".strip()
+                break
+        labels["drug"] = adm.get("agent") or "none"
+        labels["injection_time_s"] = _float(adm.get("administration_time"))
+    labels["bath_drugs"] = ", ".join(
+        sorted({a.get("agent") or "" for a in administrations if a.get("route") == "bath"})
+    )
+    return labels
+
+
+def _session_row(f, relpath: str) -> dict:
+    subject = f.get("general/subject")
+    name = relpath.rsplit("/", 1)[-1]
+    modality = "icephys" if name.endswith("_icephys.nwb") else "ecephys" if name.endswith("_ecephys.nwb") else "other"
+    if modality == "other":
+        modality = "icephys" if "general/intracellular_ephys" in f else "ecephys" if UNITS_PATH[1:] in f else "other"
+    return {
+        "subject": _scalar(subject, "subject_id"),
+        "session_id": _scalar(f.get("general"), "session_id"),
+        "file": relpath,
+        "object_path": "/",
+        "modality": modality,
+        "identifier": _scalar(f, "identifier"),
+        "session_start_time": _scalar(f, "session_start_time"),
+        "species": _scalar(subject, "species"),
+        "sex": _scalar(subject, "sex"),
+        "epochs": "",
+        "n_cells": 0,
+        "n_units": 0,
+        "n_good_units": 0,
+    }
+
+
+def _cell_rows(f, labels: dict) -> list[dict]:
+    icephys = f.get("general/intracellular_ephys")
+    conditions = icephys.get("experimental_conditions") if icephys is not None else None
+    electrode = next(
+        (g for g in icephys.values() if _text(g.attrs.get("neurodata_type", "")) == "IntracellularElectrode"), None
+    )
+    region = _scalar(electrode, "location") if electrode is not None else ""
+    row = dict(labels)
+    row["region"], row["region_label"] = region, region
+    if conditions is not None and "id" in conditions and len(conditions["id"]):
+        for name in ("region", "region_label", "experimental_group", "drug", "dose", "stress"):
+            if name in conditions:
+                value = _column(conditions, name)[0]
+                if value != "" or name not in ("dose",):
+                    row[name] = value
+        if "hours_since_injection" in conditions:
+            row["hours_since_injection"] = _float(_column(conditions, "hours_since_injection")[0])
+        if "bath_drugs" in conditions:
+            agents = {a.strip() for v in _column(conditions, "bath_drugs") for a in str(v).split(",") if a.strip()}
+            row["bath_drugs"] = ", ".join(sorted(agents))
+    if not math.isfinite(_float(row.get("hours_since_injection"))) and math.isfinite(labels["injection_time_s"]):
+        row["hours_since_injection"] = -labels["injection_time_s"] / 3600
+    row["hours_since_injection"] = _float(row.get("hours_since_injection"))
+    row["time_group"] = time_group(row["hours_since_injection"], row["experimental_group"])
+    dandi = f.get("general/DandiIcephysMetadata")
+    row["slice_id"] = _scalar(dandi, "slice_id") or _scalar(electrode, "slice")
+    row["cell_id"] = _scalar(dandi, "cell_id") or _scalar(electrode, "cell_id")
+    row["cell_key"] = "/".join(str(row[k]) for k in ("subject", "session_id", "slice_id", "cell_id"))
+    table = f.get(CELL_PATH)
+    row["has_analysis"] = table is not None
+    row["row"] = 0
+    row["object_path"] = CELL_PATH if table is not None else "/general/intracellular_ephys"
+    for name in EPSC_CELL_COLUMNS:
+        if table is not None and name in table:
+            value = _column(table, name)[0]
+            row[name] = value.item() if isinstance(value, np.generic) else value
+        else:
+            row[name] = "" if name == "qc_reasons" else (False if name == "accepted" else math.nan)
+    for name, (source, factor) in CELL_DISPLAY_COLUMNS.items():
+        row[name] = _float(row[source]) * factor
+    row["epsc_parameters"] = _parameters(f.get("processing/icephys/epsc_parameters"))
+    return [row]
+
+
+def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
+    units = f.get(UNITS_PATH[1:])
+    if units is None:
+        return []
+    ids = units["id"][()]
+    n = len(ids)
+    columns = {}
+    for name, obj in units.items():
+        if name in _UNIT_SKIP or name.endswith("_index") or not hasattr(obj, "shape") or obj.shape != (n,):
+            continue
+        if any(name + "_index" == other for other in units):
+            continue
+        columns[name] = _column(units, name)
+    groups = units["electrode_group"][()] if "electrode_group" in units else [None] * n
+    group_info = []
+    for ref in groups:
+        if ref is None or not ref:
+            group_info.append(("", "", ""))
+            continue
+        group = f[ref]
+        location = _scalar(group, "location")
+        match = _LAB_LABEL.search(_scalar(group, "description"))
+        group_info.append((group.name.rsplit("/", 1)[-1], location, match.group(1) if match else location))
+    metrics = f.get(METRICS_PATH[1:])
+    params = _parameters(f.get("processing/ecephys/burst_parameters"))
+    if metrics is not None and len(metrics["id"]):
+        m = {
+            name: _column(metrics, name)
+            for name in ("unit", "epoch", "start_s", "stop_s", *BURST_COLUMNS)
+            if name in metrics
+        }
+        pairs = [(int(m["unit"][i]), i) for i in range(len(m["unit"]))]
+    else:
+        m, pairs = {}, [(i, None) for i in range(n)]
+    injection = labels["injection_time_s"]
+    rows = []
+    for unit, i in pairs:
+        row = dict(labels)
+        name, location, lab_label = group_info[unit]
+        region = columns["brain_area"][unit] if "brain_area" in columns else location
+        row.update(region=region, region_label=lab_label or region, object_path=UNITS_PATH)
+        row.update(unit_row=unit, unit_id=int(ids[unit]), electrode_group=name)
+        for column, values in columns.items():
+            key = f"unit_{column}" if column in ("n_spikes", "firing_rate_hz") else column
+            if key == "brain_area":
+                continue
+            value = values[unit]
+            row[key] = value.item() if isinstance(value, np.generic) else value
+        row["unit_name"] = str(row.get("unit_name", row["unit_id"]))
+        row["unit_key"] = f"{session['subject']}/{session['session_id']}/{row['unit_name']}"
+        if i is None:
+            row.update(epoch="", start_s=math.nan, stop_s=math.nan, metrics_path="", metrics_row=-1)
+            row.update({k: math.nan for k in BURST_COLUMNS})
+        else:
+            row.update(epoch=str(m["epoch"][i]), metrics_path=METRICS_PATH, metrics_row=i)
+            for key in ("start_s", "stop_s", *BURST_COLUMNS):
+                value = m[key][i] if key in m else math.nan
+                row[key] = value.item() if isinstance(value, np.generic) else value
+        row["hours_since_injection"] = (_float(row["start_s"]) - injection) / 3600
+        row["time_group"] = row["epoch"] or "recording"
+        row["burst_parameters"] = params
+        rows.append(row)
+    return rows
+
+
+def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
+    """The catalog rows of one open NWB file (an ``h5py.File``).
+
+    Parameters
+    ----------
+    f
+        The file, open for reading.
+    relpath
+        Its path relative to the archive root (the ``file`` column).
+
+    Returns
+    -------
+    dict
+        Table name → list of row dicts (see :data:`COLUMNS`).
+    """
+    session = _session_row(f, relpath)
+    labels = _drug_stress(f)
+    labels.update(subject=session["subject"], session_id=session["session_id"], file=relpath)
+    labels.update(hours_since_injection=math.nan, time_group="none", region="", region_label="")
+    cells = _cell_rows(f, labels) if session["modality"] == "icephys" else []
+    units = _unit_rows(f, labels, session)
+    session.update({k: v for k, v in labels.items() if k not in session})
+    if cells:
+        for key in ("region", "region_label", "hours_since_injection", "time_group", "drug", "dose", "stress"):
+            session[key] = cells[0][key]
+        session["bath_drugs"] = cells[0]["bath_drugs"]
+    elif "general/extracellular_ephys" in f:
+        groups = [
+            g
+            for g in f["general/extracellular_ephys"].values()
+            if _text(g.attrs.get("neurodata_type", "")) == "ElectrodeGroup"
+        ]
+        session["region"] = ",".join(sorted({_scalar(g, "location") for g in groups}))
+        labels_ = {(_LAB_LABEL.search(_scalar(g, "description")) or [None, _scalar(g, "location")])[1] for g in groups}
+        session["region_label"] = ",".join(sorted(labels_))
+    epochs = f.get("intervals/epochs")
+    if epochs is not None and "tags" in epochs:
+        session["epochs"] = ", ".join(dict.fromkeys(_column(epochs, "tags")[_epoch_first_tags(epochs)]))
+    session["n_cells"] = len(cells)
+    session["n_units"] = len(f[UNITS_PATH[1:]]["id"]) if UNITS_PATH[1:] in f else 0
+    session["n_good_units"] = len({r["unit_row"] for r in units if r.get("curation_label") == "good"})
+    return {"sessions": [session], "cells": cells, "units": units}
+
+
+def _epoch_first_tags(epochs) -> np.ndarray:
+    """Index of each epoch's first tag (its name) in the ragged tags column."""
+    ends = epochs["tags_index"][()].astype(np.int64)
+    return np.concatenate([[0], ends[:-1]])[np.diff(np.concatenate([[0], ends])) > 0]
+
+
+def read_nwb_file(source, relpath: str) -> dict[str, list[dict]]:
+    """The catalog rows of one NWB file: a local path, a URL or a seekable binary file object."""
+    import h5py
+
+    if is_url(source):
+        with open_remote(source) as fileobj, h5py.File(fileobj, "r") as f:
+            return read_nwb_h5(f, relpath)
+    with h5py.File(source, "r") as f:
+        return read_nwb_h5(f, relpath)
+
+
+def _read_task(root: str, relpath: str, reader: Callable | None = None) -> tuple[str, dict | None, str]:
+    """Read one file; never raises, so one bad file cannot stop the build. Runs on Dask workers."""
+    source = base_url(root) + relpath if is_url(root) else os.path.join(root, relpath)
+    try:
+        rows = (reader or read_nwb_file)(source, relpath)
+        return relpath, rows, ""
+    except Exception as error:  # any unreadable file is reported, not raised
+        message = str(error).splitlines()[0] if str(error) else ""
+        return relpath, None, f"{type(error).__name__}: {message}".rstrip(": ")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Listing, state and tables
+
+
+def catalog_dir(archive) -> Path:
+    """Folder of the catalog of a local archive: ``ARCHIVE/.nwb-ketamine/catalog``."""
+    return state_dir(Path(archive)) / CATALOG_FOLDER
+
+
+def _list_local(archive: Path) -> dict[str, dict]:
+    """Relative path → {size, mtime_ns} of the NWB files, skipping dot-folders as DANDI does."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(archive):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith(".nwb") and not name.startswith("."):
+                path = os.path.join(dirpath, name)
+                st = os.stat(path)
+                found[Path(path).relative_to(archive).as_posix()] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return found
+
+
+def _list_remote(url: str) -> dict[str, dict]:
+    from nwb_ketamine.archive.remote import http_filesystem
+
+    fs = http_filesystem()
+    index = (f"{STATE_DIR}/manifest.json", f"{STATE_DIR}/{CATALOG_FOLDER}/{FILES_INDEX}")
+    paths = list_remote_nwb_files(url, index_paths=index, fs=fs)
+    root = base_url(url)
+    return {p: stat_remote(root + p, fs) for p in paths}
+
+
+def _read_state(out: Path) -> dict:
+    try:
+        state = json.loads((out / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if state.get("version") != STATE_VERSION or not all((out / f"{t}.parquet").exists() for t in TABLES):
+        return {}  # an old or damaged state only costs a full rebuild
+    return state
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
+def _frame(name: str, rows: list[dict]):
+    import pandas as pd
+
+    columns = COLUMNS[name]
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    return frame
+
+
+def _write_table(frame, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+
+
+def _map_reads(root: str, relpaths: list[str], *, client, jobs, progress: bool, reader) -> list[tuple]:
+    from tqdm.auto import tqdm
+
+    if not relpaths:
+        return []
+    bar = tqdm(total=len(relpaths), desc="catalog", unit="file", disable=not progress)
+    own_cluster = None
+    try:
+        if client is None and len(relpaths) >= LOCAL_CLUSTER_MIN_FILES:
+            from dask.distributed import Client, LocalCluster
+
+            own_cluster = LocalCluster(n_workers=jobs or 2, threads_per_worker=1, processes=True)
+            client = Client(own_cluster)
+        if client is None:
+            results = []
+            for relpath in relpaths:
+                results.append(_read_task(root, relpath, reader))
+                bar.update()
+            return results
+        from dask.distributed import as_completed
+
+        futures = client.map(_read_task, [root] * len(relpaths), relpaths, [reader] * len(relpaths), pure=False)
+        results = []
+        for future in as_completed(futures):
+            results.append(future.result())
+            bar.update()
+        return results
+    finally:
+        bar.close()
+        if own_cluster is not None:
+            client.close()
+            own_cluster.close()
+
+
+def build_catalog(
+    archive,
+    *,
+    client=None,
+    jobs: int | None = None,
+    progress: bool = True,
+    out=None,
+    full: bool = False,
+    reader: Callable | None = None,
+) -> CatalogResult:
+    """Build or refresh the catalog tables of an archive.
+
+    Parameters
+    ----------
+    archive
+        The archive folder, or its http(s) URL (then ``out`` is required).
+    client
+        A dask.distributed ``Client`` to read the files on; without one, a LocalCluster of ``jobs``
+        workers is started for at least :data:`LOCAL_CLUSTER_MIN_FILES` files, else files are read here.
+    jobs
+        Workers of that LocalCluster (default 2).
+    progress
+        Show a progress bar.
+    out
+        Folder of the tables (default ``ARCHIVE/.nwb-ketamine/catalog``).
+    full
+        Reread every file instead of only new and changed ones.
+    reader
+        ``reader(source, relpath) -> {table: [rows]}``; default :func:`read_nwb_file` (for tests and
+        other file kinds; must be picklable to run on a cluster).
+
+    Returns
+    -------
+    CatalogResult
+
+    Examples
+    --------
+    >>> result = build_catalog("archive", progress=False)  # doctest: +SKIP
+    >>> load_catalog("archive")["cells"].groupby(["region", "drug"]).nmda_amplitude_pa.mean()  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    start = time.perf_counter()
+    remote = is_url(archive)
+    if remote:
+        if out is None:
+            raise CatalogError(f"{archive}: a remote archive needs a local output folder; pass out=FOLDER (--out)")
+        root = base_url(archive)
+        files = _list_remote(root)
+    else:
+        path = Path(archive)
+        if not path.is_dir():
+            raise CatalogError(f"{archive}: not an archive folder; give the folder that holds the sub-* folders")
+        root = str(path.resolve())
+        files = _list_local(path)
+    out = Path(out) if out is not None else catalog_dir(archive)
+    out.mkdir(parents=True, exist_ok=True)
+
+    state = {} if full else _read_state(out)
+    known = state.get("files", {}) if state.get("archive") == root else {}
+    failed_before = set(state.get("failed", {})) if state.get("archive") == root else set()
+
+    def unchanged(relpath: str) -> bool:
+        old = known.get(relpath)
+        return (
+            old is not None and relpath not in failed_before and all(old.get(k) == v for k, v in files[relpath].items())
+        )
+
+    keep = sorted(p for p in files if unchanged(p))
+    todo = sorted(p for p in files if not unchanged(p))
+    removed = sorted(p for p in known if p not in files)
+
+    results = _map_reads(root, todo, client=client, jobs=jobs, progress=progress, reader=reader)
+    result = CatalogResult(archive=str(archive), out=out, files=len(files), skipped=keep, removed=removed)
+    new_rows: dict[str, list[dict]] = {name: [] for name in TABLES}
+    new_state = {p: known[p] for p in keep}
+    for relpath, rows, error in sorted(results, key=lambda r: r[0]):
+        if rows is None:
+            result.failed[relpath] = error
+            continue
+        result.read.append(relpath)
+        for session in rows.get("sessions", []):
+            session["file_size"] = files[relpath].get("size")
+        for name in TABLES:
+            new_rows[name].extend(rows.get(name, []))
+        identifier = rows["sessions"][0].get("identifier", "") if rows.get("sessions") else ""
+        new_state[relpath] = {**files[relpath], "identifier": identifier}
+
+    keep_set = set(keep)
+    for name in TABLES:
+        frame = _frame(name, new_rows[name])
+        if keep and state:
+            old = pd.read_parquet(out / f"{name}.parquet")
+            old = old[old["file"].isin(keep_set)]
+            frame = pd.concat([f for f in (old, frame) if len(f)], ignore_index=True) if len(old) else frame
+            if frame.empty:
+                frame = _frame(name, [])
+        sort = [c for c in ("file", "row", "unit_row", "metrics_row") if c in frame.columns]
+        frame = frame.sort_values(sort, kind="stable").reset_index(drop=True)[COLUMNS[name]]
+        target = out / f"{name}.parquet"
+        _write_table(frame, target)
+        result.tables[name] = target
+        result.counts[name] = len(frame)
+
+    _atomic_write_text(out / FILES_INDEX, json.dumps({"files": sorted(new_state)}, indent=1))
+    _atomic_write_text(
+        out / STATE_FILE,
+        json.dumps({"version": STATE_VERSION, "archive": root, "files": new_state, "failed": result.failed}, indent=1),
+    )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def load_catalog(archive_or_out) -> dict:
+    """The catalog tables as pandas DataFrames: ``{"sessions": …, "cells": …, "units": …}``.
+
+    ``archive_or_out`` is an archive folder (its ``.nwb-ketamine/catalog``) or the folder of the tables.
+    """
+    import pandas as pd
+
+    folder = Path(archive_or_out)
+    if not (folder / "sessions.parquet").exists():
+        folder = catalog_dir(folder)
+    missing = [t for t in TABLES if not (folder / f"{t}.parquet").exists()]
+    if missing:
+        raise CatalogError(f"{archive_or_out}: no catalog ({', '.join(missing)} missing); run nwb-ketamine catalog")
+    return {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}

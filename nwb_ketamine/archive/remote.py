@@ -1,0 +1,86 @@
+"""Archives served over HTTP(S): listing, stat and random-access reads with range requests.
+
+DANDI serves assets from S3, which answers HTTP range requests; an HDF5 file opened through a seekable
+file-like object reads only the blocks its metadata and the requested datasets live in. fsspec's
+``HTTPFileSystem`` gives such an object (``blockcache``: fixed-size blocks fetched on demand and kept),
+so no remote file is downloaded whole. A plain HTTP server cannot list a folder reliably, so the files
+of a remote archive are found, in this order, in the manifest ``convert`` keeps
+(``.nwb-ketamine/manifest.json``), in the ``files.json`` index a catalog build writes, or in an HTML
+directory listing.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urljoin
+
+from nwb_ketamine.errors import NwbKetamineError
+
+#: Bytes per range request. HDF5 metadata is scattered in small pieces; 256 KiB keeps the requests few
+#: without reading much more than needed from large files.
+BLOCK_SIZE = 256 * 1024
+
+
+class RemoteArchiveError(NwbKetamineError):
+    """A remote archive cannot be listed or read."""
+
+
+def is_url(location) -> bool:
+    """Whether ``location`` is an http(s) URL rather than a local path."""
+    return isinstance(location, str) and location.split("://", 1)[0].lower() in ("http", "https")
+
+
+def base_url(url: str) -> str:
+    """The archive URL with exactly one trailing slash, so relative paths join under it."""
+    return url.rstrip("/") + "/"
+
+
+def http_filesystem():
+    """A fresh fsspec HTTP filesystem (one per process: its aiohttp session does not cross processes)."""
+    import fsspec
+
+    return fsspec.filesystem("http", skip_instance_cache=True)
+
+
+def open_remote(url: str, fs=None, block_size: int = BLOCK_SIZE):
+    """A seekable, read-only file object on ``url`` that fetches blocks with range requests."""
+    fs = fs or http_filesystem()
+    return fs.open(url, "rb", block_size=block_size, cache_type="blockcache")
+
+
+def stat_remote(url: str, fs=None) -> dict:
+    """Size and change markers (ETag, Last-Modified) of ``url`` from one HEAD request."""
+    fs = fs or http_filesystem()
+    info = fs.info(url)
+    return {"size": info.get("size"), "etag": info.get("ETag") or "", "modified": info.get("Last-Modified") or ""}
+
+
+def _get_json(fs, url: str):
+    try:
+        with fs.open(url, "rb", block_size=0) as f:
+            return json.loads(f.read())
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def list_remote_nwb_files(url: str, *, index_paths: tuple[str, ...], fs=None) -> list[str]:
+    """Paths (relative to ``url``) of the NWB files of a remote archive.
+
+    ``index_paths`` are JSON files, relative to the archive, tried in order: a dict with ``outputs`` (the
+    convert manifest) or ``files`` (the catalog's index), or a list of paths. Without any, the archive's
+    HTML directory listing is walked.
+    """
+    fs = fs or http_filesystem()
+    root = base_url(url)
+    for index in index_paths:
+        data = _get_json(fs, urljoin(root, index))
+        if isinstance(data, dict):
+            data = data.get("outputs") or data.get("files")
+        if data:
+            return sorted(p for p in data if str(p).endswith(".nwb"))
+    try:
+        found = fs.find(root)
+    except (FileNotFoundError, OSError) as error:
+        raise RemoteArchiveError(f"{url}: cannot list the archive ({error}); serve a manifest or a listing") from None
+    paths = sorted({f[len(root) :] for f in found if f.startswith(root) and f.endswith(".nwb")})
+    return [p for p in paths if not any(part.startswith(".") for part in p.split("/"))]
