@@ -1,0 +1,169 @@
+"""Batch conversion: DANDI layout, manifest and skipping, failures that do not stop the batch, Dask."""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from pynwb import NWBHDF5IO
+
+from nwb_ketamine.archive.convert import convert_study, read_manifest
+from nwb_ketamine.archive.layout import dandi_path
+from nwb_ketamine.errors import StudyFileError
+from nwb_ketamine.metadata import load_study
+from nwb_ketamine.simulate import simulate_study
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    """A tiny simulated study (2 slice cells, 1 tetrode session)."""
+    return simulate_study(tmp_path_factory.mktemp("raw") / "study", seed=4, size="tiny", progress=False)
+
+
+@pytest.fixture(scope="module")
+def converted(raw, tmp_path_factory):
+    archive = tmp_path_factory.mktemp("archive")
+    summary = convert_study(raw, archive, jobs=2, progress=False, catalog=False, echo=lambda _: None)
+    return archive, summary
+
+
+def copy_study(raw: Path, tmp_path: Path) -> Path:
+    shutil.copytree(raw.parent, tmp_path / "study", ignore=shutil.ignore_patterns("ground_truth"))
+    return tmp_path / "study" / "study.yaml"
+
+
+def test_every_session_lands_at_its_dandi_path(raw, converted):
+    archive, summary = converted
+    study = load_study(raw)
+    assert summary.count("converted") == 3 and not summary.failed
+    expected = sorted(dandi_path(s) for s in study.sessions)
+    assert sorted(str(p.relative_to(archive)) for p in archive.rglob("*.nwb")) == expected
+    assert not [p for p in archive.rglob(".*") if p.is_file() and p.suffix in (".partial", ".converting")]
+    for path in expected:
+        with NWBHDF5IO(archive / path, "r") as io:
+            assert io.read().subject.subject_id in path
+
+
+def test_names_are_the_ones_dandi_organize_gives(converted):
+    from dandi.metadata.nwb import get_metadata
+    from dandi.organize import create_unique_filenames_from_metadata
+
+    archive, _ = converted
+    files = sorted(archive.rglob("*.nwb"))
+    records = [{**get_metadata(path), "path": str(path)} for path in files]
+    named = create_unique_filenames_from_metadata(records, required_fields=["slice_id", "cell_id"])
+    assert sorted(r["dandi_path"] for r in named) == sorted(str(p.relative_to(archive)) for p in files)
+
+
+def test_dandiset_yaml_summarises_the_study(raw, converted):
+    archive, _ = converted
+    study = load_study(raw)
+    meta = yaml.safe_load((archive / "dandiset.yaml").read_text())
+    assert meta["name"] == study.info.title
+    assert meta["license"] == [f"spdx:{study.info.license}"]
+    assert "ketamine" in meta["description"] and "chronic restraint" in meta["description"]
+    assert {c["name"] for c in meta["contributor"] if c["schemaKey"] == "Person"} == set(study.info.experimenters)
+    assert meta["relatedResource"][0]["identifier"] == study.info.related_publications[0]
+
+
+def test_manifest_records_sources_and_a_rerun_skips_everything(raw, converted):
+    archive, _ = converted
+    manifest = read_manifest(archive)
+    study = load_study(raw)
+    for session in study.sessions:
+        record = manifest["outputs"][dandi_path(session)]
+        assert record["sources"] and all(len(s["sha256"]) == 64 for s in record["sources"])
+    again = convert_study(raw, archive, jobs=1, progress=False, catalog=False, echo=lambda _: None)
+    assert again.count("skipped") == 3 and again.count("converted") == 0
+
+
+def test_changed_input_is_redone_and_overwrite_redoes_all(raw, tmp_path):
+    study_path = copy_study(raw, tmp_path)
+    archive = tmp_path / "archive"
+    quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
+    convert_study(study_path, archive, **quiet)
+    study = load_study(study_path)
+    cell = study.slice_sessions[0]
+    data = bytearray(cell.files[0].path.read_bytes())
+    data[-100] ^= 0xFF  # one sample changes; size stays the same
+    cell.files[0].path.write_bytes(bytes(data))
+    rerun = convert_study(study_path, archive, **quiet)
+    assert [r.path for r in rerun.results if r.status == "converted"] == [dandi_path(cell)]
+    touched = study.slice_sessions[1].files[0].path
+    touched.touch()  # a new mtime with the same bytes is not a change
+    assert convert_study(study_path, archive, **quiet).count("skipped") == 3
+    assert convert_study(study_path, archive, overwrite=True, **quiet).count("converted") == 3
+
+
+def test_bad_sources_fail_their_session_and_the_others_convert(raw, tmp_path):
+    study_path = copy_study(raw, tmp_path)
+    study = load_study(study_path)
+    truncated, missing = study.slice_sessions[0].files[0].path, study.slice_sessions[1].files[1].path
+    truncated.write_bytes(truncated.read_bytes()[:3000])
+    missing.unlink()
+    text = study_path.read_text()
+    first_tetrode = "  - channels:\n    - 0\n    - 1\n    - 2\n    - 3\n"
+    assert first_tetrode in text
+    study_path.write_text(text.replace(first_tetrode, first_tetrode.replace("- 3\n", "- 3\n    - 40\n"), 1))
+    summary = convert_study(study_path, tmp_path / "archive", jobs=2, progress=False, catalog=False, echo=lambda _: 0)
+    failed = {r.key: r.message for r in summary.failed}
+    assert len(failed) == 3, summary.text()
+    messages = list(failed.values())
+    assert all("\n" not in m for m in messages)
+    assert any(str(truncated) in m for m in messages)
+    assert any(f"{missing}: does not exist" in m for m in messages)
+    assert any("40" in m for m in messages)
+    assert not list((tmp_path / "archive").rglob("*.nwb"))
+    assert "3 failed" in summary.text().splitlines()[0]
+
+
+def test_metadata_problems_stop_before_anything_is_written(raw, tmp_path):
+    study_path = copy_study(raw, tmp_path)
+    study_path.write_text(study_path.read_text().replace("sex: M", "sex: X", 1))
+    with pytest.raises(StudyFileError):
+        convert_study(study_path, tmp_path / "archive", jobs=1, progress=False, catalog=False)
+    assert not (tmp_path / "archive").exists()
+
+
+def test_stub_is_recorded_and_a_full_run_redoes_it(raw, tmp_path):
+    archive = tmp_path / "archive"
+    quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
+    convert_study(raw, archive, stub=True, **quiet)
+    assert all(r["stub"] for r in read_manifest(archive)["outputs"].values())
+    assert convert_study(raw, archive, **quiet).count("converted") == 3
+
+
+@pytest.mark.slow
+def test_separately_started_scheduler_and_worker(raw, tmp_path):
+    bin_dir = Path(sys.executable).parent
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", scheduler_file,
+         "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = None
+    try:
+        for _ in range(100):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        worker = subprocess.Popen(
+            [bin_dir / "dask", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        summary = convert_study(
+            raw, tmp_path / "archive", scheduler=address, progress=False, catalog=False, echo=lambda _: None
+        )
+        assert summary.count("converted") == 3 and not summary.failed
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
