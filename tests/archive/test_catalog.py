@@ -280,23 +280,27 @@ def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
     assert result.counts == {"sessions": 3, "cells": 2, "units": 26} and not result.failed
 
 
-def _dandi_validate(archive: Path) -> tuple[int, list[str]]:
+def _dandi_validate(archive: Path) -> tuple[int, str]:
     dandi = Path(sys.executable).with_name("dandi")
     env = {**os.environ, "DANDI_CACHE": "ignore", "DANDI_NO_ET": "1"}
     proc = subprocess.run(
         [str(dandi), "validate", str(archive)], capture_output=True, text=True, env=env, timeout=120, check=False
     )
-    lines = [line for line in proc.stdout.splitlines() if line.strip() and "nwb-ketamine" in line]
-    return proc.returncode, lines
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 @pytest.mark.slow
 def test_dandi_validate_ignores_the_catalog_folder(archive_copy):
+    """``dandi validate`` skips dot-folders; when it fails for another reason, the catalog changes nothing."""
     if not Path(sys.executable).with_name("dandi").exists():
         pytest.skip("dandi-cli not installed")
-    without = _dandi_validate(archive_copy)
+    (archive_copy / "dandiset.yaml").write_text("identifier: DANDI:000000\nname: test\ndescription: test archive\n")
     build_catalog(archive_copy, progress=False)
     assert (archive_copy / ".nwb-ketamine" / "catalog" / "cells.parquet").exists()
-    with_catalog = _dandi_validate(archive_copy)
-    assert with_catalog[0] == without[0]
-    assert with_catalog[1] == []  # no finding names the catalog folder
+    code, output = _dandi_validate(archive_copy)
+    assert ".parquet" not in output and "state.json" not in output
+    if code != 0:  # unrelated findings: compare with the same archive without the catalog
+        shutil.rmtree(archive_copy / ".nwb-ketamine")
+        assert _dandi_validate(archive_copy)[0] == code
+    else:
+        assert "No errors found" in output
