@@ -1,0 +1,99 @@
+"""Catalog build rate (files per second) and incremental refresh after touching one file.
+
+Usage::
+
+    python benchmarks/bench_catalog.py [--size paper|small|tiny] [--archive PATH] [--workdir DIR] [--jobs 2]
+
+Without ``--archive`` the study is simulated and converted into ``WORKDIR/archive`` (in vivo files
+without raw data); an existing archive there, or the one given, is reused. Prints numbers and ratios;
+goals (issue 6): catalog >= 20 files/s, a refresh after touching one file rereads only that file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from nwb_ketamine.archive.catalog import build_catalog, read_nwb_file
+
+
+class CountingReader:
+    def __init__(self):
+        self.paths = []
+
+    def __call__(self, source, relpath):
+        self.paths.append(relpath)
+        return read_nwb_file(source, relpath)
+
+
+def convert(workdir: Path, size: str) -> Path:
+    from nwb_ketamine.converters.abf import AbfSliceConverter
+    from nwb_ketamine.converters.invivo import InVivoConverter
+    from nwb_ketamine.metadata import load_study
+    from nwb_ketamine.simulate import simulate_study
+
+    archive = workdir / "archive"
+    start = time.perf_counter()
+    study = load_study(simulate_study(workdir / "raw", seed=0, size=size, progress=False))
+    for s in study.slice_sessions:
+        AbfSliceConverter(study, s).run_conversion(archive / f"sub-{s.subject}" / f"{s.key}_icephys.nwb")
+    for s in study.invivo_sessions:
+        path = archive / f"sub-{s.subject}" / f"{s.key}_ecephys.nwb"
+        InVivoConverter(study, s, include_raw=False).run_conversion(path)
+    print(f"converted {len(study.slice_sessions)} cells + {len(study.invivo_sessions)} sessions "
+          f"in {time.perf_counter() - start:.1f} s")  # fmt: skip
+    return archive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="paper", choices=("paper", "small", "tiny"))
+    parser.add_argument("--archive", type=Path, help="an existing archive to catalogue")
+    parser.add_argument("--workdir", type=Path, help="where to simulate and convert (default: a temporary folder)")
+    parser.add_argument("--jobs", type=int, default=2, help="workers of the LocalCluster run")
+    args = parser.parse_args()
+
+    archive = args.archive
+    if archive is None:
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
+        archive = workdir / "archive"
+        if not any(archive.glob("sub-*/*.nwb")):
+            archive = convert(workdir, args.size)
+    files = sorted(archive.glob("sub-*/*.nwb"))
+    print(f"archive {archive}: {len(files)} NWB files, {sum(f.stat().st_size for f in files) / 1e6:.0f} MB")
+
+    result = build_catalog(archive, progress=False, full=True)
+    rate = len(result.read) / result.seconds
+    print(f"full build, in-process:         {result.seconds:6.2f} s  {rate:6.1f} files/s  {result.counts}")
+
+    from dask.distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        startup = time.perf_counter() - start
+        client.run(lambda: __import__("nwb_ketamine.archive.catalog"))  # warm the workers' imports
+        result = build_catalog(archive, client=client, progress=False, full=True)
+    dask_rate = len(result.read) / result.seconds
+    print(f"full build, {args.jobs} Dask workers:      {result.seconds:6.2f} s  {dask_rate:6.1f} files/s "
+          f"(cluster start-up {startup:.1f} s not included; {dask_rate / rate:.2f}x in-process)")  # fmt: skip
+
+    reader = CountingReader()
+    result = build_catalog(archive, progress=False, reader=reader)
+    print(f"refresh, nothing changed:        {result.seconds:6.2f} s  files reread = {len(reader.paths)}")
+
+    touched = files[len(files) // 2]
+    st = touched.stat()
+    os.utime(touched, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    reader = CountingReader()
+    result = build_catalog(archive, progress=False, reader=reader)
+    print(f"refresh, one file touched:       {result.seconds:6.2f} s  files reread = {len(reader.paths)} "
+          f"({reader.paths[0] if reader.paths else '-'})")  # fmt: skip
+    print(f"goal >= 20 files/s: {'met' if max(rate, dask_rate) >= 20 else 'NOT met'} ({max(rate, dask_rate):.1f})")
+
+
+if __name__ == "__main__":
+    main()
