@@ -30,7 +30,6 @@ where ``dandi validate`` draws the line too (it maps Inspector CRITICAL to its E
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -225,33 +224,36 @@ def _validate_file(path: Path, archive: Path) -> tuple[list[Finding], dict | Non
     from nwb_ketamine.archive import checks
 
     rel = _relative(path, archive)
-    findings = []
+    findings, facts = [], None
+    try:  # its own reader, so a file our classes refuse to construct is still schema-validated
+        findings += _schema_findings(pynwb.validate(path=str(path)), rel)
+    except Exception as error:
+        findings.append(_unreadable(rel, "schema", f"Schema validation could not run: {type(error).__name__}: {error}"))
     try:
         with pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
             nwbfile = io.read()
-            findings += _schema_findings(pynwb.validate(io=io), rel)
             paths = _ObjectPaths(io, nwbfile)
             for message in inspect_nwbfile_object(
                 nwbfile, config=load_config("dandi"), importance_threshold=Importance.BEST_PRACTICE_SUGGESTION
             ):
                 findings.append(_inspector_finding(message, rel, paths, checks.FIXES))
-            return findings, file_facts(nwbfile)
+            facts = file_facts(nwbfile)
     except Exception as error:  # any read failure is a finding, not a crash of the whole validation
-        findings.append(
-            Finding(
-                severity="CRITICAL",
-                source="pynwb",
-                file=rel,
-                object_path="",
-                message=f"The file cannot be read: {type(error).__name__}: {error}",
-                fix="Fix what the message names (for nwb-ketamine's own types, the field to set) and reconvert; "
-                "a truncated file must be converted again.",
-                check="read",
-            )
-        )
-    with contextlib.suppress(Exception):  # schema validation constructs no Python objects: it may say more
-        findings += _schema_findings(pynwb.validate(path=str(path)), rel)
-    return findings, None
+        findings.append(_unreadable(rel, "read", f"The file cannot be read: {type(error).__name__}: {error}"))
+    return findings, facts
+
+
+def _unreadable(rel: str, check: str, message: str) -> Finding:
+    return Finding(
+        severity="CRITICAL",
+        source="pynwb",
+        file=rel,
+        object_path="",
+        message=message,
+        fix="Fix what the message names (for nwb-ketamine's own types, the field to set) and reconvert; "
+        "a truncated file must be converted again.",
+        check=check,
+    )
 
 
 def _schema_findings(errors, rel: str) -> list[Finding]:
