@@ -17,7 +17,7 @@ Design decisions:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from pynwb import NWBFile
 from pynwb.misc import Units
 
 from nwb_ketamine.analysis.bursts import METRICS, BurstParameters, epoch_burst_metrics
+from nwb_ketamine.analysis.parameters import ParameterSet, parameter_table, read_parameter_table
 from nwb_ketamine.errors import ConversionError
 
 LABELS = ("good", "mua", "noise", "unsorted")
@@ -76,7 +77,7 @@ class SortedUnits:
 
 
 @dataclass(frozen=True)
-class UnitsParameters:
+class UnitsParameters(ParameterSet):
     """Parameters of the quality metrics and of the waveforms taken from raw data.
 
     Parameters
@@ -92,33 +93,16 @@ class UnitsParameters:
         At most this many spikes per unit (evenly spread over the recording) are averaged.
     """
 
+    LABEL = "units"
+
     refractory_period_s: float = 0.0015
     presence_bin_s: float = 60.0
     waveform_before_s: float = 0.0005
     waveform_after_s: float = 0.0011
     max_waveform_spikes: int = 500
 
-    def rows(self) -> list[tuple[str, float, str, str]]:
-        """The parameters as ``(name, value, unit, description)`` rows."""
-        return [
-            (f.name, float(getattr(self, f.name)), "s" if f.name.endswith("_s") else "", _UNIT_DESCRIPTIONS[f.name])
-            for f in fields(self)
-        ]
 
-    @classmethod
-    def from_rows(cls, rows) -> UnitsParameters:
-        """Rebuild the parameters from :meth:`rows` output."""
-        types = {f.name: f.type for f in fields(cls)}
-        kwargs = {}
-        for row in rows:
-            name = str(row[0])
-            if name not in types:
-                raise ValueError(f"unknown units parameter {name!r}")
-            kwargs[name] = int(row[1]) if types[name] in (int, "int") else float(row[1])
-        return cls(**kwargs)
-
-
-_UNIT_DESCRIPTIONS = {
+UnitsParameters.DESCRIPTIONS = {
     "refractory_period_s": "ISIs shorter than this count as refractory-period violations",
     "presence_bin_s": "presence ratio = fraction of bins of this length holding at least one spike",
     "waveform_before_s": "raw waveform window starts this long before the spike sample",
@@ -402,8 +386,8 @@ def add_units(
         data = np.asarray(values, dtype=np.int64) if name.startswith("n_") else _f(values)
         metrics.add_column(name=name, description=description, data=data)
     module.add(metrics)
-    module.add(_parameter_table("burst_parameters", "Parameters of the burst detection.", bp.rows()))
-    module.add(_parameter_table("units_parameters", "Parameters of the quality metrics and waveforms.", up.rows()))
+    module.add(parameter_table("burst_parameters", "Parameters of the burst detection.", bp))
+    module.add(parameter_table("units_parameters", "Parameters of the quality metrics and waveforms.", up))
 
 
 def _f(values) -> np.ndarray:
@@ -414,21 +398,6 @@ def _stack(arrays: list[np.ndarray]) -> np.ndarray:
     """Stack per-unit waveforms, NaN-padding tetrodes with fewer channels."""
     width = max(a.shape[1] for a in arrays)
     return np.stack([np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in arrays])
-
-
-def _parameter_table(name: str, description: str, rows) -> DynamicTable:
-    table = DynamicTable(name=name, description=description)
-    # Column names avoid 'name' and 'description', which are attributes of every table.
-    for column, meaning in {
-        "parameter": "Parameter name.",
-        "value": "Parameter value.",
-        "unit": "Unit of the value ('' when dimensionless).",
-        "meaning": "What the parameter does.",
-    }.items():
-        table.add_column(name=column, description=meaning)
-    for parameter, value, unit, meaning in rows:
-        table.add_row(parameter=parameter, value=value, unit=unit, meaning=meaning)
-    return table
 
 
 def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstParameters] | None:
@@ -452,7 +421,7 @@ def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstPa
     for name in ("start_s", "stop_s", *METRICS):
         out[name] = np.asarray(table[name].data[:])
     params = module["burst_parameters"]
-    rule = BurstParameters.from_rows(zip(params["parameter"].data[:], params["value"].data[:], strict=True))
+    rule = read_parameter_table(params, BurstParameters)
     return out, rule
 
 

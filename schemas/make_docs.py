@@ -102,7 +102,9 @@ def study_file_reference() -> str:
 def analysis_reference() -> str:
     from dataclasses import MISSING, fields
 
-    from nwb_ketamine.analysis import bursts, epsc
+    from nwb_ketamine.analysis.bursts import BurstParameters
+    from nwb_ketamine.analysis.epsc import EpscParameters
+    from nwb_ketamine.analysis.parameters import unit_of
 
     out = [
         "# Analysis parameters",
@@ -112,14 +114,11 @@ def analysis_reference() -> str:
         "results it produced. Defaults are typical values of the field, not values from the paper.",
         "",
     ]
-    for title, module, cls in (
-        ("epsc (slice cells)", epsc, epsc.EpscParameters),
-        ("bursts (in vivo units)", bursts, bursts.BurstParameters),
-    ):
+    for title, cls in (("epsc (slice cells)", EpscParameters), ("bursts (in vivo units)", BurstParameters)):
         out += ["", f"## {title}", "", "| parameter | unit | default | description |", "|---|---|---|---|"]
         for f in fields(cls):
             default = "required" if f.default is MISSING else f"{f.default:g}"
-            out.append(f"| `{f.name}` | {module._unit(f.name) or '-'} | {default} | {module._DESCRIPTIONS[f.name]} |")
+            out.append(f"| `{f.name}` | {unit_of(f.name) or '-'} | {default} | {cls.DESCRIPTIONS[f.name]} |")
     return "\n".join(out) + "\n"
 
 

@@ -19,11 +19,11 @@ Conventions (for :func:`burst_metrics`)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-_UNITS = {"_s": "s", "_hz": "Hz"}
+from nwb_ketamine.analysis.parameters import ParameterSet
 
 #: Keys of :func:`burst_metrics`, in table order, with their meaning.
 METRICS = {
@@ -39,7 +39,7 @@ METRICS = {
 
 
 @dataclass(frozen=True)
-class BurstParameters:
+class BurstParameters(ParameterSet):
     """The burst rule, with units in the field names.
 
     The defaults are conventions of the lateral habenula literature (e.g. Yang et al., Nature 2018 use
@@ -59,6 +59,8 @@ class BurstParameters:
         Candidate bursts with fewer spikes are not bursts (default 2).
     """
 
+    LABEL = "burst analysis"
+
     onset_isi_s: float = 0.020
     end_isi_s: float = 0.020
     min_silence_s: float = 0.100
@@ -72,33 +74,13 @@ class BurstParameters:
         if self.min_spikes < 2:
             raise ValueError(f"min_spikes must be >= 2, got {self.min_spikes}")
 
-    def rows(self) -> list[tuple[str, float, str, str]]:
-        """The parameters as ``(name, value, unit, description)`` rows, one per field, in field order."""
-        return [(f.name, float(getattr(self, f.name)), _unit(f.name), _DESCRIPTIONS[f.name]) for f in fields(self)]
 
-    @classmethod
-    def from_rows(cls, rows) -> BurstParameters:
-        """Rebuild the parameters from :meth:`rows` output (``(name, value, ...)``; unknown names raise)."""
-        types = {f.name: f.type for f in fields(cls)}
-        kwargs = {}
-        for row in rows:
-            name, value = str(row[0]), row[1]
-            if name not in types:
-                raise ValueError(f"unknown burst analysis parameter {name!r}")
-            kwargs[name] = int(value) if types[name] in (int, "int") else float(value)
-        return cls(**kwargs)
-
-
-_DESCRIPTIONS = {
+BurstParameters.DESCRIPTIONS = _DESCRIPTIONS = {
     "onset_isi_s": "a burst starts only where the ISI to the next spike is at most this",
     "end_isi_s": "a burst continues while ISIs are at most this",
     "min_silence_s": "the first spike of a burst follows at least this much silence",
     "min_spikes": "candidate bursts with fewer spikes are not bursts",
 }
-
-
-def _unit(name: str) -> str:
-    return next((unit for suffix, unit in _UNITS.items() if name.endswith(suffix)), "")
 
 
 def burst_bounds(spike_times_s, params: BurstParameters) -> tuple[np.ndarray, np.ndarray]:

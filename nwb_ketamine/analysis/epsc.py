@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("AMPA", "NMDA", "other")
+from nwb_ketamine.analysis.parameters import ParameterSet
 
-_UNITS = {"_s": "s", "_v": "V", "_ohm": "Ohm", "_hz": "Hz"}
+KINDS = ("AMPA", "NMDA", "other")
 
 
 @dataclass(frozen=True)
-class EpscParameters:
+class EpscParameters(ParameterSet):
     """Every parameter of the EPSC analysis, with its unit in its name.
 
     The four protocol fields have no default: they describe the recording, not a convention, and must
@@ -98,6 +98,8 @@ class EpscParameters:
         A cell fails QC if a kind it was recorded in has fewer accepted sweeps than this.
     """
 
+    LABEL = "EPSC analysis"
+
     stimulus_time_s: float
     test_pulse_start_s: float
     test_pulse_duration_s: float
@@ -134,37 +136,8 @@ class EpscParameters:
         if not 0 < self.decay_fit_end_fraction < self.decay_fit_start_fraction <= 1:
             raise ValueError("need 0 < decay_fit_end_fraction < decay_fit_start_fraction <= 1")
 
-    def rows(self) -> list[tuple[str, float, str, str]]:
-        """The parameters as ``(name, value, unit, description)`` rows, for a table next to the results.
 
-        Returns
-        -------
-        list of tuple
-            One row per field, in field order; values are floats, units SI ('' for dimensionless).
-        """
-        return [(f.name, float(getattr(self, f.name)), _unit(f.name), _DESCRIPTIONS[f.name]) for f in fields(self)]
-
-    @classmethod
-    def from_rows(cls, rows) -> EpscParameters:
-        """Rebuild the parameters from :meth:`rows` output (or any iterable of ``(name, value, ...)``).
-
-        Parameters
-        ----------
-        rows
-            Iterable of sequences whose first two items are the field name and its value; further
-            items (unit, description) are ignored. Unknown names raise ``ValueError``.
-        """
-        types = {f.name: f.type for f in fields(cls)}
-        kwargs = {}
-        for row in rows:
-            name, value = str(row[0]), row[1]
-            if name not in types:
-                raise ValueError(f"unknown EPSC analysis parameter {name!r}")
-            kwargs[name] = int(value) if types[name] in (int, "int") else float(value)
-        return cls(**kwargs)
-
-
-_DESCRIPTIONS = {
+EpscParameters.DESCRIPTIONS = _DESCRIPTIONS = {
     "stimulus_time_s": "time of the extracellular stimulus from the start of the sweep",
     "test_pulse_start_s": "start of the Rs/Rin voltage step from the start of the sweep",
     "test_pulse_duration_s": "duration of the Rs/Rin voltage step",
@@ -193,10 +166,6 @@ _DESCRIPTIONS = {
     "rs_change_max": "sweeps whose Rs differs from the cell's first sweep by more than this fraction are rejected",
     "min_accepted_sweeps": "a cell fails QC if a recorded kind has fewer accepted sweeps",
 }
-
-
-def _unit(name: str) -> str:
-    return next((unit for suffix, unit in _UNITS.items() if name.endswith(suffix)), "")
 
 
 # --------------------------------------------------------------------------------------------------

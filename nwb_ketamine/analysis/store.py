@@ -24,6 +24,7 @@ from nwb_ketamine.analysis.epsc import (
     quality_control,
     summarize_cell,
 )
+from nwb_ketamine.analysis.parameters import parameter_table, read_parameter_table
 
 MODULE = "icephys"  # NWB Inspector recommends the schema module names
 
@@ -137,18 +138,7 @@ def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list
         cell.add_column(name=name, description=description, data=_column([summary[name]]))
     module.add(cell)
 
-    parameters = DynamicTable(name="epsc_parameters", description="Parameters of the EPSC analysis.", id=np.arange(0))
-    # Column names avoid 'name' and 'description', which are attributes of every table.
-    for name, description in {
-        "parameter": "Parameter name.",
-        "value": "Parameter value.",
-        "unit": "Unit of the value ('' when dimensionless).",
-        "meaning": "What the parameter does.",
-    }.items():
-        parameters.add_column(name=name, description=description)
-    for name, value, unit, meaning in params.rows():
-        parameters.add_row(parameter=name, value=value, unit=unit, meaning=meaning)
-    module.add(parameters)
+    module.add(parameter_table("epsc_parameters", "Parameters of the EPSC analysis.", params))
     return summary
 
 
@@ -167,5 +157,5 @@ def read_epsc_analysis(nwbfile: NWBFile) -> tuple[dict, dict, EpscParameters] | 
     sweeps = {name: np.asarray(module["epsc_sweeps"][name].data[:]) for name in SWEEP_COLUMNS}
     summary = {name: module["epsc_cell"][name].data[0] for name in CELL_DESCRIPTIONS}
     table = module["epsc_parameters"]
-    params = EpscParameters.from_rows(zip(table["parameter"].data[:], table["value"].data[:], strict=True))
+    params = read_parameter_table(table, EpscParameters)
     return sweeps, summary, params
