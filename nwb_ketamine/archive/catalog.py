@@ -18,8 +18,9 @@ Design decisions:
   new, keeps the rows of the others and drops the rows of deleted files.
 - **Parallel**: the per-file reads are mapped over a dask.distributed client when one is given (the one
   ``convert`` uses); otherwise a LocalCluster (``jobs`` or 2 worker processes, one thread each) is started
-  only for at least :data:`LOCAL_CLUSTER_MIN_FILES` files to read: a read takes ~10-40 ms, a local cluster
-  ~3 s to start, so below that the files are read in this process.
+  only for at least :data:`LOCAL_CLUSTER_MIN_FILES` files to read. A read takes ~25 ms (88 files of
+  the small study: 39 files/s in-process), a local cluster ~2 s to start and its workers ~1 s to import
+  h5py and pandas, so below that the files are read in this process.
 - **Over HTTP** (``build_catalog("https://…/archive/", out=…)``): files are listed from the convert
   manifest, the catalog's ``files.json`` or an HTML listing, and read with range requests
   (:mod:`nwb_ketamine.archive.remote`).
