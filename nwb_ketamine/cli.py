@@ -40,6 +40,7 @@ def _convert(args) -> int:
         scheduler=args.scheduler,
         overwrite=args.overwrite,
         stub=args.stub,
+        include_raw=not args.no_raw,
         progress=not args.quiet,
     )
     return 1 if summary.failed else 0
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use an existing Dask scheduler")
     convert.add_argument("--overwrite", action="store_true", help="convert everything again")
     convert.add_argument("--stub", action="store_true", help="quick preview: a few seconds / sweeps per session")
+    convert.add_argument("--no-raw", action="store_true", help="tetrode sessions: keep units, waveforms, events")
     convert.add_argument("--quiet", action="store_true", help="no progress bar")
     convert.set_defaults(run=_convert)
     return parser

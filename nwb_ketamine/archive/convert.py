@@ -149,9 +149,11 @@ def write_manifest(archive: Path, manifest: dict) -> None:
     partial.replace(path)
 
 
-def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool) -> bool:
-    """Whether a session's output exists and its inputs, metadata and tool version are as recorded."""
+def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool, include_raw: bool) -> bool:
+    """Whether a session's output exists and its inputs, options, metadata and tool version are as recorded."""
     if not record or record.get("stub") != stub or record.get("tool_version") != __version__:
+        return False
+    if not isinstance(session, SliceSession) and record.get("include_raw", True) != include_raw:
         return False
     if not (Path(archive) / record["path"]).exists() or record["metadata_sha256"] != metadata_digest(study, session):
         return False
@@ -185,18 +187,25 @@ def _validate_nwb(path: Path) -> None:
         raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
 
 
-def make_converter(study: Study, session, *, stub: bool, threads: int | None):
+def make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
     if isinstance(session, SliceSession):
         from nwb_ketamine.converters.abf import AbfSliceConverter
 
         return AbfSliceConverter(study, session, stub=stub)
     from nwb_ketamine.converters.invivo import InVivoConverter
 
-    return InVivoConverter(study, session, stub=stub, include_raw=True, workers=threads)
+    return InVivoConverter(study, session, stub=stub, include_raw=include_raw, workers=threads)
 
 
 def convert_session(
-    study_path: str, key: str, archive: str, *, stub: bool = False, threads: int | None = None, known=None
+    study_path: str,
+    key: str,
+    archive: str,
+    *,
+    stub: bool = False,
+    include_raw: bool = True,
+    threads: int | None = None,
+    known=None,
 ) -> SessionResult:
     """Convert one session of a study into the archive; never raises, returns what happened.
 
@@ -210,6 +219,8 @@ def convert_session(
         The archive root.
     stub
         Write a quick preview instead of the whole recording.
+    include_raw
+        Store raw tetrode recordings (False: units, waveforms and events only).
     threads
         Compression threads for raw data on this worker.
     known
@@ -229,7 +240,8 @@ def convert_session(
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="The file path provided")
-                make_converter(study, session, stub=stub, threads=threads).run_conversion(temporary)
+                converter = make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
+                converter.run_conversion(temporary)
             _validate_nwb(temporary)
             sources = describe_sources(session_sources(session), known)
             os.replace(temporary, final)
@@ -242,6 +254,7 @@ def convert_session(
             "metadata_sha256": metadata_digest(study, session),
             "tool_version": __version__,
             "stub": stub,
+            "include_raw": include_raw,
             "converted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return SessionResult(key, relpath, "converted", time.perf_counter() - t0, record=record)
@@ -295,6 +308,7 @@ def convert_study(
     scheduler: str | None = None,
     overwrite: bool = False,
     stub: bool = False,
+    include_raw: bool = True,
     progress: bool = True,
     catalog: bool = True,
     echo=print,
@@ -315,6 +329,8 @@ def convert_study(
         Convert every session again, even when unchanged.
     stub
         Quick preview: a few seconds of each recording, a few sweeps per cell.
+    include_raw
+        Store raw tetrode recordings (False, ``--no-raw``: units, waveforms and events only).
     progress
         Show a progress bar.
     catalog
@@ -344,7 +360,7 @@ def convert_study(
     for session in study.sessions:
         record = outputs.get(dandi_path(session))
         try:
-            unchanged = not overwrite and is_unchanged(archive, record, study, session, stub)
+            unchanged = not overwrite and is_unchanged(archive, record, study, session, stub, include_raw)
         except OSError:  # a source went missing: the worker reports it as this session's failure
             unchanged = False
         if unchanged:
@@ -367,6 +383,7 @@ def convert_study(
                 session.key,
                 str(archive),
                 stub=stub,
+                include_raw=include_raw,
                 threads=threads,
                 known={s["path"]: s for s in (record or {}).get("sources", [])},
                 pure=False,

@@ -167,3 +167,15 @@ def test_separately_started_scheduler_and_worker(raw, tmp_path):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
+
+
+def test_no_raw_keeps_units_and_a_raw_run_redoes_it(raw, tmp_path):
+    archive = tmp_path / "archive"
+    quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
+    convert_study(raw, archive, include_raw=False, **quiet)
+    session = load_study(raw).invivo_sessions[0]
+    with NWBHDF5IO(archive / dandi_path(session), "r") as io:
+        nwbfile = io.read()
+        assert "ElectricalSeries" not in nwbfile.acquisition and len(nwbfile.units) > 0
+    rerun = convert_study(raw, archive, **quiet)
+    assert [r.path for r in rerun.results if r.status == "converted"] == [dandi_path(session)]
