@@ -46,6 +46,29 @@ def _convert(args) -> int:
     return 1 if summary.failed else 0
 
 
+def _validate(args) -> int:
+    import json
+
+    from nwb_ketamine.archive.validate import validate_archive
+
+    report = validate_archive(args.archive, progress=not args.quiet, jobs=args.jobs)
+    print(report.summary())
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2))
+        print(f"JSON report: {args.json}")
+    return 1 if report.has_errors else 0
+
+
+def _catalog(args) -> int:
+    from nwb_ketamine.archive.catalog import build_catalog
+
+    result = build_catalog(args.archive, jobs=args.jobs, progress=not args.quiet, out=args.out, full=args.full)
+    print(result)
+    for path, reason in result.failed.items():
+        print(f"FAILED {path}: {reason}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
@@ -89,6 +112,31 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--no-raw", action="store_true", help="tetrode sessions: keep units, waveforms, events")
     convert.add_argument("--quiet", action="store_true", help="no progress bar")
     convert.set_defaults(run=_convert)
+
+    validate = commands.add_parser(
+        "validate",
+        help="validate an archive: pynwb schema, NWB Inspector (DANDI config), dandi layout, domain checks",
+        description="Validate every NWB file of ARCHIVE offline and print the findings grouped by severity. "
+        "Exits 1 when there is any CRITICAL or ERROR finding.",
+    )
+    validate.add_argument("archive", type=Path, metavar="ARCHIVE")
+    validate.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
+    validate.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    validate.add_argument("--quiet", action="store_true", help="no progress bar")
+    validate.set_defaults(run=_validate)
+
+    catalog = commands.add_parser(
+        "catalog",
+        help="build or refresh the catalog tables (sessions, cells, units) from the NWB files",
+        description="Read the NWB files of ARCHIVE (a folder or an http(s):// URL) and write Parquet tables of "
+        "sessions, cells and units with their results and group labels. Only new or changed files are reread.",
+    )
+    catalog.add_argument("archive", metavar="ARCHIVE", help="archive folder or URL")
+    catalog.add_argument("--out", type=Path, default=None, help="where to write the tables (needed for a URL)")
+    catalog.add_argument("--jobs", type=int, default=None, help="Dask workers for large archives")
+    catalog.add_argument("--full", action="store_true", help="reread every file")
+    catalog.add_argument("--quiet", action="store_true", help="no progress bar")
+    catalog.set_defaults(run=_catalog)
     return parser
 
 

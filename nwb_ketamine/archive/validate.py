@@ -30,7 +30,9 @@ where ``dandi validate`` draws the line too (it maps Inspector CRITICAL to its E
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -152,7 +154,7 @@ class ValidationReport:
         return cls(archive=data["archive"], files=list(data["files"]), findings=findings)
 
 
-def validate_archive(archive: Path, *, progress: bool = True) -> ValidationReport:
+def validate_archive(archive: Path, *, progress: bool = True, jobs: int | None = None) -> ValidationReport:
     """Validate every NWB file of an archive and the archive's DANDI layout, offline.
 
     Parameters
@@ -162,6 +164,8 @@ def validate_archive(archive: Path, *, progress: bool = True) -> ValidationRepor
         Files and folders whose names start with a dot are skipped, as dandi does.
     progress
         Show a progress bar over the files.
+    jobs
+        Processes validating files side by side (default: one per core; 1 validates in this process).
 
     Returns
     -------
@@ -186,9 +190,20 @@ def validate_archive(archive: Path, *, progress: bool = True) -> ValidationRepor
     paths = nwb_files(archive)
     report = ValidationReport(archive=str(archive), files=[_relative(p, archive) for p in paths])
     facts = {}
-    for path in tqdm(paths, desc="validate", unit="file", disable=not progress):
-        findings, facts[_relative(path, archive)] = _validate_file(path, archive)
-        report.findings += findings
+    jobs = min(jobs or os.cpu_count() or 1, len(paths))
+    if jobs > 1:  # each file takes seconds (pynwb loads its cached namespaces): validate files in parallel
+        context = multiprocessing.get_context("spawn")  # no h5py state inherited through fork
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = pool.map(_validate_file, paths, [archive] * len(paths))
+            for path, (findings, fact) in tqdm(
+                zip(paths, results, strict=True), total=len(paths), desc="validate", unit="file", disable=not progress
+            ):
+                facts[_relative(path, archive)] = fact
+                report.findings += findings
+    else:
+        for path in tqdm(paths, desc="validate", unit="file", disable=not progress):
+            findings, facts[_relative(path, archive)] = _validate_file(path, archive)
+            report.findings += findings
     report.findings += _dandi_findings(archive)
     report.findings += consistency_findings(facts)
     return report
