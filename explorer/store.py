@@ -1,0 +1,154 @@
+"""The explorer's data store: the archive's catalog tables, and the only way from a key to a file.
+
+Design decision: the explorer never turns text from a URL or a widget into a path. Every reference to a
+cell, a unit or a file is a *key* looked up in the catalog (``cell_key``, ``unit_key``, the ``file``
+column); :meth:`ArchiveStore.path_of` returns ``archive / file`` only for a file the catalog lists, so a
+traversal attempt (``../../etc/passwd``, ``/etc/passwd``, ``..%2F``) is simply an unknown key. The store
+is read-only and loaded once per server; the views (one set per browser session) share it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nwb_ketamine.archive.layout import state_dir
+from nwb_ketamine.errors import NwbKetamineError
+
+#: Where the explorer looks for a validation report (``nwb-ketamine validate ARCHIVE --json`` this path).
+VALIDATION_REPORT = "validation.json"
+
+
+class StoreError(NwbKetamineError):
+    """A key that the catalog does not list, or an archive without a catalog."""
+
+
+def _short(key) -> str:
+    text = str(key)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ArchiveStore:
+    """The catalog tables of one archive, with key lookups.
+
+    Parameters
+    ----------
+    archive : str or Path
+        The archive folder (its catalog is in ``ARCHIVE/.nwb-ketamine/catalog``).
+    validation_report : str or Path, optional
+        A JSON report written by ``nwb-ketamine validate --json``; by default
+        ``ARCHIVE/.nwb-ketamine/validation.json`` when it exists.
+
+    Attributes
+    ----------
+    archive : Path
+    sessions, cells, units : pandas.DataFrame
+        The catalog tables (see :mod:`nwb_ketamine.archive.catalog`).
+    validation : dict or None
+        The validation report, if one was found.
+    """
+
+    def __init__(self, archive: str | Path, validation_report: str | Path | None = None):
+        from nwb_ketamine.archive.catalog import CatalogError, load_catalog
+
+        self.archive = Path(archive).resolve()
+        try:
+            tables = load_catalog(self.archive)
+        except CatalogError:
+            raise StoreError(f"{archive}: no catalog; run nwb-ketamine catalog ARCHIVE") from None
+        self.sessions = tables["sessions"]
+        self.cells = tables["cells"]
+        self.units = tables["units"]
+        self._cells_by_key = self.cells.set_index("cell_key", drop=False)
+        self._sessions_by_file = self.sessions.set_index("file", drop=False)
+        self._files = set(self.sessions["file"]) | set(self.cells["file"]) | set(self.units["file"])
+        self.validation = self._read_validation(validation_report)
+
+    @classmethod
+    def from_tables(cls, archive: str | Path, sessions, cells, units, validation: dict | None = None) -> ArchiveStore:
+        """A store on tables in memory (tests, benchmarks); ``archive`` is only used to resolve files."""
+        store = cls.__new__(cls)
+        store.archive = Path(archive).resolve()
+        store.sessions, store.cells, store.units = sessions, cells, units
+        store._cells_by_key = cells.set_index("cell_key", drop=False)
+        store._sessions_by_file = sessions.set_index("file", drop=False)
+        store._files = set(sessions["file"]) | set(cells["file"]) | set(units["file"])
+        store.validation = validation
+        return store
+
+    def _read_validation(self, report) -> dict | None:
+        path = Path(report) if report else state_dir(self.archive) / VALIDATION_REPORT
+        if not path.is_file():
+            if report:
+                raise StoreError(f"{report}: no such validation report; write one with nwb-ketamine validate --json")
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: not a validation report ({exc})") from None
+
+    def cell(self, cell_key: str):
+        """The catalog row of a cell (a pandas Series)."""
+        try:
+            row = self._cells_by_key.loc[cell_key]
+        except (KeyError, TypeError):
+            raise StoreError(f"no cell {_short(cell_key)!r} in the catalog") from None
+        return row.iloc[0] if row.ndim == 2 else row
+
+    def unit(self, unit_key: str):
+        """The catalog rows of a unit, one per epoch (a pandas DataFrame)."""
+        rows = self.units[self.units["unit_key"] == unit_key]
+        if rows.empty:
+            raise StoreError(f"no unit {_short(unit_key)!r} in the catalog")
+        return rows
+
+    def session(self, file_key: str):
+        """The catalog row of a session; ``file_key`` is its ``file`` column value."""
+        try:
+            return self._sessions_by_file.loc[file_key]
+        except (KeyError, TypeError):
+            raise StoreError(f"no file {_short(file_key)!r} in the catalog") from None
+
+    def path_of(self, file_key: str) -> Path:
+        """``archive / file`` for a file the catalog lists; any other text is refused, never resolved."""
+        if not isinstance(file_key, str) or file_key not in self._files:
+            raise StoreError(f"no file {_short(file_key)!r} in the catalog")
+        path = (self.archive / file_key).resolve()
+        if not path.is_relative_to(self.archive):  # a catalog row itself pointing outside: refuse too
+            raise StoreError(f"file {_short(file_key)!r} is outside the archive")
+        return path
+
+    def validation_status(self):
+        """Per file of the catalog: number of findings per severity and an overall status.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``file``, ``status`` ('not validated' without a report, else 'ok', 'warnings' or
+            'errors'), and one count column per severity found.
+        """
+        import pandas as pd
+
+        files = sorted(self.sessions["file"].unique())
+        if not self.validation:
+            return pd.DataFrame({"file": files, "status": "not validated"})
+        findings = pd.DataFrame(self.validation.get("findings", []))
+        out = pd.DataFrame({"file": files})
+        if findings.empty:
+            out["status"] = "ok"
+            return out
+        counts = findings.groupby(["file", "severity"]).size().unstack(fill_value=0)
+        out = out.join(counts, on="file").fillna(0)
+        severities = [c for c in counts.columns]
+        for column in severities:
+            out[column] = out[column].astype(int)
+        errors = [c for c in severities if c in ("CRITICAL", "ERROR")]
+        warnings = [c for c in severities if c not in errors]
+        has_errors = out[errors].sum(axis=1) > 0 if errors else False
+        has_warnings = out[warnings].sum(axis=1) > 0 if warnings else False
+        validated = set(self.validation.get("files", files))
+        out["status"] = "ok"
+        out.loc[has_warnings, "status"] = "warnings"
+        out.loc[has_errors, "status"] = "errors"
+        out.loc[~out["file"].isin(validated), "status"] = "not validated"
+        return out[["file", "status", *severities]]

@@ -1,0 +1,237 @@
+"""Group comparisons for the explorer: cell-level and animal-level tests with effect sizes.
+
+Design decision: every comparison is reported twice, once with each cell (or unit) as an observation and
+once with each animal's mean as the observation. Cells from one animal are not independent, so the
+animal-level test carries the honest n; the cell-level test is what most papers report, and showing both
+side by side makes the difference visible. The functions are pure numpy/scipy on arrays and pandas
+frames, with no plotting, so they are tested against ``scipy.stats`` and hand-computed values.
+
+Effect sizes
+    Mann–Whitney U comes with the rank-biserial correlation ``r = 2 U_a / (n_a n_b) - 1`` (positive when
+    ``a`` tends to be larger than ``b``); Welch's t with Hedges' g, Cohen's d on the pooled standard
+    deviation times the small-sample correction ``J = 1 - 3 / (4 (n_a + n_b) - 9)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+#: Reference level of a contrast column (the control group), when it is present in the data.
+REFERENCE_LEVELS = {"drug": ("saline", "vehicle", "none"), "stress": ("none", "control")}
+STAT_COLUMNS = [
+    "level",
+    "n_a",
+    "n_b",
+    "mann_whitney_u",
+    "mann_whitney_p",
+    "rank_biserial",
+    "welch_t",
+    "welch_p",
+    "welch_df",
+    "hedges_g",
+]
+
+
+def _finite(values) -> np.ndarray:
+    values = np.asarray(values, dtype=float).ravel()
+    return values[np.isfinite(values)]
+
+
+def rank_biserial(u_a: float, n_a: int, n_b: int) -> float:
+    """Rank-biserial correlation from the U statistic of sample ``a``.
+
+    >>> rank_biserial(12.0, 4, 3)  # every a above every b
+    1.0
+    """
+    if n_a == 0 or n_b == 0:
+        return math.nan
+    return 2.0 * u_a / (n_a * n_b) - 1.0
+
+
+def hedges_g(a, b) -> float:
+    """Hedges' g of ``a`` minus ``b`` (Cohen's d on the pooled SD, small-sample corrected).
+
+    >>> round(hedges_g([1, 2, 3], [4, 5, 6]), 4)
+    -2.4
+    """
+    a, b = _finite(a), _finite(b)
+    n_a, n_b = a.size, b.size
+    if n_a < 2 or n_b < 2:
+        return math.nan
+    pooled = math.sqrt(((n_a - 1) * a.var(ddof=1) + (n_b - 1) * b.var(ddof=1)) / (n_a + n_b - 2))
+    if pooled == 0:
+        return math.nan
+    return (a.mean() - b.mean()) / pooled * (1.0 - 3.0 / (4.0 * (n_a + n_b) - 9.0))
+
+
+def compare_two(a, b) -> dict:
+    """Mann–Whitney U (two-sided) with rank-biserial r, and Welch's t with Hedges' g, of ``a`` vs ``b``.
+
+    NaNs are dropped. Tests that need more data than given (U: one value per side; t: two) give NaN.
+
+    Returns
+    -------
+    dict
+        ``n_a, n_b, mann_whitney_u, mann_whitney_p, rank_biserial, welch_t, welch_p, welch_df, hedges_g``.
+    """
+    from scipy import stats
+
+    a, b = _finite(a), _finite(b)
+    out = {"n_a": int(a.size), "n_b": int(b.size)}
+    out.update(dict.fromkeys(STAT_COLUMNS[3:], math.nan))
+    if a.size and b.size:
+        result = stats.mannwhitneyu(a, b, alternative="two-sided")
+        out["mann_whitney_u"] = float(result.statistic)
+        out["mann_whitney_p"] = float(result.pvalue)
+        out["rank_biserial"] = rank_biserial(float(result.statistic), a.size, b.size)
+    if a.size >= 2 and b.size >= 2 and (a.var(ddof=1) > 0 or b.var(ddof=1) > 0):
+        result = stats.ttest_ind(a, b, equal_var=False)
+        out["welch_t"] = float(result.statistic)
+        out["welch_p"] = float(result.pvalue)
+        va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+        out["welch_df"] = float((va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)))
+        out["hedges_g"] = hedges_g(a, b)
+    return out
+
+
+def animal_means(frame, value: str, groups: Sequence[str], subject: str = "subject"):
+    """The mean of ``value`` per animal within each group: one row per (groups…, subject).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per cell (or unit × epoch).
+    value : str
+        Column to average.
+    groups : sequence of str
+        Group columns; an animal in two groups gives one mean in each.
+    subject : str
+        Column naming the animal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``groups + [subject, value, "n_cells"]``.
+    """
+    keys = [*dict.fromkeys([*groups, subject])]
+    data = frame[[*keys, value]].dropna(subset=[value])
+    grouped = data.groupby(keys, observed=True, sort=True)[value]
+    out = grouped.mean().to_frame(value)
+    out["n_cells"] = grouped.size()
+    return out.reset_index()
+
+
+def normalise_to_reference(
+    frame,
+    value: str,
+    by: Sequence[str] = ("region", "time_group"),
+    column: str = "drug",
+    reference: str = "saline",
+):
+    """``value`` as percent of the mean of the reference group (saline) with the same ``by`` labels.
+
+    Rows whose ``by`` group has no reference cells (or a reference mean of 0) become NaN.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"region": ["LH"] * 3, "drug": ["saline", "saline", "ketamine"], "x": [1.0, 3.0, 1.0]})
+    >>> normalise_to_reference(df, "x", by=["region"]).tolist()
+    [50.0, 150.0, 50.0]
+    """
+    by = [c for c in by if c in frame.columns]
+    is_reference = frame[column] == reference
+    if by:
+        means = frame[is_reference].groupby(by, observed=True)[value].mean().rename("_reference")
+        reference_mean = frame[by].join(means, on=by)["_reference"]
+    else:
+        reference_mean = frame[value].where(is_reference).mean()
+    reference_mean = reference_mean.where(reference_mean != 0) if by else (reference_mean or math.nan)
+    return 100.0 * frame[value] / reference_mean
+
+
+def reference_level(column: str, levels: Sequence[str]) -> str | None:
+    """The control level of ``column`` among ``levels`` (saline for drug, none for stress), else the first."""
+    levels = list(levels)
+    for candidate in REFERENCE_LEVELS.get(column, ()):
+        if candidate in levels:
+            return candidate
+    return levels[0] if levels else None
+
+
+def group_counts(frame, groups: Sequence[str], value: str | None = None, subject: str = "subject"):
+    """Cells and animals per group (rows with a NaN ``value`` are not counted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``groups + ["n_cells", "n_animals"]``.
+    """
+    data = frame.dropna(subset=[value]) if value else frame
+    groups = list(groups)
+    if not groups:
+        import pandas as pd
+
+        return pd.DataFrame({"n_cells": [len(data)], "n_animals": [data[subject].nunique()]})
+    grouped = data.groupby(groups, observed=True, sort=True)
+    out = grouped.size().to_frame("n_cells")
+    out["n_animals"] = grouped[subject].nunique()
+    return out.reset_index()
+
+
+def comparison_table(
+    frame,
+    value: str,
+    contrast: str,
+    within: Sequence[str] = (),
+    reference: str | None = None,
+    subject: str = "subject",
+):
+    """Each level of ``contrast`` against the reference level, within every group of ``within``.
+
+    Each comparison gives two rows: ``level='cells'`` (every cell an observation) and ``level='animals'``
+    (the mean per animal an observation).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per cell or unit × epoch.
+    value : str
+        Measure column.
+    contrast : str
+        Column whose levels are compared (e.g. 'drug').
+    within : sequence of str
+        Columns splitting the data into separate comparisons (e.g. region, time group).
+    reference : str, optional
+        Level compared against; by default :func:`reference_level`.
+    subject : str
+        Column naming the animal.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``within + ["group_a", "group_b"] + STAT_COLUMNS``.
+    """
+    import pandas as pd
+
+    within = [c for c in dict.fromkeys(within) if c != contrast]
+    data = frame.dropna(subset=[value])
+    if reference is None:
+        reference = reference_level(contrast, sorted(data[contrast].astype(str).unique()))
+    rows = []
+    parts = data.groupby(within, observed=True, sort=True) if within else [((), data)]
+    for key, part in parts:
+        key = key if isinstance(key, tuple) else (key,)
+        labels = dict(zip(within, key, strict=True))
+        means = animal_means(part, value, [contrast], subject)
+        b_cells = part.loc[part[contrast] == reference, value]
+        b_animals = means.loc[means[contrast] == reference, value]
+        for level in sorted(part[contrast].astype(str).unique()):
+            if level == reference:
+                continue
+            a_cells = part.loc[part[contrast] == level, value]
+            a_animals = means.loc[means[contrast] == level, value]
+            for name, a, b in (("cells", a_cells, b_cells), ("animals", a_animals, b_animals)):
+                rows.append({**labels, "group_a": level, "group_b": reference, "level": name, **compare_two(a, b)})
+    return pd.DataFrame(rows, columns=[*within, "group_a", "group_b", *STAT_COLUMNS])
