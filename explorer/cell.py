@@ -1,0 +1,280 @@
+"""Cell detail: the sweeps of one slice cell with the measurement windows, QC over time and where it lives.
+
+Design decision: the view draws what the file stores, not a re-analysis. The per-sweep measures, QC
+decisions and the EPSC parameters come from the file (:func:`nwbread.cell_sweeps`); the windows are
+drawn from those same parameters, and the decay is drawn with the stored time constant of the average
+sweep from the average's peak, so a reader sees exactly which rule produced the catalog's numbers.
+Parameters choose what is shown (which sweeps, rejected ones or not); there is nothing to recompute.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from nwb_ketamine.explorer import nwbread
+
+if "bokeh" not in hv.Store.loaded_backends():
+    hv.extension("bokeh")
+
+#: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
+KINDS = {
+    "AMPA": {"label": "−70 mV (AMPAR-EPSC)", "color": "#1f77b4", "peak_end": "ampa_peak_end_s", "tau": "ampa"},
+    "NMDA": {"label": "+40 mV (NMDAR-EPSC)", "color": "#d62728", "peak_end": "nmda_peak_end_s", "tau": "nmda"},
+}
+TIME, CURRENT = "time from stimulus (ms)", "current (pA)"
+
+
+def _fmt(value, unit="", scale=1.0, digits=3) -> str:
+    try:
+        value = float(value) * scale
+    except (TypeError, ValueError):
+        return str(value)
+    return "–" if not np.isfinite(value) else f"{value:.{digits}g} {unit}".strip()
+
+
+class CellView(pn.viewable.Viewer):
+    """One slice cell: sweeps at −70 and +40 mV with their average and the analysis windows, Rs/Rin over
+    time with the QC threshold, and its metadata.
+
+    Parameters
+    ----------
+    store
+        The archive store (``cell(cell_key)`` → catalog row, ``path_of(file)`` → path).
+    cell_key
+        The cell's catalog key.
+    """
+
+    cell_key = param.String(doc="Catalog key of the cell.")
+    show_rejected = param.Boolean(default=True, doc="Draw the sweeps rejected by QC (dashed).")
+    show_sweeps = param.Boolean(default=True, doc="Draw the individual sweeps under their average.")
+    window_ms = param.Range(default=(-20.0, 200.0), bounds=(-500.0, 2000.0), doc="Time around the stimulus (ms).")
+
+    def __init__(self, store, cell_key: str, **params):
+        self.store = store
+        super().__init__(cell_key=cell_key, **params)
+
+    # -- data -------------------------------------------------------------------------------------
+    @param.depends("cell_key")
+    def row(self) -> pd.Series:
+        """The catalog row of the cell."""
+        return self.store.cell(self.cell_key)
+
+    @param.depends("cell_key")
+    def data(self) -> dict:
+        """What :func:`nwbread.cell_sweeps` reads from the cell's file (cached per key)."""
+        cache = self.__dict__.setdefault("_data_cache", {})
+        if self.cell_key not in cache:
+            cache.clear()
+            cache[self.cell_key] = nwbread.cell_sweeps(self.store.path_of(self.row()["file"]))
+        return cache[self.cell_key]
+
+    # -- plots ------------------------------------------------------------------------------------
+    def sweeps_plot(self, kind: str) -> hv.Overlay:
+        """Sweeps of one kind ('AMPA' at −70 mV, 'NMDA' at +40 mV), their average, windows and decay."""
+        d = self.data()
+        sweeps, current = d["sweeps"], d["current_a"]
+        params, style = d["parameters"], KINDS[kind]
+        stim = params.stimulus_time_s if params is not None else 0.0
+        t_ms = (d["time_s"] - stim) * 1e3
+        lo, hi = self.window_ms
+        keep = (t_ms >= lo) & (t_ms <= hi)
+        t = t_ms[keep]
+        title = style["label"]
+        elements = []
+        rows = sweeps.index[sweeps["kind"] == kind].to_numpy() if len(sweeps) else np.zeros(0, dtype=int)
+        accepted = rows[sweeps.loc[rows, "accepted"].to_numpy(bool)] if rows.size else rows
+        if self.show_sweeps:
+            for i in rows:
+                ok = bool(sweeps.at[i, "accepted"])
+                if not ok and not self.show_rejected:
+                    continue
+                curve = hv.Curve((t, current[i, keep] * 1e12), "time from stimulus (ms)", "current (pA)", label="")
+                elements.append(
+                    curve.opts(
+                        color="lightgray" if ok else "#f4a3a3", line_width=1, line_dash="solid" if ok else "dashed"
+                    )
+                )
+        if accepted.size:
+            average = np.nanmean(current[accepted][:, keep], axis=0) * 1e12
+            elements.append(
+                hv.Curve(
+                    (t, average), "time from stimulus (ms)", "current (pA)", label=f"average of {accepted.size}"
+                ).opts(color=style["color"], line_width=2)
+            )
+        if params is not None:
+            elements += self._windows(kind, d, accepted, t, keep)
+        if not elements:
+            elements = [hv.Curve([], "time from stimulus (ms)", "current (pA)")]
+        n_rej = int(rows.size - accepted.size)
+        return hv.Overlay(elements).opts(
+            title=f"{title}: {accepted.size} accepted, {n_rej} rejected",
+            responsive=True,
+            height=300,
+            show_legend=True,
+            legend_position="top_right",
+        )
+
+    def _windows(self, kind, d, accepted, t, keep) -> list:
+        """Baseline and peak windows, the fixed latency and the fitted decay, in ms from the stimulus."""
+        p = d["parameters"]
+        peak_end = getattr(p, KINDS[kind]["peak_end"])
+        out = [
+            hv.VSpan(-p.baseline_window_s * 1e3, 0).opts(color="#bbbbbb", alpha=0.3),
+            hv.VSpan(p.artefact_blanking_s * 1e3, peak_end * 1e3).opts(color=KINDS[kind]["color"], alpha=0.08),
+            hv.VLine(0.0).opts(color="black", line_dash="dotted", line_width=1),
+        ]
+        if kind == "NMDA":
+            half = p.latency_window_s / 2 * 1e3
+            centre = p.nmda_latency_s * 1e3
+            out += [
+                hv.VSpan(centre - half, centre + half).opts(color="orange", alpha=0.4),
+                hv.VLine(centre).opts(color="orange", line_dash="dashed", line_width=1),
+            ]
+        summary = d["summary"] or {}
+        tau = float(summary.get(f"{KINDS[kind]['tau']}_decay_tau_average_s", np.nan))
+        if accepted.size and np.isfinite(tau) and tau > 0:
+            average = np.nanmean(d["current_a"][accepted][:, keep], axis=0) * 1e12
+            base_mask = (t >= -p.baseline_window_s * 1e3) & (t < 0)
+            baseline = float(np.nanmean(average[base_mask])) if base_mask.any() else 0.0
+            search = (t >= p.artefact_blanking_s * 1e3) & (t <= peak_end * 1e3)
+            if search.any():
+                sign = -1.0 if kind == "AMPA" else 1.0
+                idx = np.flatnonzero(search)
+                ipk = idx[np.nanargmax(sign * (average[idx] - baseline))]
+                tp, amp = t[ipk], average[ipk] - baseline
+                decay_end = getattr(p, f"{KINDS[kind]['tau']}_decay_end_s") * 1e3
+                tt = np.linspace(tp, max(tp, decay_end), 200)
+                fit = baseline + amp * np.exp(-(tt - tp) / (tau * 1e3))
+                out.append(
+                    hv.Curve(
+                        (tt, fit), "time from stimulus (ms)", "current (pA)", label=f"decay τ = {tau * 1e3:.3g} ms"
+                    ).opts(color="black", line_dash="dashed", line_width=2)
+                )
+        return out
+
+    def qc_plot(self) -> hv.Layout:
+        """Rs and Rin of every sweep against its start time, with the Rs threshold; rejected sweeps in red."""
+        d = self.data()
+        s = d["sweeps"]
+        p = d["parameters"]
+        if not len(s):
+            return hv.Layout([hv.Scatter([], "sweep start (min)", "Rs (MΩ)")])
+        frame = pd.DataFrame(
+            {
+                "start_min": s["start_time_s"] / 60,
+                "rs_mohm": s["series_resistance_ohm"].astype(float) / 1e6,
+                "rin_mohm": s["input_resistance_ohm"].astype(float) / 1e6,
+                "status": np.where(s["accepted"], "accepted", "rejected"),
+                "reason": s.get("rejection_reason", pd.Series([""] * len(s))).astype(str),
+                "protocol": s["protocol"].astype(str),
+            }
+        )
+        rs = hv.Scatter(frame, "start_min", ["rs_mohm", "status", "reason", "protocol"]).opts(
+            color="status", cmap={"accepted": "#2c7fb8", "rejected": "#d7301f"}, size=7, tools=["hover"]
+        )
+        rs_line = hv.Curve(frame, "start_min", "rs_mohm").opts(color="gray", alpha=0.5)
+        overlay = rs_line * rs
+        if p is not None:
+            overlay = overlay * hv.HLine(p.rs_max_ohm / 1e6).opts(color="#d7301f", line_dash="dashed")
+        overlay = overlay.opts(
+            title="Series resistance (QC threshold dashed)", xlabel="sweep start (min)", ylabel="Rs (MΩ)",
+            responsive=True, height=250,
+        )  # fmt: skip
+        rin = (
+            hv.Curve(frame, "start_min", "rin_mohm").opts(color="gray", alpha=0.5)
+            * hv.Scatter(frame, "start_min", ["rin_mohm", "status"]).opts(
+                color="status", cmap={"accepted": "#2c7fb8", "rejected": "#d7301f"}, size=7, tools=["hover"]
+            )
+        ).opts(title="Input resistance", xlabel="sweep start (min)", ylabel="Rin (MΩ)", responsive=True, height=250)
+        return (overlay + rin).cols(2)
+
+    def metadata(self) -> pd.DataFrame:
+        """Group labels and location of the cell (two columns: field, value)."""
+        row, d = self.row(), self.data()
+        summary = d["summary"] or {}
+        hours = row.get("hours_since_injection", np.nan)
+        fields = [
+            ("cell", self.cell_key),
+            ("subject", row.get("subject", "")),
+            ("region", f"{row.get('region', '')} ({row.get('region_label', '')})"),
+            ("drug", row.get("drug", "")),
+            ("dose", row.get("dose", "")),
+            ("stress", row.get("stress", "")),
+            ("time since injection", _fmt(hours, "h")),
+            ("slice", row.get("slice_id", "")),
+            ("cell id", row.get("cell_id", "")),
+            ("bath", row.get("bath_drugs", "")),
+            ("NMDA/AMPA ratio", _fmt(summary.get("nmda_ampa_ratio", np.nan))),
+            ("AMPAR-EPSC", _fmt(summary.get("ampa_peak_a", np.nan), "pA", 1e12)),
+            ("NMDAR-EPSC", _fmt(summary.get("nmda_peak_a", np.nan), "pA", 1e12)),
+            ("cell QC", "accepted" if summary.get("accepted") else f"rejected: {summary.get('qc_reasons', '')}"),
+            ("file", row.get("file", "")),
+            ("object path", row.get("object_path", "")),
+        ]
+        return pd.DataFrame(fields, columns=["field", "value"])
+
+    def sweeps_table(self) -> pd.DataFrame:
+        """One row per sweep: protocol, holding, QC and the main measures in display units."""
+        s = self.data()["sweeps"]
+        if not len(s):
+            return pd.DataFrame()
+        return pd.DataFrame(
+            {
+                "sweep": s["name"],
+                "start (s)": s["start_time_s"].round(2),
+                "holding (mV)": (s["holding_potential_v"] * 1e3).round(1),
+                "kind": s["kind"],
+                "Rs (MΩ)": (s["series_resistance_ohm"].astype(float) / 1e6).round(2),
+                "peak (pA)": (s["peak_a"].astype(float) * 1e12).round(1),
+                "τ (ms)": (s["decay_tau_s"].astype(float) * 1e3).round(2),
+                "accepted": s["accepted"],
+                "reason": s.get("rejection_reason", ""),
+            }
+        )
+
+    # -- layout ------------------------------------------------------------------------------------
+    @param.depends("cell_key", "show_rejected", "show_sweeps", "window_ms")
+    def _sweeps(self):
+        return pn.Row(
+            pn.pane.HoloViews(self.sweeps_plot("AMPA"), sizing_mode="stretch_width"),
+            pn.pane.HoloViews(self.sweeps_plot("NMDA"), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    @param.depends("cell_key")
+    def _qc(self):
+        return pn.pane.HoloViews(self.qc_plot(), sizing_mode="stretch_width")
+
+    @param.depends("cell_key")
+    def _metadata(self):
+        return pn.widgets.Tabulator(self.metadata(), show_index=False, disabled=True, sizing_mode="stretch_width")
+
+    @param.depends("cell_key")
+    def _table(self):
+        return pn.widgets.Tabulator(
+            self.sweeps_table(), show_index=False, disabled=True, pagination="local", page_size=10,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def __panel__(self):
+        try:
+            self.data()
+        except Exception as exc:  # an unreadable file is a message in the page, not a traceback
+            return pn.pane.Alert(f"Cannot read cell {self.cell_key}: {type(exc).__name__}: {exc}", alert_type="danger")
+        controls = pn.Param(
+            self.param, parameters=["show_sweeps", "show_rejected", "window_ms"], show_name=False,
+            default_layout=pn.Row,
+        )  # fmt: skip
+        return pn.Column(
+            pn.pane.Markdown(f"## Cell {self.cell_key}"),
+            pn.Row(self._metadata, sizing_mode="stretch_width"),
+            controls,
+            self._sweeps,
+            self._qc,
+            self._table,
+            sizing_mode="stretch_width",
+        )
