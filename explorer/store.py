@@ -152,3 +152,66 @@ class ArchiveStore:
         out.loc[has_errors, "status"] = "errors"
         out.loc[~out["file"].isin(validated), "status"] = "not validated"
         return out[["file", "status", *severities]]
+
+
+def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, archive: str | Path = ".") -> ArchiveStore:
+    """A store on a synthetic catalog (for tests and benchmarks; no files behind it).
+
+    ``n_rows`` cells and ``n_rows`` unit × epoch rows over ``n_sessions`` sessions (one animal each), in
+    two regions (LH, CA1) × two drugs (saline, ketamine) × two stress levels × two time groups. Ketamine
+    lowers NMDAR-EPSCs and bursting in LH only.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    sessions = pd.DataFrame(
+        {
+            "subject": [f"m{i:04d}" for i in range(n_sessions)],
+            "session_id": [f"2024{i:04d}" for i in range(n_sessions)],
+            "region": np.where(np.arange(n_sessions) % 2 == 0, "LH", "CA1"),
+            "drug": np.where((np.arange(n_sessions) // 2) % 2 == 0, "saline", "ketamine"),
+            "stress": np.where((np.arange(n_sessions) // 4) % 2 == 0, "none", "chronic restraint"),
+            "time_group": np.where((np.arange(n_sessions) // 8) % 2 == 0, "1h", "24h"),
+        }
+    )
+    sessions["region_label"] = sessions["region"].replace({"LH": "LHb"})
+    sessions["dose"] = np.where(sessions["drug"] == "saline", "10 mL/kg", "10 mg/kg")
+    sessions["hours_since_injection"] = sessions["time_group"].map({"1h": 1.0, "24h": 24.0})
+    sessions["experimental_group"] = sessions["stress"] + "-" + sessions["drug"]
+    pairs = zip(sessions.subject, sessions.session_id, strict=True)
+    sessions["file"] = [f"sub-{s}/sub-{s}_ses-{d}.nwb" for s, d in pairs]
+    sessions["object_path"] = "/"
+    sessions["modality"] = "icephys"
+    sessions["n_cells"] = 0
+    sessions["n_units"] = 0
+
+    def rows(kind: str) -> pd.DataFrame:
+        pick = rng.integers(0, n_sessions, n_rows)
+        out = sessions.iloc[pick].reset_index(drop=True).drop(columns=["modality", "n_cells", "n_units"])
+        block = ((out["region"] == "LH") & (out["drug"] == "ketamine")).to_numpy()
+        if kind == "cells":
+            pairs = zip(out.subject, out.session_id, strict=True)
+            out["cell_key"] = [f"{s}/{d}/s1/c{i}" for i, (s, d) in enumerate(pairs)]
+            out["nmda_amplitude_pa"] = rng.lognormal(np.log(150), 0.3, n_rows) * np.where(block, 0.6, 1.0)
+            out["ampa_amplitude_pa"] = -rng.lognormal(np.log(200), 0.3, n_rows)
+            out["nmda_ampa_ratio"] = out["nmda_amplitude_pa"] / -out["ampa_amplitude_pa"]
+            out["nmda_decay_tau_ms"] = rng.normal(100, 20, n_rows)
+            out["accepted"] = rng.random(n_rows) > 0.05
+            out["object_path"] = "/processing/icephys/epsc_cell"
+        else:
+            out["unit_row"] = np.arange(n_rows) // 2
+            triples = zip(out.subject, out.session_id, out.unit_row, strict=True)
+            out["unit_key"] = [f"{s}/{d}/{r}" for s, d, r in triples]
+            out["epoch"] = np.where(np.arange(n_rows) % 2 == 0, "baseline", "post-injection")
+            out["time_group"] = out["epoch"]
+            out["curation_label"] = np.where(rng.random(n_rows) > 0.1, "good", "mua")
+            out["firing_rate_hz"] = rng.gamma(2.0, 5.0, n_rows)
+            out["percent_spikes_in_bursts"] = np.clip(rng.normal(30, 10, n_rows) * np.where(block, 0.3, 1.0), 0, 100)
+            out["burst_rate_hz"] = rng.gamma(2.0, 0.5, n_rows)
+            out["mean_spikes_per_burst"] = 2 + rng.gamma(1.0, 1.0, n_rows)
+            out["mean_intraburst_frequency_hz"] = rng.normal(150, 30, n_rows)
+            out["object_path"] = "/units"
+        return out
+
+    return ArchiveStore.from_tables(archive, sessions, rows("cells"), rows("units"))

@@ -64,7 +64,7 @@ def hedges_g(a, b) -> float:
     pooled = math.sqrt(((n_a - 1) * a.var(ddof=1) + (n_b - 1) * b.var(ddof=1)) / (n_a + n_b - 2))
     if pooled == 0:
         return math.nan
-    return (a.mean() - b.mean()) / pooled * (1.0 - 3.0 / (4.0 * (n_a + n_b) - 9.0))
+    return float((a.mean() - b.mean()) / pooled * (1.0 - 3.0 / (4.0 * (n_a + n_b) - 9.0)))
 
 
 def compare_two(a, b) -> dict:
