@@ -1,0 +1,162 @@
+"""explorer.nwbread returns what the files hold: sweeps against pyabf, spikes and raw samples against
+the stored datasets, the min/max envelope kept when decimating, and only the window's chunks read."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC
+
+import h5py
+import numpy as np
+import pytest
+
+from nwb_ketamine.explorer import nwbread
+from tests.explorer.detail_data import StubStore, tiny_archive
+
+
+@pytest.fixture(scope="module")
+def archive():
+    return tiny_archive()
+
+
+@pytest.fixture(scope="module")
+def store(archive):
+    return StubStore(archive[0])
+
+
+def test_cell_sweeps_equal_pyabf(archive, store):
+    from nwb_ketamine.converters.abf import CURRENT_UNITS, read_abf
+    from nwb_ketamine.metadata import load_study
+
+    study = load_study(archive[1])
+    for session in study.slice_sessions:
+        row = store.cells[(store.cells["subject"] == session.subject) & (store.cells["cell_id"] == session.cell_id)]
+        d = nwbread.cell_sweeps(store.path_of(row["file"].iloc[0]))
+        expected, holding, protocols = [], [], []
+        for info in session.files:  # the simulator writes files in time order
+            rec = read_abf(info.path, clamp_mode=info.clamp_mode)
+            expected.append(rec.response.astype(np.float64) * CURRENT_UNITS[rec.response_unit])
+            holding += [info.holding_potential_volts] * len(rec.response)
+            protocols += [info.protocol] * len(rec.response)
+        expected = np.vstack(expected)
+        np.testing.assert_allclose(d["current_a"], expected, rtol=1e-6, atol=0)
+        np.testing.assert_allclose(d["sweeps"]["holding_potential_v"], holding)
+        assert list(d["sweeps"]["protocol"]) == protocols
+        assert set(d["sweeps"]["kind"]) == {"AMPA", "NMDA"}
+        assert d["time_s"].size == expected.shape[1] and d["time_s"][1] == pytest.approx(1 / d["rate_hz"])
+        # The stored analysis, row for row.
+        from nwb_ketamine.analysis.store import read_epsc_analysis
+
+        measures, summary, params = read_epsc_analysis(nwbread.open_nwb(store.path_of(row["file"].iloc[0])))
+        np.testing.assert_array_equal(d["sweeps"]["accepted"], measures["accepted"])
+        np.testing.assert_array_equal(d["sweeps"]["series_resistance_ohm"], measures["series_resistance_ohm"])
+        assert d["parameters"] == params and d["summary"]["n_sweeps"] == summary["n_sweeps"] == len(expected)
+        assert d["injection_time_s"] == pytest.approx(-3600.0)
+        assert np.all(np.diff(d["sweeps"]["start_time_s"]) > 0)
+
+
+def test_unit_spikes(store):
+    rows = store.units.drop_duplicates("unit_key")
+    path = store.path_of(rows["file"].iloc[0])
+    nwbfile = nwbread.open_nwb(path)
+    for unit_row in rows["unit_row"]:
+        d = nwbread.unit_spikes(path, int(unit_row))
+        np.testing.assert_array_equal(d["spike_times_s"], nwbfile.units["spike_times"][int(unit_row)])
+        assert d["waveform_mean_uv"].shape[1] == 4 == len(d["channels"])
+        np.testing.assert_allclose(d["waveform_mean_uv"], nwbfile.units["waveform_mean"][int(unit_row)] * 1e6)
+        assert d["metrics"]["n_spikes"] == d["spike_times_s"].size
+        assert d["electrode_group"].startswith("tetrode") and d["region"]
+        assert list(d["epochs"]["name"]) == ["baseline", "post-injection"]
+        assert d["injection_time_s"] == pytest.approx(store.sessions["injection_time_s"].iloc[2])
+        assert len(d["stored_metrics"]) == 2 and d["burst_parameters"] is not None
+    with pytest.raises(KeyError):
+        nwbread.unit_spikes(path, 10_000)
+
+
+def test_raw_window_full_resolution_and_envelope(store):
+    file = store.sessions.loc[store.sessions["modality"] == "ecephys", "file"].iloc[0]
+    path = store.path_of(file)
+    series = nwbread.open_nwb(path).acquisition["ElectricalSeries"]
+    rate = series.rate
+    full = nwbread.raw_window(path, 1.0, 1.05, max_points=10_000)
+    i0 = int(round(1.0 * rate))
+    stored = series.data[i0 : i0 + full["data_uv"].shape[0]].astype(np.float64)
+    expected = (stored * series.conversion + series.offset) * 1e6
+    assert not full["decimated"]
+    np.testing.assert_allclose(full["data_uv"], expected, rtol=1e-12)
+    np.testing.assert_allclose(full["time_s"], i0 / rate + np.arange(len(expected)) / rate)
+
+    big = nwbread.raw_window(path, 0.0, 8.0, channels=[4, 5, 6, 7], max_points=1000)
+    raw = (series.data[: int(8 * rate), 4:8].astype(np.float64) * series.conversion + series.offset) * 1e6
+    assert big["decimated"] and big["data_uv"].shape[0] <= 1002
+    np.testing.assert_allclose(big["data_uv"].max(axis=0), raw.max(axis=0))
+    np.testing.assert_allclose(big["data_uv"].min(axis=0), raw.min(axis=0))
+    assert big["channels"] == ["CH5", "CH6", "CH7", "CH8"] and set(big["groups"]) == {"tetrode1"}
+    assert big["injection_time_s"] == pytest.approx(4.0) and len(big["events"]) >= 1
+    assert nwbread.raw_window(path, 5.0, 6.0)["injection_time_s"] is None
+
+
+def test_minmax_decimate_keeps_each_bin_extremes():
+    rng = np.random.default_rng(1)
+    data = rng.normal(size=(1003, 3))
+    positions, values = nwbread.minmax_decimate(data, 10)
+    assert values.shape == (2 * 101, 3) and positions[-1] == 1002
+    for b in range(101):
+        block = data[b * 10 : (b + 1) * 10]
+        assert set(values[2 * b : 2 * b + 2, 0]) == {block[:, 0].min(), block[:, 0].max()}
+
+
+class CountingFile(io.FileIO):
+    """A file that counts the bytes HDF5 reads through it."""
+
+    bytes_read = 0
+
+    def readinto(self, buffer):
+        n = super().readinto(buffer)
+        CountingFile.bytes_read += n or 0
+        return n
+
+
+def test_raw_window_reads_only_the_window(tmp_path):
+    from datetime import datetime
+
+    from hdmf.backends.hdf5 import H5DataIO
+    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb.ecephys import ElectricalSeries
+
+    # 600 s x 4 channels at 1 kHz in 1 s chunks: a window of 2 s touches 2-3 of 600 chunks.
+    nwbfile = NWBFile("long", "long", datetime(2024, 1, 1, tzinfo=UTC))
+    device = nwbfile.create_device("d")
+    group = nwbfile.create_electrode_group("g", "g", "unknown", device)
+    for _ in range(4):
+        nwbfile.add_electrode(group=group, location="unknown")
+    data = np.random.default_rng(0).integers(-2000, 2000, size=(600_000, 4), dtype=np.int16)
+    region = nwbfile.create_electrode_table_region([0, 1, 2, 3], "all")
+    nwbfile.add_acquisition(
+        ElectricalSeries(
+            name="ElectricalSeries",
+            data=H5DataIO(data, chunks=(1000, 4), compression="gzip"),
+            electrodes=region,
+            rate=1000.0,
+            conversion=0.195e-6,
+        )  # fmt: skip
+    )
+    path = tmp_path / "long.nwb"
+    with NWBHDF5IO(path, "w") as out:
+        out.write(nwbfile)
+    size = path.stat().st_size
+    with CountingFile(path, "r") as raw, h5py.File(raw, "r") as h5, NWBHDF5IO(file=h5, mode="r") as reader:
+        series = reader.read().acquisition["ElectricalSeries"]
+        CountingFile.bytes_read = 0
+        w = nwbread.read_raw_window(series, 300.0, 302.0, max_points=10_000)
+        assert CountingFile.bytes_read < size / 50, (CountingFile.bytes_read, size)
+        np.testing.assert_allclose(w["data_uv"], data[300_000:302_000] * 0.195)
+
+
+def test_open_nwb_caches_and_rejects_garbage(tmp_path, store):
+    path = store.path_of(store.cells["file"].iloc[0])
+    assert nwbread.open_nwb(path) is nwbread.open_nwb(path)
+    garbage = tmp_path / "garbage.nwb"
+    garbage.write_bytes(b"not an hdf5 file" * 100)
+    with pytest.raises(OSError):
+        nwbread.open_nwb(garbage)
