@@ -1,37 +1,23 @@
-"""The demo behind ``make demo``: simulate → convert → validate → catalog (→ explore, when it lands).
+"""The demo behind ``make demo``: simulate → check → convert → validate → catalog → explore.
 
-Steps that have not landed yet are listed, not faked. Rerunning reuses what is there: the simulated study
-is kept and ``convert`` skips sessions that are already converted and unchanged.
+It runs ``nwb-ketamine demo DIR``. Rerunning reuses what is there: the simulated study is kept and
+``convert`` skips sessions that are already converted and unchanged. The explorer is served on
+http://127.0.0.1:5006 until Ctrl-C; with ``--no-explore`` (or the ``CI`` environment variable set) the demo
+stops after the catalog so that unattended runs finish.
 """
 
+import os
 import sys
 from pathlib import Path
 
 from nwb_ketamine.cli import main as cli
 
 
-def run(*args: str, allowed=(0,)) -> int:
-    print("\n$ nwb-ketamine", " ".join(args), flush=True)
-    code = cli(list(args))
-    if code not in allowed:
-        raise SystemExit(code)
-    return code
-
-
-def main(out: Path) -> None:
-    study = out / "raw" / "study.yaml"
-    archive = out / "archive"
-    if study.exists():
-        print(f"reusing the simulated study in {study.parent} (delete {out} to simulate afresh)")
-    else:
-        run("simulate", str(study.parent), "--size", "small")
-    run("check", str(study))
-    run("convert", str(study), str(archive))
-    run("validate", str(archive), "--json", str(out / "validation.json"))
-    run("catalog", str(archive))
-    print(f"\nThe archive is in {archive}; the catalog tables in {archive / '.nwb-ketamine' / 'catalog'}.")
-    print("Not yet in the demo (see the open issues): explore.")
+def main(out: Path, explore: bool = True) -> int:
+    return cli(["demo", str(out), *([] if explore else ["--no-explore"])])
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "demo"))
+    args = [a for a in sys.argv[1:] if a != "--no-explore"]
+    explore = "--no-explore" not in sys.argv[1:] and not os.environ.get("CI")
+    sys.exit(main(Path(args[0] if args else "demo"), explore=explore))

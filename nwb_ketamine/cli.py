@@ -69,6 +69,50 @@ def _catalog(args) -> int:
     return 1 if result.failed else 0
 
 
+def _explore(args) -> int:
+    from nwb_ketamine.explorer.app import serve
+
+    serve(
+        args.archive,
+        port=args.port,
+        address=args.address,
+        show=args.show,
+        allow_remote=args.allow_remote,
+        validation_report=args.report,
+    )
+    return 0
+
+
+def _demo(args) -> int:
+    out = args.dir
+    study, archive = out / "raw" / "study.yaml", out / "archive"
+    report = archive / ".nwb-ketamine" / "validation.json"  # where explore looks for it
+
+    def step(*argv: str, allowed=(0,)) -> None:
+        print("\n$ nwb-ketamine", " ".join(argv), flush=True)
+        code = main(list(argv))
+        if code not in allowed:
+            raise NwbKetamineError(f"demo: 'nwb-ketamine {' '.join(argv)}' exited with {code}")
+
+    if study.exists():
+        print(f"reusing the simulated study in {study.parent} (delete {out} to simulate afresh)")
+    else:
+        step("simulate", str(study.parent), "--size", "small")
+    step("check", str(study))
+    step("convert", str(study), str(archive))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    step("validate", str(archive), "--json", str(report), allowed=(0, 1))  # findings are shown in the explorer
+    step("catalog", str(archive))
+    if args.no_explore:
+        print(f"\nExplore it with: nwb-ketamine explore {archive}")
+        return 0
+    print(f"\n$ nwb-ketamine explore {archive} --port {args.port}  (Ctrl-C to stop)", flush=True)
+    try:
+        return main(["explore", str(archive), "--port", str(args.port), *(["--show"] if args.show else [])])
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
@@ -137,6 +181,32 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--full", action="store_true", help="reread every file")
     catalog.add_argument("--quiet", action="store_true", help="no progress bar")
     catalog.set_defaults(run=_catalog)
+
+    explore = commands.add_parser(
+        "explore",
+        help="serve the explorer of an archive (compare groups, overview, cell/unit/trace details)",
+        description="Serve the explorer on 127.0.0.1. Read-only; only files listed in the catalog are opened.",
+    )
+    explore.add_argument("archive", type=Path, metavar="ARCHIVE")
+    explore.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    explore.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    explore.add_argument("--allow-remote", action="store_true", help="needed to listen on a non-loopback address")
+    explore.add_argument("--show", action="store_true", help="open a browser tab")
+    explore.add_argument(
+        "--report", type=Path, default=None, help="validation JSON (default ARCHIVE/.nwb-ketamine/validation.json)"
+    )
+    explore.set_defaults(run=_explore)
+
+    demo = commands.add_parser(
+        "demo",
+        help="simulate a small study, convert, validate, catalog and explore it",
+        description="simulate (small) → convert → validate → catalog → explore, in DIR (reused when rerun).",
+    )
+    demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"), metavar="DIR", help="default ./demo")
+    demo.add_argument("--port", type=int, default=5006, help="port of the explorer (default 5006)")
+    demo.add_argument("--show", action="store_true", help="open a browser tab")
+    demo.add_argument("--no-explore", action="store_true", help="stop after the catalog")
+    demo.set_defaults(run=_demo)
     return parser
 
 

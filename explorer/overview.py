@@ -1,0 +1,103 @@
+"""The overview view: the study at a glance, straight from the catalog.
+
+Design decision: everything here is a count or a table derived from :class:`ArchiveStore` in pandas
+(no file is opened), so the view is instant whatever the archive size; the validation status comes from
+the report ``nwb-ketamine validate ARCHIVE --json ARCHIVE/.nwb-ketamine/validation.json`` writes. A click on
+a session row sets :attr:`OverviewView.selected_file` (a catalog key), which the app opens.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+GROUPS = ["region", "drug", "stress", "time_group"]
+SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "region", "drug", "dose", "stress", "time_group",
+                   "n_cells", "n_units", "n_good_units"]  # fmt: skip
+
+
+def group_summary(store) -> pd.DataFrame:
+    """Subjects, sessions, cells and units per group (region × drug × stress × time group)."""
+    sessions = store.sessions.groupby(GROUPS, observed=True).agg(
+        subjects=("subject", "nunique"), sessions=("file", "nunique")
+    )
+    cells = store.cells.groupby(GROUPS, observed=True).size().rename("cells")
+    units = store.units.drop_duplicates("unit_key").groupby(["region", "drug", "stress"], observed=True).size()
+    out = sessions.join(cells, how="outer").fillna(0).astype(int).reset_index()
+    out = out.join(units.rename("units"), on=["region", "drug", "stress"])
+    out.loc[out.duplicated(["region", "drug", "stress"]), "units"] = 0
+    out["units"] = out["units"].fillna(0).astype(int)
+    return out
+
+
+class OverviewView(pn.viewable.Viewer):
+    """Counts per group, validation status per file and a filterable, sortable table of sessions.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+    """
+
+    selected_file = param.String(default="", doc="Catalog key of the session last clicked.")
+
+    def __init__(self, store, **params):
+        super().__init__(**params)
+        self.store = store
+        self.summary = group_summary(store)
+        status = store.validation_status()
+        sessions = store.sessions[[c for c in SESSION_COLUMNS if c in store.sessions]]
+        self.sessions = sessions.merge(status[["file", "status"]], on="file", how="left")
+        self.sessions = self.sessions.rename(columns={"status": "validation"})
+        self.status = status
+        filters = {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in self.sessions.columns}
+        self._sessions_table = pn.widgets.Tabulator(
+            self.sessions, show_index=False, disabled=True, header_filters=filters, pagination="local",
+            page_size=15, sizing_mode="stretch_width", selectable=False,
+        )  # fmt: skip
+        self._sessions_table.on_click(self._on_click)
+
+    def _on_click(self, event) -> None:
+        if event.row is None:
+            return
+        # the row index refers to the unfiltered, unsorted value
+        self.selected_file = str(self.sessions.iloc[event.row]["file"])
+
+    def headline(self) -> str:
+        """One line of totals."""
+        s = self.store
+        return (
+            f"**{s.sessions['subject'].nunique()} subjects · {len(s.sessions)} sessions · {len(s.cells)} cells · "
+            f"{s.units['unit_key'].nunique()} units** in `{s.archive.name}`"
+        )
+
+    def validation_text(self) -> str:
+        """A sentence on the validation report."""
+        if not self.store.validation:
+            return (
+                "No validation report found: run `nwb-ketamine validate ARCHIVE --json "
+                "ARCHIVE/.nwb-ketamine/validation.json`."
+            )
+        counts = self.status["status"].value_counts().to_dict()
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        verdict = "FAILED" if self.store.validation.get("has_errors") else "PASSED"
+        return f"Validation {verdict}: {parts} (files)."
+
+    def __panel__(self):
+        return pn.Column(
+            pn.pane.Markdown(self.headline()),
+            pn.pane.Markdown("### Per group (region × drug × stress × time)"),
+            pn.widgets.Tabulator(
+                self.summary,
+                show_index=False,
+                disabled=True,
+                sizing_mode="stretch_width",
+                pagination="local",
+                page_size=12,
+            ),  # fmt: skip
+            pn.pane.Markdown("### Validation"),
+            pn.pane.Markdown(self.validation_text()),
+            pn.pane.Markdown("### Sessions (filter in the header; click a row to open the file)"),
+            self._sessions_table,
+            sizing_mode="stretch_width",
+        )
