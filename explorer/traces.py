@@ -143,7 +143,7 @@ class TracesView(pn.viewable.Viewer):
         for label, action in (("◀◀", lambda e: self.step(-1)), ("◀", lambda e: self.step(-0.5)),
                               ("▶", lambda e: self.step(0.5)), ("▶▶", lambda e: self.step(1)),
                               ("zoom in", lambda e: self.zoom(0.5)), ("zoom out", lambda e: self.zoom(2))):  # fmt: skip
-            button = pn.widgets.Button(name=label, width=80)
+            button = pn.widgets.Button(label=label, width=80)
             button.on_click(action)
             buttons.append(button)
         controls = pn.Param(

@@ -1,0 +1,124 @@
+"""Detail views without a browser: each builds for every cell/unit, and changing a parameter changes
+what it shows; the generic view opens real files from other tools and turns garbage into a message."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import pytest
+
+from nwb_ketamine.explorer.cell import CellView
+from nwb_ketamine.explorer.generic import GenericView
+from nwb_ketamine.explorer.traces import TracesView
+from nwb_ketamine.explorer.unit import UnitView, autocorrelogram, isi_histogram
+from tests.conftest import sha256
+from tests.explorer.detail_data import StubStore, tiny_archive
+
+
+@pytest.fixture(scope="module")
+def store():
+    return StubStore(tiny_archive()[0])
+
+
+def _n_curves(overlay) -> int:
+    return sum(1 for el in overlay if type(el).__name__ == "Curve")
+
+
+def test_cell_view_builds_and_reacts(store):
+    for key in store.cells["cell_key"]:
+        view = CellView(store, key)
+        assert isinstance(view.__panel__(), pn.Column)
+        ampa, nmda = view.sweeps_plot("AMPA"), view.sweeps_plot("NMDA")
+        assert _n_curves(ampa) >= 3 and _n_curves(nmda) >= 3  # sweeps, average, fitted decay
+        assert any(type(el).__name__ == "VSpan" for el in nmda)
+        meta = dict(view.metadata().itertuples(index=False, name=None))
+        assert meta["file"] == store.cell(key)["file"] and meta["drug"] in ("ketamine", "saline")
+        assert len(view.qc_plot()) == 2
+        view.show_sweeps = False
+        assert _n_curves(view.sweeps_plot("AMPA")) < _n_curves(ampa)
+        view.window_ms = (0.0, 10.0)
+        average = [el for el in view.sweeps_plot("AMPA") if type(el).__name__ == "Curve"][0]
+        x = average.dimension_values(0)
+        assert x.min() >= 0 and x.max() <= 10
+
+
+def test_unit_view_recomputes_bursts_live(store):
+    keys = list(dict.fromkeys(store.units["unit_key"]))
+    for key in keys:
+        view = UnitView(store, key)
+        assert isinstance(view.__panel__(), pn.Column)
+        for plot in (view.raster_plot(), view.isi_plot(), view.acg_plot(), view.rates_plot(), view.waveform_plot()):
+            assert plot is not None
+        assert len(view.waveform_plot()) == 4
+    # A unit that bursts under the stored rule: the live metrics equal the stored ones, then change.
+    bursting = store.units.loc[store.units["percent_spikes_in_bursts"] > 0, "unit_key"].iloc[0]
+    view = UnitView(store, bursting)
+    before = view.metrics()
+    np.testing.assert_allclose(before["percent_spikes_in_bursts"], before["percent_spikes_in_bursts (stored)"])
+    view.onset_isi_ms = 1.0
+    after = view.metrics()
+    assert after["percent_spikes_in_bursts"].sum() < before["percent_spikes_in_bursts"].sum()
+    assert (view.burst_id() == -1).all()
+
+
+def test_isi_and_autocorrelogram_known_values():
+    t = np.array([0.0, 0.010, 0.020, 1.0])
+    edges, counts = isi_histogram(t)
+    assert counts.sum() == 3
+    edges, counts = autocorrelogram(t, window_s=0.025, bin_s=0.005)
+    lags = (edges[:-1] + edges[1:]) / 2
+    assert counts.sum() == 6  # pairs (10, 10, 20 ms) both ways
+    assert counts[np.argmin(abs(lags - 0.0125))] + counts[np.argmin(abs(lags - 0.0075))] == 2
+
+
+def test_traces_view_window_follows_parameters(store):
+    file = store.sessions.loc[store.sessions["modality"] == "ecephys", "file"].iloc[0]
+    view = TracesView(store, file, start_s=0.0, window_s=2.0)
+    assert isinstance(view.__panel__(), pn.Column)
+    first = view.window()
+    assert first["time_s"][0] == pytest.approx(0.0) and first["time_s"][-1] < 2.0
+    view.start_s = 5.0
+    moved = view.window()
+    assert moved["time_s"][0] == pytest.approx(5.0) and not np.array_equal(first["data_uv"], moved["data_uv"])
+    view.step(1.0)
+    assert view.start_s == pytest.approx(7.0)
+    view.group = "tetrode2"
+    assert view.window()["data_uv"].shape[1] == 4
+    view.param.update(start_s=3.0, window_s=2.0)
+    assert any(type(el).__name__ == "VLine" for el in view.plot())  # the injection at 4 s
+    view._range.event(x_range=(1.0, 1.1))  # zooming the plot sets the window
+    assert view.start_s == 1.0 and view.window_s == pytest.approx(0.1)
+    assert not view.window()["decimated"]
+
+
+REAL = {
+    "neuroconv_mock_ttl_examples.nwb": "14c77ef49aed4a92568455cb5b293c1bde863c6b8f6dfb6922fb0ccd95195203",
+    "pynwb_backcompat_2.1.0_nwbfile_with_extension.nwb": "cb4dd14d0c969156220ab32f5815ae7213bdd3762f133f88f07adc8d2716b675",  # noqa: E501
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_generic_view_real_files(realdata, name):
+    path = realdata / "nwb" / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    assert sha256(path) == REAL[name]
+    view = GenericView(path)
+    assert view.error is None
+    assert "identifier" in set(view.metadata()["field"])
+    assert len(view.tree()) > 0 and view.param.series.objects
+    assert view.series_plot() is not None
+    layout = view.__panel__()
+    assert isinstance(layout, pn.Column) and not any(isinstance(o, pn.pane.Alert) for o in layout.objects)
+
+
+def test_generic_view_on_our_file_and_garbage(store, tmp_path):
+    view = GenericView(store.path_of(store.sessions.loc[store.sessions["modality"] == "ecephys", "file"].iloc[0]))
+    assert view.units_plot() is not None and "ElectricalSeries (ElectricalSeries)" in view.param.series.objects
+    garbage = tmp_path / "garbage.nwb"
+    garbage.write_bytes(np.random.default_rng(0).bytes(4096))
+    bad = GenericView(garbage)
+    page = bad.__panel__()
+    assert isinstance(page, pn.pane.Alert) and "cannot be read" in page.object
+    missing = GenericView(tmp_path / "absent.nwb")
+    assert isinstance(missing.__panel__(), pn.pane.Alert)
