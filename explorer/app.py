@@ -11,6 +11,8 @@ Design decisions:
   (including ``../../etc/passwd`` or ``/etc/passwd``) gives a message in the page, never a file read.
 - **Errors are messages.** Building a view is wrapped: a user error shows its one-line message, anything
   else its type and message, in an alert in the page; the traceback goes to the server log only.
+- **Nothing from the internet.** The BootstrapTemplate (not the Fast templates, which fetch Google fonts)
+  so that the page loads offline with every resource served by the app itself.
 - **Loopback by default.** :func:`serve` refuses a non-loopback address unless ``allow_remote`` is given,
   and then warns: the app is read-only but shows whatever the archive holds.
 """
@@ -176,13 +178,13 @@ class ExplorerApp(pn.viewable.Viewer):
         return self._main
 
     def template(self):
-        """The page: a FastListTemplate with navigation and the view's controls in the sidebar."""
-        return pn.template.FastListTemplate(
+        """The page: a BootstrapTemplate with navigation and the view's controls in the sidebar."""
+        return pn.template.BootstrapTemplate(
             title="nwb-ketamine explorer",
             sidebar=[pn.pane.Markdown(f"**Archive** `{self.store.archive.name}`"), self._nav, self._sidebar_extra],
             main=[self._main],
             sidebar_width=320,
-            accent="#a01a2a",
+            header_background="#7a1622",
         )
 
 

@@ -1,0 +1,93 @@
+"""A served explorer on a tiny archive, and Chromium driven by Playwright (skipped without /usr/bin/chromium)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.explorer.archive import build_tiny_archive
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(archive: Path, port: int) -> subprocess.Popen:
+    """``nwb-ketamine explore ARCHIVE`` in a subprocess, returned once it answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nwb_ketamine.cli", "explore", str(archive), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            # the page itself builds a session; ask for a static file, and bypass any proxy of the environment
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            opener.open(f"http://127.0.0.1:{port}/favicon.ico", timeout=5)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode()) from None
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("explorer did not start")
+
+
+@pytest.fixture(scope="session")
+def browser_archive(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed at /usr/bin/chromium (make browser-deps)")
+    if os.environ.get("NWB_KETAMINE_TEST_ARCHIVE"):  # reuse an archive with a catalog while developing
+        return Path(os.environ["NWB_KETAMINE_TEST_ARCHIVE"])
+    return build_tiny_archive(tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="session")
+def explorer_url(browser_archive):
+    port = free_port()
+    proc = start_server(browser_archive, port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium not installed at /usr/bin/chromium (make browser-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
