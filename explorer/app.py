@@ -192,7 +192,7 @@ def create_app(store: ArchiveStore):
     """A new session's page (called by the server once per browser session)."""
     pn.extension("tabulator", notifications=False)
     app = ExplorerApp(store)
-    app.sync_url()
+    pn.state.onload(app.sync_url)  # the browser's location is known once the page has loaded
     return app.template()
 
 

@@ -77,7 +77,7 @@ class CompareView(pn.viewable.Viewer):
     def __init__(self, store, **params):
         super().__init__(**params)
         self.store = store
-        self._plot_pane = pn.pane.HoloViews(sizing_mode="stretch_both", min_height=420, linked_axes=False)
+        self._plot_pane = pn.pane.HoloViews(sizing_mode="stretch_width", height=460, linked_axes=False)
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=220
         )

@@ -144,8 +144,8 @@ class ArchiveStore:
             out[column] = out[column].astype(int)
         errors = [c for c in severities if c in ("CRITICAL", "ERROR")]
         warnings = [c for c in severities if c not in errors]
-        has_errors = out[errors].sum(axis=1) > 0 if errors else False
-        has_warnings = out[warnings].sum(axis=1) > 0 if warnings else False
+        has_errors = out[errors].sum(axis=1) > 0 if errors else pd.Series(False, index=out.index)
+        has_warnings = out[warnings].sum(axis=1) > 0 if warnings else pd.Series(False, index=out.index)
         validated = set(self.validation.get("files", files))
         out["status"] = "ok"
         out.loc[has_warnings, "status"] = "warnings"

@@ -52,3 +52,15 @@ def test_validation_status(tiny_archive, tmp_path):
     assert status[files[0]] == "errors" and status[files[1]] == "warnings" and status[files[2]] == "ok"
     with pytest.raises(NwbKetamineError):
         ArchiveStore(tiny_archive, validation_report=tmp_path / "missing.json")
+
+
+def test_validation_status_with_warnings_only(synthetic):
+    files = sorted(synthetic.sessions["file"])
+    finding = {"severity": "BEST_PRACTICE_SUGGESTION", "source": "s", "file": files[0], "object_path": "", "message": "m",
+               "fix": "", "check": "c"}  # fmt: skip
+    synthetic.validation = {"files": files, "has_errors": False, "findings": [finding]}
+    try:
+        status = synthetic.validation_status().set_index("file")["status"]
+    finally:
+        synthetic.validation = None
+    assert status[files[0]] == "warnings" and status[files[1]] == "ok"
