@@ -16,7 +16,10 @@ time, the size NeuroConv and DANDI recommend for streaming.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import sys
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -69,6 +72,25 @@ def encode_chunk(block: np.ndarray, *, level: int = GZIP_LEVEL, shuffle: bool = 
     return zlib.compress(memoryview(raw).cast("B"), level)
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas, so compression threads do not each keep their own heap.
+
+    Every thread that allocates (zlib's output, shuffled copies) may get a private arena of up to 64 MB
+    that glibc keeps; how many appear depends on how the threads contend, so peak memory varied by
+    hundreds of MB between identical runs on a busy machine. Best effort: only on Linux with glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def fill_dataset(
     dset,
     read: Callable[[int, int], np.ndarray],
@@ -104,6 +126,7 @@ def fill_dataset(
     shuffle = bool(dset.shuffle)
     dtype = dset.dtype
     workers = workers or os.cpu_count() or 1
+    limit_malloc_arenas()
 
     def job(start: int) -> tuple[int, bytes, int]:
         stop = min(start + rows, n_samples)
