@@ -188,10 +188,31 @@ class ExplorerApp(pn.viewable.Viewer):
         )
 
 
+def apply_query(app: ExplorerApp, args: dict) -> None:
+    """Set the initial state from the request's query arguments (values that do not fit are ignored)."""
+    for obj, names in ((app.compare, COMPARE_URL_PARAMS), (app, ["cell", "unit", "file", "view"])):
+        values = {}
+        for name in names:
+            raw = args.get(name)
+            if not raw:
+                continue
+            text = raw[0].decode("utf-8", "replace") if isinstance(raw[0], bytes) else str(raw[0])
+            try:
+                values[name] = obj.param[name].deserialize(text)
+            except Exception:
+                continue
+        for name, value in values.items():
+            try:
+                obj.param.update(**{name: value})
+            except Exception:
+                continue
+
+
 def create_app(store: ArchiveStore):
     """A new session's page (called by the server once per browser session)."""
     pn.extension("tabulator", notifications=False)
     app = ExplorerApp(store)
+    apply_query(app, pn.state.session_args or {})  # first render already shows the URL's view
     pn.state.onload(app.sync_url)  # the browser's location is known once the page has loaded
     return app.template()
 

@@ -34,7 +34,9 @@ def test_every_view_renders_without_console_errors(page, explorer_url, browser_a
     for name, (query, text) in views(browser_archive).items():
         page.console_errors.clear()
         page.goto(explorer_url + "/" + query)
+        page.wait_for_function(f"window.location.search.includes('view={name}')", timeout=30_000)
         wait_ready(page, text)
+        page.wait_for_timeout(1500)
         assert page.locator(".alert-danger").count() == 0, name
         screenshot(page, f"explorer-{name}")
         assert page.console_errors == [], (name, page.console_errors)

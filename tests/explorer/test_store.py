@@ -56,7 +56,8 @@ def test_validation_status(tiny_archive, tmp_path):
 
 def test_validation_status_with_warnings_only(synthetic):
     files = sorted(synthetic.sessions["file"])
-    finding = {"severity": "BEST_PRACTICE_SUGGESTION", "source": "s", "file": files[0], "object_path": "", "message": "m",
+    finding = {"severity": "BEST_PRACTICE_SUGGESTION", "source": "s", "file": files[0], "object_path": "",
+               "message": "m",
                "fix": "", "check": "c"}  # fmt: skip
     synthetic.validation = {"files": files, "has_errors": False, "findings": [finding]}
     try:
