@@ -109,6 +109,13 @@ def _demo(args) -> int:
     print(f"\n$ nwb-ketamine explore {archive} --port {args.port}  (Ctrl-C to stop)", flush=True)
     try:
         return main(["explore", str(archive), "--port", str(args.port), *(["--show"] if args.show else [])])
+    except ModuleNotFoundError as exc:  # an optional dependency group is not installed
+        print(
+            f"error: the Python package {exc.name!r} is missing for '{args.command}'; install everything with "
+            "pip install 'nwb-ketamine[all]'",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 0
 
