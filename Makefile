@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
+DEMO_ARGS ?=
 
 .PHONY: demo test lint format browser-deps clean
 
@@ -12,9 +13,9 @@ $(BIN)/nwb-ketamine: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
 	touch $@
 
-# Simulate -> check (convert, validate, catalog and explore join as they land).
+# Simulate -> check -> convert -> validate -> catalog -> explore (DEMO_ARGS=--no-explore stops before serving).
 demo: $(BIN)/nwb-ketamine
-	$(BIN)/python examples/demo.py $(DEMO_DIR)
+	$(BIN)/python examples/demo.py $(DEMO_DIR) $(DEMO_ARGS)
 
 # Debian's Chromium for the Playwright browser tests (installed only when missing).
 browser-deps:

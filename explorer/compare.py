@@ -336,7 +336,7 @@ class CompareView(pn.viewable.Viewer):
             self._message,
             self._plot_pane,
             pn.pane.Markdown(
-                "◆ animal mean · labels: n = cells (units) / animals · click a point or a table row to open it",
+                "◆ animal mean · labels: n = cells (units) / animals · click a point to open it",
                 styles={"font-size": "0.85em"},
             ),
             self.downloads,
