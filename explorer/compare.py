@@ -225,20 +225,23 @@ class CompareView(pn.viewable.Viewer):
                 whiskers += [(p, low, p, q1), (p, q3, p, high)]
                 label = row["x_level"] if row["colour_level"] is None else f"{row['x_level']} · {row['colour_level']}"
                 ticks.append((p, f"{label}\nn = {row['n_cells']} / {row['n_animals']}"))
-                part = self.data.iloc[row["index"]]
+                # only the columns the glyphs use: bokeh serialises and validates every column it is given
+                part = self.data.iloc[row["index"]][[VALUE, "key", "subject"]]
                 point_rows.append(part.assign(xpos=p + jitter[row["index"]], colour=str(row["colour_level"])))
                 subject_means = part.groupby("subject")[VALUE].mean()
                 mean_rows.append(pd.DataFrame({"xpos": p, VALUE: subject_means.values, "subject": subject_means.index}))
-            empty = pd.DataFrame(columns=[*self.data.columns, "xpos", "colour"])
+            empty = pd.DataFrame(columns=[VALUE, "key", "subject", "xpos", "colour"])
             points = pd.concat(point_rows) if point_rows else empty
             means = pd.concat(mean_rows) if mean_rows else pd.DataFrame(columns=["xpos", VALUE, "subject"])
-            vdims = [hv.Dimension(VALUE, label=self.value_label), "key", "subject", "colour"]
+            # No per-point string columns but the colour level: 10,000 keys and subjects cost holoviews and
+            # bokeh ~0.3 s of range computation and decoding; a click maps the point index to its key instead.
+            vdims = [hv.Dimension(VALUE, label=self.value_label), "colour"]
             # colour by level through a categorical colour mapper: per-point colour strings cost bokeh a
             # validation of each of them (~0.5 s for 10,000 points)
             cmap = {str(level): c for level, c in self.colours.items()}
             scatter = hv.Scatter(points, "xpos", vdims).opts(
                 color="colour", cmap=cmap, size=6, alpha=0.75, tools=["tap", "hover"], nonselection_alpha=0.4,
-                hover_tooltips=[("key", "@key"), ("subject", "@subject"), ("value", f"@{{{VALUE}}}")],
+                hover_tooltips=[("value", f"@{{{VALUE}}}"), ("group", "@colour")],
             )  # fmt: skip
             stream = hv.streams.Selection1D(source=scatter)
             keys = points["key"].tolist()
