@@ -37,8 +37,14 @@ class SessionConverter:
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
         raise NotImplementedError
 
-    def run_conversion(self, path: str | Path, nwbfile: NWBFile | None = None) -> Path:
-        """Convert the session and write it to ``path`` atomically; return the path."""
+    def after_write(self, io: NWBHDF5IO, progress=None) -> None:
+        """Write what pynwb's ``io.write`` cannot (e.g. streamed raw samples) into the still-open file."""
+
+    def run_conversion(self, path: str | Path, nwbfile: NWBFile | None = None, *, progress=None) -> Path:
+        """Convert the session and write it to ``path`` atomically; return the path.
+
+        Every check runs in ``add_to_nwbfile``, before anything is written.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if nwbfile is None:
@@ -51,6 +57,7 @@ class SessionConverter:
                 warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
                 with NWBHDF5IO(partial, "w") as io:
                     io.write(nwbfile)
+                    self.after_write(io, progress=progress)
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)

@@ -28,9 +28,7 @@ Design decisions:
 
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from pynwb import NWBHDF5IO, NWBFile
@@ -278,21 +276,6 @@ class InVivoConverter(SessionConverter):
         selection = None if contiguous else channels
         fill_dataset(dset, lambda a, b: self.raw.read(a, b, selection), workers=self.workers, progress=progress)
 
-    def run_conversion(self, path: str | Path, nwbfile: NWBFile | None = None, *, progress=None) -> Path:
-        """Check the sources, convert and write ``path`` atomically (temporary name, then rename)."""
-        path = Path(path)
-        if nwbfile is None:
-            nwbfile = self.create_nwbfile()
-            self.add_to_nwbfile(nwbfile)  # every check runs here, before anything is written
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
-                with NWBHDF5IO(partial, "w") as io:
-                    io.write(nwbfile)
-                    self.write_raw(io, progress=progress)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
-        return path
+    def after_write(self, io: NWBHDF5IO, progress=None) -> None:
+        """Stream the raw samples into the temporary file before the base class renames it into place."""
+        self.write_raw(io, progress=progress)

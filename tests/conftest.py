@@ -1,21 +1,17 @@
 """Shared fixtures: paths to the example study and to the real recordings from other labs."""
 
-import hashlib
 from pathlib import Path
 
 import pytest
+
+from nwb_ketamine.archive.convert import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_STUDY = ROOT / "examples" / "study.yaml"
 REALDATA = ROOT.parent / "shared" / "realdata"
 
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: sha256 of a file, to check the real recordings against the MANIFEST before trusting them.
+sha256 = sha256_of
 
 
 @pytest.fixture
