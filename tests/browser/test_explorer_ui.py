@@ -62,7 +62,7 @@ def test_clicking_a_point_opens_its_detail(page, explorer_url):
         let last = null;
         for (const m of Bokeh.documents[0]._all_models.values()) {
           const has = (k) => (m.data instanceof Map ? m.data.has(k) : k in m.data);
-          if (m.type === 'ColumnDataSource' && has('xpos') && has('key')) last = m;
+          if (m.type === 'ColumnDataSource' && has('xpos') && has('colour')) last = m;
         }
         if (last) last.selected.indices = [0];
         return last !== null; }"""
