@@ -95,8 +95,8 @@ def test_wrong_clamp_mode_is_a_one_line_reason(realdata, tmp_path):
     message = str(info.value)
     assert "\n" not in message
     assert message == (
-        f"{path}: response_channel 0 is in mV (voltage) but the study says voltage_clamp, where the response is a "
-        "current; fix clamp_mode or response_channel in the study file"
+        f"{path.resolve()}: response_channel 0 is in mV (voltage) but the study says voltage_clamp, where the "
+        "response is a current; fix clamp_mode or response_channel in the study file"
     )
     assert not list(tmp_path.glob("*.nwb")) and not list(tmp_path.glob(".*partial"))
 
