@@ -9,26 +9,14 @@ import pytest
 from nwb_ketamine.analysis.bursts import BurstParameters, burst_metrics, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.simulate import spikes
 from nwb_ketamine.simulate.parameters import SpikeParameters
+from tests.simulate.test_spikes import detect_bursts as reference_detector
 
 FS = 30_000.0
 
 
 def sequential(t, p):
     """The rule read literally, one spike at a time (the oracle for random parameters)."""
-    ids, burst, i = np.full(len(t), -1), -1, 0
-    while i < len(t):
-        before = t[i] - t[i - 1] if i else math.inf
-        if before >= p.min_silence_s and i + 1 < len(t) and t[i + 1] - t[i] <= p.onset_isi_s:
-            j = i
-            while j + 1 < len(t) and t[j + 1] - t[j] <= p.end_isi_s:
-                j += 1
-            if j - i + 1 >= p.min_spikes:
-                burst += 1
-                ids[i : j + 1] = burst
-            i = j + 1
-        else:
-            i += 1
-    return ids
+    return reference_detector(np.asarray(t, dtype=float), p)
 
 
 def train(seed, probabilities=(0.45, 0.1)):
