@@ -18,17 +18,26 @@ SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "region", "drug"
 
 
 def group_summary(store) -> pd.DataFrame:
-    """Subjects, sessions, cells and units per group (region × drug × stress × time group)."""
-    sessions = store.sessions.groupby(GROUPS, observed=True).agg(
-        subjects=("subject", "nunique"), sessions=("file", "nunique")
-    )
-    cells = store.cells.groupby(GROUPS, observed=True).size().rename("cells")
-    units = store.units.drop_duplicates("unit_key").groupby(["region", "drug", "stress"], observed=True).size()
-    out = sessions.join(cells, how="outer").fillna(0).astype(int).reset_index()
-    out = out.join(units.rename("units"), on=["region", "drug", "stress"])
-    out.loc[out.duplicated(["region", "drug", "stress"]), "units"] = 0
-    out["units"] = out["units"].fillna(0).astype(int)
-    return out
+    """Subjects, sessions, cells and units per group (region × drug × stress × time group).
+
+    Cells and units carry their own time group (a cell's hours since the injection, e.g. '1h'; a unit ×
+    epoch row's epoch, e.g. 'baseline'), so a group's subjects and sessions are those with a cell or a
+    unit in it, and a session with neither is counted in its own (the sessions table's) group. ``units``
+    counts distinct units: a unit recorded in two epochs counts once in each epoch's group.
+    """
+    keys = [*GROUPS, "subject", "file"]
+    parts = [t[keys] for t in (store.cells, store.units) if all(c in t for c in keys)]
+    described = set(pd.concat(parts)["file"]) if parts else set()
+    parts.append(store.sessions.loc[~store.sessions["file"].isin(described), keys])
+    members = pd.concat([p.astype({c: str for c in GROUPS}) for p in parts], ignore_index=True)
+    out = members.groupby(GROUPS).agg(subjects=("subject", "nunique"), sessions=("file", "nunique"))
+    for name, table, key in (("cells", store.cells, "cell_key"), ("units", store.units, "unit_key")):
+        if len(table) and key in table:
+            counts = table.astype({c: str for c in GROUPS}).groupby(GROUPS)[key].nunique()
+            out = out.join(counts.rename(name), how="left")
+        else:
+            out[name] = 0
+    return out.fillna(0).astype(int).reset_index()
 
 
 class OverviewView(pn.viewable.Viewer):
@@ -60,8 +69,9 @@ class OverviewView(pn.viewable.Viewer):
     def _on_click(self, event) -> None:
         if event.row is None:
             return
-        # the row index refers to the unfiltered, unsorted value
-        self.selected_file = str(self.sessions.iloc[event.row]["file"])
+        # Panel maps the clicked row to its position in the table's value (whatever the sorting, header
+        # filters and page), so the position is looked up there.
+        self.selected_file = str(self._sessions_table.value.iloc[event.row]["file"])
 
     def headline(self) -> str:
         """One line of totals."""

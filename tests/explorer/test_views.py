@@ -19,23 +19,35 @@ def test_compare_first_load_is_nmda_by_region_and_drug(synthetic):
     assert set(view.stats["level"]) == {"cells", "animals"}
     lh = view.stats[(view.stats.region == "LH") & (view.stats.level == "cells")].iloc[0]
     assert lh["mann_whitney_p"] < 1e-6 and lh["rank_biserial"] < 0  # the simulated block in LH
-    # n = cells / animals labels under each group
-    ticks = view.plot.opts.get().kwargs["xticks"]
-    assert all("n = " in label for _, label in ticks)
+    # n = cells / animals labels under each group, equal to the data's counts
+    labels = view.panels[0].figure.xaxis[0].major_label_overrides
+    counts = view.counts.set_index(["region", "drug"])
+    assert len(labels) == len(counts) == 4
+    for label in labels.values():
+        group, n = label.split("\n")
+        region, drug = group.split(" · ")
+        assert n == f"n = {counts.loc[(region, drug), 'n_cells']} / {counts.loc[(region, drug), 'n_animals']}"
+    # every plotted point is one row of the data, at its value
+    points = view.panels[0].points.data
+    assert sorted(points["row"]) == list(range(len(view.data)))
+    assert points["value"] == pytest.approx(view.data["value"].to_numpy()[points["row"]])
 
 
 @pytest.mark.parametrize("measure", list(MEASURES))
 def test_every_measure_changes_data_and_plot(synthetic, measure):
     view = CompareView(synthetic, measure="firing_rate" if measure == "nmda_amplitude" else "nmda_amplitude")
-    before = view.plot
+    figure = view.panels[0].figure
     view.param.update(measure=measure)
     column = MEASURES[measure][2]
     table = getattr(synthetic, MEASURES[measure][1])
     assert len(view.data) > 0
     assert view.data["value"].abs().sum() != 0
-    assert view.plot is not before
-    assert view._plot_pane.object is view.plot
     assert column in table
+    # the same figure, new data: the points are this measure's values, the axis its label
+    assert view.panels[0].figure is figure
+    points = view.panels[0].points.data
+    assert points["value"] == pytest.approx(view.data["value"].to_numpy()[points["row"]])
+    assert figure.yaxis[0].axis_label == view.value_label
 
 
 def test_grouping_facets_and_normalisation(synthetic):
@@ -43,7 +55,9 @@ def test_grouping_facets_and_normalisation(synthetic):
     view.param.update(x="drug", colour="stress", facet="time_group")
     assert set(view.stats["group_b"]) == {"none"}
     assert "drug" in view.stats.columns and "time_group" in view.stats.columns
-    assert len(view.plot) == 2  # one panel per time group
+    assert len(view.panels) == 2  # one panel per time group
+    assert [p.figure.title.text for p in view.panels] == ["Time since injection: 1h", "Time since injection: 24h"]
+    assert sum(len(p.points.data["row"]) for p in view.panels) == len(view.data)
     view.param.update(colour="drug", x="region", facet="none", normalise=True)
     saline = view.data[view.data.drug == "saline"].groupby(["region", "time_group"])["value"].mean()
     assert saline.to_numpy() == pytest.approx(100.0)
@@ -62,8 +76,8 @@ def test_exports(synthetic):
 
 def test_click_opens_detail(synthetic):
     app = ExplorerApp(synthetic)
-    key = app.compare.data["key"].iloc[3]
-    app.compare._on_select([3], app.compare.data["key"].tolist())
+    app.compare.panels[0].points.selected.indices = [5]  # what a tap in the browser sets
+    key = app.compare.data["key"].iloc[app.compare.panels[0].points.data["row"][5]]
     assert (app.view, app.cell) == ("cell", key)
     app.view = "compare"
     app.compare.measure = "firing_rate"
@@ -102,15 +116,71 @@ def pn_alert():
 
 
 def test_overview(tiny_archive):
+    import h5py
+
     store = ArchiveStore(tiny_archive)
     view = OverviewView(store)
     summary = group_summary(store)
     assert summary["cells"].sum() == len(store.cells)
-    assert summary["units"].sum() == store.units["unit_key"].nunique()
-    assert summary["sessions"].sum() == len(store.sessions)
     assert "validation" in view.sessions.columns
     view._on_click(type("Event", (), {"row": 0})())
     assert view.selected_file == view.sessions["file"].iloc[0]
+    # the in vivo session, read from the file itself: every unit is counted once in each epoch's group
+    ecephys = store.sessions[store.sessions.modality == "ecephys"].iloc[0]
+    with h5py.File(store.path_of(ecephys["file"]), "r") as f:
+        n_units = len(f["units/id"])
+        epochs = {t.decode() if isinstance(t, bytes) else str(t) for t in f["intervals/epochs/tags"][:]}
+    assert {"baseline", "post-injection"} <= epochs
+    group = summary[(summary.region == ecephys.region) & (summary.drug == ecephys.drug)
+                    & (summary.stress == ecephys.stress)].set_index("time_group")  # fmt: skip
+    for epoch in ("baseline", "post-injection"):
+        assert group.loc[epoch, "units"] == n_units
+        assert (group.loc[epoch, "subjects"], group.loc[epoch, "sessions"], group.loc[epoch, "cells"]) == (1, 1, 0)
+    # the session is listed where its units are, not under the sessions table's own time group
+    assert ecephys.time_group not in group.index or group.loc[ecephys.time_group, "units"] == 0
+
+
+def test_group_summary_counts_per_time_group(synthetic):
+    """Counts per region × drug × stress × time group, recounted row by row with sets."""
+    expected = {}
+    for table, key, what in ((synthetic.cells, "cell_key", "cells"), (synthetic.units, "unit_key", "units")):
+        for row in table.to_dict("records"):
+            group = tuple(str(row[c]) for c in ("region", "drug", "stress", "time_group"))
+            entry = expected.setdefault(group, {"subjects": set(), "sessions": set(), "cells": set(), "units": set()})
+            entry["subjects"].add(row["subject"])
+            entry["sessions"].add(row["file"])
+            entry[what].add(row[key])
+    summary = group_summary(synthetic)
+    assert len(summary) == len(expected)
+    assert set(summary["time_group"]) == {"1h", "24h", "baseline", "post-injection"}
+    for row in summary.to_dict("records"):
+        group = tuple(row[c] for c in ("region", "drug", "stress", "time_group"))
+        assert {k: row[k] for k in ("subjects", "sessions", "cells", "units")} == {
+            k: len(v) for k, v in expected[group].items()
+        }, group
+
+
+def test_group_summary_small_known_case():
+    """Two units in two epochs of one in vivo session, two cells of one slice session, one empty session."""
+    labels = {"region": "LH", "drug": "ketamine", "stress": "none"}
+    sessions = pd.DataFrame([
+        {**labels, "subject": "a", "file": "a.nwb", "time_group": "none", "modality": "ecephys"},
+        {**labels, "subject": "b", "file": "b.nwb", "time_group": "1h", "modality": "icephys"},
+        {**labels, "subject": "c", "file": "c.nwb", "time_group": "24h", "modality": "icephys"},
+    ])  # fmt: skip
+    cells = pd.DataFrame([{**labels, "subject": "b", "file": "b.nwb", "time_group": "1h", "cell_key": k}
+                          for k in ("b/1", "b/2")])  # fmt: skip
+    epochs = (("a/0", "baseline"), ("a/0", "post-injection"), ("a/1", "baseline"))
+    units = pd.DataFrame([{**labels, "subject": "a", "file": "a.nwb", "time_group": epoch, "unit_key": k}
+                          for k, epoch in epochs])  # fmt: skip
+    store = ArchiveStore.from_tables(".", sessions, cells, units)
+    summary = group_summary(store).set_index("time_group")[["subjects", "sessions", "cells", "units"]]
+    assert summary.to_dict("index") == {
+        "1h": {"subjects": 1, "sessions": 1, "cells": 2, "units": 0},
+        "24h": {"subjects": 1, "sessions": 1, "cells": 0, "units": 0},
+        "baseline": {"subjects": 1, "sessions": 1, "cells": 0, "units": 2},
+        "post-injection": {"subjects": 1, "sessions": 1, "cells": 0, "units": 1},
+    }
 
 
 def test_serve_refuses_remote_without_flag(tiny_archive):
