@@ -254,6 +254,10 @@ def measure(path: Path, n_windows: int, n_cold: int, seed: int) -> None:
                 out[which], result = timed_raw_window(path, t0)
         return out["raw_window"], out["baseline"], result
 
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} on {os.cpu_count()} cores (other processes make single reads slow: compare "
+          "raw_window with the baseline measured alongside)")  # fmt: skip
+
     # Fresh random positions over the whole hour, plus the very last window (the edge chunk).
     rng = np.random.default_rng(seed)
     starts = list(rng.uniform(0.0, duration - WINDOW_S, n_windows - 1)) + [duration - WINDOW_S]
