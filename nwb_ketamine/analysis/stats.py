@@ -265,19 +265,28 @@ def comparison_table(
     data = frame.dropna(subset=[value])
     if reference is None:
         reference = reference_level(contrast, sorted(data[contrast].astype(str).unique()))
+    # one grouping of the cells and one of the animal means, then numpy slices per comparison
+    keys = [*within, contrast]
+    cells, cell_values = _group_indices(data, keys), data[value].to_numpy(dtype=float)
+    means = animal_means(data, value, keys, subject)
+    animals, animal_values = _group_indices(means, keys), means[value].to_numpy(dtype=float)
+    empty = np.zeros(0, dtype=np.int64)
     rows = []
-    parts = data.groupby(within, observed=True, sort=True) if within else [((), data)]
-    for key, part in parts:
-        key = key if isinstance(key, tuple) else (key,)
-        labels = dict(zip(within, key, strict=True))
-        means = animal_means(part, value, [contrast], subject)
-        b_cells = part.loc[part[contrast] == reference, value]
-        b_animals = means.loc[means[contrast] == reference, value]
-        for level in sorted(part[contrast].astype(str).unique()):
-            if level == reference:
+    for part in sorted({key[:-1] for key in cells}):
+        labels = dict(zip(within, part, strict=True))
+        levels = {str(key[-1]): key for key in cells if key[:-1] == part}
+        ref = levels.get(str(reference))
+        for level in sorted(levels):
+            if level == str(reference):
                 continue
-            a_cells = part.loc[part[contrast] == level, value]
-            a_animals = means.loc[means[contrast] == level, value]
-            for name, a, b in (("cells", a_cells, b_cells), ("animals", a_animals, b_animals)):
+            for name, groups, values in (("cells", cells, cell_values), ("animals", animals, animal_values)):
+                a = values[groups.get(levels[level], empty)]
+                b = values[groups.get(ref, empty)]
                 rows.append({**labels, "group_a": level, "group_b": reference, "level": name, **compare_two(a, b)})
     return pd.DataFrame(rows, columns=[*within, "group_a", "group_b", *STAT_COLUMNS])
+
+
+def _group_indices(frame, keys: Sequence[str]) -> dict[tuple, np.ndarray]:
+    """Row positions of every observed combination of ``keys`` (always tuple keys)."""
+    groups = frame.groupby(list(keys), observed=True, sort=True).indices
+    return {key if isinstance(key, tuple) else (key,): index for key, index in groups.items()}
