@@ -1,19 +1,29 @@
-"""Explorer benchmark: compare-view recompute on a 10,000-row catalog, raw window reads, browser first render.
+"""Explorer benchmark: compare-view updates on a 10,000-row catalog, and the browser's first render.
 
 Prints numbers; no timed asserts. Usage::
 
-    python benchmarks/bench_explorer.py [ARCHIVE]
+    python benchmarks/bench_explorer.py [ARCHIVE] [--repeats 5]
 
-ARCHIVE (a converted archive with raw tetrode data and a catalog, e.g. the demo's) is used for the raw window
-read and the browser first render; without it only the compare recompute is measured.
+Compare view: a synthetic catalog of 10,000 cells and 10,000 unit × epoch rows over 500 sessions. The view
+is attached to a bokeh Document, as in a served session, and each change of measure, grouping, facets or
+normalisation is timed from setting the parameter until the document patch the server would send
+(``PATCH-DOC``) is serialised: data, statistics, plot and table updates and the message. The baseline,
+in the same process, is building the view for the same state from scratch and serialising the whole
+document (what a page load costs, and what every change cost when the plot was rebuilt each time).
+
+ARCHIVE (a converted archive with a catalog, e.g. the demo's) is served for the browser's time to first
+render of the compare view (needs /usr/bin/chromium). The raw-window benchmark on a 1 h recording is
+``bench_raw_window.py``.
 """
 
+import argparse
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import holoviews as hv
+from bokeh.document import Document
+from bokeh.protocol import Protocol
 
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.store import synthetic_store
@@ -25,48 +35,67 @@ CHANGES = [
     {"facet": "time_group"},
     {"normalise": True},
     {"x": "drug"},
-    {"colour": "drug", "x": "region", "facet": "none", "normalise": False},
+    {"measure": "percent_in_bursts"},
+    {"colour": "drug", "x": "region", "facet": "none", "normalise": False, "measure": "nmda_amplitude"},
 ]
+PROTOCOL = Protocol()
 
 
-def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 3) -> None:
+def message_bytes(message) -> int:
+    return len(message.content_json) + sum(len(buffer.data) for buffer in message.buffers)
+
+
+def attached(view: CompareView) -> tuple[Document, list]:
+    """The view in a new document (as the server renders it) and the list its change events go to."""
+    doc = Document()
+    doc.add_root(view.__panel__().get_root(doc))
+    events = []
+    doc.on_change(events.append)
+    return doc, events
+
+
+def full_build(store, state: dict) -> tuple[float, int]:
+    """Seconds and bytes to build the view in ``state`` from scratch and serialise the whole document."""
+    start = time.perf_counter()
+    view = CompareView(store, **state)
+    doc, _ = attached(view)
+    message = PROTOCOL.create("PULL-DOC-REPLY", "0", doc)
+    message_bytes(message)
+    return time.perf_counter() - start, message_bytes(message)
+
+
+def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5) -> None:
     store = synthetic_store(n_rows, n_sessions)
     view = CompareView(store)
-    hv.render(view.plot)  # warm up
-    recompute, render = [], []
+    _, events = attached(view)
+    full_build(store, {})  # warm up imports and caches of both paths
+    update, patch_size, baseline, full_size = [], [], [], []
+    per_change = {i: [] for i in range(len(CHANGES))}
     for _ in range(repeats):
-        for change in CHANGES:
+        for i, change in enumerate(CHANGES):
+            events.clear()
             start = time.perf_counter()
             view.param.update(**change)
-            middle = time.perf_counter()
-            hv.render(view.plot)  # the bokeh models the server sends
-            recompute.append(middle - start)
-            render.append(time.perf_counter() - start)
-    print(f"compare view, {n_rows} cells + {n_rows} unit×epoch rows over {n_sessions} sessions:")
-    print(f"  recompute (data, stats, holoviews objects): median {1e3 * statistics.median(recompute):.0f} ms")
-    print(f"  recompute + render to bokeh models:         median {1e3 * statistics.median(render):.0f} ms")
-
-
-def bench_raw_window(archive: Path, repeats: int = 10) -> None:
-    import numpy as np
-
-    from nwb_ketamine.explorer.nwbread import raw_window
-    from nwb_ketamine.explorer.store import ArchiveStore
-
-    store = ArchiveStore(archive)
-    files = store.sessions[store.sessions.modality == "ecephys"]["file"]
-    if files.empty:
-        print("no ecephys session in", archive)
-        return
-    path = store.path_of(files.iloc[0])
-    raw_window(path, 0.0, 1.0)  # opens and caches the file
-    rng = np.random.default_rng(0)
-    times = []
-    for t0 in rng.uniform(0, 100, repeats):
-        start = time.perf_counter()
-        raw_window(path, float(t0), float(t0) + 10.0)
-        times.append(time.perf_counter() - start)
-    print(f"raw window of 10 s from {path.name}: median {1e3 * statistics.median(times):.0f} ms (n={repeats})")
+            message = PROTOCOL.create("PATCH-DOC", list(events))
+            size = message_bytes(message)
+            elapsed = time.perf_counter() - start
+            update.append(elapsed)
+            per_change[i].append(elapsed)
+            patch_size.append(size)
+            state = {name: getattr(view, name) for name in ("measure", "x", "colour", "facet", "normalise")}
+            seconds, nbytes = full_build(store, state)
+            baseline.append(seconds)
+            full_size.append(nbytes)
+    u, b = statistics.median(update), statistics.median(baseline)
+    print(f"compare view, {n_rows} cells + {n_rows} unit×epoch rows over {n_sessions} sessions, "
+          f"{len(CHANGES)} changes × {repeats}:")  # fmt: skip
+    print(f"  change → patch serialised: median {1e3 * u:.0f} ms, max {1e3 * max(update):.0f} ms "
+          f"(patch median {statistics.median(patch_size) / 1e3:.0f} kB)")  # fmt: skip
+    print(f"  baseline, same state built from scratch + whole document: median {1e3 * b:.0f} ms "
+          f"({statistics.median(full_size) / 1e3:.0f} kB)")  # fmt: skip
+    print(f"  ratio update / rebuild: {u / b:.2f}")
+    for i, change in enumerate(CHANGES):
+        print(f"    {change}: median {1e3 * statistics.median(per_change[i]):.0f} ms")
 
 
 def bench_first_render(archive: Path) -> None:
@@ -99,8 +128,15 @@ def bench_first_render(archive: Path) -> None:
         proc.wait(timeout=10)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("archive", nargs="?", type=Path, help="archive for the browser first render")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    bench_compare(repeats=args.repeats)
+    if args.archive:
+        bench_first_render(args.archive)
+
+
 if __name__ == "__main__":
-    bench_compare()
-    if len(sys.argv) > 1:
-        bench_raw_window(Path(sys.argv[1]))
-        bench_first_render(Path(sys.argv[1]))
+    main()

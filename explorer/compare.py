@@ -12,8 +12,9 @@ Design decisions:
 - The figure is plain bokeh, kept between changes: each facet is a :class:`ComparePanel` whose column
   data sources get new arrays when the measure or grouping changes, so the server sends a small patch of
   numeric buffers. Rebuilding a HoloViews overlay for 10,000 points took ~0.7 s per change (plot
-  initialisation); updating the sources takes a few tens of ms. New figures are made only when the
-  number of facets changes. A tap on a point sets :attr:`CompareView.selected` to its cell or unit key.
+  initialisation); updating the sources takes a few tens of ms. A figure is added only when more facets
+  are shown than ever before in the session; fewer facets hide the spare figures. A tap on a point sets
+  :attr:`CompareView.selected` to its cell or unit key.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
 """
 
@@ -177,7 +178,7 @@ class CompareView(pn.viewable.Viewer):
         self._y_range = Range1d(0, 1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
         self.panels: list[ComparePanel] = []  # the facets shown now
-        self._plot_area = pn.GridBox(ncols=1, sizing_mode="stretch_width")
+        self._plot_area = pn.Row(sizing_mode="stretch_width")  # facets side by side (a grid re-lays out on change)
         self._row_cache = {}
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=220
@@ -338,12 +339,13 @@ class CompareView(pn.viewable.Viewer):
         """Put the current groups into the bokeh figures: new data in the existing sources when the number
         of panels is unchanged (a small document patch), new figures only when it changes."""
         panels = list(self._layout.items())
-        while len(self._pool) < len(panels):
-            self._pool.append(ComparePanel(self._y_range, self._on_tap))
-        if len(panels) != len(self.panels):  # the figures are kept; only the grid changes
+        if len(self._pool) < len(panels):
+            self._pool += [ComparePanel(self._y_range, self._on_tap) for _ in range(len(panels) - len(self._pool))]
+            self._plot_area.objects = [panel.pane for panel in self._pool]
+        if len(panels) != len(self.panels):  # figures are kept (hidden when unused): a small patch
             self.panels = self._pool[: len(panels)]
-            self._plot_area.ncols = min(len(panels), 3)
-            self._plot_area.objects = [panel.pane for panel in self.panels]
+            for i, panel in enumerate(self._pool):
+                panel.pane.visible = i < len(panels)
         values = self.data[VALUE].to_numpy()
         low, high = (np.nanmin(values), np.nanmax(values)) if values.size else (0.0, 1.0)
         pad = 0.05 * (high - low) or 1.0
