@@ -1,0 +1,63 @@
+"""The compare plot in Chromium: a mouse click on a drawn point opens that cell; a change redraws in place."""
+
+import pytest
+
+from nwb_ketamine.explorer.store import ArchiveStore
+
+pytestmark = pytest.mark.browser
+
+#: Screen position (page pixels) of the first point of the compare scatter, computed by bokeh's own scales.
+# a source's columns are a Map or a plain object, depending on how bokeh received them
+COLUMN = "((m, k) => (m.data instanceof Map ? m.data.get(k) : m.data[k]))"
+SCATTER_SOURCES = f"""[...Bokeh.documents[0]._all_models.values()].filter((m) => m.type === 'ColumnDataSource'
+    && {COLUMN}(m, 'xpos') !== undefined && {COLUMN}(m, 'row') !== undefined)"""
+POINT_ON_SCREEN = f"""() => {{
+  const sources = {SCATTER_SOURCES};
+  for (const source of sources) {{
+    if (source.get_length() === 0) continue;
+    const renderer = [...Bokeh.documents[0]._all_models.values()].find(
+      (m) => m.type === 'GlyphRenderer' && m.data_source === source);
+    const view = Bokeh.index.find_one(renderer);
+    if (view === null) continue;
+    const x = view.coordinates.x_scale.compute({COLUMN}(source, 'xpos')[0]);
+    const y = view.coordinates.y_scale.compute({COLUMN}(source, 'value')[0]);
+    const canvas = view.parent.canvas_view.el.getBoundingClientRect();
+    return {{x: canvas.left + x, y: canvas.top + y, row: {COLUMN}(source, 'row')[0]}};
+  }}
+  return null;
+}}"""
+
+
+def compare_page(page, explorer_url, query=""):
+    page.goto(explorer_url + "/" + query)
+    page.wait_for_selector("text=Statistics", timeout=30_000)
+    page.wait_for_selector("canvas", timeout=30_000)
+    page.wait_for_timeout(1000)  # let bokeh finish drawing
+
+
+def test_mouse_click_on_a_point_opens_its_cell(page, explorer_url, browser_archive):
+    compare_page(page, explorer_url)
+    point = page.evaluate(POINT_ON_SCREEN)
+    assert point is not None, "no drawn point found"
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("window.location.search.includes('view=cell')", timeout=15_000)
+    # the cell opened is the one of that point: the compare data are the QC-accepted cells in catalog order
+    cells = ArchiveStore(browser_archive).cells
+    accepted = cells[cells["accepted"].astype(bool)].reset_index(drop=True)
+    key = accepted["cell_key"].iloc[point["row"]]
+    page.wait_for_selector(f"text={key}", timeout=15_000)
+    assert page.console_errors == []
+
+
+def test_changing_the_measure_keeps_the_figure_and_replaces_its_points(page, explorer_url, browser_archive):
+    compare_page(page, explorer_url)
+    count = "() => [...Bokeh.documents[0]._all_models.values()].filter((m) => m.type === 'Figure').length"
+    figures = page.evaluate(count)
+    page.locator("select").first.select_option(label="Firing rate")
+    page.wait_for_function("window.location.search.includes('measure=firing_rate')", timeout=15_000)
+    units = ArchiveStore(browser_archive).units
+    good = int((units["curation_label"] == "good").sum())
+    points = f"() => {SCATTER_SOURCES}.reduce((n, s) => n + s.get_length(), 0)"
+    page.wait_for_function(f"({points})() === {good}", timeout=15_000)
+    assert page.evaluate(count) == figures
+    assert page.console_errors == []
