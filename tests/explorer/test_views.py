@@ -190,3 +190,39 @@ def test_serve_refuses_remote_without_flag(tiny_archive):
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     with pytest.raises(NwbKetamineError, match="--allow-remote"):
         serve(tiny_archive, address="0.0.0.0", start=False)
+
+
+def test_apply_query_sets_the_detail_views_parameters(tiny_archive):
+    from nwb_ketamine.explorer.app import apply_query
+
+    store = ArchiveStore(tiny_archive)
+    units = list(store.units["unit_key"].unique())
+    app = ExplorerApp(store)
+    apply_query(app, {"view": [b"unit"], "unit": [units[0].encode()], "unit_onset_isi_ms": [b"7.5"],
+                      "unit_min_spikes": [b"3"], "unit_end_isi_ms": [b"9999"]})  # fmt: skip
+    view = app.current
+    assert view.unit_key == units[0] and (view.onset_isi_ms, view.min_spikes) == (7.5, 3)
+    assert view.end_isi_ms != 9999  # out of the parameter's bounds: the view's own value is kept
+    assert (app.detail.unit_onset_isi_ms, app.detail.unit_end_isi_ms) == (7.5, view.end_isi_ms)
+    view.min_silence_ms = 250.0  # a widget change reaches the state the URL is synced with
+    assert app.detail.unit_min_silence_ms == 250.0
+    app.param.update(view="overview")
+    app.param.update(view="unit")  # the same unit rebuilt: the values stay
+    assert (app.current.onset_isi_ms, app.current.min_silence_ms) == (7.5, 250.0)
+    app.unit = units[1]  # another unit starts from its own (stored) rule
+    assert app.current.onset_isi_ms != 7.5 and app.detail.unit_onset_isi_ms == app.current.onset_isi_ms
+
+    ecephys = store.sessions[store.sessions.modality == "ecephys"]["file"].iloc[0]
+    app = ExplorerApp(store)
+    apply_query(app, {"view": [b"traces"], "file": [ecephys.encode()], "traces_start_s": [b"4"],
+                      "traces_window_s": [b"2.5"], "traces_group": [b"no-such-group"]})  # fmt: skip
+    traces = app.current
+    assert (traces.file_key, traces.start_s, traces.window_s, traces.group) == (ecephys, 4.0, 2.5, "all")
+    traces.group = traces.param.group.objects[1]
+    traces.step(0.5)
+    assert (app.detail.traces_start_s, app.detail.traces_group) == (5.25, traces.param.group.objects[1])
+    # nonsense in the URL is ignored, the view opens with its defaults
+    app = ExplorerApp(store)
+    apply_query(app, {"view": [b"traces"], "file": [ecephys.encode()], "traces_start_s": [b"nan"],
+                      "traces_window_s": [b"abc"]})  # fmt: skip
+    assert (app.current.start_s, app.current.window_s) == (0.0, 10.0)
