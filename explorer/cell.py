@@ -88,16 +88,16 @@ class CellView(pn.viewable.Viewer):
         rows = sweeps.index[sweeps["kind"] == kind].to_numpy() if len(sweeps) else np.zeros(0, dtype=int)
         accepted = rows[sweeps.loc[rows, "accepted"].to_numpy(bool)] if rows.size else rows
         if self.show_sweeps:
-            for i in rows:
-                ok = bool(sweeps.at[i, "accepted"])
-                if not ok and not self.show_rejected:
-                    continue
-                curve = hv.Curve((t, current[i, keep] * 1e12), "time from stimulus (ms)", "current (pA)", label="")
-                elements.append(
-                    curve.opts(
-                        color="lightgray" if ok else "#f4a3a3", line_width=1, line_dash="solid" if ok else "dashed"
+            # one multi-line glyph per style, not a glyph per sweep (a cell has dozens of sweeps)
+            shown = [(accepted, {"color": "lightgray", "line_dash": "solid"})]
+            if self.show_rejected:
+                shown.append((np.setdiff1d(rows, accepted), {"color": "#f4a3a3", "line_dash": "dashed"}))
+            for which, look in shown:
+                if which.size:
+                    paths = [(t, current[i, keep] * 1e12) for i in which]
+                    elements.append(
+                        hv.Path(paths, ["time from stimulus (ms)", "current (pA)"]).opts(line_width=1, **look)
                     )
-                )
         if accepted.size:
             average = np.nanmean(current[accepted][:, keep], axis=0) * 1e12
             elements.append(
