@@ -24,18 +24,26 @@ def _n_curves(overlay) -> int:
     return sum(1 for el in overlay if type(el).__name__ == "Curve")
 
 
+def _n_sweeps(overlay) -> int:
+    """Sweeps drawn: the lines of the multi-line (Path) elements."""
+    return sum(len(el.split()) for el in overlay if type(el).__name__ == "Path")
+
+
 def test_cell_view_builds_and_reacts(store):
     for key in store.cells["cell_key"]:
         view = CellView(store, key)
         assert isinstance(view.__panel__(), pn.Column)
         ampa, nmda = view.sweeps_plot("AMPA"), view.sweeps_plot("NMDA")
-        assert _n_curves(ampa) >= 3 and _n_curves(nmda) >= 3  # sweeps, average, fitted decay
+        assert _n_curves(ampa) >= 2 and _n_curves(nmda) >= 2  # average, fitted decay
+        sweeps = view.data()["sweeps"]
+        for kind, overlay in (("AMPA", ampa), ("NMDA", nmda)):  # every sweep of the kind (rejected ones too)
+            assert _n_sweeps(overlay) == int((sweeps["kind"] == kind).sum()) > 0
         assert any(type(el).__name__ == "VSpan" for el in nmda)
         meta = dict(view.metadata().itertuples(index=False, name=None))
         assert meta["file"] == store.cell(key)["file"] and meta["drug"] in ("ketamine", "saline")
         assert len(view.qc_plot()) == 2
         view.show_sweeps = False
-        assert _n_curves(view.sweeps_plot("AMPA")) < _n_curves(ampa)
+        assert _n_sweeps(view.sweeps_plot("AMPA")) == 0
         view.window_ms = (0.0, 10.0)
         average = [el for el in view.sweeps_plot("AMPA") if type(el).__name__ == "Curve"][0]
         x = average.dimension_values(0)
