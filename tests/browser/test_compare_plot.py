@@ -37,8 +37,10 @@ def compare_page(page, explorer_url, query=""):
 
 def test_mouse_click_on_a_point_opens_its_cell(page, explorer_url, browser_archive):
     compare_page(page, explorer_url)
+    # wait until bokeh has laid out the plot and drawn the points (slow on a loaded machine)
+    page.wait_for_function(f"({POINT_ON_SCREEN})() !== null", timeout=30_000)
+    page.wait_for_timeout(500)
     point = page.evaluate(POINT_ON_SCREEN)
-    assert point is not None, "no drawn point found"
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function("window.location.search.includes('view=cell')", timeout=15_000)
     # the cell opened is the one of that point: the compare data are the QC-accepted cells in catalog order

@@ -55,25 +55,6 @@ def test_changing_the_measure_updates_plot_and_url(page, explorer_url):
     assert page.console_errors == []
 
 
-def test_clicking_a_point_opens_its_detail(page, explorer_url):
-    page.goto(explorer_url + "/")
-    wait_ready(page, "Statistics")
-    # a tap selects the point in the scatter's data source; do what bokeh's TapTool does
-    page.evaluate(
-        """() => {
-        let last = null;
-        for (const m of Bokeh.documents[0]._all_models.values()) {
-          const has = (k) => (m.data instanceof Map ? m.data.has(k) : k in m.data);
-          if (m.type === 'ColumnDataSource' && has('xpos') && has('colour')) last = m;
-        }
-        if (last) last.selected.indices = [0];
-        return last !== null; }"""
-    )
-    page.wait_for_function("window.location.search.includes('view=cell')", timeout=15_000)
-    page.wait_for_selector("text=Cell", timeout=15_000)
-    assert "cell=" in page.url
-
-
 def test_csv_download(page, explorer_url):
     page.goto(explorer_url + "/")
     wait_ready(page, "Statistics")
