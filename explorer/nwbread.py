@@ -2,8 +2,15 @@
 
 Design decisions:
 
-- Files are opened read-only once and kept open (:func:`open_nwb`, a small LRU cache keyed by the resolved
+- The detail views read our catalog files with h5py by object path (:func:`cell_sweeps`,
+  :func:`unit_spikes`), like the catalog does: building every pynwb container of a file (``io.read()``)
+  took about a second per file, while the views need a few tables. The pynwb readers stay next to them
+  (:func:`cell_sweeps_pynwb`, :func:`unit_spikes_pynwb`) as the reference the tests compare against, and
+  :func:`open_nwb` keeps serving the generic view and the raw traces.
+- :func:`open_nwb` opens files read-only once and keeps them open (a small LRU cache keyed by the resolved
   path and its modification time); HDF5 reads are serialised by h5py's own lock, and the cache by ours.
+  The namespaces cached in a file are loaded only when one of them is not already loaded in this process
+  with the same version (our files cache exactly the ones the package registers).
 - Nothing is loaded that the view does not show: the raw ElectricalSeries is sliced in h5py to the
   visible window only (HDF5 then decompresses just the chunks that window touches) and reduced to about
   ``max_points`` per channel by min/max decimation, streamed in blocks so that memory stays bounded
@@ -35,7 +42,8 @@ _open: OrderedDict[tuple[str, int], tuple[object, object]] = OrderedDict()
 
 
 def open_nwb(path):
-    """The NWBFile at ``path``, opened read-only and cached (namespaces cached in the file are loaded).
+    """The NWBFile at ``path``, opened read-only and cached (namespaces cached in the file are loaded
+    unless the same versions are loaded already).
 
     Parameters
     ----------
@@ -61,7 +69,10 @@ def open_nwb(path):
         if key in _open:
             _open.move_to_end(key)
             return _open[key][1]
-        io = NWBHDF5IO(str(path), mode="r", load_namespaces=True)
+        if _namespaces_loaded(path):
+            io = NWBHDF5IO(str(path), mode="r", load_namespaces=False)
+        else:
+            io = NWBHDF5IO(str(path), mode="r", load_namespaces=True)
         try:
             nwbfile = io.read()
         except BaseException:
@@ -72,6 +83,33 @@ def open_nwb(path):
             _, (old, _) = _open.popitem(last=False)
             old.close()
         return nwbfile
+
+
+def cached_namespaces(path) -> dict[str, set[str]]:
+    """The namespaces cached in an NWB file (``/specifications``) with their versions, {} when none."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        specs = f.get("specifications")
+        if not isinstance(specs, h5py.Group):
+            return {}
+        return {name: set(group) for name, group in specs.items() if isinstance(group, h5py.Group)}
+
+
+def _namespaces_loaded(path) -> bool:
+    """Whether every namespace cached in ``path`` is loaded in pynwb's global type map, same version."""
+    from pynwb import get_type_map
+
+    try:
+        cached = cached_namespaces(path)
+    except OSError:
+        return False  # let pynwb raise its own error
+    catalog = get_type_map(copy=False).namespace_catalog
+    loaded = set(catalog.namespaces)
+    for name, versions in cached.items():
+        if name not in loaded or {str(catalog.get_namespace(name).version)} != versions:
+            return False
+    return True
 
 
 def close_all() -> None:
@@ -181,8 +219,8 @@ def _holding_of_recordings(nwbfile, n_rows: int) -> np.ndarray:
     return holding
 
 
-def cell_sweeps(path) -> dict:
-    """The voltage-clamp sweeps of one slice-cell NWB file with their QC and the stored analysis.
+def cell_sweeps_pynwb(path) -> dict:
+    """:func:`cell_sweeps` read through pynwb's objects (the reference for the h5py reader; any layout pynwb reads).
 
     Parameters
     ----------
@@ -277,8 +315,8 @@ def cell_sweeps(path) -> dict:
 # Units
 
 
-def unit_spikes(path, unit_row: int) -> dict:
-    """Spikes, waveforms, quality metrics and context of one unit (one row of the units table).
+def unit_spikes_pynwb(path, unit_row: int) -> dict:
+    """:func:`unit_spikes` read through pynwb's objects (the reference for the h5py reader).
 
     Parameters
     ----------
@@ -370,6 +408,386 @@ def unit_spikes(path, unit_row: int) -> dict:
         "channels": channels,
         "injection_time_s": injection_time_s(nwbfile),
         "injection_label": injection_label(nwbfile),
+        "epochs": epochs,
+        "stored_metrics": stored_metrics,
+        "burst_parameters": params,
+        "recording_s": span,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The same, read with h5py by object path (what the detail views use)
+
+
+def _text(value):
+    """Strings as str (h5py returns variable-length strings as bytes); other values unchanged."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return value
+
+
+def _h5_attr(obj, name, default=None):
+    value = obj.attrs.get(name, default)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return _text(value)
+
+
+def _h5_scalar(group, name, default=None):
+    """A scalar dataset of ``group`` (strings decoded), ``default`` when absent."""
+    if group is None or name not in group:
+        return default
+    value = group[name][()]
+    return _text(value.item() if isinstance(value, np.generic) else value)
+
+
+def _h5_column(table, name) -> np.ndarray:
+    """A whole 1-D column of a DynamicTable group; strings as an object array of str."""
+    data = table[name][()]
+    if data.dtype.kind in "OS":
+        return np.asarray([_text(v) for v in data], dtype=object)
+    return data
+
+
+def _h5_ragged(table, name) -> list[np.ndarray]:
+    """Every row of a ragged column (``name`` with ``name_index``) as an array."""
+    ends = np.asarray(table[f"{name}_index"][()], dtype=np.int64)
+    values = table[name][()]
+    starts = np.concatenate([[0], ends[:-1]])
+    return [values[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _h5_row_span(table, name, row: int) -> tuple[int, int]:
+    """The element range of row ``row`` of the ragged column ``name``."""
+    index = table[f"{name}_index"]
+    return (int(index[row - 1]) if row else 0), int(index[row])
+
+
+def _h5_colnames(table) -> list[str]:
+    return [str(_text(c)) for c in table.attrs.get("colnames", [])]
+
+
+def _h5_type(obj) -> str:
+    return str(_text(obj.attrs.get("neurodata_type", "")))
+
+
+def _h5_injection(f) -> tuple[float | None, str]:
+    """(:func:`injection_time_s`, :func:`injection_label`) read from ``/general/drug_stress``."""
+    meta = f.get("general/drug_stress")
+    if meta is None:
+        return None, ""
+    administrations = [
+        {k: _h5_attr(g, k) for k in g.attrs}
+        for g in meta.values()
+        if _h5_type(g) == "DrugAdministration"
+    ]  # fmt: skip
+    in_vivo = [a for a in administrations if a.get("route") != "bath"]
+    preferred = [a for a in in_vivo if a.get("role") in ("treatment", "vehicle control")] or in_vivo
+    times = [float(a["administration_time"]) for a in preferred if a.get("administration_time") is not None]
+    if not times:
+        return None, ""
+    t = min(times)
+    for a in in_vivo:
+        if a.get("administration_time") is not None and float(a["administration_time"]) == t:
+            for amount in ("dose", "concentration", "volume"):
+                if a.get(amount) is not None:
+                    return t, f"{a.get('agent')} {a[amount]:g} {a.get(amount + '_unit') or ''}".strip()
+            return t, str(a.get("agent"))
+    return t, ""
+
+
+def _h5_holding(f, n_rows: int) -> np.ndarray:
+    """:func:`_holding_of_recordings` from the icephys tables under ``/general/intracellular_ephys``."""
+    holding = np.full(n_rows, np.nan)
+    icephys = f.get("general/intracellular_ephys")
+    try:
+        conditions = icephys["experimental_conditions"]
+        if "holding_potential" not in _h5_colnames(conditions):
+            return holding
+        repetitions = _h5_ragged(conditions, "repetitions")
+        sequentials = _h5_ragged(icephys["repetitions"], "sequential_recordings")
+        simultaneous = _h5_ragged(icephys["sequential_recordings"], "simultaneous_recordings")
+        recordings = _h5_ragged(icephys["simultaneous_recordings"], "recordings")
+        values = np.asarray(conditions["holding_potential"][()], dtype=float)
+        for value, reps in zip(values, repetitions, strict=True):
+            for rep in reps:
+                for seq in sequentials[rep]:
+                    for sim in simultaneous[seq]:
+                        holding[recordings[sim]] = value
+    except (KeyError, TypeError, IndexError, ValueError):
+        pass
+    return holding
+
+
+def _h5_parameters(table, cls):
+    """A parameter table (:func:`nwb_ketamine.analysis.parameters.parameter_table`) as ``cls``."""
+    return cls.from_rows(zip(_h5_column(table, "parameter"), table["value"][()], strict=True))
+
+
+def _h5_epsc_analysis(f):
+    """:func:`nwb_ketamine.analysis.store.read_epsc_analysis` with h5py: (measures, summary, params) or None."""
+    from nwb_ketamine.analysis.epsc import EpscParameters
+    from nwb_ketamine.analysis.store import CELL_DESCRIPTIONS, MODULE, SWEEP_COLUMNS
+
+    module = f.get(f"processing/{MODULE}")
+    if module is None or "epsc_cell" not in module:
+        return None
+    sweeps = {name: _h5_column(module["epsc_sweeps"], name) for name in SWEEP_COLUMNS}
+    summary = {name: _text(module["epsc_cell"][name][0]) for name in CELL_DESCRIPTIONS}
+    params = _h5_parameters(module["epsc_parameters"], EpscParameters)
+    analysed = np.asarray(module["epsc_sweeps"]["intracellular_recording"][()])
+    return sweeps, summary, params, analysed
+
+
+def _h5_series_timing(group) -> tuple[float, float | None]:
+    """(starting_time or 0, rate or None) of a TimeSeries group."""
+    if "starting_time" in group:
+        start = group["starting_time"]
+        rate = start.attrs.get("rate")
+        return float(start[()]), (float(rate) if rate is not None else None)
+    return 0.0, None
+
+
+def cell_sweeps(path) -> dict:
+    """The voltage-clamp sweeps of one slice-cell NWB file with their QC and the stored analysis.
+
+    Read with h5py by object path (the same values as :func:`cell_sweeps_pynwb`, in a fraction of the time).
+
+    Parameters
+    ----------
+    path
+        The cell's NWB file (written by :class:`nwb_ketamine.converters.abf.AbfSliceConverter`).
+
+    Returns
+    -------
+    dict
+        ``current_a`` (n_sweeps, n_samples) in A, NaN-padded; ``time_s`` (n_samples,) from the sweep start;
+        ``rate_hz``; ``sweeps`` (DataFrame, one row per sweep: ``name``, ``recording`` (row of
+        intracellular_recordings), ``protocol``, ``file``, ``sweep``, ``start_time_s`` (session clock),
+        ``holding_potential_v``, ``kind``, ``accepted``, ``rejection_reason``, ``series_resistance_ohm``,
+        ``input_resistance_ohm`` and the other stored per-sweep measures; NaN / '' without analysis);
+        ``summary`` (dict, stored cell results, or None); ``parameters`` (EpscParameters or None);
+        ``electrode`` (dict: name, location, slice, cell_id); ``injection_time_s``.
+    """
+    import h5py
+
+    with h5py.File(Path(path), "r") as f:
+        table = f.get("general/intracellular_ephys/intracellular_recordings/responses")
+        refs = table["response"][()] if table is not None and "response" in table else []
+        rows = []
+        for i, (start, count, ref) in enumerate(refs):
+            if not ref:
+                continue
+            series = f[ref]
+            if _h5_type(series) == "VoltageClampSeries":
+                rows.append((i, int(start), int(count), series))
+        holding = _h5_holding(f, len(refs))
+        stored = _h5_epsc_analysis(f)
+        measures = None
+        if stored is not None:
+            measures, summary, parameters, analysed = stored
+            position = {int(r): k for k, r in enumerate(analysed)}
+        else:
+            summary = parameters = None
+            position = {}
+        timing = [_h5_series_timing(series) for *_, series in rows]
+        rates = {rate for _, rate in timing if rate}
+        rate = max(rates) if rates else float("nan")
+        width = max((count if count >= 0 else len(s["data"])) for _, _, count, s in rows) if rows else 0
+        current = np.full((len(rows), width), np.nan)
+        records = []
+        for k, ((i, start, count, series), (t0, series_rate)) in enumerate(zip(rows, timing, strict=True)):
+            data = series["data"]
+            stop = len(data) if count < 0 else start + count
+            values = np.asarray(data[start:stop], dtype=np.float64) * float(data.attrs.get("conversion", 1.0))
+            values += float(data.attrs.get("offset", 0.0))
+            current[k, : values.size] = values
+            record = {
+                "name": series.name.rsplit("/", 1)[-1],
+                "recording": i,
+                "protocol": _h5_attr(series, "stimulus_description"),
+                "start_time_s": t0 + start / float(series_rate or 1.0),
+                "holding_potential_v": holding[i] if i < holding.size else np.nan,
+                "rate_hz": series_rate if series_rate else np.nan,
+            }
+            j = position.get(i)
+            if measures is not None and j is not None:
+                for name, values_ in measures.items():
+                    record[name] = _text(values_[j])
+                record["analysed"] = True
+            else:
+                record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
+            records.append(record)
+        electrode = {}
+        if rows and "electrode" in rows[0][3]:
+            e = rows[0][3]["electrode"]
+            electrode = {"name": e.name.rsplit("/", 1)[-1], "location": _h5_scalar(e, "location"),
+                         "slice": _h5_scalar(e, "slice"), "cell_id": _h5_scalar(e, "cell_id")}  # fmt: skip
+        injection, _ = _h5_injection(f)
+    sweeps = pd.DataFrame.from_records(records)
+    if len(sweeps):
+        sweeps["holding_potential_v"] = sweeps["holding_potential_v"].astype(float)
+        for column in ("series_resistance_ohm", "input_resistance_ohm", "decay_tau_s", "peak_a", "baseline_a"):
+            if column not in sweeps:
+                sweeps[column] = np.nan
+        sweeps["accepted"] = sweeps["accepted"].astype(bool)
+    return {
+        "current_a": current,
+        "time_s": np.arange(width) / rate if rows else np.zeros(0),
+        "rate_hz": rate,
+        "sweeps": sweeps,
+        "summary": summary,
+        "parameters": parameters,
+        "electrode": electrode,
+        "injection_time_s": injection,
+    }
+
+
+def _h5_epochs(f) -> pd.DataFrame:
+    """:func:`epochs_of` read from ``/intervals/epochs``."""
+    table = f.get("intervals/epochs")
+    if table is None or "id" not in table or len(table["id"]) == 0:
+        return pd.DataFrame({"name": [], "start_s": [], "stop_s": []})
+    n = len(table["id"])
+    tags = _h5_ragged(table, "tags") if "tags" in table and "tags_index" in table else [[] for _ in range(n)]
+    return pd.DataFrame(
+        {
+            "name": [str(_text(t[0])) if len(t) else f"epoch {i}" for i, t in enumerate(tags)],
+            "start_s": np.asarray(table["start_time"][()], dtype=float),
+            "stop_s": np.asarray(table["stop_time"][()], dtype=float),
+        }
+    )
+
+
+def _h5_burst_metrics(f, units):
+    """:func:`nwb_ketamine.converters.units.read_burst_metrics` with h5py: (metrics dict, rule) or None."""
+    from nwb_ketamine.analysis.bursts import METRICS, BurstParameters
+    from nwb_ketamine.converters.units import MODULE
+
+    module = f.get(f"processing/{MODULE}")
+    if module is None or "burst_metrics" not in module:
+        return None
+    table = module["burst_metrics"]
+    out = {"unit": np.asarray(table["unit"][()], dtype=np.int64)}
+    names = _h5_column(units, "unit_name") if units is not None and "unit_name" in units else None
+    out["unit_name"] = names[out["unit"]] if names is not None and out["unit"].size else np.zeros(0, dtype=object)
+    out["epoch"] = np.asarray([str(e) for e in _h5_column(table, "epoch")], dtype=object)
+    for name in ("start_s", "stop_s", *METRICS):
+        out[name] = np.asarray(table[name][()])
+    return out, _h5_parameters(module["burst_parameters"], BurstParameters)
+
+
+def unit_spikes(path, unit_row: int) -> dict:
+    """Spikes, waveforms, quality metrics and context of one unit (one row of the units table).
+
+    Read with h5py by object path, only this unit's rows of the ragged columns (the same values as
+    :func:`unit_spikes_pynwb`).
+
+    Parameters
+    ----------
+    path
+        The session's NWB file.
+    unit_row
+        Row of the units table (the catalog's ``unit_row``).
+
+    Returns
+    -------
+    dict
+        ``spike_times_s`` (session clock); ``waveform_mean_uv`` and ``waveform_sd_uv`` (n_samples,
+        n_channels) or None, ``waveform_rate_hz``; ``metrics`` (dict of the units-table columns of the
+        row); ``electrode_group``, ``region``, ``channels`` (channel names of its electrodes);
+        ``injection_time_s`` (or None), ``injection_label``; ``epochs`` (DataFrame name, start_s, stop_s);
+        ``stored_metrics`` (DataFrame of the stored per-epoch burst metrics of the unit, or None) and
+        ``burst_parameters`` (the stored rule, or None); ``recording_s`` (start, stop).
+    """
+    import h5py
+
+    with h5py.File(Path(path), "r") as f:
+        units = f.get("units")
+        n = len(units["id"]) if units is not None and "id" in units else 0
+        if not 0 <= int(unit_row) < n:
+            raise KeyError(f"{path}: no row {unit_row} in the units table")
+        row = int(unit_row)
+        colnames = _h5_colnames(units)
+        a, b = _h5_row_span(units, "spike_times", row)
+        spikes = np.asarray(units["spike_times"][a:b], dtype=np.float64)
+        waveforms, rate = {}, None
+        for name in ("waveform_mean", "waveform_sd"):
+            if name not in colnames:
+                waveforms[name] = None
+                continue
+            ds = units[name]
+            if f"{name}_index" in units:
+                a, b = _h5_row_span(units, name, row)
+                value = ds[a:b]
+            else:
+                value = ds[row]
+            value = np.asarray(value, dtype=np.float64) * 1e6
+            waveforms[name] = value[:, None] if value.ndim == 1 else value
+            if rate is None and ds.attrs.get("sampling_rate") is not None:
+                rate = float(ds.attrs["sampling_rate"])
+        if rate is None and "waveforms" in units and units["waveforms"].attrs.get("sampling_rate") is not None:
+            rate = float(units["waveforms"].attrs["sampling_rate"])
+        skip = {"spike_times", "waveform_mean", "waveform_sd", "waveforms", "electrodes", "electrode_group",
+                "obs_intervals"}  # fmt: skip
+        metrics = {}
+        for name in colnames:
+            if name in skip or name not in units or "table" in units[name].attrs:
+                continue
+            if f"{name}_index" in units:
+                a, b = _h5_row_span(units, name, row)
+                value = [_text(v) for v in units[name][a:b]]
+            else:
+                value = units[name][row]
+                if isinstance(value, np.generic):
+                    value = value.item()
+                value = _text(value)
+            metrics[name] = value
+        group = f[units["electrode_group"][row]] if "electrode_group" in units else None
+        channels = []
+        if "electrodes" in colnames and "electrodes_index" in units:
+            a, b = _h5_row_span(units, "electrodes", row)
+            rows_e = np.asarray(units["electrodes"][a:b], dtype=np.int64)
+            table = f[units["electrodes"].attrs["table"]]
+            if "channel_name" in table:
+                names = _h5_column(table, "channel_name")
+                channels = [str(names[r]) for r in rows_e]
+            else:
+                channels = [str(i) for i in table["id"][()][rows_e]]
+            if group is None and "group" in table and rows_e.size:
+                group = f[table["group"][rows_e[0]]]
+        epochs = _h5_epochs(f)
+        stored = _h5_burst_metrics(f, units)
+        stored_metrics = params = None
+        if stored is not None:
+            table, params = stored
+            frame = pd.DataFrame({k: v for k, v in table.items()})
+            stored_metrics = frame[frame["unit"] == row].reset_index(drop=True)
+        raw = None
+        if "acquisition" in f:
+            raw = next((g for g in f["acquisition"].values() if _h5_type(g) == "ElectricalSeries"), None)
+        start, raw_rate = _h5_series_timing(raw) if raw is not None else (0.0, None)
+        if raw is not None and raw_rate:
+            span = (start, start + raw["data"].shape[0] / raw_rate)
+        else:
+            ends = [float(spikes[-1]) if spikes.size else 0.0] + list(epochs["stop_s"])
+            span = (min([0.0] + list(epochs["start_s"])), max(ends))
+        injection, label = _h5_injection(f)
+        group_name = group.name.rsplit("/", 1)[-1] if group is not None else ""
+        region = _h5_attr(group, "location") if group is not None else metrics.get("brain_area", "")
+    return {
+        "spike_times_s": spikes,
+        "waveform_mean_uv": waveforms["waveform_mean"],
+        "waveform_sd_uv": waveforms["waveform_sd"],
+        "waveform_rate_hz": rate,
+        "metrics": metrics,
+        "electrode_group": group_name,
+        "region": region,
+        "channels": channels,
+        "injection_time_s": injection,
+        "injection_label": label,
         "epochs": epochs,
         "stored_metrics": stored_metrics,
         "burst_parameters": params,

@@ -8,6 +8,7 @@ from datetime import UTC
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from nwb_ketamine.explorer import nwbread
@@ -160,3 +161,49 @@ def test_open_nwb_caches_and_rejects_garbage(tmp_path, store):
     garbage.write_bytes(b"not an hdf5 file" * 100)
     with pytest.raises(OSError):
         nwbread.open_nwb(garbage)
+
+
+def assert_same(a, b, where=""):
+    """Equal values of the same types, recursively (dicts, frames, arrays with their dtypes, scalars)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (where, set(a) ^ set(b))
+        for key in a:
+            assert_same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, obj=where)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+        assert a.dtype == b.dtype, (where, a.dtype, b.dtype)
+    elif isinstance(a, float) and isinstance(b, float) and np.isnan(a):
+        assert np.isnan(b), where
+    else:
+        assert type(a) is type(b) and a == b, (where, a, b)
+
+
+def test_h5py_readers_equal_pynwb(store):
+    """The views' h5py readers return what the pynwb readers (full object construction) return."""
+    for file in store.cells["file"]:
+        path = store.path_of(file)
+        assert_same(nwbread.cell_sweeps(path), nwbread.cell_sweeps_pynwb(path), file)
+    for _, row in store.units.drop_duplicates("unit_key").iterrows():
+        path = store.path_of(row["file"])
+        d = nwbread.unit_spikes(path, int(row["unit_row"]))
+        assert_same(d, nwbread.unit_spikes_pynwb(path, int(row["unit_row"])), row["unit_key"])
+        assert d["spike_times_s"].size > 0 and d["stored_metrics"] is not None
+    path = store.path_of(store.units["file"].iloc[0])
+    with pytest.raises(KeyError):
+        nwbread.unit_spikes(path, 10_000)
+    with pytest.raises(OSError):
+        nwbread.cell_sweeps(path.with_name("absent.nwb"))
+
+
+def test_namespaces_skipped_only_when_loaded(store, realdata):
+    """Our files cache the namespaces this process registers (not loaded again); other versions or an
+    unknown extension are loaded from the file."""
+    assert nwbread._namespaces_loaded(store.path_of(store.cells["file"].iloc[0]))
+    for name in ("neuroconv_mock_ttl_examples.nwb", "pynwb_backcompat_2.1.0_nwbfile_with_extension.nwb"):
+        path = realdata / "nwb" / name
+        if not path.exists():
+            continue
+        assert not nwbread._namespaces_loaded(path)
+        assert "core" in nwbread.cached_namespaces(path)
