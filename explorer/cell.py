@@ -9,16 +9,14 @@ Parameters choose what is shown (which sweeps, rejected ones or not); there is n
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Span
+from bokeh.plotting import figure
 
 from nwb_ketamine.explorer import nwbread
-
-if "bokeh" not in hv.Store.loaded_backends():
-    hv.extension("bokeh")
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -26,6 +24,15 @@ KINDS = {
     "NMDA": {"label": "+40 mV (NMDAR-EPSC)", "color": "#d62728", "peak_end": "nmda_peak_end_s", "tau": "nmda"},
 }
 TIME, CURRENT = "time from stimulus (ms)", "current (pA)"
+QC_COLOURS = {"accepted": "#2c7fb8", "rejected": "#d7301f"}
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def _figure(title: str, xlabel: str, ylabel: str, height: int, **kwargs):
+    """A bokeh figure as the detail views draw them: stretching to the width, the usual tools."""
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    return figure(title=title, x_axis_label=xlabel, y_axis_label=ylabel, height=height, sizing_mode="stretch_width",
+                  tools=TOOLS, **kwargs)  # fmt: skip
 
 
 def _fmt(value, unit="", scale=1.0, digits=3) -> str:
@@ -73,8 +80,12 @@ class CellView(pn.viewable.Viewer):
         return cache[self.cell_key]
 
     # -- plots ------------------------------------------------------------------------------------
-    def sweeps_plot(self, kind: str) -> hv.Overlay:
-        """Sweeps of one kind ('AMPA' at −70 mV, 'NMDA' at +40 mV), their average, windows and decay."""
+    def sweeps_plot(self, kind: str):
+        """Sweeps of one kind ('AMPA' at −70 mV, 'NMDA' at +40 mV), their average, windows and decay.
+
+        A plain bokeh figure: accepted sweeps as one multi-line glyph (grey), rejected ones as another
+        (dashed red), the average and the fitted decay as lines, the windows as shaded spans.
+        """
         d = self.data()
         sweeps, current = d["sweeps"], d["current_a"]
         params, style = d["parameters"], KINDS[kind]
@@ -83,57 +94,48 @@ class CellView(pn.viewable.Viewer):
         lo, hi = self.window_ms
         keep = (t_ms >= lo) & (t_ms <= hi)
         t = t_ms[keep]
-        title = style["label"]
-        elements = []
         rows = sweeps.index[sweeps["kind"] == kind].to_numpy() if len(sweeps) else np.zeros(0, dtype=int)
         accepted = rows[sweeps.loc[rows, "accepted"].to_numpy(bool)] if rows.size else rows
+        n_rej = int(rows.size - accepted.size)
+        fig = _figure(f"{style['label']}: {accepted.size} accepted, {n_rej} rejected", TIME, CURRENT, 300)
         if self.show_sweeps:
             # one multi-line glyph per style, not a glyph per sweep (a cell has dozens of sweeps)
-            shown = [(accepted, {"color": "lightgray", "line_dash": "solid"})]
+            shown = [(accepted, "lightgray", "solid", "accepted")]
             if self.show_rejected:
-                shown.append((np.setdiff1d(rows, accepted), {"color": "#f4a3a3", "line_dash": "dashed"}))
-            for which, look in shown:
+                shown.append((np.setdiff1d(rows, accepted), "#f4a3a3", "dashed", "rejected"))
+            for which, color, dash, name in shown:
                 if which.size:
-                    paths = [(t, current[i, keep] * 1e12) for i in which]
-                    elements.append(
-                        hv.Path(paths, ["time from stimulus (ms)", "current (pA)"]).opts(line_width=1, **look)
-                    )
+                    fig.multi_line(
+                        xs=[t] * which.size, ys=[current[i, keep] * 1e12 for i in which], color=color,
+                        line_dash=dash, line_width=1, name=name,
+                    )  # fmt: skip
         if accepted.size:
             average = np.nanmean(current[accepted][:, keep], axis=0) * 1e12
-            elements.append(
-                hv.Curve(
-                    (t, average), "time from stimulus (ms)", "current (pA)", label=f"average of {accepted.size}"
-                ).opts(color=style["color"], line_width=2)
-            )
+            fig.line(t, average, color=style["color"], line_width=2, legend_label=f"average of {accepted.size}",
+                     name="average")  # fmt: skip
         if params is not None:
-            elements += self._windows(kind, d, accepted, t, keep)
-        if not elements:
-            elements = [hv.Curve([], "time from stimulus (ms)", "current (pA)")]
-        n_rej = int(rows.size - accepted.size)
-        return hv.Overlay(elements).opts(
-            title=f"{title}: {accepted.size} accepted, {n_rej} rejected",
-            responsive=True,
-            height=300,
-            show_legend=True,
-            legend_position="top_right",
-        )
+            self._windows(fig, kind, d, accepted, t, keep)
+        if fig.legend:
+            fig.legend.location = "top_right"
+        return fig
 
-    def _windows(self, kind, d, accepted, t, keep) -> list:
+    def _windows(self, fig, kind, d, accepted, t, keep) -> None:
         """Baseline and peak windows, the fixed latency and the fitted decay, in ms from the stimulus."""
         p = d["parameters"]
         peak_end = getattr(p, KINDS[kind]["peak_end"])
-        out = [
-            hv.VSpan(-p.baseline_window_s * 1e3, 0).opts(color="#bbbbbb", alpha=0.3),
-            hv.VSpan(p.artefact_blanking_s * 1e3, peak_end * 1e3).opts(color=KINDS[kind]["color"], alpha=0.08),
-            hv.VLine(0.0).opts(color="black", line_dash="dotted", line_width=1),
-        ]
+        fig.add_layout(BoxAnnotation(left=-p.baseline_window_s * 1e3, right=0, fill_color="#bbbbbb", fill_alpha=0.3,
+                                     name="baseline window"))  # fmt: skip
+        fig.add_layout(BoxAnnotation(left=p.artefact_blanking_s * 1e3, right=peak_end * 1e3,
+                                     fill_color=KINDS[kind]["color"], fill_alpha=0.08, name="peak window"))  # fmt: skip
+        fig.add_layout(Span(location=0.0, dimension="height", line_color="black", line_dash="dotted", line_width=1,
+                            name="stimulus"))  # fmt: skip
         if kind == "NMDA":
             half = p.latency_window_s / 2 * 1e3
             centre = p.nmda_latency_s * 1e3
-            out += [
-                hv.VSpan(centre - half, centre + half).opts(color="orange", alpha=0.4),
-                hv.VLine(centre).opts(color="orange", line_dash="dashed", line_width=1),
-            ]
+            fig.add_layout(BoxAnnotation(left=centre - half, right=centre + half, fill_color="orange", fill_alpha=0.4,
+                                         name="latency window"))  # fmt: skip
+            fig.add_layout(Span(location=centre, dimension="height", line_color="orange", line_dash="dashed",
+                                line_width=1, name="latency"))  # fmt: skip
         summary = d["summary"] or {}
         tau = float(summary.get(f"{KINDS[kind]['tau']}_decay_tau_average_s", np.nan))
         if accepted.size and np.isfinite(tau) and tau > 0:
@@ -149,48 +151,51 @@ class CellView(pn.viewable.Viewer):
                 decay_end = getattr(p, f"{KINDS[kind]['tau']}_decay_end_s") * 1e3
                 tt = np.linspace(tp, max(tp, decay_end), 200)
                 fit = baseline + amp * np.exp(-(tt - tp) / (tau * 1e3))
-                out.append(
-                    hv.Curve(
-                        (tt, fit), "time from stimulus (ms)", "current (pA)", label=f"decay τ = {tau * 1e3:.3g} ms"
-                    ).opts(color="black", line_dash="dashed", line_width=2)
-                )
-        return out
+                fig.line(tt, fit, color="black", line_dash="dashed", line_width=2,
+                         legend_label=f"decay τ = {tau * 1e3:.3g} ms", name="decay")  # fmt: skip
 
-    def qc_plot(self) -> hv.Layout:
-        """Rs and Rin of every sweep against its start time, with the Rs threshold; rejected sweeps in red."""
-        d = self.data()
-        s = d["sweeps"]
-        p = d["parameters"]
+    def qc_frame(self) -> pd.DataFrame:
+        """Per sweep: start (min), Rs and Rin (MΩ), QC status and its colour, reason, protocol."""
+        s = self.data()["sweeps"]
         if not len(s):
-            return hv.Layout([hv.Scatter([], "sweep start (min)", "Rs (MΩ)")])
-        frame = pd.DataFrame(
+            return pd.DataFrame(columns=["start_min", "rs_mohm", "rin_mohm", "status", "colour", "reason", "protocol"])
+        status = np.where(s["accepted"], "accepted", "rejected")
+        return pd.DataFrame(
             {
                 "start_min": s["start_time_s"] / 60,
                 "rs_mohm": s["series_resistance_ohm"].astype(float) / 1e6,
                 "rin_mohm": s["input_resistance_ohm"].astype(float) / 1e6,
-                "status": np.where(s["accepted"], "accepted", "rejected"),
+                "status": status,
+                "colour": np.where(s["accepted"], QC_COLOURS["accepted"], QC_COLOURS["rejected"]),
                 "reason": s.get("rejection_reason", pd.Series([""] * len(s))).astype(str),
                 "protocol": s["protocol"].astype(str),
             }
         )
-        rs = hv.Scatter(frame, "start_min", ["rs_mohm", "status", "reason", "protocol"]).opts(
-            color="status", cmap={"accepted": "#2c7fb8", "rejected": "#d7301f"}, size=7, tools=["hover"]
-        )
-        rs_line = hv.Curve(frame, "start_min", "rs_mohm").opts(color="gray", alpha=0.5)
-        overlay = rs_line * rs
+
+    def qc_plot(self) -> list:
+        """Rs and Rin of every sweep against its start time, with the Rs threshold; rejected sweeps in red.
+
+        Two bokeh figures sharing one data source (and their x range).
+        """
+        p = self.data()["parameters"]
+        source = ColumnDataSource(self.qc_frame())
+        tips = [("sweep start (min)", "@start_min{0.00}"), ("status", "@status"), ("reason", "@reason"),
+                ("protocol", "@protocol")]  # fmt: skip
+        figures = []
+        for column, label, title in (
+            ("rs_mohm", "Rs (MΩ)", "Series resistance (QC threshold dashed)"),
+            ("rin_mohm", "Rin (MΩ)", "Input resistance"),
+        ):
+            fig = _figure(title, "sweep start (min)", label, 250, x_range=figures[0].x_range if figures else None)
+            fig.line("start_min", column, source=source, color="gray", alpha=0.5)
+            dots = fig.scatter("start_min", column, source=source, color="colour", size=7, name=column)
+            fig.add_tools(HoverTool(renderers=[dots], tooltips=[(label, f"@{column}{{0.00}}"), *tips]))
+            figures.append(fig)
         if p is not None:
-            overlay = overlay * hv.HLine(p.rs_max_ohm / 1e6).opts(color="#d7301f", line_dash="dashed")
-        overlay = overlay.opts(
-            title="Series resistance (QC threshold dashed)", xlabel="sweep start (min)", ylabel="Rs (MΩ)",
-            responsive=True, height=250,
-        )  # fmt: skip
-        rin = (
-            hv.Curve(frame, "start_min", "rin_mohm").opts(color="gray", alpha=0.5)
-            * hv.Scatter(frame, "start_min", ["rin_mohm", "status"]).opts(
-                color="status", cmap={"accepted": "#2c7fb8", "rejected": "#d7301f"}, size=7, tools=["hover"]
-            )
-        ).opts(title="Input resistance", xlabel="sweep start (min)", ylabel="Rin (MΩ)", responsive=True, height=250)
-        return (overlay + rin).cols(2)
+            threshold = Span(location=p.rs_max_ohm / 1e6, dimension="width", line_color=QC_COLOURS["rejected"],
+                             line_dash="dashed", name="Rs threshold")  # fmt: skip
+            figures[0].add_layout(threshold)
+        return figures
 
     def metadata(self) -> pd.DataFrame:
         """Group labels and location of the cell (two columns: field, value)."""
@@ -240,14 +245,15 @@ class CellView(pn.viewable.Viewer):
     @param.depends("cell_key", "show_rejected", "show_sweeps", "window_ms")
     def _sweeps(self):
         return pn.Row(
-            pn.pane.HoloViews(self.sweeps_plot("AMPA"), sizing_mode="stretch_width"),
-            pn.pane.HoloViews(self.sweeps_plot("NMDA"), sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.sweeps_plot("AMPA"), sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.sweeps_plot("NMDA"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
     @param.depends("cell_key")
     def _qc(self):
-        return pn.pane.HoloViews(self.qc_plot(), sizing_mode="stretch_width")
+        return pn.Row(*(pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.qc_plot()),
+                      sizing_mode="stretch_width")  # fmt: skip
 
     @param.depends("cell_key")
     def _metadata(self):

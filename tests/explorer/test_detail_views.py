@@ -20,13 +20,18 @@ def store():
     return StubStore(tiny_archive()[0])
 
 
-def _n_curves(overlay) -> int:
-    return sum(1 for el in overlay if type(el).__name__ == "Curve")
+def _names(fig) -> set[str]:
+    """Names of the glyphs and annotations drawn in a bokeh figure."""
+    return {r.name for r in fig.renderers} | {a.name for a in fig.center if a.name}
 
 
-def _n_sweeps(overlay) -> int:
-    """Sweeps drawn: the lines of the multi-line (Path) elements."""
-    return sum(len(el.split()) for el in overlay if type(el).__name__ == "Path")
+def _n_sweeps(fig) -> int:
+    """Sweeps drawn: the lines of the multi-line glyphs (accepted and rejected)."""
+    return sum(len(r.data_source.data["xs"]) for r in fig.renderers if r.name in ("accepted", "rejected"))
+
+
+def _source(fig, name: str) -> dict:
+    return next(r for r in fig.renderers if r.name == name).data_source.data
 
 
 def test_cell_view_builds_and_reacts(store):
@@ -34,19 +39,24 @@ def test_cell_view_builds_and_reacts(store):
         view = CellView(store, key)
         assert isinstance(view.__panel__(), pn.Column)
         ampa, nmda = view.sweeps_plot("AMPA"), view.sweeps_plot("NMDA")
-        assert _n_curves(ampa) >= 2 and _n_curves(nmda) >= 2  # average, fitted decay
+        assert {"average", "decay", "baseline window", "peak window"} <= _names(ampa) & _names(nmda)
         sweeps = view.data()["sweeps"]
-        for kind, overlay in (("AMPA", ampa), ("NMDA", nmda)):  # every sweep of the kind (rejected ones too)
-            assert _n_sweeps(overlay) == int((sweeps["kind"] == kind).sum()) > 0
-        assert any(type(el).__name__ == "VSpan" for el in nmda)
+        for kind, fig in (("AMPA", ampa), ("NMDA", nmda)):  # every sweep of the kind (rejected ones too)
+            assert _n_sweeps(fig) == int((sweeps["kind"] == kind).sum()) > 0
+            n_accepted = int(((sweeps["kind"] == kind) & sweeps["accepted"]).sum())
+            assert fig.title.text.endswith(f"{n_accepted} accepted, {_n_sweeps(fig) - n_accepted} rejected")
+        assert "latency window" in _names(nmda) and "latency window" not in _names(ampa)
         meta = dict(view.metadata().itertuples(index=False, name=None))
         assert meta["file"] == store.cell(key)["file"] and meta["drug"] in ("ketamine", "saline")
-        assert len(view.qc_plot()) == 2
+        rs, rin = view.qc_plot()
+        assert len(_source(rs, "rs_mohm")["rs_mohm"]) == len(sweeps) and "Rs threshold" in _names(rs)
+        np.testing.assert_allclose(_source(rin, "rin_mohm")["rin_mohm"], sweeps["input_resistance_ohm"] / 1e6)
+        view.show_rejected = False
+        assert _n_sweeps(view.sweeps_plot("AMPA")) == int(((sweeps["kind"] == "AMPA") & sweeps["accepted"]).sum())
         view.show_sweeps = False
         assert _n_sweeps(view.sweeps_plot("AMPA")) == 0
         view.window_ms = (0.0, 10.0)
-        average = [el for el in view.sweeps_plot("AMPA") if type(el).__name__ == "Curve"][0]
-        x = average.dimension_values(0)
+        x = np.asarray(_source(view.sweeps_plot("AMPA"), "average")["x"])
         assert x.min() >= 0 and x.max() <= 10
 
 
