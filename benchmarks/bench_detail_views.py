@@ -11,8 +11,9 @@ it prints, in seconds:
 
 - ``baseline``: ``NWBHDF5IO(load_namespaces=True).read()`` of the same file (the reference: what opening a
   view cost when it went through pynwb's full object construction);
-- ``read``: :func:`nwbread.cell_sweeps` / :func:`nwbread.unit_spikes` (what the view reads);
-- ``build``: ``CellView(...).__panel__()`` / ``UnitView(...).__panel__()`` with the data already read;
+- ``read``: ``CellView(store, key).data()`` / ``UnitView(store, key).data()``: constructing the view and
+  reading what it shows (:func:`nwbread.cell_sweeps` / :func:`nwbread.unit_spikes`);
+- ``build``: the view's ``__panel__()`` with the data already read;
 - ``render``: ``get_root`` of that layout into a fresh bokeh Document (what the server does to show it);
 - ``total`` = read + build + render, and ``total / baseline``.
 
@@ -54,20 +55,19 @@ def first_per_file(frame, key: str, n: int):
 def run(kind: str, store, key: str) -> dict:
     import bokeh.document
 
-    from nwb_ketamine.explorer import nwbread
     from nwb_ketamine.explorer.cell import CellView
     from nwb_ketamine.explorer.unit import UnitView
 
-    if kind == "cell":
-        row = store.cell(key)
-        path = store.path_of(row["file"])
-        _, read = _time(lambda: nwbread.cell_sweeps(path))
-        view = CellView(store, key)
-    else:
-        row = store.unit(key).iloc[0]
-        path = store.path_of(row["file"])
-        _, read = _time(lambda: nwbread.unit_spikes(path, int(row["unit_row"])))
-        view = UnitView(store, key)
+    cls = CellView if kind == "cell" else UnitView
+    file = store.cell(key)["file"] if kind == "cell" else store.unit(key)["file"].iloc[0]
+    path = store.path_of(file)
+
+    def read_view():
+        view = cls(store, key)
+        view.data()
+        return view
+
+    view, read = _time(read_view)
     layout, build = _time(view.__panel__)
     _, render = _time(lambda: layout.get_root(bokeh.document.Document()))
     base = baseline(path)

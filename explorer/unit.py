@@ -6,23 +6,26 @@ firing and % spikes in bursts over time, the per-epoch metrics table — is reco
 train with the project's own detector (:mod:`nwb_ketamine.analysis.bursts`), which is vectorised and
 takes milliseconds. The stored metrics are shown next to the live ones, so a reader sees what changed.
 Spikes and waveforms are read once per unit (:func:`nwbread.unit_spikes`).
+
+The figures are plain bokeh, built once per unit (:meth:`UnitView.figures`); a parameter change puts
+the recomputed data into their existing sources (and moves the marks), so a burst-rule change sends
+only new numbers to the browser and keeps the user's zoom. HoloViews overlays took over a second to
+render this view.
 """
 
 from __future__ import annotations
 
 import math
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import ColumnDataSource, Range1d, Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import nwbread
-
-if "bokeh" not in hv.Store.loaded_backends():
-    hv.extension("bokeh")
+from nwb_ketamine.explorer.cell import detail_figure
 
 
 def isi_histogram(spike_times_s, bins_per_decade: int = 20, lo_s: float = 1e-3, hi_s: float = 10.0):
@@ -182,108 +185,177 @@ class UnitView(pn.viewable.Viewer):
         fields += [(k, row.get(k, "")) for k in ("drug", "dose", "stress", "file", "object_path")]
         return pd.DataFrame([(str(k), str(v)) for k, v in fields], columns=["field", "value"])
 
-    # -- plots ------------------------------------------------------------------------------------
-    def raster_plot(self) -> hv.Overlay:
-        """The train cut into rows of ``raster_row_s`` from the injection; burst spikes in red."""
-        d, zero = self.data(), self._zero()
+    # -- plot data --------------------------------------------------------------------------------
+    def raster_row(self) -> float:
+        """Length of a raster row (s): ``raster_row_s`` or a round value giving about 30 rows."""
         start, stop = self._span()
-        row_s = self.raster_row_s or _nice((stop - start) / 30)
-        t = d["spike_times_s"] - zero
+        return self.raster_row_s or _nice((stop - start) / 30)
+
+    def raster_frame(self) -> pd.DataFrame:
+        """Every spike as x (time in its row, s), row (row start from the injection, s), burst or single."""
+        t = self.data()["spike_times_s"] - self._zero()
+        row_s = self.raster_row()
         row = np.floor(t / row_s)
-        frame = pd.DataFrame(
+        return pd.DataFrame(
             {"x": t - row * row_s, "row": row * row_s, "burst": np.where(self.burst_id() >= 0, "burst", "single")}
         )
-        single = hv.Scatter(frame[frame["burst"] == "single"], "x", "row", label="single spikes")
-        burst = hv.Scatter(frame[frame["burst"] == "burst"], "x", "row", label="burst spikes")
-        injection = hv.HLine(0.0).opts(color="green", line_width=2, line_dash="dashed")
-        return (
-            single.opts(marker="dash", angle=90, size=10, color="black")
-            * burst.opts(marker="dash", angle=90, size=10, color="#d62728")
-            * injection
-        ).opts(
-            title=f"Raster, rows of {row_s:g} s from the injection (dashed)",
-            xlabel="time in row (s)",
-            ylabel="row start from injection (s)",
-            invert_yaxis=True,
-            responsive=True,
-            height=320,
-        )
 
-    def isi_plot(self) -> hv.Histogram:
-        """ISI histogram on a logarithmic time axis, with the onset and end ISIs marked."""
-        edges, counts = isi_histogram(self.data()["spike_times_s"])
-        hist = hv.Histogram((edges * 1e3, counts), kdims="ISI (ms)", vdims="count").opts(
-            logx=True, color="#555555", line_color=None
-        )
-        return (
-            hist
-            * hv.VLine(self.onset_isi_ms).opts(color="#d62728", line_dash="dashed")
-            * hv.VLine(self.min_silence_ms or 1e-3).opts(color="green", line_dash="dotted")
-        ).opts(title="ISI histogram (onset ISI red, min silence green)", responsive=True, height=250)
+    def rate_bin(self) -> float:
+        """Bin of the rate plots (s): ``rate_bin_s`` or a round value giving about 50 bins."""
+        start, stop = self._span()
+        return self.rate_bin_s or _nice((stop - start) / 50)
 
-    def acg_plot(self) -> hv.Histogram:
-        """Autocorrelogram in ±``acg_window_ms``."""
+    def rates_frame(self) -> pd.DataFrame:
+        """:func:`binned_rates` of the unit under the current rule, with ``t`` = bin centre from the injection."""
+        start, stop = self._span()
+        bin_s = self.rate_bin()
+        frame = binned_rates(self.data()["spike_times_s"], self.burst_id(), start, stop, bin_s)
+        frame["t"] = frame["start_s"] - self._zero() + bin_s / 2
+        return frame
+
+    # -- plots ------------------------------------------------------------------------------------
+    def figures(self) -> dict:
+        """The unit's bokeh figures, built once per unit and updated in place when a parameter changes.
+
+        Keys: ``raster``, ``isi``, ``acg``, ``rate``, ``percent`` (figures) and ``waveforms`` (a list of
+        figures, one per channel); ``sources`` holds their data sources by the same names.
+        """
+        built = self.__dict__.get("_figures")
+        if built is None or built[0] != self.unit_key:
+            built = (self.unit_key, self._build_figures())
+            self._figures = built
+        return built[1]
+
+    def _build_figures(self) -> dict:
+        sources = {
+            "single": ColumnDataSource({"x": [], "row": []}),
+            "burst": ColumnDataSource({"x": [], "row": []}),
+            "isi": ColumnDataSource({"left": [], "right": [], "count": []}),
+            "acg": ColumnDataSource({"left": [], "right": [], "count": []}),
+            "rates": ColumnDataSource({"t": [], "rate_hz": [], "percent_in_bursts": []}),
+        }
+        raster = detail_figure("Raster", "time in row (s)", "row start from injection (s)", 320)
+        raster.y_range.flipped = True
+        for name, color, label in (("single", "black", "single spikes"), ("burst", "#d62728", "burst spikes")):
+            raster.scatter("x", "row", source=sources[name], marker="dash", angle=math.pi / 2, size=10, color=color,
+                           legend_label=label, name=name)  # fmt: skip
+        raster.add_layout(Span(location=0.0, dimension="width", line_color="green", line_width=2, line_dash="dashed",
+                               name="injection"))  # fmt: skip
+        raster.legend.location = "top_right"
+        isi_title = "ISI histogram (onset ISI red, min silence green)"
+        isi = detail_figure(isi_title, "ISI (ms)", "count", 250, x_axis_type="log")
+        isi.quad(left="left", right="right", top="count", bottom=0, source=sources["isi"], color="#555555",
+                 line_color=None, name="isi")  # fmt: skip
+        marks = {
+            "onset": Span(dimension="height", line_color="#d62728", line_dash="dashed", name="onset ISI"),
+            "silence": Span(dimension="height", line_color="green", line_dash="dotted", name="min silence"),
+        }
+        for mark in marks.values():
+            isi.add_layout(mark)
+        acg = detail_figure("Autocorrelogram", "lag (ms)", "count", 250)
+        acg.quad(left="left", right="right", top="count", bottom=0, source=sources["acg"], color="#555555",
+                 line_color=None, name="acg")  # fmt: skip
+        rate = detail_figure("Firing rate", "time from injection (s)", "rate (Hz)", 220)
+        percent = detail_figure("% spikes in bursts", "time from injection (s)", "% in bursts", 220,
+                                x_range=rate.x_range, y_range=Range1d(0, 100))  # fmt: skip
+        for fig, column, color in ((rate, "rate_hz", "black"), (percent, "percent_in_bursts", "#d62728")):
+            fig.step("t", column, source=sources["rates"], mode="center", color=color, name=column)
+            fig.add_layout(Span(location=0.0, dimension="height", line_color="green", line_dash="dashed",
+                                line_width=2, name="injection"))  # fmt: skip
+        figs = {"raster": raster, "isi": isi, "acg": acg, "rate": rate, "percent": percent,
+                "waveforms": self._waveform_figures(), "sources": sources, "marks": marks}  # fmt: skip
+        self._update_raster(figs)
+        self._update_isi(figs)
+        self._update_acg(figs)
+        self._update_rates(figs)
+        return figs
+
+    def _current(self, figs):
+        """The built figures when they are those of the current unit (nothing to update otherwise)."""
+        if figs is not None:
+            return figs
+        built = self.__dict__.get("_figures")
+        return built[1] if built is not None and built[0] == self.unit_key else None
+
+    @param.depends("onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes", "raster_row_s", watch=True)
+    def _update_raster(self, figs=None) -> None:
+        if (figs := self._current(figs)) is None:
+            return
+        frame = self.raster_frame()
+        for name in ("single", "burst"):
+            part = frame[frame["burst"] == name]
+            figs["sources"][name].data = {"x": part["x"].to_numpy(), "row": part["row"].to_numpy()}
+        figs["raster"].title.text = f"Raster, rows of {self.raster_row():g} s from the injection (dashed)"
+
+    @param.depends("onset_isi_ms", "min_silence_ms", watch=True)
+    def _update_isi(self, figs=None) -> None:
+        if (figs := self._current(figs)) is None:
+            return
+        if not len(figs["sources"]["isi"].data["count"]):
+            edges, counts = isi_histogram(self.data()["spike_times_s"])
+            figs["sources"]["isi"].data = {"left": edges[:-1] * 1e3, "right": edges[1:] * 1e3, "count": counts}
+        figs["marks"]["onset"].location = float(self.onset_isi_ms)
+        figs["marks"]["silence"].location = float(self.min_silence_ms or 1e-3)
+
+    @param.depends("acg_window_ms", watch=True)
+    def _update_acg(self, figs=None) -> None:
+        if (figs := self._current(figs)) is None:
+            return
         window = self.acg_window_ms / 1e3
         edges, counts = autocorrelogram(self.data()["spike_times_s"], window, max(window / 100, 1e-4))
-        return hv.Histogram((edges * 1e3, counts), kdims="lag (ms)", vdims="count").opts(
-            title="Autocorrelogram", color="#555555", line_color=None, responsive=True, height=250
-        )
+        figs["sources"]["acg"].data = {"left": edges[:-1] * 1e3, "right": edges[1:] * 1e3, "count": counts}
 
-    def rates_plot(self) -> hv.Layout:
+    @param.depends("onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes", "rate_bin_s", watch=True)
+    def _update_rates(self, figs=None) -> None:
+        if (figs := self._current(figs)) is None:
+            return
+        frame = self.rates_frame()
+        figs["sources"]["rates"].data = {c: frame[c].to_numpy() for c in ("t", "rate_hz", "percent_in_bursts")}
+        figs["rate"].title.text = f"Firing rate ({self.rate_bin():g} s bins)"
+
+    def raster_plot(self):
+        """The train cut into rows of ``raster_row_s`` from the injection; burst spikes in red."""
+        return self.figures()["raster"]
+
+    def isi_plot(self):
+        """ISI histogram on a logarithmic time axis, with the onset ISI and the minimum silence marked."""
+        return self.figures()["isi"]
+
+    def acg_plot(self):
+        """Autocorrelogram in ±``acg_window_ms``."""
+        return self.figures()["acg"]
+
+    def rates_plot(self) -> list:
         """Firing rate and % spikes in bursts over time (from the injection), the injection marked."""
-        d, zero = self.data(), self._zero()
-        start, stop = self._span()
-        bin_s = self.rate_bin_s or _nice((stop - start) / 50)
-        frame = binned_rates(d["spike_times_s"], self.burst_id(), start, stop, bin_s)
-        frame["t"] = frame["start_s"] - zero + bin_s / 2
-        mark = hv.VLine(0.0).opts(color="green", line_dash="dashed", line_width=2)
-        rate = hv.Curve(frame, "t", "rate_hz").opts(interpolation="steps-mid", color="black")
-        percent = hv.Curve(frame, "t", "percent_in_bursts").opts(interpolation="steps-mid", color="#d62728")
-        common = dict(responsive=True, height=220, xlabel="time from injection (s)")
-        return (
-            (rate * mark).opts(title=f"Firing rate ({bin_s:g} s bins)", ylabel="rate (Hz)", **common)
-            + (percent * mark).opts(title="% spikes in bursts", ylabel="% in bursts", ylim=(0, 100), **common)
-        ).cols(1)
+        figs = self.figures()
+        return [figs["rate"], figs["percent"]]
 
-    def waveform_plot(self) -> hv.Layout:
-        """Mean ± SD waveform on each channel of the tetrode."""
+    def waveform_plot(self) -> list:
+        """Mean ± SD waveform on each channel of the tetrode (one figure per channel, shared y range)."""
+        return self.figures()["waveforms"]
+
+    def _waveform_figures(self) -> list:
         d = self.data()
         mean, sd = d["waveform_mean_uv"], d["waveform_sd_uv"]
         if mean is None:
-            return hv.Layout([hv.Curve([], "time (ms)", "µV").opts(title="no waveforms in the file")])
+            return [detail_figure("no waveforms in the file", "time (ms)", "µV", 200, width=200, sizing_mode="fixed")]
         rate = d["waveform_rate_hz"] or 1.0
         t = np.arange(mean.shape[0]) / rate * 1e3
         names = d["channels"] or [str(c) for c in range(mean.shape[1])]
-        lo, hi = np.nanmin(mean - (sd if sd is not None else 0)), np.nanmax(mean + (sd if sd is not None else 0))
-        panels = []
+        spread = sd if sd is not None else np.zeros_like(mean)
+        lo, hi = np.nanmin(mean - spread), np.nanmax(mean + spread)
+        y_range = Range1d(float(lo), float(hi)) if np.isfinite([lo, hi]).all() and hi > lo else None
+        figures = []
         for c in range(mean.shape[1]):
-            curve = hv.Curve((t, mean[:, c]), "time (ms)", "µV").opts(color="black")
-            band = hv.Spread(
-                (t, mean[:, c], sd[:, c] if sd is not None else np.zeros_like(t)), "time (ms)", ["µV", "sd"]
-            )
             name = names[c] if c < len(names) else str(c)
-            panels.append((band.opts(alpha=0.3, color="gray") * curve).opts(
-                title=name, ylim=(float(lo), float(hi)) if np.isfinite([lo, hi]).all() else None, width=200, height=200
-            ))  # fmt: skip
-        return hv.Layout(panels).cols(4)
+            fig = detail_figure(name, "time (ms)", "µV", 200, width=200, sizing_mode="fixed", y_range=y_range)
+            fig.varea(x=t, y1=mean[:, c] - spread[:, c], y2=mean[:, c] + spread[:, c], color="gray", alpha=0.3,
+                      name="sd")  # fmt: skip
+            fig.line(t, mean[:, c], color="black", name="mean")
+            figures.append(fig)
+        return figures
 
     # -- layout ------------------------------------------------------------------------------------
-    @param.depends("unit_key", "onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes", "raster_row_s")
-    def _raster(self):
-        return pn.pane.HoloViews(self.raster_plot(), sizing_mode="stretch_width")
-
-    @param.depends("unit_key", "onset_isi_ms", "min_silence_ms", "acg_window_ms")
-    def _intervals(self):
-        return pn.Row(
-            pn.pane.HoloViews(self.isi_plot(), sizing_mode="stretch_width"),
-            pn.pane.HoloViews(self.acg_plot(), sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
-
-    @param.depends("unit_key", "onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes", "rate_bin_s")
-    def _rates(self):
-        return pn.pane.HoloViews(self.rates_plot(), sizing_mode="stretch_width")
-
     @param.depends("unit_key", "onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes")
     def _metrics(self):
         return pn.widgets.Tabulator(
@@ -295,8 +367,24 @@ class UnitView(pn.viewable.Viewer):
         return pn.widgets.Tabulator(self.quality(), show_index=False, disabled=True, sizing_mode="stretch_width")
 
     @param.depends("unit_key")
-    def _waveforms(self):
-        return pn.pane.HoloViews(self.waveform_plot())
+    def _plots(self):
+        figs = self.figures()
+
+        def pane(fig):
+            return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+
+        return pn.Column(
+            pane(figs["raster"]),
+            pn.Row(pane(figs["isi"]), pane(figs["acg"]), sizing_mode="stretch_width"),
+            pane(figs["rate"]),
+            pane(figs["percent"]),
+            pn.Row(
+                pn.GridBox(*(pn.pane.Bokeh(f) for f in figs["waveforms"]), ncols=4),
+                self._quality,
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+        )
 
     def __panel__(self):
         try:
@@ -318,10 +406,7 @@ class UnitView(pn.viewable.Viewer):
             rule,
             self._metrics,
             display,
-            self._raster,
-            self._intervals,
-            self._rates,
-            pn.Row(self._waveforms, self._quality, sizing_mode="stretch_width"),
+            self._plots,
             sizing_mode="stretch_width",
         )
 

@@ -65,18 +65,34 @@ def test_unit_view_recomputes_bursts_live(store):
     for key in keys:
         view = UnitView(store, key)
         assert isinstance(view.__panel__(), pn.Column)
-        for plot in (view.raster_plot(), view.isi_plot(), view.acg_plot(), view.rates_plot(), view.waveform_plot()):
-            assert plot is not None
+        n_spikes = view.data()["spike_times_s"].size
+        raster = view.raster_plot()
+        assert len(_source(raster, "single")["x"]) + len(_source(raster, "burst")["x"]) == n_spikes
+        assert "injection" in _names(raster)
+        assert sum(_source(view.isi_plot(), "isi")["count"]) == n_spikes - 1
+        assert len(_source(view.acg_plot(), "acg")["count"]) == 200
+        rate, percent = view.rates_plot()
+        assert rate.title.text == f"Firing rate ({view.rate_bin():g} s bins)" and percent.y_range.end == 100
         assert len(view.waveform_plot()) == 4
+        assert [f.title.text for f in view.waveform_plot()] == view.data()["channels"]
     # A unit that bursts under the stored rule: the live metrics equal the stored ones, then change.
     bursting = store.units.loc[store.units["percent_spikes_in_bursts"] > 0, "unit_key"].iloc[0]
     view = UnitView(store, bursting)
     before = view.metrics()
     np.testing.assert_allclose(before["percent_spikes_in_bursts"], before["percent_spikes_in_bursts (stored)"])
+    figures = view.figures()
+    assert len(_source(figures["raster"], "burst")["x"]) == int((view.burst_id() >= 0).sum()) > 0
     view.onset_isi_ms = 1.0
     after = view.metrics()
     assert after["percent_spikes_in_bursts"].sum() < before["percent_spikes_in_bursts"].sum()
     assert (view.burst_id() == -1).all()
+    # The same figures, their data recomputed in place: no burst spikes, no % in bursts, the onset mark moved.
+    assert view.figures() is figures and len(_source(figures["raster"], "burst")["x"]) == 0
+    assert np.nansum(_source(figures["percent"], "percent_in_bursts")["percent_in_bursts"]) == 0
+    assert figures["marks"]["onset"].location == 1.0
+    view.param.update(raster_row_s=7.0, rate_bin_s=3.0, acg_window_ms=50.0)
+    assert "rows of 7 s" in figures["raster"].title.text and "(3 s bins)" in figures["rate"].title.text
+    assert max(_source(figures["acg"], "acg")["right"]) == pytest.approx(50.0)
 
 
 def test_isi_and_autocorrelogram_known_values():
