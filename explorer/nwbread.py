@@ -3,10 +3,12 @@
 Design decisions:
 
 - The detail views read our catalog files with h5py by object path (:func:`cell_sweeps`,
-  :func:`unit_spikes`), like the catalog does: building every pynwb container of a file (``io.read()``)
-  took about a second per file, while the views need a few tables. The pynwb readers stay next to them
-  (:func:`cell_sweeps_pynwb`, :func:`unit_spikes_pynwb`) as the reference the tests compare against, and
-  :func:`open_nwb` keeps serving the generic view and the raw traces.
+  :func:`unit_spikes`, :func:`raw_window`), like the catalog does: building every pynwb container of a
+  file (``io.read()``) took about a second per file, while the views need a few tables. The pynwb readers
+  stay next to them (:func:`cell_sweeps_pynwb`, :func:`unit_spikes_pynwb`, :func:`raw_window_pynwb`) as
+  the reference the tests compare against, and :func:`open_nwb` keeps serving the generic view.
+  :func:`raw_window` keeps its files open (:func:`open_h5`, with hdmf's 32 MB chunk cache) because the
+  traces view reads a window per pan or zoom.
 - :func:`open_nwb` opens files read-only once and keeps them open (a small LRU cache keyed by the resolved
   path and its modification time); HDF5 reads are serialised by h5py's own lock, and the cache by ours.
   The namespaces cached in a file are loaded only when one of them is not already loaded in this process
@@ -37,8 +39,31 @@ MAX_OPEN_FILES = 16
 #: Samples (rows × channels) decompressed and reduced at a time by :func:`raw_window`.
 BLOCK_VALUES = 4_000_000
 
+#: HDF5 chunk cache of the files :func:`raw_window` keeps open (hdmf's value: a raw chunk of 10 s × 16
+#: channels is 10 MB, so panning within it decompresses it once).
+RDCC_NBYTES = 32 * 1024**2
+
 _lock = threading.RLock()
 _open: OrderedDict[tuple[str, int], tuple[object, object]] = OrderedDict()
+_open_h5: OrderedDict[tuple[str, int], object] = OrderedDict()
+
+
+def open_h5(path):
+    """The HDF5 file at ``path`` opened read-only with h5py and kept open (an LRU like :func:`open_nwb`)."""
+    import h5py
+
+    path = Path(path).resolve()
+    key = (str(path), path.stat().st_mtime_ns)
+    with _lock:
+        if key in _open_h5:
+            _open_h5.move_to_end(key)
+            return _open_h5[key]
+        f = h5py.File(path, "r", rdcc_nbytes=RDCC_NBYTES)
+        _open_h5[key] = f
+        while len(_open_h5) > MAX_OPEN_FILES:
+            _, old = _open_h5.popitem(last=False)
+            old.close()
+        return f
 
 
 def open_nwb(path):
@@ -118,6 +143,9 @@ def close_all() -> None:
         while _open:
             _, (io, _) = _open.popitem()
             io.close()
+        while _open_h5:
+            _, f = _open_h5.popitem()
+            f.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -878,8 +906,39 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
             "channel_index": chans}  # fmt: skip
 
 
+class _H5Series:
+    """The fields of an ElectricalSeries group that :func:`read_raw_window` uses, read with h5py."""
+
+    def __init__(self, group):
+        self.data = group["data"]
+        self.starting_time, self.rate = _h5_series_timing(group)
+        if self.rate is None:
+            raise LookupError(f"{group.name}: timestamps instead of a sampling rate are not supported")
+        self.conversion = float(self.data.attrs.get("conversion", 1.0))
+        self.offset = float(self.data.attrs.get("offset", 0.0))
+        self.channel_conversion = group.get("channel_conversion")
+
+
+def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
+    """:func:`events_of` read from ``/intervals/events``."""
+    table = f.get("intervals/events")
+    columns = {"start_s": [], "stop_s": [], "label": [], "channel": []}
+    if table is None or "id" not in table or len(table["id"]) == 0:
+        return pd.DataFrame(columns)
+    start = np.asarray(table["start_time"][()], dtype=float)
+    keep = (start >= t0) & (start < t1)
+    out = {"start_s": start[keep], "stop_s": np.asarray(table["stop_time"][()], dtype=float)[keep]}
+    for name in ("label", "channel"):
+        values = _h5_column(table, name) if name in table else np.full(len(start), "")
+        out[name] = [str(_text(v)) for v in np.asarray(values, dtype=object)[keep]]
+    return pd.DataFrame(out)
+
+
 def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None):
     """The raw signal of ``[t0, t1)`` (session clock, s), read from the file window only and downsampled.
+
+    Read with h5py by object path (the same values as :func:`raw_window_pynwb`, without building the
+    file's pynwb objects first).
 
     Parameters
     ----------
@@ -909,6 +968,41 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
     LookupError
         When the file has no raw ElectricalSeries (converted with ``--no-raw``).
     """
+    f = open_h5(path)
+    with _lock:
+        acquisition = f.get("acquisition")
+        group = None
+        if series_name is not None:
+            group = acquisition[series_name]
+        elif acquisition is not None:
+            group = next((g for g in acquisition.values() if _h5_type(g) == "ElectricalSeries"), None)
+        if group is None:
+            raise LookupError(f"{Path(path).name}: no raw ElectricalSeries in acquisition (converted without raw data)")
+        series = _H5Series(group)
+        out = read_raw_window(series, t0, t1, channels, max_points)
+        electrodes = group["electrodes"]
+        rows = np.asarray(electrodes[()], dtype=np.int64)[out["channel_index"]]
+        table = f[electrodes.attrs["table"]]
+        names = _h5_column(table, "channel_name") if "channel_name" in _h5_colnames(table) else rows
+        n_rows = len(table["id"])
+        groups = _h5_column(table, "group_name") if "group_name" in _h5_colnames(table) else [""] * n_rows
+        out["channels"] = [str(names[r]) for r in rows]
+        out["groups"] = [str(groups[r]) for r in rows]
+        start = float(series.starting_time or 0.0)
+        out["duration_s"] = series.data.shape[0] / float(series.rate)
+        out["start_s"] = start
+        out["t0"], out["t1"] = max(t0, start), min(t1, start + out["duration_s"])
+        out["events"] = _h5_events(f, t0, t1)
+        injection, label = _h5_injection(f)
+    out["injection_time_s"] = injection if injection is not None and t0 <= injection < t1 else None
+    out["injection_label"] = label
+    return out
+
+
+def raw_window_pynwb(
+    path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None
+) -> dict:
+    """:func:`raw_window` read through pynwb's objects (the reference for the h5py reader)."""
     nwbfile = open_nwb(path)
     series = _raw_series(nwbfile, series_name)
     if series is None:

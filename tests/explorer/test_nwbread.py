@@ -195,6 +195,11 @@ def test_h5py_readers_equal_pynwb(store):
         nwbread.unit_spikes(path, 10_000)
     with pytest.raises(OSError):
         nwbread.cell_sweeps(path.with_name("absent.nwb"))
+    # Raw windows: full resolution, decimated, a channel subset, clipped at the start, holding the injection.
+    for args in [(1.0, 1.05, None, 10_000), (0.0, 8.0, [4, 5, 6, 7], 1000), (-5.0, 3.0, None, 4000), (3.5, 4.5)]:
+        assert_same(nwbread.raw_window(path, *args), nwbread.raw_window_pynwb(path, *args), str(args))
+    with pytest.raises(LookupError):
+        nwbread.raw_window(store.path_of(store.cells["file"].iloc[0]), 0.0, 1.0)
 
 
 def test_namespaces_skipped_only_when_loaded(store, realdata):
