@@ -222,7 +222,10 @@ def warm_up(path: Path) -> None:
 
 
 def measure(path: Path, n_windows: int, n_cold: int, seed: int) -> None:
-    from nwb_ketamine.explorer.nwbread import _raw_series, close_all, open_nwb
+    from nwb_ketamine.explorer.nwbread import close_all, open_nwb
+
+    def _raw_series(nwbfile):
+        return next(s for s in nwbfile.acquisition.values() if type(s).__name__ == "ElectricalSeries")
 
     close_all()
     dataset = _raw_series(open_nwb(path)).data

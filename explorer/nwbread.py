@@ -4,9 +4,9 @@ Design decisions:
 
 - The detail views read our catalog files with h5py by object path (:func:`cell_sweeps`,
   :func:`unit_spikes`, :func:`raw_window`), like the catalog does: building every pynwb container of a
-  file (``io.read()``) took about a second per file, while the views need a few tables. The pynwb readers
-  stay next to them (:func:`cell_sweeps_pynwb`, :func:`unit_spikes_pynwb`, :func:`raw_window_pynwb`) as
-  the reference the tests compare against, and :func:`open_nwb` keeps serving the generic view.
+  file (``io.read()``) took about a second per file, while the views need a few tables. Readers of the same
+  values through pynwb's objects are the tests' reference (``tests/explorer/pynwb_reference.py``), and
+  :func:`open_nwb` keeps serving the generic view.
   :func:`raw_window` keeps its files open (:func:`open_h5`, with hdmf's 32 MB chunk cache) because the
   traces view reads a window per pan or zoom.
 - :func:`open_nwb` opens files read-only once and keeps them open (a small LRU cache keyed by the resolved
@@ -149,302 +149,7 @@ def close_all() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Shared pieces
-
-
-def injection_time_s(nwbfile) -> float | None:
-    """Time of the in vivo treatment (s from the session start; negative = before), or None.
-
-    Bath applications are not injections; among in vivo administrations a treatment or vehicle control
-    is preferred, and the earliest is taken (the catalog's rule).
-    """
-    meta = nwbfile.lab_meta_data.get("drug_stress") if nwbfile.lab_meta_data else None
-    if meta is None:
-        return None
-    in_vivo = [a for a in meta.drug_administrations.values() if a.route != "bath"]
-    preferred = [a for a in in_vivo if a.role in ("treatment", "vehicle control")] or in_vivo
-    times = [float(a.administration_time) for a in preferred if a.administration_time is not None]
-    return min(times) if times else None
-
-
-def injection_label(nwbfile) -> str:
-    """'ketamine 10 mg/kg' for the injection of :func:`injection_time_s` ('' without one)."""
-    meta = nwbfile.lab_meta_data.get("drug_stress") if nwbfile.lab_meta_data else None
-    t = injection_time_s(nwbfile)
-    if meta is None or t is None:
-        return ""
-    for a in meta.drug_administrations.values():
-        if a.administration_time is not None and float(a.administration_time) == t and a.route != "bath":
-            for amount in ("dose", "concentration", "volume"):
-                value = getattr(a, amount, None)
-                if value is not None:
-                    return f"{a.agent} {value:g} {getattr(a, amount + '_unit', '') or ''}".strip()
-            return str(a.agent)
-    return ""
-
-
-def epochs_of(nwbfile) -> pd.DataFrame:
-    """The epochs table as (name, start_s, stop_s), the name being the first tag."""
-    if nwbfile.epochs is None or len(nwbfile.epochs) == 0:
-        return pd.DataFrame({"name": [], "start_s": [], "stop_s": []})
-    table = nwbfile.epochs
-    tags = table["tags"][:] if "tags" in table.colnames else [[] for _ in range(len(table))]
-    return pd.DataFrame(
-        {
-            "name": [str(t[0]) if len(t) else f"epoch {i}" for i, t in enumerate(tags)],
-            "start_s": np.asarray(table["start_time"].data[:], dtype=float),
-            "stop_s": np.asarray(table["stop_time"].data[:], dtype=float),
-        }
-    )
-
-
-def events_of(nwbfile, t0: float = -math.inf, t1: float = math.inf) -> pd.DataFrame:
-    """Events (the ``events`` intervals table) starting in ``[t0, t1)``: start_s, stop_s, label, channel."""
-    table = nwbfile.intervals.get("events") if nwbfile.intervals else None
-    columns = {"start_s": [], "stop_s": [], "label": [], "channel": []}
-    if table is None or len(table) == 0:
-        return pd.DataFrame(columns)
-    start = np.asarray(table["start_time"].data[:], dtype=float)
-    keep = (start >= t0) & (start < t1)
-    out = {"start_s": start[keep], "stop_s": np.asarray(table["stop_time"].data[:], dtype=float)[keep]}
-    for name in ("label", "channel"):
-        values = np.asarray(table[name].data[:], dtype=object) if name in table.colnames else np.full(len(start), "")
-        out[name] = [v.decode() if isinstance(v, bytes) else str(v) for v in values[keep]]
-    return pd.DataFrame(out)
-
-
-# --------------------------------------------------------------------------------------------------
-# Slice cells
-
-
-def _ragged(column) -> list[np.ndarray]:
-    """Rows of a ragged DynamicTableRegion column (VectorIndex) as arrays of target row indices."""
-    ends = np.asarray(column.data[:], dtype=np.int64)
-    targets = np.asarray(column.target.data[:], dtype=np.int64)
-    starts = np.concatenate([[0], ends[:-1]])
-    return [targets[a:b] for a, b in zip(starts, ends, strict=True)]
-
-
-def _holding_of_recordings(nwbfile, n_rows: int) -> np.ndarray:
-    """Holding potential (V) of each intracellular recording row, walked down from the conditions table."""
-    holding = np.full(n_rows, np.nan)
-    try:
-        conditions = nwbfile.icephys_experimental_conditions
-        if conditions is None or "holding_potential" not in conditions.colnames:
-            return holding
-        repetitions = _ragged(conditions["repetitions"])
-        sequentials = _ragged(nwbfile.icephys_repetitions["sequential_recordings"])
-        simultaneous = _ragged(nwbfile.icephys_sequential_recordings["simultaneous_recordings"])
-        recordings = _ragged(nwbfile.icephys_simultaneous_recordings["recordings"])
-        values = np.asarray(conditions["holding_potential"].data[:], dtype=float)
-        for value, reps in zip(values, repetitions, strict=True):
-            for rep in reps:
-                for seq in sequentials[rep]:
-                    for sim in simultaneous[seq]:
-                        holding[recordings[sim]] = value
-    except (KeyError, AttributeError, TypeError, IndexError):
-        pass
-    return holding
-
-
-def cell_sweeps_pynwb(path) -> dict:
-    """:func:`cell_sweeps` read through pynwb's objects (the reference for the h5py reader; any layout pynwb reads).
-
-    Parameters
-    ----------
-    path
-        The cell's NWB file (written by :class:`nwb_ketamine.converters.abf.AbfSliceConverter`).
-
-    Returns
-    -------
-    dict
-        ``current_a`` (n_sweeps, n_samples) in A, NaN-padded; ``time_s`` (n_samples,) from the sweep start;
-        ``rate_hz``; ``sweeps`` (DataFrame, one row per sweep: ``name``, ``recording`` (row of
-        intracellular_recordings), ``protocol``, ``file``, ``sweep``, ``start_time_s`` (session clock),
-        ``holding_potential_v``, ``kind``, ``accepted``, ``rejection_reason``, ``series_resistance_ohm``,
-        ``input_resistance_ohm`` and the other stored per-sweep measures; NaN / '' without analysis);
-        ``summary`` (dict, stored cell results, or None); ``parameters`` (EpscParameters or None);
-        ``electrode`` (dict: location, slice, cell_id); ``injection_time_s``.
-    """
-    from pynwb.icephys import VoltageClampSeries
-
-    from nwb_ketamine.analysis.store import read_epsc_analysis
-
-    nwbfile = open_nwb(path)
-    table = nwbfile.intracellular_recordings
-    refs = table.category_tables["responses"]["response"].data[:] if table is not None else []
-    rows = [
-        (i, int(start), int(count), series)
-        for i, (start, count, series) in enumerate(refs)
-        if isinstance(series, VoltageClampSeries)
-    ]
-    holding = _holding_of_recordings(nwbfile, len(refs))
-    stored = read_epsc_analysis(nwbfile)
-    measures = None
-    if stored is not None:
-        measures, summary, parameters = stored
-        analysed = np.asarray(nwbfile.processing["icephys"]["epsc_sweeps"]["intracellular_recording"].data[:])
-        position = {int(r): k for k, r in enumerate(analysed)}
-    else:
-        summary = parameters = None
-        position = {}
-
-    rates = {float(series.rate) for *_, series in rows if series.rate}
-    rate = max(rates) if rates else float("nan")
-    width = max((count if count >= 0 else len(series.data)) for _, _, count, series in rows) if rows else 0
-    current = np.full((len(rows), width), np.nan)
-    records = []
-    for k, (i, start, count, series) in enumerate(rows):
-        stop = len(series.data) if count < 0 else start + count
-        values = np.asarray(series.data[start:stop], dtype=np.float64) * series.conversion + series.offset
-        current[k, : values.size] = values
-        record = {
-            "name": series.name,
-            "recording": i,
-            "protocol": series.stimulus_description,
-            "start_time_s": float(series.starting_time or 0.0) + start / float(series.rate or 1.0),
-            "holding_potential_v": holding[i] if i < holding.size else np.nan,
-            "rate_hz": float(series.rate) if series.rate else np.nan,
-        }
-        j = position.get(i)
-        if measures is not None and j is not None:
-            for name, values_ in measures.items():
-                value = values_[j]
-                record[name] = value.decode() if isinstance(value, bytes) else value
-            record["analysed"] = True
-        else:
-            record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
-        records.append(record)
-    sweeps = pd.DataFrame.from_records(records)
-    if len(sweeps):
-        sweeps["holding_potential_v"] = sweeps["holding_potential_v"].astype(float)
-        for column in ("series_resistance_ohm", "input_resistance_ohm", "decay_tau_s", "peak_a", "baseline_a"):
-            if column not in sweeps:
-                sweeps[column] = np.nan
-        sweeps["accepted"] = sweeps["accepted"].astype(bool)
-    electrode = {}
-    if rows:
-        e = rows[0][3].electrode
-        electrode = {"name": e.name, "location": getattr(e, "location", ""), "slice": getattr(e, "slice", ""),
-                     "cell_id": getattr(e, "cell_id", "")}  # fmt: skip
-    return {
-        "current_a": current,
-        "time_s": np.arange(width) / rate if rows else np.zeros(0),
-        "rate_hz": rate,
-        "sweeps": sweeps,
-        "summary": summary,
-        "parameters": parameters,
-        "electrode": electrode,
-        "injection_time_s": injection_time_s(nwbfile),
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# Units
-
-
-def unit_spikes_pynwb(path, unit_row: int) -> dict:
-    """:func:`unit_spikes` read through pynwb's objects (the reference for the h5py reader).
-
-    Parameters
-    ----------
-    path
-        The session's NWB file.
-    unit_row
-        Row of the units table (the catalog's ``unit_row``).
-
-    Returns
-    -------
-    dict
-        ``spike_times_s`` (session clock); ``waveform_mean_uv`` and ``waveform_sd_uv`` (n_samples,
-        n_channels) or None, ``waveform_rate_hz``; ``metrics`` (dict of the units-table columns of the
-        row); ``electrode_group``, ``region``, ``channels`` (channel names of its electrodes);
-        ``injection_time_s`` (or None), ``injection_label``; ``epochs`` (DataFrame name, start_s, stop_s);
-        ``stored_metrics`` (DataFrame of the stored per-epoch burst metrics of the unit, or None) and
-        ``burst_parameters`` (the stored rule, or None); ``recording_s`` (start, stop).
-    """
-    from nwb_ketamine.converters.units import read_burst_metrics
-
-    nwbfile = open_nwb(path)
-    units = nwbfile.units
-    if units is None or not 0 <= int(unit_row) < len(units):
-        raise KeyError(f"{path}: no row {unit_row} in the units table")
-    row = int(unit_row)
-    spikes = np.asarray(units["spike_times"][row], dtype=np.float64)
-    mean = sd = None
-    if "waveform_mean" in units.colnames:
-        mean = np.asarray(units["waveform_mean"][row], dtype=np.float64) * 1e6
-        if mean.ndim == 1:
-            mean = mean[:, None]
-    if "waveform_sd" in units.colnames:
-        sd = np.asarray(units["waveform_sd"][row], dtype=np.float64) * 1e6
-        if sd.ndim == 1:
-            sd = sd[:, None]
-    skip = {
-        "spike_times",
-        "waveform_mean",
-        "waveform_sd",
-        "waveforms",
-        "electrodes",
-        "electrode_group",
-        "obs_intervals",
-    }
-    metrics = {}
-    for name in units.colnames:
-        if name in skip:
-            continue
-        try:
-            value = units[name][row]
-        except Exception:  # a column this reader cannot index; not worth failing the view
-            continue
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, bytes):
-            value = value.decode()
-        metrics[name] = value
-    group = units["electrode_group"][row] if "electrode_group" in units.colnames else None
-    channels = []
-    if "electrodes" in units.colnames:
-        electrodes = units["electrodes"][row]
-        if isinstance(electrodes, pd.DataFrame):
-            column = "channel_name" if "channel_name" in electrodes else None
-            channels = [str(c) for c in electrodes[column]] if column else [str(i) for i in electrodes.index]
-            if group is None and "group" in electrodes:
-                group = electrodes["group"].iloc[0]
-    epochs = epochs_of(nwbfile)
-    stored = read_burst_metrics(nwbfile)
-    stored_metrics = params = None
-    if stored is not None:
-        table, params = stored
-        frame = pd.DataFrame({k: v for k, v in table.items()})
-        stored_metrics = frame[frame["unit"] == row].reset_index(drop=True)
-    series = _raw_series(nwbfile)
-    if series is not None:
-        start = float(series.starting_time or 0.0)
-        span = (start, start + series.data.shape[0] / float(series.rate))
-    else:
-        ends = [float(spikes[-1]) if spikes.size else 0.0] + list(epochs["stop_s"])
-        span = (min([0.0] + list(epochs["start_s"])), max(ends))
-    return {
-        "spike_times_s": spikes,
-        "waveform_mean_uv": mean,
-        "waveform_sd_uv": sd,
-        "waveform_rate_hz": float(units.waveform_rate) if units.waveform_rate else None,
-        "metrics": metrics,
-        "electrode_group": group.name if group is not None else "",
-        "region": group.location if group is not None else metrics.get("brain_area", ""),
-        "channels": channels,
-        "injection_time_s": injection_time_s(nwbfile),
-        "injection_label": injection_label(nwbfile),
-        "epochs": epochs,
-        "stored_metrics": stored_metrics,
-        "burst_parameters": params,
-        "recording_s": span,
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# The same, read with h5py by object path (what the detail views use)
+# Reading with h5py by object path (what the detail views use)
 
 
 def _text(value):
@@ -581,7 +286,7 @@ def _h5_series_timing(group) -> tuple[float, float | None]:
 def cell_sweeps(path) -> dict:
     """The voltage-clamp sweeps of one slice-cell NWB file with their QC and the stored analysis.
 
-    Read with h5py by object path (the same values as :func:`cell_sweeps_pynwb`, in a fraction of the time).
+    Read with h5py by object path (the tests compare it with a reader through pynwb's objects).
 
     Parameters
     ----------
@@ -674,7 +379,7 @@ def cell_sweeps(path) -> dict:
 
 
 def _h5_epochs(f) -> pd.DataFrame:
-    """:func:`epochs_of` read from ``/intervals/epochs``."""
+    """The epochs table as (name, start_s, stop_s), the name being the first tag, from ``/intervals/epochs``."""
     table = f.get("intervals/epochs")
     if table is None or "id" not in table or len(table["id"]) == 0:
         return pd.DataFrame({"name": [], "start_s": [], "stop_s": []})
@@ -710,8 +415,8 @@ def _h5_burst_metrics(f, units):
 def unit_spikes(path, unit_row: int) -> dict:
     """Spikes, waveforms, quality metrics and context of one unit (one row of the units table).
 
-    Read with h5py by object path, only this unit's rows of the ragged columns (the same values as
-    :func:`unit_spikes_pynwb`).
+    Read with h5py by object path, only this unit's rows of the ragged columns (the tests compare it with a
+    reader through pynwb's objects).
 
     Parameters
     ----------
@@ -827,18 +532,6 @@ def unit_spikes(path, unit_row: int) -> dict:
 # Raw traces
 
 
-def _raw_series(nwbfile, name: str | None = None):
-    """The raw ElectricalSeries: ``name`` in acquisition, else the first ElectricalSeries there."""
-    from pynwb.ecephys import ElectricalSeries
-
-    if name is not None:
-        return nwbfile.acquisition[name]
-    for obj in nwbfile.acquisition.values():
-        if isinstance(obj, ElectricalSeries):
-            return obj
-    return None
-
-
 def minmax_decimate(data: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Reduce ``data`` (n_samples, n_channels) to two points per bin of ``width`` samples.
 
@@ -920,7 +613,7 @@ class _H5Series:
 
 
 def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
-    """:func:`events_of` read from ``/intervals/events``."""
+    """Events (``/intervals/events``) starting in ``[t0, t1)``: start_s, stop_s, label, channel."""
     table = f.get("intervals/events")
     columns = {"start_s": [], "stop_s": [], "label": [], "channel": []}
     if table is None or "id" not in table or len(table["id"]) == 0:
@@ -937,8 +630,8 @@ def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
 def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None):
     """The raw signal of ``[t0, t1)`` (session clock, s), read from the file window only and downsampled.
 
-    Read with h5py by object path (the same values as :func:`raw_window_pynwb`, without building the
-    file's pynwb objects first).
+    Read with h5py by object path, without building the file's pynwb objects (the tests compare it with a
+    reader through them).
 
     Parameters
     ----------
@@ -996,31 +689,4 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
         injection, label = _h5_injection(f)
     out["injection_time_s"] = injection if injection is not None and t0 <= injection < t1 else None
     out["injection_label"] = label
-    return out
-
-
-def raw_window_pynwb(
-    path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None
-) -> dict:
-    """:func:`raw_window` read through pynwb's objects (the reference for the h5py reader)."""
-    nwbfile = open_nwb(path)
-    series = _raw_series(nwbfile, series_name)
-    if series is None:
-        raise LookupError(f"{Path(path).name}: no raw ElectricalSeries in acquisition (converted without raw data)")
-    out = read_raw_window(series, t0, t1, channels, max_points)
-    electrodes = series.electrodes
-    rows = np.asarray(electrodes.data[:], dtype=np.int64)[out["channel_index"]]
-    table = electrodes.table
-    names = table["channel_name"].data[:] if "channel_name" in table.colnames else rows
-    groups = table["group_name"].data[:] if "group_name" in table.colnames else [""] * len(table)
-    out["channels"] = [str(names[r]) for r in rows]
-    out["groups"] = [str(groups[r]) for r in rows]
-    start = float(series.starting_time or 0.0)
-    out["duration_s"] = series.data.shape[0] / float(series.rate)
-    out["start_s"] = start
-    out["t0"], out["t1"] = max(t0, start), min(t1, start + out["duration_s"])
-    out["events"] = events_of(nwbfile, t0, t1)
-    injection = injection_time_s(nwbfile)
-    out["injection_time_s"] = injection if injection is not None and t0 <= injection < t1 else None
-    out["injection_label"] = injection_label(nwbfile)
     return out

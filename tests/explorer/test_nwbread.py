@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from nwb_ketamine.explorer import nwbread
+from tests.explorer import pynwb_reference
 from tests.explorer.detail_data import StubStore, tiny_archive
 
 
@@ -184,11 +185,11 @@ def test_h5py_readers_equal_pynwb(store):
     """The views' h5py readers return what the pynwb readers (full object construction) return."""
     for file in store.cells["file"]:
         path = store.path_of(file)
-        assert_same(nwbread.cell_sweeps(path), nwbread.cell_sweeps_pynwb(path), file)
+        assert_same(nwbread.cell_sweeps(path), pynwb_reference.cell_sweeps_pynwb(path), file)
     for _, row in store.units.drop_duplicates("unit_key").iterrows():
         path = store.path_of(row["file"])
         d = nwbread.unit_spikes(path, int(row["unit_row"]))
-        assert_same(d, nwbread.unit_spikes_pynwb(path, int(row["unit_row"])), row["unit_key"])
+        assert_same(d, pynwb_reference.unit_spikes_pynwb(path, int(row["unit_row"])), row["unit_key"])
         assert d["spike_times_s"].size > 0 and d["stored_metrics"] is not None
     path = store.path_of(store.units["file"].iloc[0])
     with pytest.raises(KeyError):
@@ -197,7 +198,7 @@ def test_h5py_readers_equal_pynwb(store):
         nwbread.cell_sweeps(path.with_name("absent.nwb"))
     # Raw windows: full resolution, decimated, a channel subset, clipped at the start, holding the injection.
     for args in [(1.0, 1.05, None, 10_000), (0.0, 8.0, [4, 5, 6, 7], 1000), (-5.0, 3.0, None, 4000), (3.5, 4.5)]:
-        assert_same(nwbread.raw_window(path, *args), nwbread.raw_window_pynwb(path, *args), str(args))
+        assert_same(nwbread.raw_window(path, *args), pynwb_reference.raw_window_pynwb(path, *args), str(args))
     with pytest.raises(LookupError):
         nwbread.raw_window(store.path_of(store.cells["file"].iloc[0]), 0.0, 1.0)
 
