@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nwb_ketamine import h5read
+
 #: Files kept open at once.
 MAX_OPEN_FILES = 16
 #: Samples (rows × channels) decompressed and reduced at a time by :func:`raw_window`.
@@ -152,20 +154,11 @@ def close_all() -> None:
 # Reading with h5py by object path (what the detail views use)
 
 
-def _text(value):
-    """Strings as str (h5py returns variable-length strings as bytes); other values unchanged."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.ndarray) and value.shape == ():
-        return _text(value[()])
-    return value
-
-
 def _h5_attr(obj, name, default=None):
     value = obj.attrs.get(name, default)
     if isinstance(value, np.generic):
         value = value.item()
-    return _text(value)
+    return h5read.decode(value)
 
 
 def _h5_scalar(group, name, default=None):
@@ -173,15 +166,7 @@ def _h5_scalar(group, name, default=None):
     if group is None or name not in group:
         return default
     value = group[name][()]
-    return _text(value.item() if isinstance(value, np.generic) else value)
-
-
-def _h5_column(table, name) -> np.ndarray:
-    """A whole 1-D column of a DynamicTable group; strings as an object array of str."""
-    data = table[name][()]
-    if data.dtype.kind in "OS":
-        return np.asarray([_text(v) for v in data], dtype=object)
-    return data
+    return h5read.decode(value.item() if isinstance(value, np.generic) else value)
 
 
 def _h5_ragged(table, name) -> list[np.ndarray]:
@@ -199,11 +184,11 @@ def _h5_row_span(table, name, row: int) -> tuple[int, int]:
 
 
 def _h5_colnames(table) -> list[str]:
-    return [str(_text(c)) for c in table.attrs.get("colnames", [])]
+    return [str(h5read.decode(c)) for c in table.attrs.get("colnames", [])]
 
 
 def _h5_type(obj) -> str:
-    return str(_text(obj.attrs.get("neurodata_type", "")))
+    return str(h5read.decode(obj.attrs.get("neurodata_type", "")))
 
 
 def _h5_injection(f) -> tuple[float | None, str]:
@@ -256,7 +241,7 @@ def _h5_holding(f, n_rows: int) -> np.ndarray:
 
 def _h5_parameters(table, cls):
     """A parameter table (:func:`nwb_ketamine.analysis.parameters.parameter_table`) as ``cls``."""
-    return cls.from_rows(zip(_h5_column(table, "parameter"), table["value"][()], strict=True))
+    return cls.from_rows(zip(h5read.column(table, "parameter"), table["value"][()], strict=True))
 
 
 def _h5_epsc_analysis(f):
@@ -267,8 +252,8 @@ def _h5_epsc_analysis(f):
     module = f.get(f"processing/{MODULE}")
     if module is None or "epsc_cell" not in module:
         return None
-    sweeps = {name: _h5_column(module["epsc_sweeps"], name) for name in SWEEP_COLUMNS}
-    summary = {name: _text(module["epsc_cell"][name][0]) for name in CELL_DESCRIPTIONS}
+    sweeps = {name: h5read.column(module["epsc_sweeps"], name) for name in SWEEP_COLUMNS}
+    summary = {name: h5read.decode(module["epsc_cell"][name][0]) for name in CELL_DESCRIPTIONS}
     params = _h5_parameters(module["epsc_parameters"], EpscParameters)
     analysed = np.asarray(module["epsc_sweeps"]["intracellular_recording"][()])
     return sweeps, summary, params, analysed
@@ -348,7 +333,7 @@ def cell_sweeps(path) -> dict:
             j = position.get(i)
             if measures is not None and j is not None:
                 for name, values_ in measures.items():
-                    record[name] = _text(values_[j])
+                    record[name] = h5read.decode(values_[j])
                 record["analysed"] = True
             else:
                 record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
@@ -387,7 +372,7 @@ def _h5_epochs(f) -> pd.DataFrame:
     tags = _h5_ragged(table, "tags") if "tags" in table and "tags_index" in table else [[] for _ in range(n)]
     return pd.DataFrame(
         {
-            "name": [str(_text(t[0])) if len(t) else f"epoch {i}" for i, t in enumerate(tags)],
+            "name": [str(h5read.decode(t[0])) if len(t) else f"epoch {i}" for i, t in enumerate(tags)],
             "start_s": np.asarray(table["start_time"][()], dtype=float),
             "stop_s": np.asarray(table["stop_time"][()], dtype=float),
         }
@@ -404,9 +389,9 @@ def _h5_burst_metrics(f, units):
         return None
     table = module["burst_metrics"]
     out = {"unit": np.asarray(table["unit"][()], dtype=np.int64)}
-    names = _h5_column(units, "unit_name") if units is not None and "unit_name" in units else None
+    names = h5read.column(units, "unit_name") if units is not None and "unit_name" in units else None
     out["unit_name"] = names[out["unit"]] if names is not None and out["unit"].size else np.zeros(0, dtype=object)
-    out["epoch"] = np.asarray([str(e) for e in _h5_column(table, "epoch")], dtype=object)
+    out["epoch"] = np.asarray([str(e) for e in h5read.column(table, "epoch")], dtype=object)
     for name in ("start_s", "stop_s", *METRICS):
         out[name] = np.asarray(table[name][()])
     return out, _h5_parameters(module["burst_parameters"], BurstParameters)
@@ -471,12 +456,12 @@ def unit_spikes(path, unit_row: int) -> dict:
                 continue
             if f"{name}_index" in units:
                 a, b = _h5_row_span(units, name, row)
-                value = [_text(v) for v in units[name][a:b]]
+                value = [h5read.decode(v) for v in units[name][a:b]]
             else:
                 value = units[name][row]
                 if isinstance(value, np.generic):
                     value = value.item()
-                value = _text(value)
+                value = h5read.decode(value)
             metrics[name] = value
         group = f[units["electrode_group"][row]] if "electrode_group" in units else None
         channels = []
@@ -485,7 +470,7 @@ def unit_spikes(path, unit_row: int) -> dict:
             rows_e = np.asarray(units["electrodes"][a:b], dtype=np.int64)
             table = f[units["electrodes"].attrs["table"]]
             if "channel_name" in table:
-                names = _h5_column(table, "channel_name")
+                names = h5read.column(table, "channel_name")
                 channels = [str(names[r]) for r in rows_e]
             else:
                 channels = [str(i) for i in table["id"][()][rows_e]]
@@ -622,8 +607,8 @@ def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
     keep = (start >= t0) & (start < t1)
     out = {"start_s": start[keep], "stop_s": np.asarray(table["stop_time"][()], dtype=float)[keep]}
     for name in ("label", "channel"):
-        values = _h5_column(table, name) if name in table else np.full(len(start), "")
-        out[name] = [str(_text(v)) for v in np.asarray(values, dtype=object)[keep]]
+        values = h5read.column(table, name) if name in table else np.full(len(start), "")
+        out[name] = [str(h5read.decode(v)) for v in np.asarray(values, dtype=object)[keep]]
     return pd.DataFrame(out)
 
 
@@ -676,9 +661,9 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
         electrodes = group["electrodes"]
         rows = np.asarray(electrodes[()], dtype=np.int64)[out["channel_index"]]
         table = f[electrodes.attrs["table"]]
-        names = _h5_column(table, "channel_name") if "channel_name" in _h5_colnames(table) else rows
+        names = h5read.column(table, "channel_name") if "channel_name" in _h5_colnames(table) else rows
         n_rows = len(table["id"])
-        groups = _h5_column(table, "group_name") if "group_name" in _h5_colnames(table) else [""] * n_rows
+        groups = h5read.column(table, "group_name") if "group_name" in _h5_colnames(table) else [""] * n_rows
         out["channels"] = [str(names[r]) for r in rows]
         out["groups"] = [str(groups[r]) for r in rows]
         start = float(series.starting_time or 0.0)

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nwb_ketamine import h5read
 from nwb_ketamine.archive.layout import STATE_DIR, state_dir
 from nwb_ketamine.archive.remote import base_url, is_url, list_remote_nwb_files, open_remote, stat_remote
 from nwb_ketamine.errors import NwbKetamineError
@@ -251,14 +252,6 @@ def _scalar(group, name, default=""):
     return value.item() if isinstance(value, np.generic | np.ndarray) else value
 
 
-def _column(table, name) -> np.ndarray:
-    """A 1-D column of a DynamicTable group, strings decoded to str objects."""
-    data = table[name][()]
-    if data.dtype.kind in "OS":
-        return np.asarray([_text(v) for v in data], dtype=object)
-    return data
-
-
 def _float(value) -> float:
     try:
         return float(value)
@@ -269,7 +262,7 @@ def _float(value) -> float:
 def _parameters(table) -> str:
     if table is None:
         return "{}"
-    names, values = _column(table, "parameter"), _column(table, "value")
+    names, values = h5read.column(table, "parameter"), h5read.column(table, "value")
     return json.dumps({str(n): _float(v) for n, v in zip(names, values, strict=True)})
 
 
@@ -375,13 +368,14 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     if conditions is not None and "id" in conditions and len(conditions["id"]):
         for name in ("region", "region_label", "experimental_group", "drug", "dose", "stress"):
             if name in conditions:
-                value = _column(conditions, name)[0]
+                value = h5read.column(conditions, name)[0]
                 if value != "" or name not in ("dose",):
                     row[name] = value
         if "hours_since_injection" in conditions:
-            row["hours_since_injection"] = _float(_column(conditions, "hours_since_injection")[0])
+            row["hours_since_injection"] = _float(h5read.column(conditions, "hours_since_injection")[0])
         if "bath_drugs" in conditions:
-            agents = {a.strip() for v in _column(conditions, "bath_drugs") for a in str(v).split(",") if a.strip()}
+            bath = h5read.column(conditions, "bath_drugs")
+            agents = {a.strip() for v in bath for a in str(v).split(",") if a.strip()}
             row["bath_drugs"] = ", ".join(sorted(agents))
     if not math.isfinite(_float(row.get("hours_since_injection"))) and math.isfinite(labels["injection_time_s"]):
         row["hours_since_injection"] = -labels["injection_time_s"] / 3600
@@ -397,7 +391,7 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     row["object_path"] = CELL_PATH if table is not None else "/general/intracellular_ephys"
     for name in EPSC_CELL_COLUMNS:
         if table is not None and name in table:
-            value = _column(table, name)[0]
+            value = h5read.column(table, name)[0]
             row[name] = value.item() if isinstance(value, np.generic) else value
         else:
             row[name] = "" if name == "qc_reasons" else (False if name == "accepted" else math.nan)
@@ -419,7 +413,7 @@ def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
             continue
         if any(name + "_index" == other for other in units):
             continue
-        columns[name] = _column(units, name)
+        columns[name] = h5read.column(units, name)
     groups = units["electrode_group"][()] if "electrode_group" in units else [None] * n
     group_info = []
     for ref in groups:
@@ -434,7 +428,7 @@ def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
     params = _parameters(f.get("processing/ecephys/burst_parameters"))
     if metrics is not None and len(metrics["id"]):
         m = {
-            name: _column(metrics, name)
+            name: h5read.column(metrics, name)
             for name in ("unit", "epoch", "start_s", "stop_s", *BURST_COLUMNS)
             if name in metrics
         }
@@ -509,7 +503,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
         session["region_label"] = ",".join(sorted(labels_))
     epochs = f.get("intervals/epochs")
     if epochs is not None and "tags" in epochs:
-        session["epochs"] = ", ".join(dict.fromkeys(_column(epochs, "tags")[_epoch_first_tags(epochs)]))
+        session["epochs"] = ", ".join(dict.fromkeys(h5read.column(epochs, "tags")[_epoch_first_tags(epochs)]))
     session["n_cells"] = len(cells)
     session["n_units"] = len(f[UNITS_PATH[1:]]["id"]) if UNITS_PATH[1:] in f else 0
     session["n_good_units"] = len({r["unit_row"] for r in units if r.get("curation_label") == "good"})
