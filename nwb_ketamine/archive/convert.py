@@ -176,13 +176,9 @@ def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub
 
 def _validate_nwb(path: Path) -> None:
     """pynwb schema validation of a freshly written file; raise if it is not valid."""
-    from pynwb import validate
+    from nwb_ketamine.schema_validation import schema_errors
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The file path provided")
-        errors = validate(path=str(path))
-    if isinstance(errors, tuple):  # older pynwb returned (errors, status)
-        errors = errors[0]
+    errors = schema_errors(path)
     if errors:
         raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
 

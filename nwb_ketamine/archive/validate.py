@@ -237,11 +237,12 @@ def _validate_file(path: Path, archive: Path) -> tuple[list[Finding], dict | Non
     from nwbinspector import Importance, inspect_nwbfile_object, load_config
 
     from nwb_ketamine.archive import checks
+    from nwb_ketamine.schema_validation import schema_errors
 
     rel = _relative(path, archive)
     findings, facts = [], None
     try:  # its own reader, so a file our classes refuse to construct is still schema-validated
-        findings += _schema_findings(pynwb.validate(path=str(path)), rel)
+        findings += _schema_findings(schema_errors(path), rel)
     except Exception as error:
         findings.append(_unreadable(rel, "schema", f"Schema validation could not run: {type(error).__name__}: {error}"))
     try:
