@@ -191,7 +191,7 @@ def validate_archive(archive: Path, *, progress: bool = True, jobs: int | None =
     report = ValidationReport(archive=str(archive), files=[_relative(p, archive) for p in paths])
     facts = {}
     jobs = min(jobs or os.cpu_count() or 1, len(paths))
-    if jobs > 1:  # each file takes seconds (pynwb loads its cached namespaces): validate files in parallel
+    if jobs > 1:  # each file takes seconds (reading it for the Inspector): validate files in parallel
         context = multiprocessing.get_context("spawn")  # no h5py state inherited through fork
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             results = pool.map(_validate_file, paths, [archive] * len(paths))
