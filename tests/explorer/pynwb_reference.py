@@ -108,24 +108,7 @@ def _holding_of_recordings(nwbfile, n_rows: int) -> np.ndarray:
 
 
 def cell_sweeps_pynwb(path) -> dict:
-    """:func:`cell_sweeps` read through pynwb's objects (the reference for the h5py reader; any layout pynwb reads).
-
-    Parameters
-    ----------
-    path
-        The cell's NWB file (written by :class:`nwb_ketamine.converters.abf.AbfSliceConverter`).
-
-    Returns
-    -------
-    dict
-        ``current_a`` (n_sweeps, n_samples) in A, NaN-padded; ``time_s`` (n_samples,) from the sweep start;
-        ``rate_hz``; ``sweeps`` (DataFrame, one row per sweep: ``name``, ``recording`` (row of
-        intracellular_recordings), ``protocol``, ``file``, ``sweep``, ``start_time_s`` (session clock),
-        ``holding_potential_v``, ``kind``, ``accepted``, ``rejection_reason``, ``series_resistance_ohm``,
-        ``input_resistance_ohm`` and the other stored per-sweep measures; NaN / '' without analysis);
-        ``summary`` (dict, stored cell results, or None); ``parameters`` (EpscParameters or None);
-        ``electrode`` (dict: location, slice, cell_id); ``injection_time_s``.
-    """
+    """``nwbread.cell_sweeps(path)`` read through pynwb's objects: the same dict (see there)."""
     from pynwb.icephys import VoltageClampSeries
 
     from nwb_ketamine.analysis.store import read_epsc_analysis
@@ -200,25 +183,7 @@ def cell_sweeps_pynwb(path) -> dict:
 
 
 def unit_spikes_pynwb(path, unit_row: int) -> dict:
-    """:func:`unit_spikes` read through pynwb's objects (the reference for the h5py reader).
-
-    Parameters
-    ----------
-    path
-        The session's NWB file.
-    unit_row
-        Row of the units table (the catalog's ``unit_row``).
-
-    Returns
-    -------
-    dict
-        ``spike_times_s`` (session clock); ``waveform_mean_uv`` and ``waveform_sd_uv`` (n_samples,
-        n_channels) or None, ``waveform_rate_hz``; ``metrics`` (dict of the units-table columns of the
-        row); ``electrode_group``, ``region``, ``channels`` (channel names of its electrodes);
-        ``injection_time_s`` (or None), ``injection_label``; ``epochs`` (DataFrame name, start_s, stop_s);
-        ``stored_metrics`` (DataFrame of the stored per-epoch burst metrics of the unit, or None) and
-        ``burst_parameters`` (the stored rule, or None); ``recording_s`` (start, stop).
-    """
+    """``nwbread.unit_spikes(path, unit_row)`` read through pynwb's objects: the same dict (see there)."""
     from nwb_ketamine.converters.units import read_burst_metrics
 
     nwbfile = open_nwb(path)
@@ -314,7 +279,7 @@ def _raw_series(nwbfile, name: str | None = None):
 def raw_window_pynwb(
     path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None
 ) -> dict:
-    """:func:`raw_window` read through pynwb's objects (the reference for the h5py reader)."""
+    """``nwbread.raw_window(...)`` read through pynwb's objects: the same dict (see there)."""
     nwbfile = open_nwb(path)
     series = _raw_series(nwbfile, series_name)
     if series is None:
