@@ -112,31 +112,20 @@ def open_nwb(path):
         return nwbfile
 
 
-def cached_namespaces(path) -> dict[str, set[str]]:
-    """The namespaces cached in an NWB file (``/specifications``) with their versions, {} when none."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        specs = f.get("specifications")
-        if not isinstance(specs, h5py.Group):
-            return {}
-        return {name: set(group) for name, group in specs.items() if isinstance(group, h5py.Group)}
-
-
 def _namespaces_loaded(path) -> bool:
     """Whether every namespace cached in ``path`` is loaded in pynwb's global type map, same version."""
     from pynwb import get_type_map
 
+    from nwb_ketamine.schema_validation import cached_namespace_versions
+
     try:
-        cached = cached_namespaces(path)
+        cached = cached_namespace_versions(path)
     except OSError:
         return False  # let pynwb raise its own error
     catalog = get_type_map(copy=False).namespace_catalog
-    loaded = set(catalog.namespaces)
-    for name, versions in cached.items():
-        if name not in loaded or {str(catalog.get_namespace(name).version)} != versions:
-            return False
-    return True
+    loaded = {name: str(catalog.get_namespace(name).version) for name in catalog.namespaces}
+    # one loaded version per name: a file caching two versions of a namespace is not covered either
+    return all(loaded.get(name) == version for name, version in cached) and len({n for n, _ in cached}) == len(cached)
 
 
 def close_all() -> None:

@@ -25,9 +25,10 @@ def cached_namespace_versions(path: str | Path) -> tuple[tuple[str, str], ...]:
 
     with h5py.File(path, "r") as f:
         specs = f.get("specifications")
-        if specs is None:
+        if not isinstance(specs, h5py.Group):
             return ()
-        return tuple(sorted((name, version) for name in specs for version in specs[name]))
+        groups = [(name, group) for name, group in specs.items() if isinstance(group, h5py.Group)]
+        return tuple(sorted((name, version) for name, group in groups for version in group))
 
 
 def _validators_for(path: str, key: tuple) -> tuple:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.schema_validation import cached_namespace_versions
 from tests.explorer import pynwb_reference
 from tests.explorer.detail_data import StubStore, tiny_archive
 
@@ -212,4 +213,4 @@ def test_namespaces_skipped_only_when_loaded(store, realdata):
         if not path.exists():
             continue
         assert not nwbread._namespaces_loaded(path)
-        assert "core" in nwbread.cached_namespaces(path)
+        assert "core" in dict(cached_namespace_versions(path))
