@@ -166,6 +166,8 @@ class SliceSession:
 class Tetrode:
     channels: tuple[int, ...]
     region: str
+    #: The rig's own tetrode number (Axona's ``.6`` file, Neuralynx ``TT6``, MClust ``TT6_1.t``).
+    number: int = 0
 
     @property
     def ccf_region(self) -> str:
@@ -726,12 +728,17 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
             sorting_path = (base / str(sorting["path"])).resolve()
             if check_files and not sorting_path.exists():
                 problems.add(p + ("sorting", "path"), f"{sorting['path']!r} does not exist (looked for {sorting_path})")
-        tetrodes, used = [], {}
+        tetrodes, used, numbers = [], {}, {}
         for j, t in enumerate(raw.get("tetrodes") or []):
             if not isinstance(t, dict):
                 continue
             tp = p + ("tetrodes", j)
-            channels = tuple(t.get("channels", range(4 * j, 4 * j + 4)))
+            number = t.get("number", j + 1)
+            if number in numbers:
+                problems.add(tp + ("number",), f"tetrode number {number} is already tetrodes[{numbers[number]}]")
+            numbers.setdefault(number, j)
+            first = 4 * (number - 1) if "number" in t else 4 * j
+            channels = tuple(t.get("channels", range(first, first + 4)))
             for c in channels:
                 if c in used:
                     problems.add(tp + ("channels",), f"channel {c} is already in tetrodes[{used[c]}]")
@@ -740,7 +747,7 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
             if isinstance(region, str) and vocab.ccf_region(region) is None:
                 problems.add(tp + ("region",), f"{region!r} is not a known region; use an Allen CCF acronym")
             elif isinstance(region, str):
-                tetrodes.append(Tetrode(channels=channels, region=region))
+                tetrodes.append(Tetrode(channels=channels, region=region, number=number))
         epochs = []
         for j, e in enumerate(raw.get("epochs") or []):
             if not isinstance(e, dict):
