@@ -3,46 +3,81 @@
 Design decisions:
 
 - **Session clock.** Time 0 of the NWB file is the session's ``start_time`` in study.yaml, and the raw
-  recording's first sample is at time 0 (``first_sample_time_s = 0``): the study file's start time is
-  the time recording started. The acquisition clock's own first sample time (Open Ephys starts counting
-  when acquisition starts, not when recording starts) is kept in the ElectricalSeries description only.
-  Events, spike times, the injection and the epochs are all on this one clock.
+  recording's first sample is at time 0: the study file's start time is the time recording started. The
+  acquisition clock's own first sample time (Open Ephys starts counting when acquisition starts, not when
+  recording starts) is kept in the ElectricalSeries description only. Events, spike times, the injection
+  and the epochs are all on this one clock. A sorting-only session (no raw recording) has the sorting's
+  own time 0 (Axona: the trial start).
+- **Every segment, one ElectricalSeries each.** neo splits a recording at gaps and at stop/restart; each
+  segment becomes its own ElectricalSeries (``ElectricalSeries`` when there is one segment, else
+  ``ElectricalSeries_segment0`` ...) with the sampling rate and its own ``starting_time``, and the gaps
+  between them go into the ``recording_gaps`` time-intervals table. Chosen over one series with
+  timestamps because a rate keeps the file small (a float64 timestamp per sample is 4x the int16 sample
+  of a single channel), NWB Inspector and ``dandi validate`` accept both while the inspector asks for a
+  rate wherever the sampling is regular, a plain pynwb reader gets every segment's exact time from
+  ``starting_time + i / rate``, and the explorer's raw-traces view joins the segments on the session
+  clock with a visible break at each gap. ``recording_segments`` lists every series with the stream,
+  the reader (neo class, version and options) and the source files it was made from.
 - **Raw data** are stored as the int16 samples the system wrote, with ``conversion`` (V per bit; a
   ``channel_conversion`` column when the channels' gains differ) and ``offset`` — never inflated to float.
-  pynwb writes the file's skeleton with an empty, chunked, shuffle+gzip dataset; the samples are then
-  streamed into it by :func:`nwb_ketamine.converters.chunked.fill_dataset` (parallel compression,
+  pynwb writes the file's skeleton with empty, chunked, shuffle+gzip datasets; the samples are then
+  streamed into them by :func:`nwb_ketamine.converters.chunked.fill_dataset` (parallel compression,
   direct chunk writes) before the file is renamed into place, so writing stays atomic.
 - **Electrodes.** One ElectrodeGroup per tetrode of study.yaml with its Allen CCF acronym as location;
   only channels assigned to a tetrode are stored, in tetrode order. With no tetrodes in the study file,
-  the stream's channels form consecutive groups of four with location 'unknown'.
-- **Events** of the recording (TTL lines) go to a TimeIntervals table ``events`` (start, stop = start +
-  duration, channel, label). The study's epochs go to the epochs table; epochs starting at or after the
-  injection are tagged ``after injection of <drug> at <t> s``, and without epochs in the study file the
-  injection splits the recording into ``baseline`` and ``post-injection``. The injection itself is not a
-  zero-length epoch (NWB Inspector flags those): its time is in the drug administration object of the
-  extension (relative to the session start) and, on most rigs, in the TTL events.
-- **Units** come from the sorting developer's :mod:`nwb_ketamine.converters.units` (``read_sorting`` and
-  ``add_units``); the converter passes the raw recording so waveforms can be cut from it even when the
-  raw series itself is not stored (``include_raw=False``, the ``--no-raw`` option).
+  the stream's channels form consecutive groups of four with location 'unknown'. Without raw data the
+  channel names come from the sorting's own files.
+- **Events** of the recording (TTL lines, event strings) go to one core ``EventsTable`` per event channel
+  (a time per event, a duration only when the system recorded one), times on the session clock. An event
+  before the first sample keeps its negative time and the table's description says how many there are.
+  The study's epochs go to the epochs table; epochs starting at or after the injection are tagged
+  ``after injection of <drug> at <t> s``, and without epochs in the study file the injection splits the
+  recording into ``baseline`` and ``post-injection``. The injection's time is in the drug administration
+  object of the extension (relative to the session start) and, on most rigs, in the TTL events.
+- **Units** come from :mod:`nwb_ketamine.converters.units` (``read_sorting`` and ``add_units``); the
+  converter passes the raw recording so waveforms can be cut from it even when the raw series itself is
+  not stored (``include_raw=False``, the ``--no-raw`` option). phy/Kilosort count samples of the
+  concatenated segments; time-stamped formats (Neuralynx, MClust, Axona, Open Ephys .spikes) count time on
+  the continuous clock: both are mapped to session time here.
 """
 
 from __future__ import annotations
 
-import warnings
+import re
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from pynwb import NWBHDF5IO, NWBFile
 from pynwb.ecephys import ElectricalSeries
 from pynwb.epoch import TimeIntervals
+from pynwb.event import EventsTable
 
 from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
-from nwb_ketamine.converters.neo_raw import RawRecording
+from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 RAW_SERIES_NAME = "ElectricalSeries"
+#: Sorting formats whose spike samples count the concatenated raw segments (the file the sorter read).
+CONCATENATED_CLOCK = frozenset({"phy"})
+#: The acquisition system each sorting-only format comes from (the Device of a session without raw data).
+SORTING_SYSTEMS = {
+    "axona": ("Axona", "Axona DacqUSB tetrode spike files"),
+    "ntt": ("Neuralynx", "Neuralynx tetrode spike files (.ntt)"),
+    "mclust": ("Neuralynx", "MClust cluster files (.t) of a Neuralynx recording"),
+    "phy": ("unknown", "phy/Kilosort sorting (the raw .dat was not kept)"),
+    "openephys_spikes": ("Open Ephys", "Open Ephys spike files (.spikes)"),
+}
+
+
+def raw_series_names(n_segments: int) -> list[str]:
+    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments."""
+    if n_segments == 1:
+        return [RAW_SERIES_NAME]
+    return [f"{RAW_SERIES_NAME}_segment{k}" for k in range(n_segments)]
 
 
 class InVivoConverter(SessionConverter):
@@ -55,7 +90,7 @@ class InVivoConverter(SessionConverter):
     include_raw
         Store the raw ElectricalSeries (False: only units, waveforms and events, for light sharing).
     stub
-        Keep only the first :attr:`STUB_SECONDS` seconds of the recording (a quick preview).
+        Keep only the first :attr:`STUB_SECONDS` seconds of each segment (a quick preview).
     gzip_level
         Compression level of the raw data.
     workers
@@ -81,104 +116,200 @@ class InVivoConverter(SessionConverter):
         workers: int | None = None,
     ):
         super().__init__(study, session, stub=stub)
-        self.include_raw = include_raw
+        if session.raw_path is None and session.sorting_path is None:
+            raise ConversionError(f"session {session.key}: neither raw nor sorting; give raw or sorting in the study")
+        self.include_raw = include_raw and session.raw_path is not None
         self.gzip_level = gzip_level
         self.workers = workers
-        self._raw: RawRecording | None = None
-        self._pending: tuple[str, list[int], int] | None = None
+        self._pending: list[tuple[str, int, list[int], int]] = []
 
     # -- sources --------------------------------------------------------------------------------------
-    @property
-    def raw(self) -> RawRecording:
-        """The raw recording (opened on first use)."""
-        if self._raw is None:
-            s = self.session
-            self._raw = RawRecording(s.raw_path, s.raw_format, stream=s.raw_stream)
-        return self._raw
+    @cached_property
+    def raw(self) -> RawRecording | None:
+        """The raw recording (opened on first use), or None for a sorting-only session."""
+        return None if self.session.raw_path is None else open_raw(self.session)
 
-    @property
-    def n_samples(self) -> int:
-        """Samples converted: the whole recording, or the first seconds with ``stub``."""
-        n = self.raw.n_samples
-        return min(n, int(round(self.STUB_SECONDS * self.raw.sampling_rate_hz))) if self.stub else n
+    @cached_property
+    def sorting(self):
+        """The session's spike sorting (:class:`~nwb_ketamine.converters.units.SortedUnits`), or None."""
+        from nwb_ketamine.converters import units as units_module
+
+        s = self.session
+        if s.sorting_path is None:
+            return None
+        rate = self.raw.sampling_rate_hz if self.raw is not None else None
+        return units_module.read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
+
+    def segment_samples(self) -> list[int]:
+        """Samples converted per segment: all of them, or the first seconds of each with ``stub``."""
+        sizes = self.raw.segment_sizes
+        if not self.stub:
+            return list(sizes)
+        return [min(n, int(round(self.STUB_SECONDS * self.raw.sampling_rate_hz))) for n in sizes]
+
+    def recording_end_s(self) -> float:
+        """End of the converted recording on the session clock."""
+        if self.raw is not None:
+            rate = self.raw.sampling_rate_hz
+            return self.raw.segment_offsets_s[-1] + self.segment_samples()[-1] / rate
+        units = self.sorting
+        if getattr(units, "duration_s", None):
+            return float(units.duration_s)
+        last = [float(t[-1]) / units.sampling_rate_hz for t in units.spike_samples if t.size]
+        return max([*last, *(e.stop for e in self.session.epochs)], default=0.0)
 
     def tetrodes(self) -> list[Tetrode]:
         """The study's tetrodes, checked against the recording; by default consecutive groups of four."""
         raw = self.raw
         if not self.session.tetrodes:
+            if raw is None:
+                raise ConversionError(f"session {self.session.key}: no tetrodes; list them in the study file")
             return [
-                Tetrode(channels=tuple(range(i, min(i + 4, raw.n_channels))), region="unknown")
+                Tetrode(channels=tuple(range(i, min(i + 4, raw.n_channels))), region="unknown", number=i // 4 + 1)
                 for i in range(0, raw.n_channels, 4)
             ]
-        for j, tetrode in enumerate(self.session.tetrodes):
-            bad = [c for c in tetrode.channels if not 0 <= c < raw.n_channels]
-            if bad:
-                raise ConversionError(
-                    f"{self.session.raw_path}: tetrodes[{j}].channels {bad} do not exist; the recording has "
-                    f"{raw.n_channels} channels (0-{raw.n_channels - 1}); fix tetrodes in the study file"
-                )
+        if raw is not None:
+            for j, tetrode in enumerate(self.session.tetrodes):
+                bad = [c for c in tetrode.channels if not 0 <= c < raw.n_channels]
+                if bad:
+                    raise ConversionError(
+                        f"{self.session.raw_path}: tetrodes[{j}].channels {bad} do not exist; the recording has "
+                        f"{raw.n_channels} channels (0-{raw.n_channels - 1}); fix tetrodes in the study file"
+                    )
         return list(self.session.tetrodes)
 
     def check(self) -> None:
         """Open the sources and check them against the study file, before anything is written."""
         self.tetrodes()
-        if self.raw.segment_count > 1:
-            warnings.warn(
-                f"{self.session.raw_path}: {self.raw.segment_count} recordings (segments); only the first is converted",
-                stacklevel=2,
-            )
+        if self.sorting is not None:
+            self.spike_times()
 
     # -- NWB content ---------------------------------------------------------------------------------
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
-        """Add device, electrodes, raw series placeholder, events, epochs and units.
+        """Add device, electrodes, raw series placeholders, segments, events, epochs and units.
 
         The raw samples are written by :meth:`write_raw` once the file skeleton exists
         (:meth:`run_conversion` does both).
         """
         self.check()
+        device = self._add_device(nwbfile)
+        rows_of_tetrode, channels = self._add_electrodes(nwbfile, device)
+        if self.raw is not None:
+            self._add_segments(nwbfile, channels)
+            self._add_events(nwbfile)
+        self._add_epochs(nwbfile)
+        self._add_units(nwbfile, rows_of_tetrode)
+
+    def _add_device(self, nwbfile: NWBFile):
         raw = self.raw
+        if raw is not None:
+            manufacturer, name = raw.manufacturer, raw.format.removesuffix("RawIO")
+            model_name = f"{manufacturer} system ({name} format)"
+            description = raw.describe()
+        else:
+            manufacturer, what = SORTING_SYSTEMS.get(self.session.sorting_format, ("unknown", "spike sorting"))
+            name = model_name = f"{manufacturer} system" if manufacturer != "unknown" else "acquisition system"
+            description = f"Acquisition system known only from the sorting: {what}; no raw recording was kept."
         model = nwbfile.create_device_model(
-            name=f"{raw.manufacturer} system ({raw.format.removesuffix('RawIO')} format)",
-            manufacturer=raw.manufacturer,
+            name=model_name,
+            manufacturer=manufacturer,
             description="Acquisition system as identified from the recording's format and header.",
         )
-        device = nwbfile.create_device(name=raw.format.removesuffix("RawIO"), description=raw.describe(), model=model)
-        tetrodes = self.tetrodes()
+        return nwbfile.create_device(name=name, description=description, model=model)
+
+    def _channel_names(self, tetrode_index: int, tetrode: Tetrode) -> list[str]:
+        if self.raw is not None:
+            return [self.raw.channel_names[c] for c in tetrode.channels]
+        named = getattr(self.sorting, "channel_names", None) or {}
+        names = named.get(tetrode_index)
+        return list(names) if names else [f"channel {c}" for c in tetrode.channels]
+
+    def _add_electrodes(self, nwbfile: NWBFile, device) -> tuple[list[list[int]], list[int]]:
         nwbfile.add_electrode_column("channel_name", "channel name in the acquisition system")
         nwbfile.add_electrode_column("channel_id", "channel id in the acquisition system")
         nwbfile.add_electrode_column("tetrode", "index of the tetrode in the study file")
+        nwbfile.add_electrode_column("tetrode_number", "the rig's tetrode number (study file tetrodes[].number)")
+        nwbfile.add_electrode_column("lab_region", "region label the study file gives the tetrode (e.g. LHb)")
         rows_of_tetrode: list[list[int]] = []
         channels: list[int] = []
-        for j, tetrode in enumerate(tetrodes):
+        for j, tetrode in enumerate(self.tetrodes()):
             location = tetrode.ccf_region if tetrode.region != "unknown" else "unknown"
             region_name = CCF_REGIONS.get(location, "location not given in the study file")
             group = nwbfile.create_electrode_group(
                 name=f"tetrode{j}",
-                description=f"Tetrode {j}, channels {list(tetrode.channels)}; lab region label "
-                f"'{tetrode.region}' ({region_name}).",
+                description=f"Tetrode {j} (rig number {tetrode.number}), channels {list(tetrode.channels)}; lab "
+                f"region label '{tetrode.region}' ({region_name}).",
                 location=location,
                 device=device,
             )
             rows = []
-            for c in tetrode.channels:
+            names = self._channel_names(j, tetrode)
+            for c, name in zip(tetrode.channels, names, strict=True):
                 rows.append(len(nwbfile.electrodes) if nwbfile.electrodes is not None else 0)
                 nwbfile.add_electrode(
                     group=group,
                     location=location,
-                    channel_name=raw.channel_names[c],
-                    channel_id=raw.channel_ids[c],
+                    channel_name=name,
+                    channel_id=self.raw.channel_ids[c] if self.raw is not None else str(c),
                     tetrode=j,
+                    tetrode_number=int(tetrode.number),
+                    lab_region=tetrode.region,
                 )
                 channels.append(c)
             rows_of_tetrode.append(rows)
-        self._rows_of_tetrode = rows_of_tetrode
-        if self.include_raw:
-            self._add_raw_series(nwbfile, channels)
-        self._add_events(nwbfile)
-        self._add_epochs(nwbfile)
-        self._add_units(nwbfile, rows_of_tetrode)
+        return rows_of_tetrode, channels
 
-    def _add_raw_series(self, nwbfile: NWBFile, channels: list[int]) -> None:
+    def _add_segments(self, nwbfile: NWBFile, channels: list[int]) -> None:
+        """The raw series of every segment (when stored), the segments table and the gaps between them."""
+        raw = self.raw
+        rate = raw.sampling_rate_hz
+        names = raw_series_names(raw.segment_count)
+        sizes = self.segment_samples()
+        offsets = raw.segment_offsets_s
+        files = "; ".join(str(Path(f).relative_to(raw.path)) if raw.path.is_dir() else Path(f).name
+                          for f in raw.source_files)  # fmt: skip
+        segments = TimeIntervals(
+            name="recording_segments",
+            description=(
+                "The parts of the raw recording as the reader split it (at gaps or stop/restart), each stored "
+                "as its own ElectricalSeries, with what it was read from."
+            ),
+        )
+        for column, description in (
+            ("series_name", "the ElectricalSeries in acquisition holding this segment (empty: raw not stored)"),
+            ("segment", "segment index of the reader (0-based)"),
+            ("n_samples", "samples per channel written for this segment"),
+            ("stream", "the reader's signal stream (name and id)"),
+            ("reader", "the reader, its version and options"),
+            ("source_files", "files of the raw folder the reader opens, relative to it"),
+        ):
+            segments.add_column(column, description)
+        for k, (name, n) in enumerate(zip(names, sizes, strict=True)):
+            segments.add_interval(
+                start_time=float(offsets[k]),
+                stop_time=float(offsets[k] + n / rate),
+                series_name=name if self.include_raw else "",
+                segment=k,
+                n_samples=int(n),
+                stream=f"{raw.stream_name} (id {raw.stream_id})",
+                reader=raw.reader,
+                source_files=files,
+            )
+        nwbfile.add_time_intervals(segments)
+        if raw.segment_count > 1:
+            gaps = TimeIntervals(
+                name="recording_gaps",
+                description="Time between the end of one recorded segment and the start of the next: no samples.",
+            )
+            gaps.add_column("after_segment", "the segment the gap follows")
+            for k in range(raw.segment_count - 1):
+                end = offsets[k] + raw.segment_sizes[k] / rate
+                gaps.add_interval(start_time=float(end), stop_time=float(offsets[k + 1]), after_segment=k)
+            nwbfile.add_time_intervals(gaps)
+        if self.include_raw:
+            self._add_raw_series(nwbfile, channels, names, sizes)
+
+    def _add_raw_series(self, nwbfile: NWBFile, channels: list[int], names: list[str], sizes: list[int]) -> None:
         raw = self.raw
         gains, offsets = raw.gain_uv[channels], raw.offset_uv[channels]
         if not np.allclose(offsets, offsets[0]):
@@ -188,48 +319,65 @@ class InVivoConverter(SessionConverter):
             )
         same_gain = np.all(gains == gains[0])
         region = nwbfile.create_electrode_table_region(list(range(len(channels))), "the tetrode channels")
-        n = self.n_samples
-        series = ElectricalSeries(
-            name=RAW_SERIES_NAME,
-            description=(
-                f"Raw wide-band signal as recorded ({raw.format}, stream {raw.stream_name!r}), int16 samples; "
-                f"the first sample (acquisition clock {raw.first_sample_time_s:.6f} s) is at the session start."
-            ),
-            data=int16_dataset(n, len(channels), level=self.gzip_level),
-            electrodes=region,
-            rate=raw.sampling_rate_hz,
-            starting_time=0.0,
-            conversion=float(gains[0]) * 1e-6 if same_gain else 1e-6,
-            channel_conversion=None if same_gain else [float(g) for g in gains],
-            offset=float(offsets[0]) * 1e-6,
-        )
-        nwbfile.add_acquisition(series)
-        self._pending = (RAW_SERIES_NAME, channels, n)
+        for k, (name, n) in enumerate(zip(names, sizes, strict=True)):
+            where = "" if len(names) == 1 else f", segment {k} of {len(names)} (0-based)"
+            series = ElectricalSeries(
+                name=name,
+                description=(
+                    f"Raw wide-band signal as recorded (stream {raw.stream_name!r}{where}), int16 samples, read "
+                    f"with {raw.reader}; the first sample of the recording (acquisition clock "
+                    f"{raw.first_sample_time_s:.6f} s) is at the session start."
+                ),
+                data=int16_dataset(n, len(channels), level=self.gzip_level),
+                electrodes=region,
+                rate=raw.sampling_rate_hz,
+                starting_time=float(raw.segment_offsets_s[k]),
+                conversion=float(gains[0]) * 1e-6 if same_gain else 1e-6,
+                channel_conversion=None if same_gain else [float(g) for g in gains],
+                offset=float(offsets[0]) * 1e-6,
+            )
+            nwbfile.add_acquisition(series)
+            self._pending.append((name, k, channels, n))
 
     def _add_events(self, nwbfile: NWBFile) -> None:
-        events = [e for e in self.raw.events if len(e.times_s)]
-        if not events:
-            return
-        table = TimeIntervals(
-            name="events", description=f"Events recorded by the acquisition system ({self.raw.format})."
-        )
-        table.add_column("channel", "event channel of the acquisition system")
-        table.add_column("label", "event label or TTL line")
-        rows = []
-        for event in events:
-            durations = event.durations_s if event.durations_s is not None else np.zeros(len(event.times_s))
-            for t, d, label in zip(event.times_s, durations, event.labels, strict=True):
-                rows.append((float(t), float(t + max(d, 0.0)), event.name, str(label)))
-        for start, stop, channel, label in sorted(rows):
-            if self.stub and start >= self.n_samples / self.raw.sampling_rate_hz:
+        raw = self.raw
+        end = self.recording_end_s()
+        used: set[str] = set()
+        for event in raw.events:
+            keep = np.ones(event.times_s.size, dtype=bool)
+            if self.stub:
+                keep = event.times_s < end
+            times = np.asarray(event.times_s, dtype=np.float64)[keep]
+            if not times.size:
                 continue
-            table.add_interval(start_time=start, stop_time=stop, channel=channel, label=label)
-        if len(table):
-            nwbfile.add_time_intervals(table)
+            order = np.argsort(times, kind="stable")
+            name = re.sub(r"[^A-Za-z0-9_]+", "_", f"events_{event.name}").strip("_")
+            while name in used:
+                name += "_"
+            used.add(name)
+            early = int(np.count_nonzero(times < 0))
+            note = (
+                f" {early} event(s) precede the recording's first sample (the session start): their times are "
+                "negative, as the acquisition clock recorded them."
+                if early
+                else ""
+            )
+            table = EventsTable(
+                name=name,
+                description=f"Events of channel {event.name!r} recorded by the acquisition system ({raw.format}); "
+                f"times on the session clock (the first raw sample is 0).{note}",
+                source_description=f"Acquisition system, read with {raw.reader}",
+            )
+            table.add_column("label", "event label, TTL line or event string as the system recorded it")
+            durations = None if event.durations_s is None else np.asarray(event.durations_s)[keep][order]
+            for i, (t, label) in enumerate(zip(times[order], np.asarray(event.labels)[keep][order], strict=True)):
+                extra = {} if durations is None else {"duration": float(durations[i])}
+                table.add_event(timestamp=float(t), label=str(label), **extra)
+            nwbfile.add_events_table(table)
 
     def _add_epochs(self, nwbfile: NWBFile) -> None:
         session = self.session
-        end = self.n_samples / self.raw.sampling_rate_hz
+        end = self.recording_end_s()
         injection = None
         if session.injection is not None:
             injection = (session.injection.time - session.start_time).total_seconds()
@@ -242,23 +390,31 @@ class InVivoConverter(SessionConverter):
                 tags.append(f"after injection of {session.injection.drug} at {injection:g} s")
             nwbfile.add_epoch(start_time=float(start), stop_time=float(stop), tags=tags)
 
+    def spike_times(self) -> list[np.ndarray]:
+        """Every unit's spike times on the session clock (s), mapped from the sorting's own clock."""
+        units = self.sorting
+        rate = float(units.sampling_rate_hz)
+        raw = self.raw
+        if raw is not None and self.session.sorting_format in CONCATENATED_CLOCK:
+            for uid, s in zip(units.ids, units.spike_samples, strict=True):
+                if s.size and (s[0] < 0 or s[-1] >= raw.n_samples):
+                    raise ConversionError(
+                        f"{self.session.sorting_path}: unit {uid} has spikes at samples {s[0]}..{s[-1]}, outside the "
+                        f"{raw.n_samples} samples of the raw recording; check sorting.path and raw.path"
+                    )
+            return [raw.session_times(s) for s in units.spike_samples]
+        return [s / rate for s in units.spike_samples]
+
     def _add_units(self, nwbfile: NWBFile, rows_of_tetrode: list[list[int]]) -> None:
         from nwb_ketamine.analysis.bursts import BurstParameters
         from nwb_ketamine.converters import units as units_module
 
-        session = self.session
-        if session.sorting_path is None:
+        if self.sorting is None:
             return
-        units = units_module.read_sorting(
-            session.sorting_path,
-            session.sorting_format,
-            session=session,
-            sampling_rate_hz=self.raw.sampling_rate_hz,
-        )
         units_module.add_units(
             nwbfile,
-            units,
-            session=session,
+            self.sorting,
+            session=self.session,
             electrode_rows_of_tetrode=rows_of_tetrode,
             raw=self.raw,
             first_sample_time_s=0.0,
@@ -267,14 +423,16 @@ class InVivoConverter(SessionConverter):
 
     # -- writing ----------------------------------------------------------------------------------------
     def write_raw(self, io: NWBHDF5IO, progress=None) -> None:
-        """Stream the raw samples into the placeholder dataset of a file just written by ``io``."""
-        if self._pending is None:
-            return
-        name, channels, _ = self._pending
-        dset = io._file[f"acquisition/{name}/data"]
-        contiguous = channels == list(range(self.raw.n_channels))
-        selection = None if contiguous else channels
-        fill_dataset(dset, lambda a, b: self.raw.read(a, b, selection), workers=self.workers, progress=progress)
+        """Stream the raw samples of every segment into the placeholder datasets of a file just written."""
+        for name, segment, channels, _ in self._pending:
+            dset = io._file[f"acquisition/{name}/data"]
+            contiguous = channels == list(range(self.raw.n_channels))
+            selection = None if contiguous else channels
+
+            def read(a, b, segment=segment, selection=selection):
+                return self.raw.read_segment(segment, a, b, selection)
+
+            fill_dataset(dset, read, workers=self.workers, progress=progress)
 
     def after_write(self, io: NWBHDF5IO, progress=None) -> None:
         """Stream the raw samples into the temporary file before the base class renames it into place."""

@@ -183,13 +183,22 @@ class Epoch:
 
 @dataclass(frozen=True)
 class InVivoSession:
+    """One in vivo session: a raw recording (``raw_*``), a spike sorting (``sorting_*``), or both."""
+
     session_id: str
     subject: str
     start_time: datetime
-    raw_path: Path
+    raw_path: Path | None
     tetrodes: tuple[Tetrode, ...]
     raw_format: str | None = None
     raw_stream: str | None = None
+    #: The recording file inside ``raw_path`` for formats read file by file (Intan, Blackrock...).
+    raw_file: str | None = None
+    #: Keyword arguments of the neo RawIO reader (e.g. Neuralynx ``gap_tolerance_ms``), stored in the file.
+    raw_neo_options: dict = field(default_factory=dict)
+    #: Gain per count and its unit for channels whose header gives no physical unit; never assumed.
+    raw_gain: float | None = None
+    raw_unit: str | None = None
     sorting_path: Path | None = None
     sorting_format: str | None = None
     injection: Injection | None = None
@@ -761,14 +770,22 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
                     problems.add(ep + ("stop",), f"{e_stop} is not after start {e_start}")
                 elif "name" in e:
                     epochs.append(Epoch(name=e["name"], start=t0, stop=t1))
-        if start and raw_path and "session_id" in raw and raw.get("subject") in subject_ids:
+        if ("gain" in raw_info) != ("unit" in raw_info):
+            problems.add(p + ("raw", "gain" if "unit" in raw_info else "unit"), "gain and unit go together")
+        has_source = raw_path is not None or sorting_path is not None
+        if start and has_source and "session_id" in raw and raw.get("subject") in subject_ids:
+            stream = raw_info.get("stream")
             return InVivoSession(
                 session_id=str(raw["session_id"]),
                 subject=raw["subject"],
                 start_time=start,
                 raw_path=raw_path,
                 raw_format=raw_info.get("format"),
-                raw_stream=raw_info.get("stream"),
+                raw_stream=None if stream is None else str(stream),
+                raw_file=raw_info.get("file"),
+                raw_neo_options=dict(raw_info.get("neo_options") or {}),
+                raw_gain=raw_info.get("gain"),
+                raw_unit=raw_info.get("unit"),
                 sorting_path=sorting_path,
                 sorting_format=sorting.get("format"),
                 tetrodes=tuple(tetrodes),

@@ -22,6 +22,36 @@ def realdata():
     return REALDATA
 
 
+def _study_head(timezone: str = "UTC") -> dict:
+    """The study, timezone and subject fields every test study file shares."""
+    return {
+        "format_version": 1,
+        "study": {
+            "title": "Test study",
+            "description": "Real recordings from other labs, converted as a study.",
+            "institution": "Test institution",
+            "lab": "Test lab",
+            "experimenters": ["Doe, Jane"],
+            "license": "CC-BY-4.0",
+        },
+        "timezone": timezone,
+        "subjects": [{"id": "m01", "species": "Mus musculus", "sex": "U", "age": "P8W", "group": "control"}],
+    }
+
+
+def write_invivo_study(folder: Path, sessions: list[dict], timezone: str = "UTC") -> Path:
+    """Write a minimal valid study file with the given in vivo ``sessions`` (type, subject m01 filled in).
+
+    Each session dict needs ``session_id``, ``start_time``, ``tetrodes`` and ``raw`` and/or ``sorting``.
+    """
+    import yaml
+
+    study = {**_study_head(timezone), "sessions": [{"type": "invivo", "subject": "m01", **s} for s in sessions]}
+    path = folder / "study.yaml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
 def write_slice_study(folder: Path, cells: list[dict], timezone: str = "UTC") -> Path:
     """Write a minimal valid study file with one slice session per entry of ``cells``.
 
@@ -46,17 +76,7 @@ def write_slice_study(folder: Path, cells: list[dict], timezone: str = "UTC") ->
             }
         )
     study = {
-        "format_version": 1,
-        "study": {
-            "title": "Test study",
-            "description": "Real recordings from other labs, converted as a study.",
-            "institution": "Test institution",
-            "lab": "Test lab",
-            "experimenters": ["Doe, Jane"],
-            "license": "CC-BY-4.0",
-        },
-        "timezone": timezone,
-        "subjects": [{"id": "m01", "species": "Mus musculus", "sex": "U", "age": "P8W", "group": "control"}],
+        **_study_head(timezone),
         "analysis": {
             "epsc": {
                 "stimulus_time_s": 0.3,

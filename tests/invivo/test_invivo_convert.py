@@ -74,11 +74,14 @@ def test_epochs_events_and_injection_match_ground_truth(tiny_nwb, tiny_study):
         assert list(epochs["start_time"]) == [e.start for e in converter.session.epochs]
         post = epochs[epochs["start_time"] >= injection_s]
         assert all(any("after injection" in t for t in tags) for tags in post["tags"])
-        events = nwb.intervals["events"].to_dataframe()
-        assert events["start_time"].iloc[0] == pytest.approx(injection_s, abs=1 / 30_000)
-        assert events["stop_time"].iloc[0] - events["start_time"].iloc[0] == pytest.approx(
-            float(truth["ttl_duration_s"])
-        )
+        assert "events" not in (nwb.intervals or {}), "events are instants, not zero-length intervals"
+        (table,) = nwb.events.values()
+        events = table.to_dataframe()
+        assert events["timestamp"].iloc[0] == pytest.approx(injection_s, abs=1 / 30_000)
+        assert events["duration"].iloc[0] == pytest.approx(float(truth["ttl_duration_s"]))
+        segments = nwb.intervals["recording_segments"].to_dataframe()
+        assert list(segments["series_name"]) == ["ElectricalSeries"]
+        assert "OpenEphysBinaryRawIO" in segments["reader"].iloc[0] and "structure.oebin" in segments["source_files"][0]
         drug = next(iter(nwb.lab_meta_data.values()))
         (administration,) = drug.drug_administrations.values()
         assert administration.administration_time == pytest.approx(injection_s)
