@@ -480,7 +480,7 @@ def open_raw(session) -> RawRecording:
         session.raw_format,
         stream=session.raw_stream,
         file=session.raw_file,
-        neo_options=session.raw_neo_options,
+        neo_options=dict(session.raw_neo_options),
         gain=session.raw_gain,
         unit=session.raw_unit,
     )

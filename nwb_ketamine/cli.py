@@ -16,6 +16,10 @@ def _check(args) -> int:
     from nwb_ketamine.metadata import load_study
 
     study = load_study(args.study, check_files=not args.no_files)
+    if not args.no_files:
+        from nwb_ketamine.sources import check_recordings
+
+        check_recordings(study)
     print(study.summary())
     return 0
 

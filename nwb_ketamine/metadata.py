@@ -122,8 +122,18 @@ class Injection:
     time: datetime
 
 
+#: Units an ABF channel may be in, with their SI factor: the converter scales by these exactly.
+ABF_CURRENT_UNITS = {"fA": 1e-15, "pA": 1e-12, "nA": 1e-9, "uA": 1e-6, "µA": 1e-6, "mA": 1e-3, "A": 1.0}
+ABF_VOLTAGE_UNITS = {"uV": 1e-6, "µV": 1e-6, "mV": 1e-3, "V": 1.0}
+#: The unit a command (DAC) is in under each clamp mode: a voltage step under voltage clamp, a current
+#: injection under current clamp.
+ABF_COMMAND_UNITS = {"voltage_clamp": ABF_VOLTAGE_UNITS, "current_clamp": ABF_CURRENT_UNITS}
+
+
 @dataclass(frozen=True)
 class AbfFileInfo:
+    """One ABF file of a slice cell, with what the study file says about it (the header is only checked)."""
+
     path: Path
     protocol: str
     holding_potential: Quantity
@@ -131,6 +141,14 @@ class AbfFileInfo:
     response_channel: int = 0
     command_channel: int = 0
     bath: tuple[str, ...] = ()
+    #: Unit of the command when the ABF header leaves it blank (``command_unit: mV``); never assumed.
+    command_unit: str | None = None
+    #: False when the study file says no command was applied (``command: none``): no stimulus series.
+    has_command: bool = True
+    #: When the file's recording started (``recording_time``), in place of the ABF header's date and time.
+    recording_time: datetime | None = None
+    #: Where the file is described, e.g. ``study.yaml:42 sessions[0].files[1]``, for conversion messages.
+    where: str = ""
 
     @property
     def holding_potential_volts(self) -> float:
@@ -194,8 +212,9 @@ class InVivoSession:
     raw_stream: str | None = None
     #: The recording file inside ``raw_path`` for formats read file by file (Intan, Blackrock...).
     raw_file: str | None = None
-    #: Keyword arguments of the neo RawIO reader (e.g. Neuralynx ``gap_tolerance_ms``), stored in the file.
-    raw_neo_options: dict = field(default_factory=dict)
+    #: Keyword arguments of the neo RawIO reader (e.g. Neuralynx ``gap_tolerance_ms``) as sorted (name, value)
+    #: pairs (a frozen session stays hashable); recorded in the NWB file.
+    raw_neo_options: tuple[tuple[str, object], ...] = ()
     #: Gain per count and its unit for channels whose header gives no physical unit; never assumed.
     raw_gain: float | None = None
     raw_unit: str | None = None
@@ -328,6 +347,11 @@ def _where(filename, lines, path) -> str:
             break
     prefix = f"{filename}:{line} " if filename else (f"line {line} " if line else "")
     return f"{prefix}{_format_path(path)}: "
+
+
+def locate(filename, lines, path) -> str:
+    """The ``file:LINE field.path: `` prefix of a problem at ``path`` (the nearest line the loader recorded)."""
+    return _where(filename, lines, path)
 
 
 class _Problems:
@@ -652,6 +676,25 @@ def _check_path(problems, path, base, text, check_files, want_dir=False):
     return resolved
 
 
+def _check_abf_command(problems, fp, f, clamp_mode) -> bool:
+    """``command_unit`` must be a unit of what the command is under the clamp mode; ``command: none`` stands alone."""
+    if f.get("command") == "none":
+        extra = [key for key in ("command_unit", "command_channel") if key in f]
+        for key in extra:
+            problems.add(fp + (key,), "contradicts 'command: none' (no command was applied); remove one of the two")
+        return not extra
+    unit = f.get("command_unit")
+    if isinstance(unit, str) and clamp_mode in ABF_COMMAND_UNITS and unit not in ABF_COMMAND_UNITS[clamp_mode]:
+        kind = "voltage" if clamp_mode == "voltage_clamp" else "current"
+        units = ", ".join(ABF_COMMAND_UNITS[clamp_mode])
+        problems.add(
+            fp + ("command_unit",),
+            f"{unit!r} is not a {kind} unit; under {clamp_mode} the command is a {kind} (use one of: {units})",
+        )
+        return False
+    return True
+
+
 def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, now, check_files):
     kind = raw.get("type")
     _reference(problems, p + ("subject",), raw.get("subject"), subject_ids, "subject")
@@ -697,7 +740,18 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
             for k, bath in enumerate(f.get("bath") or []):
                 _reference(problems, fp + ("bath", k), bath, drug_ids, "drug")
             clamp_mode = f.get("clamp_mode", raw.get("clamp_mode"))
-            if resolved and potential and clamp_mode in vocab.CLAMP_MODES and isinstance(f.get("protocol"), str):
+            command_ok = _check_abf_command(problems, fp, f, clamp_mode)
+            recording_time = _parse_datetime(problems, fp + ("recording_time",), f.get("recording_time"), now)
+            if recording_time and start and recording_time < start:
+                problems.add(fp + ("recording_time",), f"is before the session's start_time {start.isoformat()}")
+            if (
+                resolved
+                and potential
+                and command_ok
+                and clamp_mode in vocab.CLAMP_MODES
+                and isinstance(f.get("protocol"), str)
+                and (recording_time or "recording_time" not in f)
+            ):
                 abf_files.append(
                     AbfFileInfo(
                         path=resolved,
@@ -707,6 +761,10 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
                         response_channel=f.get("response_channel", 0),
                         command_channel=f.get("command_channel", 0),
                         bath=tuple(f.get("bath") or ()),
+                        command_unit=f.get("command_unit"),
+                        has_command=f.get("command") != "none",
+                        recording_time=recording_time,
+                        where=_where(problems.filename, problems.lines, fp).removesuffix(": "),
                     )
                 )
         required = ("session_id", "subject", "slice_id", "cell_id", "region", "clamp_mode", "files")
@@ -783,7 +841,7 @@ def _validate_session(problems, p, raw, base, subjects, subject_ids, drug_ids, n
                 raw_format=raw_info.get("format"),
                 raw_stream=None if stream is None else str(stream),
                 raw_file=raw_info.get("file"),
-                raw_neo_options=dict(raw_info.get("neo_options") or {}),
+                raw_neo_options=tuple(sorted((raw_info.get("neo_options") or {}).items())),
                 raw_gain=raw_info.get("gain"),
                 raw_unit=raw_info.get("unit"),
                 sorting_path=sorting_path,

@@ -78,9 +78,10 @@ def check_sources_exist(session) -> None:
     """Raise a one-line ConversionError when an input of the session is missing."""
     from nwb_ketamine.errors import ConversionError
 
-    paths = [f.path for f in session.files] if isinstance(session, SliceSession) else [session.raw_path]
-    if not isinstance(session, SliceSession) and session.sorting_path is not None:
-        paths.append(session.sorting_path)
+    if isinstance(session, SliceSession):
+        paths = [f.path for f in session.files]
+    else:
+        paths = [p for p in (session.raw_path, session.sorting_path) if p is not None]
     for path in paths:
         if not path.exists():
             raise ConversionError(f"{path}: does not exist; fix the path in the study file or restore the file")

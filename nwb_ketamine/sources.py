@@ -1,0 +1,41 @@
+"""Open each in vivo session's raw recording before any conversion: the choices only the study file can make.
+
+A folder can hold several signal streams or several recording files, a reader can refuse gaps unless told
+how to segment, and a channel can lack a physical unit. None of that is visible in the study file itself,
+so ``nwb-ketamine check`` opens every raw recording's header (neo's ``parse_header``: no samples are read)
+and reports each such problem at the session's ``raw`` field, one line each, as the study-file checks do.
+"""
+
+from __future__ import annotations
+
+from nwb_ketamine.errors import ConversionError, StudyFileError
+from nwb_ketamine.metadata import InVivoSession, Study, locate, read_study_file
+
+
+def recording_problems(study: Study) -> list[str]:
+    """One ``study.yaml:LINE sessions[i].raw: message`` line per raw recording that cannot be opened as given.
+
+    Parameters
+    ----------
+    study
+        A validated study (every session of the file is in ``study.sessions``, in file order).
+    """
+    from nwb_ketamine.converters.neo_raw import open_raw
+
+    _, lines = read_study_file(study.path)
+    problems = []
+    for i, session in enumerate(study.sessions):
+        if not isinstance(session, InVivoSession) or session.raw_path is None or not session.raw_path.exists():
+            continue
+        try:
+            open_raw(session)
+        except ConversionError as exc:
+            problems.append(locate(study.path.name, lines, ("sessions", i, "raw")) + str(exc))
+    return problems
+
+
+def check_recordings(study: Study) -> None:
+    """Raise :class:`StudyFileError` listing every problem of :func:`recording_problems`."""
+    problems = recording_problems(study)
+    if problems:
+        raise StudyFileError(problems)
