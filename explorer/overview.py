@@ -13,8 +13,8 @@ import panel as pn
 import param
 
 GROUPS = ["region", "drug", "stress", "time_group"]
-SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "region", "drug", "dose", "stress", "time_group",
-                   "n_cells", "n_units", "n_good_units"]  # fmt: skip
+SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "origin", "region", "drug", "dose", "stress",
+                   "time_group", "n_cells", "n_units", "n_good_units", "contents"]  # fmt: skip
 
 
 def group_summary(store) -> pd.DataFrame:
@@ -30,6 +30,8 @@ def group_summary(store) -> pd.DataFrame:
     described = set(pd.concat(parts)["file"]) if parts else set()
     parts.append(store.sessions.loc[~store.sessions["file"].isin(described), keys])
     members = pd.concat([p.astype({c: str for c in GROUPS}) for p in parts], ignore_index=True)
+    # A file from elsewhere may have no subject id: no id is not one more subject (nunique skips NA).
+    members["subject"] = members["subject"].replace("", pd.NA)
     out = members.groupby(GROUPS).agg(subjects=("subject", "nunique"), sessions=("file", "nunique"))
     for name, table, key in (("cells", store.cells, "cell_key"), ("units", store.units, "unit_key")):
         if len(table) and key in table:
@@ -76,8 +78,9 @@ class OverviewView(pn.viewable.Viewer):
     def headline(self) -> str:
         """One line of totals."""
         s = self.store
+        subjects = s.sessions["subject"].replace("", pd.NA).nunique()  # a foreign file may have no subject id
         return (
-            f"**{s.sessions['subject'].nunique()} subjects · {len(s.sessions)} sessions · {len(s.cells)} cells · "
+            f"**{subjects} subjects · {len(s.sessions)} sessions · {len(s.cells)} cells · "
             f"{s.units['unit_key'].nunique()} units** in `{s.archive.name}`"
         )
 

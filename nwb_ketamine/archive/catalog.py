@@ -25,6 +25,23 @@ Design decisions:
   manifest, the catalog's ``files.json`` or an HTML listing, and read with range requests
   (:mod:`nwb_ketamine.archive.remote`).
 - A file that cannot be read is listed in the result with a one-line reason; the others are catalogued.
+- **Files from elsewhere** (DANDI downloads, other tools' files copied into the archive) are catalogued
+  by what they contain, never by their name or by what they lack. A file is *ours* (``origin``
+  'nwb-ketamine') only when it carries the positive marker every converter writes
+  (``nwb_ketamine.nwbfile.new_nwbfile``): the ``DrugStressMetadata`` object of the ndx-drug-stress
+  namespace at ``/general/drug_stress``. Any other file is 'foreign': its drug and stress labels are
+  'unknown' (not 'none', which would claim that no drug was given), our analysis tables are not looked
+  for, and its keys are derived from its path in the archive (unique by construction) instead of from
+  metadata it may lack or share with another file: ``FILE#/general/intracellular_ephys/ELECTRODE`` for a
+  cell, ``FILE#/units/ROW`` for a unit. Its ``contents`` column counts the data objects it holds by
+  neurodata type (e.g. 'acquisition: 9 TimeSeries'), so a file that is neither a cell nor a recording
+  with units is still described in the sessions table.
+
+Modality (``modality`` column, from the content)
+    'icephys' when ``/general/intracellular_ephys`` holds an ``IntracellularElectrode`` (one cell row
+    per electrode of a foreign file; our slice files hold one), else 'ecephys' when the file has a
+    ``/units`` table or extracellular electrodes (one unit row per unit, or per unit × epoch of our burst
+    metrics), else 'other' (sessions table only).
 
 Group labels (every row of every table)
     ``subject``, ``session_id``, ``region`` (Allen CCF acronym), ``region_label`` (the lab's label),
@@ -66,7 +83,8 @@ CATALOG_FOLDER = "catalog"
 TABLES = ("sessions", "cells", "units")
 STATE_FILE = "state.json"
 FILES_INDEX = "files.json"
-STATE_VERSION = 1
+#: 2: sessions gained origin, contents and namespaces; foreign files got path-derived keys.
+STATE_VERSION = 2
 #: Fewest files to read for which a LocalCluster is started when no client is given.
 LOCAL_CLUSTER_MIN_FILES = 200
 #: Time groups a slice cell's hours since injection snap to when the group name carries none.
@@ -90,7 +108,10 @@ LABEL_COLUMNS = [
     "object_path",
 ]
 SESSION_COLUMNS = LABEL_COLUMNS + [
-    "modality",  # 'icephys' (slice cell) or 'ecephys' (in vivo), else 'other'
+    "modality",  # from the content: 'icephys' (intracellular electrodes), 'ecephys' (units, electrodes), 'other'
+    "origin",  # 'nwb-ketamine' (carries our marker, see the module docstring) or 'foreign'
+    "contents",  # foreign files: data objects per place and neurodata type; '' for ours (see _contents)
+    "namespaces",  # cached namespaces and versions, e.g. 'core 2.5.0, ndx-testextension 0.1.0'
     "identifier",
     "session_start_time",  # ISO 8601
     "species",
@@ -166,6 +187,18 @@ UNIT_COLUMNS = (
 )
 COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
 
+#: The positive marker of a file written by this project: the object every converter writes, its
+#: neurodata type and namespace (``nwb_ketamine.extension.NAMESPACE``; not imported, because that module
+#: loads pynwb and the extension into every catalog worker, for one string).
+OUR_MARKER_PATH = "general/drug_stress"
+OUR_MARKER_TYPE = "DrugStressMetadata"
+OUR_NAMESPACE = "ndx-drug-stress"
+ORIGIN_OURS, ORIGIN_FOREIGN = "nwb-ketamine", "foreign"
+#: Drug and stress labels of a foreign file: nothing in it says, so neither 'none' nor a guess.
+UNKNOWN = "unknown"
+#: Places whose children the ``contents`` column counts by neurodata type.
+CONTENT_PLACES = ("acquisition", "stimulus/presentation", "stimulus/templates", "analysis", "intervals")
+
 CELL_PATH = "/processing/icephys/epsc_cell"
 METRICS_PATH = "/processing/ecephys/burst_metrics"
 UNITS_PATH = "/units"
@@ -197,6 +230,9 @@ class CatalogResult:
         Files read now, unchanged files kept from the previous build, files gone since it.
     failed : dict
         File → one-line reason, for files that could not be read.
+    duplicate_keys : dict
+        Cell or unit key → the files that share it (e.g. one of our files copied twice into the archive);
+        the explorer opens the first. Keys of foreign files are paths and never collide.
     tables : dict
         Table name → path of its Parquet file.
     seconds : float
@@ -211,12 +247,16 @@ class CatalogResult:
     skipped: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    duplicate_keys: dict[str, list[str]] = field(default_factory=dict)
     tables: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
 
     def __str__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
         failed = f", {len(self.failed)} failed" if self.failed else ""
+        if self.duplicate_keys:
+            key, files = next(iter(self.duplicate_keys.items()))
+            failed += f", {len(self.duplicate_keys)} keys in several files (e.g. {key!r} in {', '.join(files)})"
         return (
             f"{self.files} files ({len(self.read)} read, {len(self.skipped)} unchanged, {len(self.removed)} removed"
             f"{failed}): {counts} in {self.seconds:.1f} s → {self.out}"
@@ -333,18 +373,109 @@ def _drug_stress(f) -> dict:
     return labels
 
 
-def _session_row(f, relpath: str) -> dict:
+def _type_of(obj) -> str:
+    return _text(obj.attrs.get("neurodata_type", ""))
+
+
+def is_ours(f) -> bool:
+    """Whether an open NWB file was written by this project: it carries our marker (module docstring).
+
+    A positive test on purpose: a file lacking something we write (an analysis table, a name suffix)
+    may just be incomplete, while only our converters write this object in this namespace.
+    """
+    marker = f.get(OUR_MARKER_PATH)
+    return (
+        marker is not None
+        and _type_of(marker) == OUR_MARKER_TYPE
+        and _text(marker.attrs.get("namespace", "")) == OUR_NAMESPACE
+    )
+
+
+def _icephys_electrodes(f) -> list:
+    """The ``IntracellularElectrode`` groups of a file, in name order (every patch-clamp series links one)."""
+    icephys = f.get("general/intracellular_ephys")
+    if icephys is None:
+        return []
+    return [icephys[name] for name in sorted(icephys) if _type_of(icephys[name]) == "IntracellularElectrode"]
+
+
+def _has_ecephys(f) -> bool:
+    if "id" in f.get(UNITS_PATH[1:], {}):
+        return True
+    ecephys = f.get("general/extracellular_ephys")
+    if ecephys is None:
+        return False
+    return "electrodes" in ecephys or any(_type_of(g) == "ElectrodeGroup" for g in ecephys.values())
+
+
+def _type_counts(group) -> str:
+    """'2 ImageSeries, 1 TimeSeriesWithID (ndx-x)': the typed children of a group, most frequent first.
+
+    Types of a namespace other than NWB's own carry it, so a reader sees which extension is needed.
+    """
+    if group is None or not hasattr(group, "values"):
+        return ""
+    counts: dict[str, int] = {}
+    for child in group.values():
+        kind = _type_of(child)
+        if not kind:
+            continue
+        namespace = _text(child.attrs.get("namespace", ""))
+        label = kind if namespace in ("", "core", "hdmf-common", "hdmf-experimental") else f"{kind} ({namespace})"
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _contents(f) -> str:
+    """What a foreign file holds, place by place: 'acquisition: 9 TimeSeries; units: 12 units'.
+
+    Only the group listings and the children's type attributes are read (no data), so it stays cheap over
+    HTTP. Our own files are described by their cell and unit rows instead, and skip this: a slice file
+    has hundreds of sweep series, each one more object header to fetch.
+    """
+    parts = []
+    for place in CONTENT_PLACES:
+        counts = _type_counts(f.get(place))
+        if counts:
+            parts.append(f"{place}: {counts}")
+    processing = f.get("processing")
+    for name in sorted(processing) if processing is not None else []:
+        parts.append(f"processing/{name}: {_type_counts(processing[name]) or 'empty'}")
+    electrodes = _icephys_electrodes(f)
+    if electrodes:
+        parts.append(f"intracellular electrodes: {len(electrodes)}")
+    ecephys = f.get("general/extracellular_ephys")
+    groups = [g for g in ecephys.values() if _type_of(g) == "ElectrodeGroup"] if ecephys is not None else []
+    if groups:
+        parts.append(f"electrode groups: {len(groups)}")
+    units = f.get(UNITS_PATH[1:])
+    if units is not None and "id" in units:
+        parts.append(f"units: {len(units['id'])}")
+    return "; ".join(parts) or "no data objects"
+
+
+def _namespaces(f) -> str:
+    """The namespaces cached in the file and their versions ('core 2.5.0, ndx-testextension 0.1.0')."""
+    specs = f.get("specifications")
+    if specs is None:
+        return ""
+    return ", ".join(f"{name} {','.join(sorted(specs[name]))}" for name in sorted(specs))
+
+
+def _session_row(f, relpath: str, ours: bool) -> dict:
     subject = f.get("general/subject")
-    name = relpath.rsplit("/", 1)[-1]
-    modality = "icephys" if name.endswith("_icephys.nwb") else "ecephys" if name.endswith("_ecephys.nwb") else "other"
-    if modality == "other":
-        modality = "icephys" if "general/intracellular_ephys" in f else "ecephys" if UNITS_PATH[1:] in f else "other"
+    # From the content, never the file name: another tool may name a file *_icephys.nwb (DANDI's layout
+    # does, from what the file holds) and a renamed file holds the same objects.
+    modality = "icephys" if _icephys_electrodes(f) else "ecephys" if _has_ecephys(f) else "other"
     return {
         "subject": _scalar(subject, "subject_id"),
         "session_id": _scalar(f.get("general"), "session_id"),
         "file": relpath,
         "object_path": "/",
         "modality": modality,
+        "origin": ORIGIN_OURS if ours else ORIGIN_FOREIGN,
+        "contents": "" if ours else _contents(f),
+        "namespaces": _namespaces(f),
         "identifier": _scalar(f, "identifier"),
         "session_start_time": _scalar(f, "session_start_time"),
         "species": _scalar(subject, "species"),
@@ -384,7 +515,10 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     dandi = f.get("general/DandiIcephysMetadata")
     row["slice_id"] = _scalar(dandi, "slice_id") or _scalar(electrode, "slice")
     row["cell_id"] = _scalar(dandi, "cell_id") or _scalar(electrode, "cell_id")
-    row["cell_key"] = "/".join(str(row[k]) for k in ("subject", "session_id", "slice_id", "cell_id"))
+    parts = [str(row[k]) for k in ("subject", "session_id", "slice_id", "cell_id")]
+    # A file of ours missing one of these would share a '///'-like key with others: its path is unique.
+    where = electrode.name if electrode is not None else "/general/intracellular_ephys"
+    row["cell_key"] = "/".join(parts) if all(parts) else f"{labels['file']}#{where}"
     table = f.get(CELL_PATH)
     row["has_analysis"] = table is not None
     row["row"] = 0
@@ -401,9 +535,58 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     return [row]
 
 
-def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
+def _no_analysis(row: dict) -> None:
+    """Fill the EPSC result columns of a cell row without our analysis tables."""
+    for name in EPSC_CELL_COLUMNS:
+        row[name] = "" if name == "qc_reasons" else (False if name == "accepted" else math.nan)
+    for name in CELL_DISPLAY_COLUMNS:
+        row[name] = math.nan
+    row["has_analysis"] = False
+    row["epsc_parameters"] = "{}"
+
+
+def _foreign_cell_rows(f, labels: dict, relpath: str) -> list[dict]:
+    """One row per intracellular electrode of a foreign file, keyed by file and electrode path.
+
+    A foreign file has neither our experimental-conditions columns nor our analysis, so a row holds only
+    what the electrode says (location, slice, cell id); ``hours_since_injection`` stays unknown.
+    """
+    rows = []
+    for i, electrode in enumerate(_icephys_electrodes(f)):
+        row = dict(labels)
+        location = _scalar(electrode, "location")
+        row.update(region=location, region_label=location, row=i, object_path=electrode.name)
+        row.update(slice_id=str(_scalar(electrode, "slice")), cell_id=str(_scalar(electrode, "cell_id")))
+        row["cell_key"] = f"{relpath}#{electrode.name}"
+        row["time_group"] = time_group(math.nan)
+        _no_analysis(row)
+        rows.append(row)
+    return rows
+
+
+def _foreign_unit_columns(units, columns: dict, n: int) -> dict:
+    """The Units columns of a foreign file that the units table has, with the table's types.
+
+    Another tool may give a column of ours another meaning or type (a text ``snr``, a float id), and one
+    such value would make the whole Parquet column unwritable, so only the known columns are kept and
+    coerced; the spike count comes from the ragged index when the file has no ``n_spikes`` column.
+    """
+    out = {}
+    for name in ("unit_name", "curation_label", "brain_area"):
+        if name in columns:
+            out[name] = np.asarray([_text(v) for v in columns[name]], dtype=object)
+    for name in ("tetrode", "n_spikes", "firing_rate_hz", "isi_violations_fraction", "presence_ratio", "snr"):
+        if name in columns:
+            out[name] = np.asarray([_float(v) for v in columns[name]], dtype=np.float64)
+    if "n_spikes" not in out and "spike_times_index" in units and units["spike_times_index"].shape == (n,):
+        ends = units["spike_times_index"][()].astype(np.int64)
+        out["n_spikes"] = np.diff(np.concatenate([[0], ends]))
+    return out
+
+
+def _unit_rows(f, labels: dict, session: dict, ours: bool = True) -> list[dict]:
     units = f.get(UNITS_PATH[1:])
-    if units is None:
+    if units is None or "id" not in units:
         return []
     ids = units["id"][()]
     n = len(ids)
@@ -414,6 +597,8 @@ def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
         if any(name + "_index" == other for other in units):
             continue
         columns[name] = h5read.column(units, name)
+    if not ours:
+        columns = _foreign_unit_columns(units, columns, n)
     groups = units["electrode_group"][()] if "electrode_group" in units else [None] * n
     group_info = []
     for ref in groups:
@@ -424,8 +609,9 @@ def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
         location = _scalar(group, "location")
         match = _LAB_LABEL.search(_scalar(group, "description"))
         group_info.append((group.name.rsplit("/", 1)[-1], location, match.group(1) if match else location))
-    metrics = f.get(METRICS_PATH[1:])
-    params = _parameters(f.get("processing/ecephys/burst_parameters"))
+    # Burst metrics are our table: a foreign file's table at that path would mean something else.
+    metrics = f.get(METRICS_PATH[1:]) if ours else None
+    params = _parameters(f.get("processing/ecephys/burst_parameters")) if ours else "{}"
     if metrics is not None and len(metrics["id"]):
         m = {
             name: h5read.column(metrics, name)
@@ -450,7 +636,10 @@ def _unit_rows(f, labels: dict, session: dict) -> list[dict]:
             value = values[unit]
             row[key] = value.item() if isinstance(value, np.generic) else value
         row["unit_name"] = str(row.get("unit_name", row["unit_id"]))
-        row["unit_key"] = f"{session['subject']}/{session['session_id']}/{row['unit_name']}"
+        if ours:
+            row["unit_key"] = f"{session['subject']}/{session['session_id']}/{row['unit_name']}"
+        else:  # the path is unique in the archive and the row in the file; subject, session and name may not be
+            row["unit_key"] = f"{session['file']}#{UNITS_PATH}/{unit}"
         if i is None:
             row.update(epoch="", start_s=math.nan, stop_s=math.nan, metrics_path="", metrics_row=-1)
             row.update({k: math.nan for k in BURST_COLUMNS})
@@ -481,14 +670,23 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
     dict
         Table name → list of row dicts (see :data:`COLUMNS`).
     """
-    session = _session_row(f, relpath)
+    ours = is_ours(f)
+    session = _session_row(f, relpath, ours)
     labels = _drug_stress(f)
+    if not ours:
+        labels.update(drug=UNKNOWN, stress=UNKNOWN)
     labels.update(subject=session["subject"], session_id=session["session_id"], file=relpath)
     labels.update(hours_since_injection=math.nan, time_group="none", region="", region_label="")
-    cells = _cell_rows(f, labels) if session["modality"] == "icephys" else []
-    units = _unit_rows(f, labels, session)
+    if session["modality"] != "icephys":
+        cells = []
+    else:
+        cells = _cell_rows(f, labels) if ours else _foreign_cell_rows(f, labels, relpath)
+    units = _unit_rows(f, labels, session, ours)
     session.update({k: v for k, v in labels.items() if k not in session})
-    if cells:
+    if cells and not ours:  # one row per electrode: the session lists every region
+        for key in ("region", "region_label"):
+            session[key] = ",".join(sorted({c[key] for c in cells if c[key]}))
+    elif cells:
         for key in ("region", "region_label", "hours_since_injection", "time_group", "drug", "dose", "stress"):
             session[key] = cells[0][key]
         session["bath_drugs"] = cells[0]["bath_drugs"]
@@ -502,7 +700,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
         labels_ = {(_LAB_LABEL.search(_scalar(g, "description")) or [None, _scalar(g, "location")])[1] for g in groups}
         session["region_label"] = ",".join(sorted(labels_))
     epochs = f.get("intervals/epochs")
-    if epochs is not None and "tags" in epochs:
+    if epochs is not None and "tags" in epochs and "tags_index" in epochs:
         session["epochs"] = ", ".join(dict.fromkeys(h5read.column(epochs, "tags")[_epoch_first_tags(epochs)]))
     session["n_cells"] = len(cells)
     session["n_units"] = len(f[UNITS_PATH[1:]]["id"]) if UNITS_PATH[1:] in f else 0
@@ -733,6 +931,13 @@ def build_catalog(
                 frame = _frame(name, [])
         sort = [c for c in ("file", "row", "unit_row", "metrics_row") if c in frame.columns]
         frame = frame.sort_values(sort, kind="stable").reset_index(drop=True)[COLUMNS[name]]
+        key = {"cells": "cell_key", "units": "unit_key"}.get(name)
+        if key and len(frame):
+            files = frame.groupby(key)["file"].unique()
+            per_row = frame.groupby(key)["file"].size() if name == "cells" else None
+            for value, where in files.items():
+                if len(where) > 1 or (per_row is not None and per_row[value] > 1):
+                    result.duplicate_keys[str(value)] = sorted(where)
         target = out / f"{name}.parquet"
         _write_table(frame, target)
         result.tables[name] = target
