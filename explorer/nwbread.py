@@ -472,12 +472,11 @@ def unit_spikes(path, unit_row: int) -> dict:
             table, params = stored
             frame = pd.DataFrame({k: v for k, v in table.items()})
             stored_metrics = frame[frame["unit"] == row].reset_index(drop=True)
-        raw = None
-        if "acquisition" in f:
-            raw = next((g for g in f["acquisition"].values() if _h5_type(g) == "ElectricalSeries"), None)
-        start, raw_rate = _h5_series_timing(raw) if raw is not None else (0.0, None)
-        if raw is not None and raw_rate:
-            span = (start, start + raw["data"].shape[0] / raw_rate)
+        raw = _h5_raw_series(f)
+        start, raw_rate = _h5_series_timing(raw[0]) if raw else (0.0, None)
+        if raw and raw_rate:
+            end, rate = _h5_series_timing(raw[-1])
+            span = (start, end + raw[-1]["data"].shape[0] / rate)
         else:
             ends = [float(spikes[-1]) if spikes.size else 0.0] + list(epochs["stop_s"])
             span = (min([0.0] + list(epochs["start_s"])), max(ends))
@@ -587,18 +586,79 @@ class _H5Series:
 
 
 def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
-    """Events (``/intervals/events``) starting in ``[t0, t1)``: start_s, stop_s, label, channel."""
-    table = f.get("intervals/events")
-    columns = {"start_s": [], "stop_s": [], "label": [], "channel": []}
-    if table is None or "id" not in table or len(table["id"]) == 0:
-        return pd.DataFrame(columns)
-    start = np.asarray(table["start_time"][()], dtype=float)
+    """Events (every EventsTable in ``/events``) at ``[t0, t1)``: start_s, stop_s (start + duration), label, channel."""
+    frames = []
+    for name, table in (f.get("events") or {}).items():
+        if "timestamp" not in table or len(table["timestamp"]) == 0:
+            continue
+        start = np.asarray(table["timestamp"][()], dtype=float)
+        duration = np.asarray(table["duration"][()], dtype=float) if "duration" in table else np.zeros(len(start))
+        labels = h5read.column(table, "label") if "label" in table else np.full(len(start), "")
+        frames.append(events_frame(name, start, duration, labels, t0, t1))
+    return join_events(frames)
+
+
+def events_frame(name: str, start, duration, labels, t0: float, t1: float) -> pd.DataFrame:
+    """One EventsTable's events at ``[t0, t1)`` as rows of start_s, stop_s, label, channel (the table's name)."""
+    start = np.asarray(start, dtype=float)
     keep = (start >= t0) & (start < t1)
-    out = {"start_s": start[keep], "stop_s": np.asarray(table["stop_time"][()], dtype=float)[keep]}
-    for name in ("label", "channel"):
-        values = h5read.column(table, name) if name in table else np.full(len(start), "")
-        out[name] = [str(h5read.decode(v)) for v in np.asarray(values, dtype=object)[keep]]
-    return pd.DataFrame(out)
+    duration = np.nan_to_num(np.asarray(duration, dtype=float), nan=0.0)
+    return pd.DataFrame(
+        {
+            "start_s": start[keep],
+            "stop_s": start[keep] + duration[keep],
+            "label": [str(h5read.decode(v)) for v in np.asarray(labels, dtype=object)[keep]],
+            "channel": [name.removeprefix("events_")] * int(keep.sum()),
+        }
+    )
+
+
+def join_events(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The events of several tables in time order."""
+    if not frames:
+        return pd.DataFrame({"start_s": [], "stop_s": [], "label": [], "channel": []})
+    return pd.concat(frames, ignore_index=True).sort_values("start_s", kind="stable").reset_index(drop=True)
+
+
+def join_windows(series: list, t0: float, t1: float, channels=None, max_points: int = 4000) -> dict:
+    """:func:`read_raw_window` over the segments of a recording (one series each, in time order).
+
+    The window's samples of every segment that overlaps it are joined on the session clock, with one
+    row of NaN between segments so a drawn line breaks at each recording gap instead of bridging it.
+    Also returns the recording's span (``start_s``, ``duration_s``: first sample to end of the last
+    segment) and ``gaps`` (list of (end of a segment, start of the next)).
+    """
+    spans = [(float(s.starting_time or 0.0), float(s.starting_time or 0.0) + s.data.shape[0] / float(s.rate))
+             for s in series]  # fmt: skip
+    parts = [read_raw_window(s, t0, t1, channels, max_points) for s, (a, b) in zip(series, spans, strict=True)
+             if a < t1 and b > t0]  # fmt: skip
+    if not parts:  # a window in a gap or outside the recording: nothing to draw, but the same keys
+        parts = [read_raw_window(series[0], t0, t0, channels, max_points)]
+    times, values = [], []
+    for k, part in enumerate(parts):
+        if k:
+            times.append([(times[-1][-1] + part["time_s"][0]) / 2 if len(part["time_s"]) else times[-1][-1]])
+            values.append(np.full((1, part["data_uv"].shape[1]), np.nan))
+        times.append(part["time_s"])
+        values.append(part["data_uv"])
+    out = dict(parts[0])
+    out["time_s"] = np.concatenate(times)
+    out["data_uv"] = np.concatenate(values)
+    out["decimated"] = any(p["decimated"] for p in parts)
+    out["start_s"] = spans[0][0]
+    out["duration_s"] = spans[-1][1] - spans[0][0]
+    out["gaps"] = [(spans[k][1], spans[k + 1][0]) for k in range(len(spans) - 1)]
+    out["t0"], out["t1"] = max(t0, spans[0][0]), min(t1, spans[-1][1])
+    return out
+
+
+def _h5_raw_series(f) -> list:
+    """The raw ElectricalSeries groups in acquisition, in time order (one per recorded segment)."""
+    acquisition = f.get("acquisition")
+    if acquisition is None:
+        return []
+    groups = [g for g in acquisition.values() if _h5_type(g) == "ElectricalSeries"]
+    return sorted(groups, key=lambda g: _h5_series_timing(g)[0])
 
 
 def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None):
@@ -619,14 +679,16 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
         About this many points per channel are returned: at full resolution when the window holds
         fewer samples, else two per bin (min and max) — see :func:`minmax_decimate`.
     series_name
-        The ElectricalSeries in acquisition (default: the first one).
+        One ElectricalSeries in acquisition (default: all of them, one per recorded segment, joined on the
+        session clock by :func:`join_windows`).
 
     Returns
     -------
     dict
         ``time_s`` (m,), ``data_uv`` (m, n_channels) in µV (``conversion``, ``channel_conversion`` and
-        ``offset`` applied), ``channels`` (names), ``groups`` (electrode group per channel),
-        ``decimated``, ``rate_hz``, ``duration_s`` (of the recording), ``t0``, ``t1``, ``events``
+        ``offset`` applied; a NaN row at each gap between segments), ``channels`` (names), ``groups``
+        (electrode group per channel), ``decimated``, ``rate_hz``, ``start_s`` and ``duration_s`` (of the
+        recording, gaps included), ``gaps`` (pairs of times), ``t0``, ``t1``, ``events``
         (DataFrame of events starting in the window), ``injection_time_s`` (None when outside the
         window or absent) and ``injection_label``.
 
@@ -637,17 +699,11 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
     """
     f = open_h5(path)
     with _lock:
-        acquisition = f.get("acquisition")
-        group = None
-        if series_name is not None:
-            group = acquisition[series_name]
-        elif acquisition is not None:
-            group = next((g for g in acquisition.values() if _h5_type(g) == "ElectricalSeries"), None)
-        if group is None:
+        groups = [f["acquisition"][series_name]] if series_name is not None else _h5_raw_series(f)
+        if not groups:
             raise LookupError(f"{Path(path).name}: no raw ElectricalSeries in acquisition (converted without raw data)")
-        series = _H5Series(group)
-        out = read_raw_window(series, t0, t1, channels, max_points)
-        electrodes = group["electrodes"]
+        out = join_windows([_H5Series(g) for g in groups], t0, t1, channels, max_points)
+        electrodes = groups[0]["electrodes"]
         rows = np.asarray(electrodes[()], dtype=np.int64)[out["channel_index"]]
         table = f[electrodes.attrs["table"]]
         names = h5read.column(table, "channel_name") if "channel_name" in _h5_colnames(table) else rows
@@ -655,10 +711,6 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
         groups = h5read.column(table, "group_name") if "group_name" in _h5_colnames(table) else [""] * n_rows
         out["channels"] = [str(names[r]) for r in rows]
         out["groups"] = [str(groups[r]) for r in rows]
-        start = float(series.starting_time or 0.0)
-        out["duration_s"] = series.data.shape[0] / float(series.rate)
-        out["start_s"] = start
-        out["t0"], out["t1"] = max(t0, start), min(t1, start + out["duration_s"])
         out["events"] = _h5_events(f, t0, t1)
         injection, label = _h5_injection(f)
     out["injection_time_s"] = injection if injection is not None and t0 <= injection < t1 else None

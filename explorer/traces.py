@@ -119,11 +119,15 @@ class TracesView(pn.viewable.Viewer):
         for _, event in w["events"].iterrows():
             stop = max(event["stop_s"], event["start_s"] + self.window_s / 500)
             elements.append(hv.VSpan(event["start_s"], stop).opts(color="orange", alpha=0.3))
+        for gap_start, gap_stop in w.get("gaps", []):  # no samples were recorded there
+            if gap_stop > self.start_s and gap_start < self.start_s + self.window_s:
+                elements.append(hv.VSpan(gap_start, gap_stop).opts(color="grey", alpha=0.25))
         if w["injection_time_s"] is not None:
             elements.append(hv.VLine(w["injection_time_s"]).opts(color="green", line_width=2, line_dash="dashed"))
         ticks = [(-c * spacing, name) for c, name in enumerate(w["channels"])]
         how = "min/max envelope" if w["decimated"] else "every sample"
-        title = f"{self.start_s:.3f}–{self.start_s + self.window_s:.3f} s ({how}; events orange, injection green)"
+        gaps = "; recording gaps grey" if w.get("gaps") else ""
+        title = f"{self.start_s:.3f}–{self.start_s + self.window_s:.3f} s ({how}; events orange, injection green{gaps})"
         return hv.Overlay(elements).opts(
             title=title, yticks=ticks, ylabel="channel", show_legend=False, responsive=True, height=600,
             xlim=(self.start_s, self.start_s + self.window_s),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.explorer.nwbread import open_nwb, read_raw_window
+from nwb_ketamine.explorer.nwbread import events_frame, join_events, join_windows, open_nwb
 
 
 def injection_time_s(nwbfile) -> float | None:
@@ -63,18 +63,16 @@ def epochs_of(nwbfile) -> pd.DataFrame:
 
 
 def events_of(nwbfile, t0: float = -math.inf, t1: float = math.inf) -> pd.DataFrame:
-    """Events (the ``events`` intervals table) starting in ``[t0, t1)``: start_s, stop_s, label, channel."""
-    table = nwbfile.intervals.get("events") if nwbfile.intervals else None
-    columns = {"start_s": [], "stop_s": [], "label": [], "channel": []}
-    if table is None or len(table) == 0:
-        return pd.DataFrame(columns)
-    start = np.asarray(table["start_time"].data[:], dtype=float)
-    keep = (start >= t0) & (start < t1)
-    out = {"start_s": start[keep], "stop_s": np.asarray(table["stop_time"].data[:], dtype=float)[keep]}
-    for name in ("label", "channel"):
-        values = np.asarray(table[name].data[:], dtype=object) if name in table.colnames else np.full(len(start), "")
-        out[name] = [v.decode() if isinstance(v, bytes) else str(v) for v in values[keep]]
-    return pd.DataFrame(out)
+    """Events (every EventsTable of the file) at ``[t0, t1)``: start_s, stop_s, label, channel."""
+    frames = []
+    for name, table in (nwbfile.events or {}).items():
+        if len(table) == 0:
+            continue
+        start = table["timestamp"].data[:]
+        duration = table["duration"].data[:] if "duration" in table.colnames else np.zeros(len(start))
+        labels = table["label"].data[:] if "label" in table.colnames else [""] * len(start)
+        frames.append(events_frame(name, start, duration, labels, t0, t1))
+    return join_events(frames)
 
 
 def _ragged(column) -> list[np.ndarray]:
@@ -239,10 +237,10 @@ def unit_spikes_pynwb(path, unit_row: int) -> dict:
         table, params = stored
         frame = pd.DataFrame({k: v for k, v in table.items()})
         stored_metrics = frame[frame["unit"] == row].reset_index(drop=True)
-    series = _raw_series(nwbfile)
-    if series is not None:
-        start = float(series.starting_time or 0.0)
-        span = (start, start + series.data.shape[0] / float(series.rate))
+    found = _raw_series(nwbfile)
+    if found:
+        last = found[-1]
+        span = (float(found[0].starting_time or 0.0), float(last.starting_time) + last.data.shape[0] / float(last.rate))
     else:
         ends = [float(spikes[-1]) if spikes.size else 0.0] + list(epochs["stop_s"])
         span = (min([0.0] + list(epochs["start_s"])), max(ends))
@@ -264,16 +262,14 @@ def unit_spikes_pynwb(path, unit_row: int) -> dict:
     }
 
 
-def _raw_series(nwbfile, name: str | None = None):
-    """The raw ElectricalSeries: ``name`` in acquisition, else the first ElectricalSeries there."""
+def _raw_series(nwbfile, name: str | None = None) -> list:
+    """The raw ElectricalSeries: ``name`` in acquisition, else all ElectricalSeries there in time order."""
     from pynwb.ecephys import ElectricalSeries
 
     if name is not None:
-        return nwbfile.acquisition[name]
-    for obj in nwbfile.acquisition.values():
-        if isinstance(obj, ElectricalSeries):
-            return obj
-    return None
+        return [nwbfile.acquisition[name]]
+    found = [obj for obj in nwbfile.acquisition.values() if isinstance(obj, ElectricalSeries)]
+    return sorted(found, key=lambda s: s.starting_time or 0.0)
 
 
 def raw_window_pynwb(
@@ -281,10 +277,11 @@ def raw_window_pynwb(
 ) -> dict:
     """``nwbread.raw_window(...)`` read through pynwb's objects: the same dict (see there)."""
     nwbfile = open_nwb(path)
-    series = _raw_series(nwbfile, series_name)
-    if series is None:
+    found = _raw_series(nwbfile, series_name)
+    if not found:
         raise LookupError(f"{Path(path).name}: no raw ElectricalSeries in acquisition (converted without raw data)")
-    out = read_raw_window(series, t0, t1, channels, max_points)
+    out = join_windows(found, t0, t1, channels, max_points)
+    series = found[0]
     electrodes = series.electrodes
     rows = np.asarray(electrodes.data[:], dtype=np.int64)[out["channel_index"]]
     table = electrodes.table
@@ -292,10 +289,6 @@ def raw_window_pynwb(
     groups = table["group_name"].data[:] if "group_name" in table.colnames else [""] * len(table)
     out["channels"] = [str(names[r]) for r in rows]
     out["groups"] = [str(groups[r]) for r in rows]
-    start = float(series.starting_time or 0.0)
-    out["duration_s"] = series.data.shape[0] / float(series.rate)
-    out["start_s"] = start
-    out["t0"], out["t1"] = max(t0, start), min(t1, start + out["duration_s"])
     out["events"] = events_of(nwbfile, t0, t1)
     injection = injection_time_s(nwbfile)
     out["injection_time_s"] = injection if injection is not None and t0 <= injection < t1 else None

@@ -116,3 +116,32 @@ def test_validates_and_inspector_has_no_violations(neuralynx):
     messages = list(inspect_nwbfile(nwbfile_path=str(path), config=load_config("dandi")))
     bad = [m for m in messages if m.importance in (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)]
     assert not bad, [(m.check_function_name, m.location, m.message) for m in bad]
+
+
+def test_explorer_raw_window_joins_the_segments_with_a_break_at_each_gap(neuralynx):
+    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer.traces import TracesView
+    from tests.explorer import pynwb_reference
+
+    _, path, mats = neuralynx
+    samples, times, _ = _reference(mats["LAHC1"])
+    window = nwbread.raw_window(path, 2.40025, 2.70025, max_points=100_000)  # across the 50 ms gap at 2.51-2.56 s
+    finite = np.isfinite(window["data_uv"][:, 0])
+    assert np.count_nonzero(~finite) == 1, "one NaN row breaks the line at the gap"
+    # Every sample drawn is Neuralynx's sample at that time (to one sample), and every sample of the window is drawn.
+    nearest = np.abs(times[:, None] - window["time_s"][finite][None, :]).argmin(axis=0)
+    assert np.max(np.abs(times[nearest] - window["time_s"][finite])) < 1 / 2000
+    np.testing.assert_allclose(window["data_uv"][finite, 0], samples[nearest] * -0.30517578, rtol=1e-6)
+    assert set(np.flatnonzero((times >= 2.40025) & (times < 2.70025))) <= set(nearest)
+    assert len(window["gaps"]) == 3 and window["duration_s"] == pytest.approx(5.8455, abs=1e-3)
+    reference = pynwb_reference.raw_window_pynwb(path, 2.40025, 2.70025, max_points=100_000)
+    np.testing.assert_array_equal(window["time_s"], reference["time_s"])
+    np.testing.assert_array_equal(window["data_uv"], reference["data_uv"])
+
+    class Store:  # the traces view needs only the path of its file
+        def path_of(self, key):
+            return path
+
+    view = TracesView(Store(), "nlx.nwb", start_s=2.0, window_s=1.0)
+    overlay = view.plot()
+    assert "recording gaps grey" in overlay.opts.get().kwargs["title"]
