@@ -181,6 +181,14 @@ class InVivoParameters:
     burst_amplitude_decay: float = 0.9  # each later spike of a burst is this much smaller than the one before
     ttl_duration_s: float = 0.5
     ttl_line: int = 1
+    # The in vivo variants (``simulate_study(..., invivo_variants=True)``): sessions with a pause in
+    # recording (Open Ephys recording1/recording2, a Neuralynx gap) and a sorting-only session.
+    pause_s: float = 2.0  # recording stopped and restarted, halfway through the post-injection epoch
+    neuralynx_sampling_rate_hz: int = 32_000  # tetrode channels (CSC1-4)
+    neuralynx_lfp_rate_hz: int = 2_000  # the LFP channel, a second neo stream
+    neuralynx_input_range_uv: int = 1_000
+    neuralynx_lfp_input_range_uv: int = 3_000
+    neuralynx_first_timestamp_range_us: tuple[int, int] = (5_000_000, 60_000_000)  # Cheetah ran before recording
 
 
 @dataclass(frozen=True)

@@ -164,19 +164,26 @@ def burst_table(train: SpikeTrain, sampling_rate_hz: float) -> list[dict]:
     ]
 
 
-def burst_statistics(train: SpikeTrain, start_s: float, stop_s: float, sampling_rate_hz: float) -> dict:
+def burst_statistics(
+    train: SpikeTrain,
+    start_s: float,
+    stop_s: float,
+    sampling_rate_hz: float,
+    gaps: tuple[tuple[float, float], ...] = (),
+) -> dict:
     """Firing and burst statistics of the spikes in ``[start_s, stop_s)``.
 
     A burst belongs to the epoch that holds its first spike (the generator never lets a burst cross an
     epoch boundary). Definitions: ``percent_spikes_in_bursts`` = 100 x spikes in bursts / spikes;
     ``burst_rate_hz`` = bursts / epoch duration; ``mean_spikes_per_burst``; ``mean_intraburst_frequency_hz``
     = mean over bursts of (spikes - 1) / (last - first spike time); ``tonic_rate_hz`` = spikes outside
-    bursts / epoch duration.
+    bursts / epoch duration. The epoch duration excludes ``gaps`` (pauses of recording, ``(start, stop)``
+    in s): rates are per recorded second.
     """
     t = train.samples / sampling_rate_hz
     sel = (t >= start_s) & (t < stop_s)
     t, b = t[sel], train.burst_id[sel]
-    duration = stop_s - start_s
+    duration = stop_s - start_s - sum(max(0.0, min(g1, stop_s) - max(g0, start_s)) for g0, g1 in gaps)
     in_burst = b >= 0
     ids, first_idx, sizes = np.unique(b[in_burst], return_index=True, return_counts=True)
     tb = t[in_burst]

@@ -5,6 +5,25 @@ file names and times; cheap and deterministic), then every file is written from 
 seeded by ``(seed, kind, file key)``. Output therefore does not depend on the order files are written
 in, a test can regenerate any one file's float data, and different seeds give different data. All
 numbers come from :mod:`nwb_ketamine.simulate.parameters` (illustrative, not from the paper).
+
+In vivo variants (``invivo_variants=True``, off by default so the default study does not change): three
+more animals with one session each, for the converter paths real rigs need --
+
+* ``openephys_split``: an Open Ephys session recorded as ``recording1`` and ``recording2`` of one
+  experiment, with a pause of ``pause_s`` halfway through the post-injection epoch (the acquisition
+  clock runs on, so the second recording's sample numbers jump by the pause);
+* ``neuralynx``: a Cheetah folder with a tetrode at 32 kHz (CSC1-4) and an LFP channel at 2 kHz (two
+  neo streams), the same pause (neo sees a gap: two segments with ``gap_tolerance_ms``), and an
+  ``Events.nev`` with the injection TTL;
+* ``sorting_only``: a phy/Kilosort folder whose ``params.py`` names a ``.dat`` the lab did not keep, and a
+  study entry without ``raw``.
+
+Clocks: every time in the ground truth is on the *session clock*, 0 at the first recorded sample. Spike
+trains are generated on it with no spikes during a pause (nothing was recorded). The phy sortings of
+the two sessions with a pause count samples of the concatenated recorded samples (what Kilosort sorts;
+see :mod:`nwb_ketamine.simulate.openephys`), so ``spike_times.npy`` and ``spikes.csv``'s ``sample`` are
+concatenated samples and ``time_s`` is the session clock: ``time_s = (sample + pause samples before
+it) / fs``. Firing and burst rates in the ground truth are per recorded second (pauses excluded).
 """
 
 from __future__ import annotations
@@ -18,7 +37,7 @@ import sys
 import tempfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,8 +46,16 @@ import yaml
 
 from ..errors import NwbKetamineError
 from . import abf as abf_io
-from . import openephys, phy, spikes
-from .parameters import DEFAULT_PARAMETERS, DRUGS, SIZES, STRESS_LEVELS, TIME_GROUPS, SimulationParameters
+from . import neuralynx, openephys, phy, spikes
+from .parameters import (
+    DEFAULT_PARAMETERS,
+    DRUGS,
+    SIZES,
+    STRESS_LEVELS,
+    TIME_GROUPS,
+    InVivoParameters,
+    SimulationParameters,
+)
 
 TZ = timezone(timedelta(hours=8))
 TZ_NAME = "Asia/Shanghai"
@@ -72,6 +99,10 @@ class CellPlan:
     files: list[dict] = field(default_factory=list)  # path, protocol, holding, start, n_sweeps
 
 
+#: The kinds of in vivo session the simulator writes (``SessionPlan.variant``).
+VARIANTS = ("openephys", "openephys_split", "neuralynx", "sorting_only")
+
+
 @dataclass
 class SessionPlan:
     animal: Animal
@@ -80,10 +111,20 @@ class SessionPlan:
     baseline_s: float
     post_s: float
     folder: str  # relative to OUT
+    variant: str = "openephys"
+    #: Stretches of the session clock (s) when recording was paused; nothing is recorded in them.
+    pauses: tuple[tuple[float, float], ...] = ()
 
     @property
     def duration_s(self) -> float:
+        """Length of the session clock, first to last recorded sample, pauses included."""
         return self.baseline_s + self.post_s
+
+    @property
+    def recorded_stretches_s(self) -> list[tuple[float, float]]:
+        """``(start, stop)`` of each stretch recorded without a pause, on the session clock."""
+        edges = [0.0] + [t for pause in self.pauses for t in pause] + [self.duration_s]
+        return list(zip(edges[::2], edges[1::2], strict=True))
 
     @property
     def injection(self) -> datetime:
@@ -99,8 +140,15 @@ class StudyPlan:
     sessions: list[SessionPlan]
     params: SimulationParameters
 
+    @property
+    def has_variants(self) -> bool:
+        """Whether the plan holds in vivo variant sessions (their ground truth has extra columns)."""
+        return any(s.variant != "openephys" for s in self.sessions)
 
-def plan_study(seed: int, size: str, params: SimulationParameters = DEFAULT_PARAMETERS) -> StudyPlan:
+
+def plan_study(
+    seed: int, size: str, params: SimulationParameters = DEFAULT_PARAMETERS, invivo_variants: bool = False
+) -> StudyPlan:
     """Decide every animal, cell, session, file name and time of a simulated study (no I/O).
 
     Parameters
@@ -111,6 +159,10 @@ def plan_study(seed: int, size: str, params: SimulationParameters = DEFAULT_PARA
         One of ``parameters.SIZES``.
     params
         Simulation parameters.
+    invivo_variants
+        Add three animals with one in vivo session each: Open Ephys in two recordings, Neuralynx with
+        mixed rates and a gap, and a sorting-only phy folder (see the module docstring). The other
+        animals, cells and sessions are the same as without them.
     """
     s = SIZES[size]
     rng = rng_for(seed, "plan")
@@ -135,6 +187,14 @@ def plan_study(seed: int, size: str, params: SimulationParameters = DEFAULT_PARA
     if s.long_session_s > 0:
         long_animal = Animal(f"m{len(animals) + 1:03d}", "stress", "ketamine", None, FIRST_DAY, "invivo")
         animals.append(long_animal)
+    variant_animals = {}
+    if invivo_variants:
+        groups = (("stress", "ketamine"), ("stress", "saline"), ("control", "ketamine"))
+        for i, (variant, (st, d)) in enumerate(zip(VARIANTS[1:], groups, strict=True)):
+            day = FIRST_DAY + timedelta(days=len(invivo_groups) + i)
+            variant_animals[variant] = Animal(f"m{len(animals) + 1:03d}", st, d, None, day, "invivo")
+            animals.append(variant_animals[variant])
+    variant_of = {id(a): v for v, a in variant_animals.items()}
 
     sp = params.slice
     cells: list[CellPlan] = []
@@ -175,7 +235,15 @@ def plan_study(seed: int, size: str, params: SimulationParameters = DEFAULT_PARA
             baseline, post = s.long_session_s / 4, s.long_session_s * 3 / 4
             start = start + timedelta(hours=3)
         folder = f"raw/invivo/{a.subject}/{start.strftime('%Y-%m-%d_%H-%M-%S')}"
-        sessions.append(SessionPlan(a, a.day.strftime("%Y%m%d"), start, baseline, post, folder))
+        variant = variant_of.get(id(a), "openephys")
+        pauses = ()
+        if variant in ("openephys_split", "neuralynx"):
+            # On a 1 ms grid: whole samples at 30 kHz, 32 kHz and 2 kHz, whole microseconds.
+            pause_start = round((baseline + post / 2) * 1000) / 1000
+            pauses = ((pause_start, round((pause_start + params.invivo.pause_s) * 1000) / 1000),)
+            if pauses[0][1] >= baseline + post:
+                raise NwbKetamineError(f"pause_s {params.invivo.pause_s} does not fit in the post-injection epoch")
+        sessions.append(SessionPlan(a, a.day.strftime("%Y%m%d"), start, baseline, post, folder, variant, pauses))
     return StudyPlan(seed, size, animals, cells, sessions, params)
 
 
@@ -371,14 +439,52 @@ def _waveform(rng, params, peak_uv, channels, n_channels, kind) -> np.ndarray:
     return template
 
 
+def session_params(plan: StudyPlan, session: SessionPlan) -> InVivoParameters:
+    """The in vivo parameters a session is written with: a Neuralynx session has one tetrode at 32 kHz."""
+    ip = plan.params.invivo
+    if session.variant == "neuralynx":
+        return replace(
+            ip,
+            sampling_rate_hz=float(ip.neuralynx_sampling_rate_hz),
+            lfp_rate_hz=float(ip.neuralynx_lfp_rate_hz),
+            n_tetrodes=1,
+        )
+    return ip
+
+
+def session_recordings(plan: StudyPlan, session: SessionPlan) -> list[tuple[int, int]]:
+    """``(start, n_samples)`` of each stretch recorded without a pause, in samples of the session clock."""
+    fs = session_params(plan, session).sampling_rate_hz
+    out = []
+    for t0, t1 in session.recorded_stretches_s:
+        a, b = int(round(t0 * fs)), int(round(t1 * fs))
+        out.append((a, b - a))
+    return out
+
+
+def _in_pause(samples: np.ndarray, session: SessionPlan, fs: float) -> np.ndarray:
+    t = samples / fs
+    out = np.zeros(samples.size, dtype=bool)
+    for t0, t1 in session.pauses:
+        out |= (t >= t0) & (t < t1)
+    return out
+
+
 def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
-    """All clusters of one session (good units, MUA, noise) with their trains; ordered by cluster id."""
-    ip, spk = plan.params.invivo, plan.params.spikes
+    """All clusters of one session (good units, MUA, noise) with their trains; ordered by cluster id.
+
+    Trains are on the session clock (samples from the first recorded sample) and have no spike during a
+    pause of recording.
+    """
+    ip, spk = session_params(plan, session), plan.params.spikes
     a = session.animal
     rng = rng_for(plan.seed, "units", a.subject, session.session_id)
     fs = ip.sampling_rate_hz
     n_ch = ip.n_tetrodes * ip.channels_per_tetrode
     end = session.duration_s - 0.01
+    # The post-injection epoch is generated stretch by stretch around the pauses (same statistics).
+    post_edges = [session.baseline_s] + [t for pause in session.pauses for t in pause] + [end]
+    post_stretches = list(zip(post_edges[::2], post_edges[1::2], strict=True))
     clusters = []
     for t in range(ip.n_tetrodes):
         channels = list(range(t * ip.channels_per_tetrode, (t + 1) * ip.channels_per_tetrode))
@@ -391,10 +497,8 @@ def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
             else:
                 rate = float(np.clip(rng.normal(*spk.tonic_rate_hz), *spk.tonic_rate_range_hz))
                 p0 = p1 = 0.0
-            epochs = [
-                spikes.Epoch("baseline", 0.0, session.baseline_s, p0),
-                spikes.Epoch("post-injection", session.baseline_s, end, p1),
-            ]
+            epochs = [spikes.Epoch("baseline", 0.0, session.baseline_s, p0)]
+            epochs += [spikes.Epoch("post-injection", t0, t1, p1) for t0, t1 in post_stretches]
             train = spikes.generate_unit(rng, epochs, rate, fs, spk)
             template = _waveform(rng, ip, rng.uniform(*ip.unit_peak_uv), channels, n_ch, "unit")
             kind = "bursting" if bursting else "tonic"
@@ -411,6 +515,8 @@ def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
             samples = spikes.poisson_train(rng, end, ip.mua_rate_hz, 0.0015, fs)
             template = _waveform(rng, ip, rng.uniform(*ip.mua_peak_uv), channels, n_ch, "unit")
             name, label, rate = f"mua{k + 1}", "mua", ip.mua_rate_hz
+        if session.pauses:
+            samples = samples[~_in_pause(samples, session, fs)]
         train = spikes.SpikeTrain(samples, np.full(samples.size, -1, dtype=np.int64))
         clusters.append(ClusterPlan(name, label, label, t, template, train, rate))
     order = rng.permutation(len(clusters))  # cluster ids do not reveal the labels
@@ -418,9 +524,15 @@ def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
 
 
 def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan]) -> openephys.SpikeTable:
-    """All spikes of a session sorted by sample, with per-spike amplitude factors."""
+    """All spikes of a session sorted by sample, with per-spike amplitude factors.
+
+    Samples count the recorded samples (the recordings concatenated, as Kilosort sees them); without a
+    pause they are the session clock's samples.
+    """
     rng = rng_for(plan.seed, "amplitudes", session.animal.subject, session.session_id)
     samples = np.concatenate([c.train.samples for c in clusters])
+    if session.pauses:
+        samples = openephys.session_to_concatenated(samples, session_recordings(plan, session))
     cluster = np.concatenate([np.full(c.train.samples.size, i, dtype=np.int64) for i, c in enumerate(clusters)])
     scale = rng.normal(1.0, plan.params.invivo.spike_amplitude_cv, samples.size)
     # Later spikes of a burst are smaller, as in real bursts: factor decay ** (position in the burst).
@@ -432,46 +544,148 @@ def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPla
     return openephys.SpikeTable(samples[order], cluster[order], scale[order], templates)
 
 
+def session_lfp(plan: StudyPlan, session: SessionPlan) -> tuple[np.ndarray, np.ndarray]:
+    """The LFP (uV at ``lfp_rate_hz``, over the recorded samples) and each channel's LFP gain."""
+    ip = session_params(plan, session)
+    rng = rng_for(plan.seed, "lfp", session.animal.subject, session.session_id)
+    recorded_s = session.duration_s
+    if session.pauses:
+        recorded_s = sum(n for _, n in session_recordings(plan, session)) / ip.sampling_rate_hz
+    lfp = openephys.make_lfp(rng, recorded_s, ip)
+    gains = (1.0 + 0.05 * rng.standard_normal(ip.n_tetrodes * ip.channels_per_tetrode)).astype(np.float32)
+    return lfp, gains
+
+
 def session_signal(plan: StudyPlan, session: SessionPlan, table: openephys.SpikeTable):
-    """Iterator of the float signal chunks (uV) of a session, exactly what is written to continuous.dat."""
-    ip = plan.params.invivo
+    """Iterator of the float signal chunks (uV) of a session's recorded samples, and their number.
+
+    Exactly what is written to ``continuous.dat`` (the recordings one after the other) or to the
+    Neuralynx tetrode channels.
+    """
+    ip = session_params(plan, session)
     a = session.animal
-    rng = rng_for(plan.seed, "lfp", a.subject, session.session_id)
-    lfp = openephys.make_lfp(rng, session.duration_s, ip)
-    n_ch = ip.n_tetrodes * ip.channels_per_tetrode
-    gains = (1.0 + 0.05 * rng.standard_normal(n_ch)).astype(np.float32)
-    n_samples = int(round(session.duration_s * ip.sampling_rate_hz))
+    lfp, gains = session_lfp(plan, session)
+    n_samples = sum(n for _, n in session_recordings(plan, session))
     noise_rng = rng_for(plan.seed, "noise", a.subject, session.session_id)
     return openephys.signal_chunks(noise_rng, n_samples, lfp, gains, table, ip), n_samples
 
 
+def neuralynx_channels(plan: StudyPlan) -> tuple[list[neuralynx.NcsChannel], neuralynx.NcsChannel]:
+    """The tetrode channels (CSC1-4, wide band at 32 kHz) and the LFP channel (LFP1, 2 kHz) of a Cheetah folder."""
+    ip = plan.params.invivo
+    tetrode = [
+        neuralynx.NcsChannel(
+            f"CSC{i + 1}", i, ip.neuralynx_sampling_rate_hz, ip.neuralynx_input_range_uv, 0.1, 9000, 64, 984
+        )
+        for i in range(4)
+    ]
+    lfp = neuralynx.NcsChannel(
+        "LFP1", 16, ip.neuralynx_lfp_rate_hz, ip.neuralynx_lfp_input_range_uv, 0.1, 500, 256, 3984
+    )
+    return tetrode, lfp
+
+
+def neuralynx_stream(plan: StudyPlan) -> str:
+    """The name neo gives the 32 kHz tetrode stream of the simulated Neuralynx folder."""
+    tetrode, lfp = neuralynx_channels(plan)
+    return neuralynx.neo_stream_names([*tetrode, lfp])[tetrode[0].name]
+
+
+def neuralynx_lfp_signal(plan: StudyPlan, session: SessionPlan) -> np.ndarray:
+    """The LFP channel's signal (uV) over the recorded samples at 2 kHz: the LFP every tetrode wire carries."""
+    ip = session_params(plan, session)
+    lfp, _ = session_lfp(plan, session)
+    step = int(ip.sampling_rate_hz // ip.lfp_rate_hz)
+    n = sum(n for _, n in session_recordings(plan, session)) // step
+    return lfp[:n]
+
+
+def first_timestamp_us(plan: StudyPlan, session: SessionPlan) -> int:
+    """Cheetah's acquisition-clock timestamp (us) of a Neuralynx session's first recorded sample."""
+    ip = plan.params.invivo
+    return int(
+        rng_for(plan.seed, "clock", session.animal.subject, session.session_id).integers(
+            *ip.neuralynx_first_timestamp_range_us
+        )
+    )
+
+
 def sorting_folder(session: SessionPlan) -> str:
     """Path of the phy folder relative to the study folder."""
-    return str(Path(session.folder) / openephys.stream_folder(Path("")).as_posix() / "kilosort")
+    if session.variant == "openephys":
+        return str(Path(session.folder) / openephys.stream_folder(Path("")).as_posix() / "kilosort")
+    if session.variant == "openephys_split":
+        return str(Path(session.folder) / openephys.RECORD_NODE / "experiment1" / "kilosort")
+    return str(Path(session.folder) / "kilosort")
+
+
+#: ``dat_path`` in each variant's ``params.py``. SpikeInterface's Kilosort wrappers sort a concatenated
+#: ``recording.dat`` and delete it afterwards; the sorting-only lab kept only the phy folder.
+DAT_PATHS = {
+    "openephys": "../continuous.dat",
+    "openephys_split": "recording.dat",
+    "neuralynx": "recording.dat",
+    "sorting_only": "../continuous.dat",
+}
+
+
+def _write_raw(out: Path, plan: StudyPlan, session: SessionPlan, table, progress) -> dict:
+    """Write a session's raw recording; returns the ground-truth fields that describe its clock."""
+    ip = session_params(plan, session)
+    fs = ip.sampling_rate_hz
+    a = session.animal
+    recordings = session_recordings(plan, session)
+    inj = int(round(session.baseline_s * fs))
+    root = out / session.folder
+    if session.variant == "sorting_only":
+        return {"first_sample_number": ""}
+    if session.variant in ("openephys", "openephys_split"):
+        chunks, n_samples = session_signal(plan, session, table)
+        first_sample = int(rng_for(plan.seed, "clock", a.subject, session.session_id).integers(*ip.first_sample_range))
+        openephys.write_openephys(
+            root,
+            chunks,
+            n_samples,
+            table.templates_uv.shape[2],
+            first_sample,
+            [(inj, inj + int(round(ip.ttl_duration_s * fs)))],
+            session.start,
+            ip,
+            progress=progress,
+            recordings=recordings if session.variant == "openephys_split" else None,
+        )
+        return {"first_sample_number": first_sample}
+    # Neuralynx: the tetrode stream chunk by chunk, the LFP channel at once, then the events.
+    tetrode, lfp_channel = neuralynx_channels(plan)
+    t0_us = first_timestamp_us(plan, session)
+    local = session.start.astimezone(TZ)
+    chunks, _ = session_signal(plan, session, table)
+    neuralynx.write_ncs_files(root, tetrode, chunks, recordings, t0_us, local, progress=progress)
+    step = int(fs // ip.lfp_rate_hz)
+    lfp = neuralynx_lfp_signal(plan, session)
+    neuralynx.write_ncs_files(
+        root, [lfp_channel], iter([(0, lfp[:, None])]), [(s // step, n // step) for s, n in recordings], t0_us, local
+    )
+    us = 1e6 / fs
+    stretches = [(t0_us + int(round(s * us)), t0_us + int(round((s + n - 1) * us))) for s, n in recordings]
+    rising = t0_us + int(round(session.baseline_s * 1e6))
+    events = neuralynx.recording_events(stretches)
+    events += neuralynx.ttl_events(rising, rising + int(round(ip.ttl_duration_s * 1e6)))
+    stop = local + timedelta(seconds=session.duration_s)
+    neuralynx.write_nev(root / "Events.nev", events, local, stop)
+    return {"first_sample_number": "", "first_timestamp_us": t0_us}
 
 
 def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -> tuple[list[dict], list[dict], dict]:
-    ip = plan.params.invivo
+    ip = session_params(plan, session)
     fs = ip.sampling_rate_hz
     a = session.animal
     clusters = session_units(plan, session)
     table = spike_table(plan, session, clusters)
-    chunks, n_samples = session_signal(plan, session, table)
-    first_sample = int(rng_for(plan.seed, "clock", a.subject, session.session_id).integers(*ip.first_sample_range))
+    clock = _write_raw(out, plan, session, table, progress)
     inj = int(round(session.baseline_s * fs))
-    ttl = [(inj, inj + int(round(ip.ttl_duration_s * fs)))]
-    root = out / session.folder
-    openephys.write_openephys(
-        root,
-        chunks,
-        n_samples,
-        table.templates_uv.shape[2],
-        first_sample,
-        ttl,
-        session.start,
-        ip,
-        progress=progress,
-    )
+    recordings = session_recordings(plan, session)
+    n_samples = sum(n for _, n in recordings)
 
     n_ch = ip.n_tetrodes * ip.channels_per_tetrode
     positions = np.array(
@@ -488,7 +702,7 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -
         positions,
         np.arange(n_ch) // ip.channels_per_tetrode,
         fs,
-        "../continuous.dat",
+        DAT_PATHS[session.variant],
     )
 
     gt = out / "ground_truth" / "invivo" / f"{a.subject}-{session.session_id}"
@@ -497,11 +711,13 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -
     samples = np.concatenate([c.train.samples for c in clusters])
     bursts = np.concatenate([c.train.burst_id for c in clusters])
     order = np.lexsort((samples, ids))
+    # sample: as in spike_times.npy (recorded samples); time_s: the session clock.
+    recorded = openephys.session_to_concatenated(samples, recordings) if session.pauses else samples
     with open(gt / "spikes.csv", "w") as f:
         f.write("cluster_id,sample,time_s,burst_id\n")
         np.savetxt(
             f,
-            np.column_stack([ids[order], samples[order], samples[order] / fs, bursts[order]]),
+            np.column_stack([ids[order], recorded[order], samples[order] / fs, bursts[order]]),
             fmt=["%d", "%d", "%.7f", "%d"],
             delimiter=",",
         )
@@ -529,7 +745,7 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -
         if c.label != "good":
             continue
         for name, t0, t1 in epochs:
-            stats = spikes.burst_statistics(c.train, t0, t1, fs)
+            stats = spikes.burst_statistics(c.train, t0, t1, fs, gaps=session.pauses)
             epoch_rows.append(
                 {
                     "session": f"{a.subject}-{session.session_id}",
@@ -563,17 +779,26 @@ def _write_session(out: Path, plan: StudyPlan, session: SessionPlan, progress) -
         "start_time": session.start.isoformat(),
         "duration_s": session.duration_s,
         "n_samples": n_samples,
-        "first_sample_number": first_sample,
+        "first_sample_number": clock["first_sample_number"],
         "injection_time": session.injection.isoformat(),
         "injection_s": inj / fs,
         "injection_sample": inj,
-        "ttl_line": ip.ttl_line,
-        "ttl_duration_s": ip.ttl_duration_s,
-        "raw_path": session.folder,
+        "ttl_line": "" if session.variant == "sorting_only" else ip.ttl_line,
+        "ttl_duration_s": "" if session.variant == "sorting_only" else ip.ttl_duration_s,
+        "raw_path": "" if session.variant == "sorting_only" else session.folder,
         "sorting_path": sorting_folder(session),
         "n_good_units": sum(c.label == "good" for c in clusters),
         "n_clusters": len(clusters),
     }
+    if plan.has_variants:
+        session_row.update(
+            variant=session.variant,
+            sampling_rate_hz=fs,
+            recorded_s=json.dumps([[t0, t1] for t0, t1 in session.recorded_stretches_s]),
+            recorded_samples=json.dumps(recordings),
+            first_timestamp_us=clock.get("first_timestamp_us", ""),
+            stream=neuralynx_stream(plan) if session.variant == "neuralynx" else "",
+        )
     return epoch_rows, unit_rows, session_row
 
 
@@ -723,27 +948,56 @@ def study_document(plan: StudyPlan) -> dict:
             }
         )
     for s in plan.sessions:
-        doc["sessions"].append(
-            {
-                "type": "invivo",
-                "session_id": s.session_id,
-                "subject": s.animal.subject,
-                "start_time": s.start.isoformat(),
-                "injection": {"drug": DRUG_ID[s.animal.drug], "time": s.injection.isoformat()},
-                "description": "Freely moving tetrode recording of lateral habenula units; injection marked by TTL 1.",
-                "raw": {"path": s.folder, "format": "openephys_binary"},
-                "sorting": {"path": sorting_folder(s), "format": "phy"},
-                "tetrodes": [
-                    {"channels": list(range(4 * t, 4 * t + 4)), "region": "LHb"}
-                    for t in range(plan.params.invivo.n_tetrodes)
-                ],
-                "epochs": [
-                    {"name": "baseline", "start": "0 s", "stop": _duration(s.baseline_s)},
-                    {"name": "post-injection", "start": _duration(s.baseline_s), "stop": _duration(s.duration_s)},
-                ],
-            }
-        )
+        doc["sessions"].append(_invivo_entry(plan, s))
     return doc
+
+
+def _invivo_entry(plan: StudyPlan, s: SessionPlan) -> dict:
+    """The study.yaml entry of one in vivo session (the variants' ``raw``, ``sorting`` and ``tetrodes``)."""
+    n_tetrodes = session_params(plan, s).n_tetrodes
+    description = "Freely moving tetrode recording of lateral habenula units; injection marked by TTL 1."
+    raw = {"path": s.folder, "format": "openephys_binary"}
+    tetrodes = [{"channels": list(range(4 * t, 4 * t + 4)), "region": "LHb"} for t in range(n_tetrodes)]
+    if s.pauses:
+        pause = ", ".join(f"{_duration(a)} to {_duration(b)}" for a, b in s.pauses)
+        description = description[:-1] + f"; recording paused from {pause} after the start."
+    if s.variant == "openephys_split":
+        description += " Open Ephys wrote recording1 and recording2; Kilosort sorted their concatenation."
+    elif s.variant == "neuralynx":
+        description = description.replace("TTL 1", "TTL port 0 bit 0")
+        description += " Neuralynx Cheetah: tetrode 1 wide band at 32 kHz (CSC1-4), LFP at 2 kHz (LFP1)."
+        raw = {
+            "path": s.folder,
+            "format": "neuralynx",
+            "stream": neuralynx_stream(plan),
+            "neo_options": {"gap_tolerance_ms": 1.0},
+        }
+        tetrodes = [{"number": 1, "channels": [0, 1, 2, 3], "region": "LHb"}]
+    elif s.variant == "sorting_only":
+        description = (
+            "Freely moving tetrode recording of lateral habenula units; only the Kilosort/phy sorting was kept "
+            "(no raw data, no TTL)."
+        )
+        raw = None
+        tetrodes = [{"number": t + 1, "region": "LHb"} for t in range(n_tetrodes)]
+    entry = {
+        "type": "invivo",
+        "session_id": s.session_id,
+        "subject": s.animal.subject,
+        "start_time": s.start.isoformat(),
+        "injection": {"drug": DRUG_ID[s.animal.drug], "time": s.injection.isoformat()},
+        "description": description,
+        "raw": raw,
+        "sorting": {"path": sorting_folder(s), "format": "phy"},
+        "tetrodes": tetrodes,
+        "epochs": [
+            {"name": "baseline", "start": "0 s", "stop": _duration(s.baseline_s)},
+            {"name": "post-injection", "start": _duration(s.baseline_s), "stop": _duration(s.duration_s)},
+        ],
+    }
+    if raw is None:
+        del entry["raw"]
+    return entry
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -751,7 +1005,9 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         if not rows:
             return
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        # Every column of every row, in first-seen order (variant sessions add columns).
+        fieldnames = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(f, fieldnames=fieldnames, restval="")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -774,6 +1030,16 @@ invivo_unit_epochs.csv per good unit and epoch: firing and burst statistics (def
 invivo/<session>/units.csv   every phy cluster: label, kind, tetrode, mean waveform on its tetrode (uV)
 invivo/<session>/spikes.csv  every spike: cluster, sample from the start of continuous.dat, time, burst id (-1: none)
 invivo/<session>/bursts.csv  every burst: cluster, epoch, first and last spike time, spikes, intraburst frequency
+
+Times are on the session clock: 0 at the first recorded sample. With --invivo-variants, three more sessions:
+  openephys_split  Open Ephys recording1 + recording2 with a pause in between (acquisition clock runs on);
+  neuralynx        Cheetah .ncs at 32 kHz (CSC1-4, one tetrode) and 2 kHz (LFP1), same pause, Events.nev TTL;
+  sorting_only     a phy folder only (its params.py names a .dat that is not there), no raw data.
+invivo_sessions.csv then also gives per session: variant, sampling_rate_hz, recorded_s (stretches recorded
+without a pause, session clock), recorded_samples ([start sample, n] of each), first_timestamp_us (Neuralynx
+acquisition clock of the first sample) and stream (neo's name of the tetrode stream). In spikes.csv of a
+session with a pause, sample counts recorded samples (the recordings concatenated, as in spike_times.npy),
+time_s is the session clock. Rates in invivo_unit_epochs.csv are per recorded second (pauses excluded).
 """
 
 
@@ -803,6 +1069,7 @@ def simulate_study(
     progress: bool = True,
     params: SimulationParameters = DEFAULT_PARAMETERS,
     workers: int | None = None,
+    invivo_variants: bool = False,
 ) -> Path:
     """Write a simulated raw study: vendor-format files, ``study.yaml`` and ``ground_truth/``.
 
@@ -821,6 +1088,10 @@ def simulate_study(
         Simulation parameters (illustrative defaults).
     workers
         Processes to use (default: one per core). The output does not depend on it.
+    invivo_variants
+        Also write three in vivo sessions for the converter's harder paths: Open Ephys in two
+        recordings with a pause, Neuralynx with 32 kHz and 2 kHz channels and a gap, and a sorting-only
+        phy folder (module docstring). Off by default: the default study has the same files without it.
 
     Returns
     -------
@@ -840,7 +1111,7 @@ def simulate_study(
 
     out = Path(out)
     _check_arguments(out, seed, size)
-    plan = plan_study(int(seed), size, params)
+    plan = plan_study(int(seed), size, params, invivo_variants=bool(invivo_variants))
     # Write next to OUT and rename at the end, so a failure or an interrupt leaves nothing half-written.
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
@@ -862,7 +1133,6 @@ def _write_study(out: Path, plan: StudyPlan, progress: bool, workers: int | None
     params, seed, size = plan.params, plan.seed, plan.size
     # Long recordings are written here with a per-second bar; everything else goes to a process pool.
     # Results are put back in plan order, so the output does not depend on scheduling.
-    ip = params.invivo
     long_ids = [i for i, s in enumerate(plan.sessions) if s.duration_s > LONG_SESSION_S]
     tasks = [
         ("cells", tuple(range(i, min(i + CELL_BATCH, len(plan.cells))))) for i in range(0, len(plan.cells), CELL_BATCH)
@@ -885,16 +1155,17 @@ def _write_study(out: Path, plan: StudyPlan, progress: bool, workers: int | None
         try:
             for i in long_ids:
                 session = plan.sessions[i]
-                n = int(round(session.duration_s * ip.sampling_rate_hz))
+                fs = session_params(plan, session).sampling_rate_hz
+                n = sum(n for _, n in session_recordings(plan, session))
                 with tqdm(
-                    total=n / ip.sampling_rate_hz,
+                    total=n / fs,
                     desc=f"{session.animal.subject} recording",
                     unit="s",
                     disable=not progress,
                     leave=False,
                 ) as seconds:
                     results[("session", i)] = _write_session(
-                        out, plan, session, lambda k, seconds=seconds: seconds.update(k / ip.sampling_rate_hz)
+                        out, plan, session, lambda k, seconds=seconds, fs=fs: seconds.update(k / fs)
                     )
                 bar.update(1)
             for future in as_completed(futures):
