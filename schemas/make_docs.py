@@ -45,6 +45,8 @@ def _describe(schema, defs) -> tuple[str, str]:
             return f"[{name}](#{name.replace('_', '-')})", target.get("description", "")
         return _describe(target, defs)
     kind = schema.get("type", "")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
     if "enum" in schema:
         kind = "one of " + ", ".join(f"`{v}`" for v in schema["enum"])
     if "const" in schema:
@@ -60,9 +62,12 @@ def _table(schema, defs) -> list[str]:
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
     for name, sub in schema.get("properties", {}).items():
         kind, doc = _describe(sub, defs)
+        if "examples" in sub:
+            doc += " Example: " + ", ".join(f"`{json.dumps(e, ensure_ascii=False)}`" for e in sub["examples"])
         rows.append(f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | {doc} |")
-    for option in schema.get("anyOf", []):
-        rows.append(f"| | | | one of: {', '.join(f'`{r}`' for r in option['required'])} must be given |")
+    if "anyOf" in schema:
+        names = [f"`{option['required'][0]}`" for option in schema["anyOf"]]
+        rows.append(f"| | | | at least one of {' and '.join(names)} must be given |")
     return rows
 
 
