@@ -1,20 +1,40 @@
-"""Axona tetrode spike files (``.1`` … ``.N``) with Tint ``.cut`` files → SortedUnits.
+"""Axona DacqUSB tetrode-mode sessions (``.set`` + tetrode files ``.1`` … ``.N`` + Tint ``.cut``) → SortedUnits.
 
-Design decision: small parsers of our own (neo does not read these). Formats, as DacqUSB and Tint
-write them:
+Design decision: small parsers of our own. neo 0.14.6's ``AxonaRawIO`` is built around the continuous
+``.bin`` file: on a tetrode-mode session (no ``.bin``) it finds no signal stream, and it looks for the
+tetrode files ``.1``, ``.2``, … only until the first missing number, so a session with tetrodes 6 and 8
+(the real one in ``../shared/realdata/axona_hafting``) gets no spike channel either; it also applies no
+gain to spike waveforms. So this module is the reader of these sessions. Formats, as DacqUSB and Tint
+write them (checked on that real session):
 
-- ``<base>.<n>`` (tetrode n): ``key value`` header lines (``timebase 96000 hz``, ``samples_per_spike
-  50``, ``sample_rate 48000 hz``, ``num_spikes``), the bytes ``data_start``, then per spike 4 blocks
-  (one per channel) of a 4-byte big-endian timestamp in ``timebase`` ticks from the trial start plus
-  50 int8 samples, and finally ``\\r\\ndata_end``.
-- ``<base>_<n>.cut``: text whose ``Exact_cut_for: <base> spikes: <count>`` line is followed by the
-  cluster id of every spike, whitespace separated. Cluster 0 holds the spikes no cluster claimed
-  ('unsorted'); the others 'good'.
-- ``<base>.set`` (optional): ``ADC_fullscale_mv`` and ``gain_ch_<k>`` give uV =
-  sample / 128 x ADC_fullscale_mv x 1000 / gain. Without it waveforms are not stored.
+- ``<base>.<n>`` (tetrode n): ``key value`` header lines (``duration 402``, ``timebase 96000 hz``,
+  ``bytes_per_timestamp 4``, ``samples_per_spike 50``, ``sample_rate 48000 hz``, ``bytes_per_sample 1``,
+  ``num_chans 4``, ``num_spikes``), the bytes ``data_start``, then per spike ``num_chans`` blocks (one per
+  channel) of a 4-byte big-endian timestamp in ``timebase`` ticks from the trial start plus 50 int8
+  samples, and finally ``\\r\\ndata_end``. Every spike is kept; the timestamp of the first channel's
+  block is the spike's (as neo does; the four are equal in DacqUSB's files).
+- ``<base>_<n>.cut`` (or ``<base>.<n>.cut``): text whose ``Exact_cut_for: <base> spikes: <count>`` line is
+  followed by the cluster id of every spike, whitespace separated.
+- ``<base>.set``: ``ADC_fullscale_mv``, ``gain_ch_<k>`` and ``channame_ch_<k>`` for the 0-based channel
+  ``k = 4 (n - 1) + i`` of tetrode n (i = 0…3). A waveform sample is in uV as
+  ``sample x ADC_fullscale_mv x 1000 / (gain_ch_k x 128)``: the formula of neo's ``AxonaRawIO``
+  (``_get_channel_gain``: ``1000 x ADC_fullscale_mv / (gain x 2 ** (8 x bytes_per_sample - 1))``, from
+  pyxona) with 1 byte per sample. Without the ``.set`` no waveform is stored (the scale is unknown).
 
-The trial start is the raw recording's first sample, so a spike's sample is timestamp / timebase x
-the raw rate.
+Tint's cluster 0 is labelled 'unsorted', not 'noise'. Tint starts every spike in cluster 0 and a person
+moves spikes out of it by drawing clusters 1…30, so cluster 0 is whatever no cluster claimed: the real
+noise together with spikes of cells that were not isolated (on tetrode 8 of the real session it holds
+46 % of the spikes and its mean waveform is spike-shaped, ~60 counts peak-to-peak). 'noise' in our
+vocabulary (phy's) is a curator's judgement that a cluster is not neural; nobody made that judgement
+about cluster 0, so 'unsorted' is the honest label (the hafting-fyhn-tetrode analysis code and
+gebaSpike's cut writer, "zero is the garbage cell that no one uses", both leave it out of the cells).
+The other clusters were cut by a person: 'good'.
+
+Clock: the trial start is the session start. With ``sampling_rate_hz`` None the spike times stay on the
+96 kHz timebase (exact); with a raw rate they are rounded to that rate. ``duration_s`` is the header's
+``duration`` (whole seconds, as DacqUSB writes it), and the waveform rate is the header's
+``sample_rate``. Channel names are the ``.set``'s ``channame_ch_<k>`` when set, else neo's convention
+for Axona channels (``6a``, ``6b``, ``6c``, ``6d`` for tetrode 6).
 """
 
 from __future__ import annotations
@@ -24,45 +44,82 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster
+from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index
 from nwb_ketamine.errors import ConversionError
 
 START, END = b"data_start", b"\r\ndata_end"
+READER = "nwb_ketamine.converters.axona (Axona DacqUSB tetrode files + Tint .cut)"
+LETTERS = "abcdefgh"
+SPIKE_FILE = re.compile(r"(?P<base>.+)\.(?P<number>\d+)")
 
 
 def _number(text: str) -> float:
     return float(text.split()[0])
 
 
+def read_header(text: str) -> dict[str, str]:
+    """``key value`` lines of an Axona header or ``.set`` file (values stripped, may be empty)."""
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        if key:
+            out[key] = value.strip()
+    return out
+
+
+def read_set(path) -> dict[str, str]:
+    """The ``key value`` lines of a ``.set`` file."""
+    return read_header(Path(path).read_text(encoding="latin-1"))
+
+
 def read_spike_file(path) -> dict:
-    """Header, timestamps (ticks), timebase and int8 waveforms (n, samples, 4) of one tetrode file."""
+    """Read one tetrode file.
+
+    Returns
+    -------
+    dict
+        ``header`` (key → value), ``timestamps`` (int64 ticks of ``timebase_hz`` from the trial start),
+        ``timebase_hz``, ``sample_rate_hz`` (waveform rate, None when absent), ``duration_s`` (None when
+        absent) and ``waveforms`` (int8, n_spikes x samples x channels).
+    """
     path = Path(path)
     data = path.read_bytes()
     start = data.find(START)
     if start < 0:
-        raise ConversionError(f"{path}: no 'data_start'; not an Axona spike file")
-    header = {}
-    for line in data[:start].decode("latin-1").splitlines():
-        key, _, value = line.strip().partition(" ")
-        if key:
-            header[key] = value.strip()
+        raise ConversionError(f"{path}: no 'data_start'; not an Axona tetrode file, point sorting.path at the .set")
+    header = read_header(data[:start].decode("latin-1"))
     try:
         n = int(_number(header["num_spikes"]))
         timebase = _number(header.get("timebase", "96000 hz"))
         n_samples = int(_number(header.get("samples_per_spike", "50")))
-    except (KeyError, ValueError):
-        raise ConversionError(f"{path}: header lacks num_spikes") from None
+        n_channels = int(_number(header.get("num_chans", "4")))
+        ts_bytes = int(_number(header.get("bytes_per_timestamp", "4")))
+        sample_bytes = int(_number(header.get("bytes_per_sample", "1")))
+    except (KeyError, ValueError, IndexError):
+        raise ConversionError(f"{path}: header lacks num_spikes or has a malformed value; not a DacqUSB file") from None
+    if ts_bytes != 4 or sample_bytes != 1:
+        raise ConversionError(
+            f"{path}: {ts_bytes}-byte timestamps and {sample_bytes}-byte samples; only DacqUSB's 4-byte "
+            "timestamps and 1-byte samples are read"
+        )
     block = np.dtype([("timestamp", ">u4"), ("samples", "i1", n_samples)])
     body = data[start + len(START) :]
-    need = n * 4 * block.itemsize
+    need = n * n_channels * block.itemsize
     if len(body) < need:
-        raise ConversionError(f"{path}: {n} spikes announced but only {len(body)} bytes of data; truncated")
-    records = np.frombuffer(body[:need], dtype=block).reshape(n, 4)
+        raise ConversionError(f"{path}: {n} spikes announced but only {len(body)} bytes of data; the file is truncated")
+    records = np.frombuffer(body[:need], dtype=block).reshape(n, n_channels)
+    duration = None
+    if header.get("duration"):
+        try:
+            duration = _number(header["duration"])
+        except (ValueError, IndexError):
+            duration = None
     return {
         "header": header,
         "timestamps": records["timestamp"][:, 0].astype(np.int64),
         "timebase_hz": timebase,
-        "sample_rate_hz": _number(header["sample_rate"]) if "sample_rate" in header else None,
+        "sample_rate_hz": _number(header["sample_rate"]) if header.get("sample_rate") else None,
+        "duration_s": duration,
         "waveforms": records["samples"].transpose(0, 2, 1),  # (n, samples, channels)
     }
 
@@ -73,55 +130,121 @@ def read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
     text = path.read_text(errors="replace")
     match = re.search(r"Exact_cut_for:\s*\S+\s+spikes:\s*(\d+)", text)
     if not match:
-        raise ConversionError(f"{path}: no 'Exact_cut_for: ... spikes: N' line; not a Tint .cut file")
-    ids = np.array(text[match.end() :].split(), dtype=np.int64)
+        raise ConversionError(f"{path}: no 'Exact_cut_for: ... spikes: N' line; not a Tint .cut file, cut it in Tint")
+    try:
+        ids = np.array(text[match.end() :].split(), dtype=np.int64)
+    except ValueError:
+        raise ConversionError(f"{path}: cluster ids are not all integers; cut again in Tint") from None
     expected = int(match.group(1))
     if ids.size != expected or (n_spikes is not None and ids.size != n_spikes):
-        raise ConversionError(f"{path}: {ids.size} cluster ids for {n_spikes or expected} spikes")
+        raise ConversionError(
+            f"{path}: {ids.size} cluster ids for {n_spikes if n_spikes is not None else expected} spikes; "
+            "the cut belongs to another file, cut the tetrode again in Tint"
+        )
     return ids
 
 
-def _gains(set_path: Path, tetrode: int) -> np.ndarray | None:
-    if not set_path.exists():
-        return None
-    values = {}
-    for line in set_path.read_text(errors="replace").splitlines():
-        key, _, value = line.strip().partition(" ")
-        values[key] = value
+def channel_names(settings: dict[str, str], number: int, n_channels: int = 4) -> list[str]:
+    """Names of tetrode ``number``'s channels: the ``.set``'s ``channame_ch_<k>``, else neo's ``6a``…``6d``."""
+    first = n_channels * (number - 1)
+    return [settings.get(f"channame_ch_{first + i}") or f"{number}{LETTERS[i]}" for i in range(n_channels)]
+
+
+def uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> np.ndarray | None:
+    """uV per int8 count of tetrode ``number``'s channels, from ``ADC_fullscale_mv`` and ``gain_ch_<k>``."""
+    first = n_channels * (number - 1)
     try:
-        fullscale = float(values["ADC_fullscale_mv"])
-        gains = np.array([float(values[f"gain_ch_{tetrode * 4 + i}"]) for i in range(4)])
+        fullscale = float(settings["ADC_fullscale_mv"])
+        gains = np.array([float(settings[f"gain_ch_{first + i}"]) for i in range(n_channels)])
     except (KeyError, ValueError):
         return None
-    return fullscale * 1000.0 / gains / 128.0
+    if not np.all(gains > 0):
+        return None
+    return fullscale * 1000.0 / (gains * 128.0)
+
+
+def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
+    """The tetrode files to read and the ``.set`` file of their trial."""
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if SPIKE_FILE.fullmatch(p.name)), key=lambda p: p.name)
+        bases = sorted({SPIKE_FILE.fullmatch(p.name)["base"] for p in files})
+        if len(bases) > 1:
+            raise ConversionError(
+                f"{path}: tetrode files of {len(bases)} trials ({', '.join(bases)}); set sorting.path to one "
+                "trial's .set file"
+            )
+        if not files:
+            raise ConversionError(
+                f"{path}: no Axona tetrode files (<base>.1 ... <base>.N); set sorting.path to the trial's .set file"
+            )
+        base = bases[0]
+        set_path = path / f"{base}.set"
+    elif path.suffix.lower() == ".set":
+        base = path.stem
+        files = sorted(
+            (p for p in path.parent.iterdir() if (m := SPIKE_FILE.fullmatch(p.name)) and m["base"] == base),
+            key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]),
+        )
+        if not files:
+            raise ConversionError(f"{path}: no tetrode files {base}.1 ... {base}.N next to the .set file")
+        set_path = path
+    else:
+        match = SPIKE_FILE.fullmatch(path.name)
+        if not match:
+            raise ConversionError(f"{path}: not an Axona tetrode file (<base>.<n>); set sorting.path to the .set file")
+        files = [path]
+        set_path = path.with_name(f"{match['base']}.set")
+    files.sort(key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]))
+    return files, set_path if set_path.exists() else None
 
 
 def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> SortedUnits:
-    """Read every ``<base>.<n>`` file with a ``.cut`` file in a folder (or one spike file)."""
+    """Read an Axona trial's tetrode files and their Tint cuts; see the module docstring for the rules.
+
+    Parameters
+    ----------
+    path
+        The trial's ``.set`` file, a folder holding one trial, or one tetrode file ``<base>.<n>``.
+    session
+        The in vivo session: tetrode n belongs to its tetrode whose ``number`` is n. None: index n - 1.
+    sampling_rate_hz
+        The raw recording's rate; spike times are rounded to it. None: the 96 kHz timebase, exact.
+    """
     path = Path(path)
-    if path.is_dir():
-        files = sorted((p for p in path.iterdir() if re.fullmatch(r".+\.\d+", p.name)), key=lambda p: p.name)
-    else:
-        files = [path]
-    if not files:
-        raise ConversionError(f"{path}: no Axona tetrode spike files (<base>.1 ... <base>.N)")
-    ids, spikes, labels, tetrodes, means, sds = [], [], [], [], [], []
+    files, set_path = _spike_files(path)
+    settings = read_set(set_path) if set_path is not None else {}
+    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    names: dict[int, list[str]] = {}
+    sources = [str(set_path)] if set_path is not None else []
     rate = sampling_rate_hz
-    with_waveforms = True
+    timebase = waveform_rate = duration = None
+    with_waveforms = set_path is not None
     for file in files:
-        base, number = file.name.rsplit(".", 1)
-        tet = int(number) - 1
+        match = SPIKE_FILE.fullmatch(file.name)
+        base, number = match["base"], int(match["number"])
         candidates = (file.with_name(f"{base}_{number}.cut"), file.with_name(f"{file.name}.cut"))
         cut = next((c for c in candidates if c.exists()), None)
         if cut is None:
-            raise ConversionError(f"{file}: no Tint cut file ({base}_{number}.cut); cut the tetrode in Tint")
+            raise ConversionError(
+                f"{file}: no Tint cut file ({base}_{number}.cut); cut the tetrode in Tint, or set sorting.path "
+                "to the tetrode files that were cut"
+            )
+        tet = tetrode_index(session, number, file)
         content = read_spike_file(file)
         clusters = read_cut_file(cut, content["timestamps"].size)
-        rate = rate or content["sample_rate_hz"]
-        if rate is None:
-            raise ConversionError(f"{file}: no sample_rate in the header; give the raw recording's rate")
-        samples = np.rint(content["timestamps"] / content["timebase_hz"] * rate).astype(np.int64)
-        scale = _gains(file.with_name(f"{base}.set"), tet)
+        sources += [str(file), str(cut)]
+        if timebase is None:
+            timebase, waveform_rate, duration = content["timebase_hz"], content["sample_rate_hz"], content["duration_s"]
+        elif content["timebase_hz"] != timebase or content["duration_s"] != duration:
+            raise ConversionError(
+                f"{file}: timebase {content['timebase_hz']:g} Hz and duration {content['duration_s']} s differ from "
+                f"{files[0].name}'s; sorting.path must name one trial"
+            )
+        ticks = content["timestamps"]
+        samples = ticks if rate is None else np.rint(ticks * (float(rate) / timebase)).astype(np.int64)
+        n_channels = content["waveforms"].shape[2]
+        names[tet] = channel_names(settings, number, n_channels)
+        scale = uv_per_count(settings, number, n_channels)
         with_waveforms &= scale is not None
         for cluster in np.unique(clusters):
             sel = clusters == cluster
@@ -129,16 +252,38 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
             spikes.append(samples[sel])
             labels.append(label_of_cluster(int(cluster)))
             tetrodes.append(tet)
+            unit_files.append(str(file))
             if scale is not None:
                 w = content["waveforms"][sel].astype(np.float64) * scale
                 means.append(w.mean(axis=0))
                 sds.append(w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan))
+    if session is not None and settings:
+        # The .set names every channel of the rig: give the names of the study's other tetrodes too.
+        for i, tetrode in enumerate(session.tetrodes):
+            names.setdefault(i, channel_names(settings, getattr(tetrode, "number", 0) or i + 1, len(tetrode.channels)))
+    if set_path is not None and settings.get("duration"):
+        try:
+            set_duration = _number(settings["duration"])
+        except (ValueError, IndexError):
+            set_duration = None
+        if duration is not None and set_duration is not None and set_duration != duration:
+            raise ConversionError(
+                f"{set_path}: duration {set_duration:g} s but the tetrode files say {duration:g} s; "
+                "sorting.path must name one trial"
+            )
+        duration = duration if duration is not None else set_duration
     return SortedUnits(
         ids,
         spikes,
-        float(rate),
+        float(rate if rate is not None else timebase),
         labels,
         tetrodes,
         np.stack(means) if with_waveforms and means else None,
         np.stack(sds) if with_waveforms and sds else None,
+        channel_names=names,
+        duration_s=duration if duration else None,
+        source_files=tuple(sources),
+        reader=READER,
+        waveform_rate_hz=waveform_rate,
+        unit_files=unit_files,
     )

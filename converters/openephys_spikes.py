@@ -15,8 +15,12 @@ was checked against the real files in ``../shared/realdata`` and Open Ephys' ``O
 sample number on the acquisition clock; the clock origin is the first timestamp of a ``.continuous``
 file in the same folder (else 0). Each file is one electrode; ``sortedID`` splits it into units
 (0 = not sorted online → 'unsorted'). The electrode number in the file name (``Stereotrode3``,
-``Tetrode3``, ``SE3``) gives the tetrode. A file whose size is not the header plus whole records is
-truncated and rejected.
+``Tetrode3``, ``SE3``) gives the tetrode: the study tetrode whose ``number`` is 3. A file whose size is
+not the header plus whole records is truncated and rejected.
+
+Channel names come from the ``settings.xml`` of the folder (the spike detector's ``SPIKE_CHANNEL``
+``local_channels``, 1-based, named ``CH<k>`` as the ``.continuous`` files are); without it there are none.
+The files state no duration (``duration_s`` None).
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_from_name
+from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index, tetrode_number
 from nwb_ketamine.errors import ConversionError
 
 HEADER_BYTES = 1024
+READER = "nwb_ketamine.converters.openephys_spikes (Open Ephys legacy .spikes records)"
 
 
 def read_header(path: Path) -> dict[str, str]:
@@ -119,14 +124,43 @@ def clock_origin(folder: Path) -> int:
     return 0
 
 
+def spike_channel_names(settings: Path) -> dict[str, list[str]]:
+    """Electrode name → its channels' names (``CH1``...) from a GUI 0.6 ``settings.xml``; {} if unreadable."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.parse(settings).getroot()
+    except (OSError, ElementTree.ParseError):
+        return {}
+    out = {}
+    for node in root.iter("SPIKE_CHANNEL"):
+        local = node.get("local_channels", "")
+        if node.get("name") and local:
+            out[node.get("name")] = [f"CH{c.strip()}" for c in local.split(",") if c.strip()]
+    return out
+
+
 def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None = None) -> SortedUnits:
-    """Read a folder of ``.spikes`` files (or one file) as units: one per electrode and sorted id."""
+    """Read a folder of ``.spikes`` files (or one file) as units: one per electrode and sorted id.
+
+    Parameters
+    ----------
+    path
+        A folder of ``.spikes`` files or one of them.
+    session
+        The in vivo session: ``Tetrode<n>`` belongs to its tetrode whose ``number`` is n.
+    sampling_rate_hz
+        The raw recording's rate; None: the files' ``sampleRate``.
+    """
     path = Path(path)
     files = sorted(path.glob("*.spikes")) if path.is_dir() else [path]
     if not files:
-        raise ConversionError(f"{path}: no .spikes files")
+        raise ConversionError(f"{path}: no .spikes files; check sorting.path")
     origin = clock_origin(files[0].parent)
-    ids, spikes, labels, tetrodes, means, sds = [], [], [], [], [], []
+    settings = files[0].parent / "settings.xml"
+    electrodes = spike_channel_names(settings) if settings.exists() else {}
+    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    names: dict[int, list[str]] = {}
     rate = None
     for file in files:
         content = read_spikes_file(file)
@@ -134,7 +168,10 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
         rate = rate or file_rate
         if file_rate != rate:
             raise ConversionError(f"{file}: sampled at {file_rate} Hz, other files at {rate} Hz")
-        tet = tetrode_from_name(file, r"(?:trode|SE|Electrode)\s*(\d+)")
+        tet = tetrode_index(session, tetrode_number(file, r"(?:trode|SE|Electrode)\s*(\d+)"), file)
+        electrode = content["header"].get("electrode", "")
+        if electrode in electrodes:
+            names[tet] = electrodes[electrode]
         scale = (sampling_rate_hz or rate) / rate
         samples = np.rint((content["timestamps"] - origin) * scale).astype(np.int64)
         for sid in np.unique(content["sorted_id"]):
@@ -143,6 +180,7 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
             spikes.append(samples[sel])
             labels.append(label_of_cluster(int(sid)))
             tetrodes.append(tet)
+            unit_files.append(str(file))
             w = content["waveforms_uv"][sel].astype(np.float64)
             means.append(w.mean(axis=0))
             sds.append(w.std(axis=0, ddof=1) if w.shape[0] > 1 else np.full(w.shape[1:], np.nan))
@@ -154,4 +192,8 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
         tetrode=tetrodes,
         waveforms_mean_uv=np.stack(means) if means else None,
         waveforms_sd_uv=np.stack(sds) if sds else None,
+        channel_names=names or None,
+        source_files=tuple(str(f) for f in files) + ((str(settings),) if electrodes else ()),
+        reader=READER,
+        unit_files=unit_files,
     )

@@ -3,11 +3,26 @@
 Design decisions:
 
 - Every sorting format is read into one neutral object, :class:`SortedUnits`, whose spike times are
-  integer sample indices counted from the first sample of the raw recording. Time-stamped formats
+  integer sample indices of ``sampling_rate_hz`` counted from the session start: the first raw sample
+  when there is a raw recording, else the origin of the sorting's own clock (Axona: the trial start;
+  Neuralynx and MClust without ``.ncs`` files: the zero of the Neuralynx clock). Time-stamped formats
   (Neuralynx, MClust, Axona, Open Ephys .spikes) are converted to that clock by their readers, so the
   writer never guesses an origin and spike times stay exact (``sample / rate + first_sample_time_s``).
+  Without a raw rate a reader keeps its own clock (Axona 96 kHz timebase, MClust 0.1 ms ticks...) so no
+  time is rounded.
+- A reader also returns what the electrodes table and the provenance need when there is no raw file:
+  the acquisition system's channel names per tetrode, the recording's duration as its files state it,
+  every file it read and a line naming the reader. Tetrodes are matched by the rig's own number
+  (``Tetrode.number``: Axona ``<base>.6``, ``TT6.ntt``, ``TT6_01.t`` → number 6) with
+  :func:`tetrode_index`, never by position.
 - Mean and SD waveforms come from the raw data when it is given (a bounded subsample of spikes, short
-  windows read one at a time, so memory does not grow with the recording), else from the spike files.
+  windows read one at a time, so memory does not grow with the recording), else from the spike files
+  when they hold samples with a known scale to uV. Nothing of unknown unit goes into ``waveform_mean``
+  (volts): phy/Kilosort templates without raw data go to a separate ``template_waveform`` column whose
+  description states their unit.
+- Without raw data the recording span (firing rates, presence ratio, the default epoch) is
+  ``[0, duration_s]`` when the sorting's files state the duration, and a spike outside it is refused;
+  otherwise the span covers the epochs and the spikes.
 - Every number that changes a stored result is a parameter stored next to it: the quality-metric
   parameters (:class:`UnitsParameters`) in ``units_parameters`` and the burst rule in
   ``burst_parameters``, both in the ``ecephys`` processing module with the ``burst_metrics`` table,
@@ -17,7 +32,8 @@ Design decisions:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +59,8 @@ class SortedUnits:
     ids
         Unit name as the sorting software calls it (phy cluster id, ``TT2_03``...).
     spike_samples
-        Per unit, int64 sample indices counted from the first sample of the raw recording, sorted.
+        Per unit, int64 sample indices of ``sampling_rate_hz`` counted from the session start (the first
+        raw sample when there is raw data; Axona: the trial start), sorted.
     sampling_rate_hz
         Rate of that sample clock.
     labels
@@ -51,7 +68,29 @@ class SortedUnits:
     tetrode
         Per unit, index into ``session.tetrodes``.
     waveforms_mean_uv, waveforms_sd_uv
-        (n_units, n_waveform_samples, n_channels_of_tetrode) in uV, or None when the files carry none.
+        (n_units, n_waveform_samples, n_channels_of_tetrode) in uV, or None when the files carry none
+        with a known scale.
+    channel_names
+        Per tetrode index (into ``session.tetrodes``), the acquisition system's names of that tetrode's
+        channels, from the sorting's own files; None when they say nothing. Used for the electrodes
+        table when there is no raw recording.
+    duration_s
+        The recording's length as the sorting's own files state it (Axona header ``duration``), None
+        when unknown.
+    source_files
+        Every file read, for provenance.
+    reader
+        What read them, e.g. ``"nwb_ketamine.converters.axona (Axona DacqUSB tetrode files + Tint .cut)"``.
+    waveform_rate_hz
+        Sampling rate of the waveform samples when it differs from ``sampling_rate_hz`` (Axona: 48 kHz
+        waveforms on a 96 kHz timebase); None: ``sampling_rate_hz``.
+    templates
+        (n_units, n_samples, n_channels_of_tetrode) template waveforms whose unit is not known to be uV
+        (phy/Kilosort without raw data), or None; described by ``templates_description``.
+    templates_description
+        What ``templates`` holds and in which unit.
+    unit_files
+        Per unit, the file its spikes came from (for error messages); None: ``source_files``.
     """
 
     ids: list[str]
@@ -61,19 +100,42 @@ class SortedUnits:
     tetrode: list[int]
     waveforms_mean_uv: np.ndarray | None = None
     waveforms_sd_uv: np.ndarray | None = None
+    channel_names: dict[int, list[str]] | None = None
+    duration_s: float | None = None
+    source_files: tuple[str, ...] = ()
+    reader: str = ""
+    waveform_rate_hz: float | None = None
+    templates: np.ndarray | None = None
+    templates_description: str | None = None
+    unit_files: list[str] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         n = len(self.ids)
         for name in ("spike_samples", "labels", "tetrode"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"SortedUnits.{name} has {len(getattr(self, name))} entries for {n} units")
+        if self.unit_files is not None and len(self.unit_files) != n:
+            raise ValueError(f"SortedUnits.unit_files has {len(self.unit_files)} entries for {n} units")
         bad = sorted(set(self.labels) - set(LABELS))
         if bad:
             raise ValueError(f"unknown curation labels {bad}; expected one of {LABELS}")
+        if self.duration_s is not None and not (math.isfinite(self.duration_s) and self.duration_s > 0):
+            raise ValueError(f"SortedUnits.duration_s must be a positive number of seconds, not {self.duration_s}")
+        if self.templates is not None and not self.templates_description:
+            raise ValueError("SortedUnits.templates needs templates_description (what they are, in which unit)")
         self.spike_samples = [np.sort(np.asarray(s, dtype=np.int64)) for s in self.spike_samples]
+        self.source_files = tuple(str(f) for f in self.source_files)
+        if self.channel_names is not None:
+            self.channel_names = {int(k): [str(v) for v in names] for k, names in self.channel_names.items()}
 
     def __len__(self):
         return len(self.ids)
+
+    def file_of(self, i: int) -> str:
+        """The file unit ``i`` came from (the sorting's files when unknown)."""
+        if self.unit_files is not None:
+            return self.unit_files[i]
+        return ", ".join(self.source_files) or "the sorting"
 
 
 @dataclass(frozen=True)
@@ -165,10 +227,52 @@ def read_sorting(path, fmt: str, *, session, sampling_rate_hz: float | None) -> 
         for uid, tet in zip(units.ids, units.tetrode, strict=True):
             if not 0 <= tet < n:
                 raise ConversionError(
-                    f"{path}: unit {uid} is on tetrode {tet + 1} but the study file declares {n} tetrodes; "
-                    "add it to tetrodes"
+                    f"{path}: unit {uid} is on tetrode index {tet} but the study file declares {n} tetrodes; "
+                    "add its tetrode to tetrodes"
                 )
     return units
+
+
+def tetrode_index(session, number: int, path) -> int:
+    """Index into ``session.tetrodes`` of the tetrode the rig calls ``number`` (Axona ``.6``, ``TT6``).
+
+    Parameters
+    ----------
+    session
+        The in vivo session, or None: then the index is ``number - 1`` (tetrodes numbered from 1 in the
+        order of the files), for callers that read a sorting without a study file.
+    number
+        The rig's tetrode number, as the file name carries it.
+    path
+        The file, named in the error.
+
+    Raises
+    ------
+    ConversionError
+        No tetrode of the session has that number: one line naming the file and what to add.
+    """
+    number = int(number)
+    if session is None:
+        if number < 1:
+            raise ConversionError(f"{path}: tetrode number {number}; tetrode numbers start at 1")
+        return number - 1
+    for i, tetrode in enumerate(session.tetrodes):
+        if (getattr(tetrode, "number", 0) or i + 1) == number:
+            return i
+    raise ConversionError(
+        f"{path}: tetrode {number} is not in the study file; add a tetrode with number: {number} to tetrodes"
+    )
+
+
+def tetrode_number(path: Path, pattern: str) -> int:
+    """The rig's tetrode number a file name carries (``TT3.ntt`` → 3), from the first group of ``pattern``."""
+    match = re.search(pattern, Path(path).name)
+    if not match:
+        raise ConversionError(
+            f"{path}: cannot tell the tetrode from the file name (expected {pattern!r}); rename the file "
+            "or point sorting.path at the tetrode's file"
+        )
+    return int(match.group(1))
 
 
 def tetrode_of_channel(session, channel: int, path) -> int:
@@ -176,7 +280,9 @@ def tetrode_of_channel(session, channel: int, path) -> int:
     for i, tetrode in enumerate(session.tetrodes):
         if channel in tetrode.channels:
             return i
-    raise ConversionError(f"{path}: channel {channel} is on no tetrode of the study file; add it to tetrodes")
+    raise ConversionError(
+        f"{path}: channel {channel} is on no tetrode of the study file; add it to the channels of a tetrode"
+    )
 
 
 def to_samples(times_s: np.ndarray, rate_hz: float) -> np.ndarray:
@@ -271,6 +377,7 @@ def add_units(
     first_sample_time_s: float = 0.0,
     burst_parameters: BurstParameters | None = None,
     units_parameters: UnitsParameters | None = None,
+    spike_times_s: list[np.ndarray] | None = None,
 ) -> None:
     """Write the Units table, the quality metrics and the per-epoch burst metrics into ``nwbfile``.
 
@@ -286,12 +393,24 @@ def add_units(
         Rows of the electrodes table of each tetrode, in the order of ``session.tetrodes``.
     raw
         Optional raw recording (``read(start, stop, channels)``, ``gain_uv``, ``sampling_rate_hz``,
-        ``n_samples``); when given, waveforms are computed from it.
+        ``n_samples``); when given, waveforms are computed from it and it gives the recording span.
+        Without it (a sorting-only session) the span is ``[0, units.duration_s]`` when the sorting's
+        files state the duration (a spike outside it is refused), else it covers the epochs and spikes;
+        waveforms come from the spike files.
     first_sample_time_s
-        Session time of the raw recording's first sample.
+        Session time of the raw recording's first sample (of the sorting clock's zero without raw).
     burst_parameters, units_parameters
         The burst rule and quality-metric parameters (defaults: :class:`BurstParameters`,
         :class:`UnitsParameters`); both are stored.
+    spike_times_s
+        Per unit, spike times on the session clock (s) when the caller maps the sorting's clock itself
+        (e.g. a raw recording with gaps); default ``spike_samples / sampling_rate_hz + first_sample_time_s``.
+
+    Raises
+    ------
+    ConversionError
+        The sorting's rate differs from the raw recording's, or (without raw) a spike lies outside the
+        duration the sorting's files state.
     """
     bp = burst_parameters or BurstParameters()
     up = units_parameters or UnitsParameters()
@@ -300,7 +419,12 @@ def add_units(
         raise ConversionError(
             f"sorting at {rate} Hz but raw recording at {raw.sampling_rate_hz} Hz; pass the raw rate to read_sorting"
         )
-    times = [s / rate + first_sample_time_s for s in units.spike_samples]
+    if spike_times_s is None:
+        times = [s / rate + first_sample_time_s for s in units.spike_samples]
+    else:
+        if len(spike_times_s) != len(units):
+            raise ValueError(f"spike_times_s has {len(spike_times_s)} entries for {len(units)} units")
+        times = [np.asarray(t, dtype=np.float64) for t in spike_times_s]
 
     # Waveforms: from the raw data when present, else from the sorting.
     mean_uv, sd_uv = units.waveforms_mean_uv, units.waveforms_sd_uv
@@ -310,27 +434,46 @@ def add_units(
             for s, t in zip(units.spike_samples, units.tetrode, strict=True)
         ]
         mean_uv, sd_uv = _stack([p[0] for p in pairs]), _stack([p[1] for p in pairs])
+    waveform_rate = float(units.waveform_rate_hz or rate) if raw is None else rate
 
-    # Recording span for rates and presence: the raw data when known, else the epochs and the spikes.
+    # Recording span for rates and presence: the raw data; else the duration the sorting's files state;
+    # else the epochs and the spikes.
     if raw is not None:
         start_s, stop_s = first_sample_time_s, first_sample_time_s + raw.n_samples / rate
+    elif units.duration_s is not None:
+        start_s, stop_s = first_sample_time_s, first_sample_time_s + float(units.duration_s)
+        tolerance = 0.5 / rate
+        for i, t in enumerate(times):
+            if t.size and (t[0] < start_s - tolerance or t[-1] > stop_s + tolerance):
+                raise ConversionError(
+                    f"{units.file_of(i)}: unit {units.ids[i]} has spikes from {t[0] - start_s:.6g} s to "
+                    f"{t[-1] - start_s:.6g} s, outside the recording's {units.duration_s:g} s its files state; "
+                    "sorting.path must name this session's sorting"
+                )
     else:
         last = max((float(t[-1]) for t in times if t.size), default=first_sample_time_s)
         stop_s = max([last + 1.0 / rate] + [e.stop for e in session.epochs])
         start_s = min([first_sample_time_s] + [e.start for e in session.epochs])
     duration = stop_s - start_s
 
+    description = "Units from spike sorting, with curation label, tetrode, waveforms and quality metrics."
+    if units.reader:
+        description += f" Read by {units.reader}."
+    if mean_uv is not None:
+        origin = "the raw recording" if raw is not None else "the spike files"
+        description += f" Mean and SD waveforms from {origin}."
     table = Units(
         name="units",
-        description="Units from spike sorting, with curation label, tetrode, waveforms and quality metrics.",
+        description=description,
         resolution=1.0 / rate,
-        waveform_rate=rate if mean_uv is not None else None,
+        waveform_rate=waveform_rate if mean_uv is not None else None,
         waveform_unit="volts",
     )
     columns = {
         "unit_name": "Unit name in the sorting software's output.",
         "curation_label": "Curation label: good, mua, noise or unsorted.",
         "tetrode": "Index of the tetrode (0-based, order of the study file).",
+        "tetrode_number": "The rig's own number of the tetrode (Axona .6, Neuralynx TT6, the study file's number).",
         "brain_area": "Allen CCF acronym of the tetrode's target region.",
         "n_spikes": "Number of spikes.",
         "firing_rate_hz": "Spikes / recording duration (Hz).",
@@ -338,8 +481,14 @@ def add_units(
         "presence_ratio": "Fraction of presence_bin_s bins of the recording holding a spike (units_parameters).",
         "snr": "Peak |mean waveform| / median waveform SD on the best channel (NaN without an SD).",
     }
-    for name, description in columns.items():
-        table.add_column(name=name, description=description)
+    templates = units.templates
+    if templates is not None:
+        columns["template_waveform"] = (
+            f"{units.templates_description} (n_samples x n_channels of the tetrode, at {waveform_rate:g} Hz; "
+            "NaN on channels the template does not cover). Not volts: see waveform_mean for uV-scaled waveforms."
+        )
+    for name, column_description in columns.items():
+        table.add_column(name=name, description=column_description)
     nwbfile.units = table
     group_column = nwbfile.electrodes["group"]
     for i in range(len(units)):
@@ -349,6 +498,9 @@ def add_units(
         if mean_uv is not None:
             kwargs["waveform_mean"] = mean_uv[i] * 1e-6
             kwargs["waveform_sd"] = (sd_uv[i] if sd_uv is not None else np.full_like(mean_uv[i], np.nan)) * 1e-6
+        if templates is not None:
+            kwargs["template_waveform"] = np.asarray(templates[i], dtype=np.float64)
+        tetrode = session.tetrodes[units.tetrode[i]]
         table.add_unit(
             spike_times=t,
             electrodes=rows,
@@ -356,7 +508,8 @@ def add_units(
             unit_name=str(units.ids[i]),
             curation_label=units.labels[i],
             tetrode=int(units.tetrode[i]),
-            brain_area=session.tetrodes[units.tetrode[i]].ccf_region,
+            tetrode_number=int(getattr(tetrode, "number", 0) or units.tetrode[i] + 1),
+            brain_area=tetrode.ccf_region,
             n_spikes=int(t.size),
             firing_rate_hz=t.size / duration if duration > 0 else math.nan,
             isi_violations_fraction=isi_violations_fraction(t, up.refractory_period_s),
@@ -423,16 +576,6 @@ def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstPa
     params = module["burst_parameters"]
     rule = read_parameter_table(params, BurstParameters)
     return out, rule
-
-
-def tetrode_from_name(path: Path, pattern: str) -> int:
-    """0-based tetrode index from the 1-based number a file name carries (``TT3.ntt`` → 2)."""
-    import re
-
-    match = re.search(pattern, path.name)
-    if not match:
-        raise ConversionError(f"{path}: cannot tell the tetrode from the file name (expected {pattern!r})")
-    return int(match.group(1)) - 1
 
 
 def label_of_cluster(cluster: int) -> str:

@@ -53,3 +53,20 @@ def nwbfile_with_electrodes(session):
             nwbfile.add_electrode(group=group, location=tetrode.ccf_region)
             rows[-1].append(len(nwbfile.electrodes) - 1)
     return nwbfile, rows
+
+
+def tetrode_session(numbers, epochs=(), region="LHb", channels_per_tetrode=4):
+    """A sorting-only InVivoSession whose tetrodes are the rig's ``numbers`` (channels of number n:
+    4 (n - 1) ... 4 n - 1), without a raw folder."""
+    from nwb_ketamine.metadata import Epoch, InVivoSession, Tetrode
+
+    k = channels_per_tetrode
+    tetrodes = tuple(Tetrode(channels=tuple(range(k * (n - 1), k * n)), region=region, number=n) for n in numbers)
+    return InVivoSession(
+        session_id="s1",
+        subject="m01",
+        start_time=datetime(2024, 1, 1, tzinfo=UTC),
+        raw_path=None,
+        tetrodes=tetrodes,
+        epochs=tuple(Epoch(*e) for e in epochs),
+    )

@@ -1,5 +1,7 @@
 """phy folders of the simulated study: spikes, labels and tetrodes equal the ground truth; the Units
-table and the burst metrics survive a round trip through a file and equal the simulator's statistics."""
+table and the burst metrics survive a round trip through a file and equal the simulator's statistics;
+a phy folder without its .dat reads (rate from params.py, channels from channel_map.npy) and its
+templates are stored as templates, never as waveform_mean."""
 
 import csv
 import math
@@ -41,7 +43,16 @@ def _check_phy(root, study):
             assert tetrode + 1 == int(row["tetrode"])  # the ground truth numbers tetrodes from 1
             assert samples.size == int(row["n_spikes"])
             np.testing.assert_array_equal(samples, np.sort(sample[cluster == int(uid)]))
-        assert units.waveforms_mean_uv.shape[::2] == (len(units), 4)
+        # Templates are not in a known unit: kept apart from the uV waveforms.
+        assert units.waveforms_mean_uv is None and units.templates.shape[::2] == (len(units), 4)
+        assert "not uV" in units.templates_description
+        assert units.channel_names == {i: [f"ch{c}" for c in t.channels] for i, t in enumerate(session.tetrodes)}
+        assert units.reader.startswith("nwb_ketamine.converters.phy") and "the .dat was found" in units.reader
+        assert any(f.endswith("spike_times.npy") for f in units.source_files)
+        # The simulated .dat is next to the folder: its length is the recording's.
+        dat = next(root.rglob("continuous.dat"))
+        n_channels = sum(len(t.channels) for t in session.tetrodes)
+        assert units.duration_s == pytest.approx(dat.stat().st_size / 2 / n_channels / 30_000.0)
 
 
 def test_phy_matches_ground_truth_tiny(tiny_study):
@@ -94,14 +105,43 @@ def test_units_round_trip_and_burst_metrics_equal_ground_truth(tiny_study, tmp_p
             assert (math.isnan(want) and math.isnan(got)) or got == pytest.approx(want, rel=1e-12, abs=0), name
 
 
-def test_units_without_raw_use_templates(tiny_study):
+def test_units_without_raw_store_templates_apart(tiny_study):
     root, study = tiny_study
     session = study.invivo_sessions[0]
     units = read_sorting(session.sorting_path, "phy", session=session, sampling_rate_hz=None)
     nwbfile, rows = nwbfile_with_electrodes(session)
     add_units(nwbfile, units, session=session, electrode_rows_of_tetrode=rows)
-    assert nwbfile.units["waveform_mean"].data[0].shape == (48, 4)
-    assert math.isnan(nwbfile.units["snr"][0])
+    table = nwbfile.units
+    assert "waveform_mean" not in table.colnames and "template_waveform" in table.colnames
+    assert "not uV" in table["template_waveform"].description
+    assert np.asarray(table["template_waveform"].data[0]).shape == (48, 4)
+    assert math.isnan(table["snr"][0])
+    # In the simulator amplitudes.npy is the peak in uV, so here (only here) the template peak is that peak.
+    truth, _ = _truth(root, session)
+    for i, uid in enumerate(units.ids):
+        peak = float(truth[int(uid)]["peak_uv"])
+        assert np.nanmax(np.abs(units.templates[i])) == pytest.approx(peak, rel=0.35)
+
+
+def test_phy_without_dat(tiny_study, tmp_path):
+    _, study = tiny_study
+    session = study.invivo_sessions[0]
+    folder = tmp_path / "phy"
+    shutil.copytree(session.sorting_path, folder)  # the .dat stays behind
+    assert not (folder / "continuous.dat").exists()
+    units = read_sorting(folder, "phy", session=session, sampling_rate_hz=None)
+    reference = read_sorting(session.sorting_path, "phy", session=session, sampling_rate_hz=None)
+    assert units.sampling_rate_hz == 30_000.0 and units.duration_s is None
+    assert units.ids == reference.ids and units.labels == reference.labels
+    for a, b in zip(units.spike_samples, reference.spike_samples, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert units.channel_names == reference.channel_names and "without the .dat" in units.reader
+    # params.py without sample_rate: refused with one line naming the file and what to write.
+    text = (folder / "params.py").read_text().replace("sample_rate", "sampling")
+    (folder / "params.py").write_text(text)
+    with pytest.raises(ConversionError) as err:
+        read_sorting(folder, "phy", session=session, sampling_rate_hz=None)
+    assert "params.py" in str(err.value) and "sample_rate = " in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_cluster_group_is_one_line_error(tiny_study, tmp_path):
