@@ -45,6 +45,7 @@ CCF_REGIONS = {
     "DR": "Dorsal nucleus raphe",
     "BLA": "Basolateral amygdalar nucleus",
     "TH": "Thalamus",
+    "ENTm": "Entorhinal area, medial part, dorsal zone",
 }
 REGION_ALIASES = {
     "lhb": "LH",
@@ -56,6 +57,7 @@ REGION_ALIASES = {
     "hippocampus": "HPF",
     "mpfc": "PL",
     "nac": "ACB",
+    "mec": "ENTm",
 }
 
 
