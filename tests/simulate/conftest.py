@@ -1,4 +1,4 @@
-"""A tiny simulated study shared by the simulator tests (written once per test session)."""
+"""Tiny simulated studies shared by the simulator tests (each written once per test session)."""
 
 import pytest
 
@@ -13,3 +13,11 @@ def tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim") / "tiny"
     path = simulate_study(out, seed=0, size="tiny", progress=False)
     return path, plan_study(0, "tiny"), load_study(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_variants(tmp_path_factory):
+    """(study.yaml path, plan) of a tiny study with the in vivo variants, seed 0."""
+    out = tmp_path_factory.mktemp("sim") / "tiny-variants"
+    path = simulate_study(out, seed=0, size="tiny", progress=False, invivo_variants=True)
+    return path, plan_study(0, "tiny", invivo_variants=True)
