@@ -28,7 +28,9 @@ def _simulate(args) -> int:
     from nwb_ketamine.metadata import load_study
     from nwb_ketamine.simulate import simulate_study
 
-    study_path = simulate_study(args.out, seed=args.seed, size=args.size, progress=not args.quiet)
+    study_path = simulate_study(
+        args.out, seed=args.seed, size=args.size, progress=not args.quiet, invivo_variants=args.invivo_variants
+    )
     print(f"wrote {study_path}")
     print(load_study(study_path).summary())
     return 0
@@ -150,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.add_argument("--size", choices=list(SIZES), default="small", help="study size (default small)")
     simulate.add_argument("--quiet", action="store_true", help="no progress bars")
+    simulate.add_argument(
+        "--invivo-variants",
+        action="store_true",
+        help="also write three in vivo sessions: Open Ephys in two recordings with a pause, Neuralynx with "
+        "32 kHz and 2 kHz channels and a gap, and a sorting-only phy folder (no raw data)",
+    )
     simulate.set_defaults(run=_simulate)
 
     convert = commands.add_parser(
