@@ -427,7 +427,7 @@ def _type_counts(group) -> str:
 
 
 def _contents(f) -> str:
-    """What a foreign file holds, place by place: 'acquisition: 9 TimeSeries; units: 12 units'.
+    """What a foreign file holds, place by place: 'acquisition: 9 TimeSeries; electrode groups: 4; units: 12'.
 
     Only the group listings and the children's type attributes are read (no data), so it stays cheap over
     HTTP. Our own files are described by their cell and unit rows instead, and skip this: a slice file
@@ -565,7 +565,7 @@ def _foreign_cell_rows(f, labels: dict, relpath: str) -> list[dict]:
 
 
 def _foreign_unit_columns(units, columns: dict, n: int) -> dict:
-    """The Units columns of a foreign file that the units table has, with the table's types.
+    """The Units columns of a foreign file that the catalog's units table has a column for, with its types.
 
     Another tool may give a column of ours another meaning or type (a text ``snr``, a float id), and one
     such value would make the whole Parquet column unwritable, so only the known columns are kept and
