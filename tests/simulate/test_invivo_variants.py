@@ -282,3 +282,12 @@ def test_burst_statistics_exclude_gaps():
     stats = spikes.burst_statistics(train, 0.0, 10.0, 100.0, gaps=((2.5, 4.5), (9.0, 12.0)))
     assert stats["firing_rate_hz"] == pytest.approx(3 / 7.0)
     assert spikes.burst_statistics(train, 0.0, 10.0, 100.0)["firing_rate_hz"] == pytest.approx(0.3)
+
+
+def test_cli_flag_adds_the_variants(tmp_path, capsys):
+    from nwb_ketamine.cli import main
+
+    assert main(["simulate", str(tmp_path / "sim"), "--size", "tiny", "--quiet", "--invivo-variants"]) == 0
+    assert "4 in vivo sessions" in capsys.readouterr().out
+    assert main(["simulate", str(tmp_path / "plain"), "--size", "tiny", "--quiet"]) == 0
+    assert "1 in vivo sessions" in capsys.readouterr().out
