@@ -460,7 +460,10 @@ def summarize_cell(
         The sweeps the measures came from, shape (n_sweeps, n_samples), in A; used to fit the decay of
         the average of the accepted sweeps of each kind. Sweeps of unequal length: right-pad with NaN.
     rate_hz
-        Sampling rate in Hz.
+        Sampling rate in Hz: one for every sweep, or one per sweep (shape (n_sweeps,)) when the files of
+        the cell were recorded at different rates. The average sweep of a kind is only formed from sweeps
+        sampled at one rate: when the accepted sweeps of a kind differ in rate, its
+        ``*_decay_tau_average_s`` is NaN (averaging them would need resampling, which invents samples).
     params
         The parameters used for the measures (QC counts, and the fit of the average sweeps).
     kind_params
@@ -486,6 +489,7 @@ def summarize_cell(
     if accepted.shape != kind.shape:
         raise ValueError(f"accepted has shape {accepted.shape}, measures have {kind.shape[0]} sweeps")
     x = np.atleast_2d(np.asarray(current_a, dtype=float))
+    rates = np.broadcast_to(np.asarray(rate_hz, dtype=float), kind.shape)
     out: dict = {}
     reasons = []
     for name in ("AMPA", "NMDA"):
@@ -497,11 +501,12 @@ def summarize_cell(
         out[f"{key}_peak_a"] = _mean(measures["peak_a"], use)
         out[f"{key}_decay_tau_s"] = _mean(measures["decay_tau_s"], use)
         out[f"{key}_holding_current_a"] = _mean(measures["holding_current_a"], use)
-        if use.any():
+        kind_rates = np.unique(rates[use])
+        if kind_rates.size == 1:
             average = x[use].mean(axis=0, keepdims=True)
             holding = [float(np.mean(measures["holding_potential_v"][use]))]
             kparams = (kind_params or {}).get(name, params)
-            tau = measure_sweeps(average, rate_hz, holding, kparams)["decay_tau_s"][0]
+            tau = measure_sweeps(average, float(kind_rates[0]), holding, kparams)["decay_tau_s"][0]
             out[f"{key}_decay_tau_average_s"] = float(tau)
         else:
             out[f"{key}_decay_tau_average_s"] = math.nan

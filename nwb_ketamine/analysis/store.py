@@ -52,8 +52,8 @@ CELL_DESCRIPTIONS = {
     "nmda_ampa_ratio_latency": "NMDA value at the fixed latency / |AMPA peak|.",
     "ampa_decay_tau_s": "Mean per-sweep AMPA decay time constant (s).",
     "nmda_decay_tau_s": "Mean per-sweep NMDA decay time constant (s).",
-    "ampa_decay_tau_average_s": "Decay time constant of the average accepted AMPA sweep (s).",
-    "nmda_decay_tau_average_s": "Decay time constant of the average accepted NMDA sweep (s).",
+    "ampa_decay_tau_average_s": "Decay time constant of the average accepted AMPA sweep (s); NaN if their rates vary.",
+    "nmda_decay_tau_average_s": "Decay time constant of the average accepted NMDA sweep (s); NaN if their rates vary.",
     "ampa_holding_current_a": "Mean holding current of accepted AMPA sweeps (A).",
     "nmda_holding_current_a": "Mean holding current of accepted NMDA sweeps (A).",
     "series_resistance_ohm": "Mean series resistance of accepted sweeps (Ohm).",
@@ -82,8 +82,9 @@ def analyse_cell(sweeps: list[dict], params: EpscParameters) -> tuple[dict, dict
     Parameters
     ----------
     sweeps
-        One dict per file in recording order: ``current_a`` (n_sweeps, n_samples) in A, ``rate_hz``,
-        ``holding_v`` (the file's holding potential) and ``file`` (its name).
+        One dict per file in recording order: ``current_a`` (n_sweeps, n_samples) in A, ``rate_hz`` (the
+        file's own; files of one cell may differ), ``holding_v`` (the file's holding potential) and ``file``
+        (its name).
     params
         The analysis parameters.
 
@@ -94,14 +95,17 @@ def analyse_cell(sweeps: list[dict], params: EpscParameters) -> tuple[dict, dict
     summary : dict
         Cell-level results (see :func:`nwb_ketamine.analysis.epsc.summarize_cell`).
     """
-    rates = {f["rate_hz"] for f in sweeps}
-    if len(rates) != 1:
-        raise ValueError(f"files of one cell have different sampling rates: {sorted(rates)}")
-    rate = rates.pop()
-    parts = [measure_sweeps(f["current_a"], rate, np.full(len(f["current_a"]), f["holding_v"]), params) for f in sweeps]
+    # Each file is measured at its own sampling rate: windows are in seconds, so files of one cell may
+    # differ in rate (a rig's setting changed between protocols). QC and the cell means then work on the
+    # per-sweep measures, which no longer depend on the rate.
+    parts = [
+        measure_sweeps(f["current_a"], f["rate_hz"], np.full(len(f["current_a"]), f["holding_v"]), params)
+        for f in sweeps
+    ]
     measures = concatenate_measures(parts)
     accepted, reasons = quality_control(measures, params)
-    summary = summarize_cell(measures, accepted, _padded([f["current_a"] for f in sweeps]), rate, params)
+    rates = np.concatenate([np.full(len(f["current_a"]), float(f["rate_hz"])) for f in sweeps])
+    summary = summarize_cell(measures, accepted, _padded([f["current_a"] for f in sweeps]), rates, params)
     measures["file"] = np.concatenate([np.full(len(f["current_a"]), f["file"]) for f in sweeps])
     measures["sweep"] = np.concatenate([np.arange(len(f["current_a"])) for f in sweeps])
     measures["accepted"], measures["rejection_reason"] = accepted, reasons

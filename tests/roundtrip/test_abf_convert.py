@@ -4,7 +4,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pyabf
@@ -190,11 +190,82 @@ def test_gap_free_abf_converts_as_one_sweep(tmp_path):
         f.write(b"mV".ljust(8))  # sDACChannelUnit[0]: pyabf's writer leaves it empty, pClamp does not
     abf = pyabf.ABF(str(path))
     assert abf.nOperationMode == 3
-    start = (abf.abfDateTime - timedelta(minutes=1)).isoformat() + "+00:00"  # pyabf's writer stamps "now"
+    # pyabf's writer stores no date (lFileStartDate 0; pyabf's reader then shows the file's creation time):
+    # the study file says when the file was recorded.
     file = {"path": str(path), "protocol": "gap-free", "holding_potential": "-70 mV"}
+    start, file["recording_time"] = "2024-03-15T10:00:00+00:00", "2024-03-15T10:01:00+00:00"
     study = load_study(write_slice_study(tmp_path, [{"start_time": start, "files": [file]}]))
     out = AbfSliceConverter(study, study.slice_sessions[0], analyse=False).run_conversion(tmp_path / "g.nwb")
     with NWBHDF5IO(out, "r") as io:
         nwbfile = io.read()
         (series,) = [s for s in nwbfile.acquisition.values()]
         assert np.array_equal(series.data[:], abf.sweepY) and len(series.data) == 50_000
+
+
+def _pyabf_written_abf1(tmp_path):
+    """An ABF 1.x file from pyabf's own writer, which leaves the command unit (sDACChannelUnit) blank.
+
+    The writer puts the data at byte 2048, inside the 6 kB ABF 1.8 header, so the header fields from there
+    on (the DAC waveform source at byte 2300...) are the first samples: zero samples leave the DAC waveform
+    disabled, and pyabf's command is then the holding level.
+    """
+    from pyabf.abfWriter import writeABF1
+
+    data = np.random.default_rng(1).normal(0, 5, (3, 5_000)).astype(np.float32)
+    data[0, :2048] = 0
+    path = tmp_path / "written.abf"
+    writeABF1(data, str(path), 10_000.0, units="pA")
+    abf = pyabf.ABF(str(path))
+    assert abf.dacUnits[0].strip("\x00 ") == ""  # NUL-padded
+    abf.setSweep(0)
+    assert np.all(abf.sweepC == 0) and abf.stimulusByChannel[0].text == "DAC waveform is not enabled"
+    return path, abf
+
+
+def _study_of(tmp_path, path, abf, **fields):
+    from tests.conftest import write_slice_study
+
+    # pyabf's writer stores no date either: the study file says when the file was recorded.
+    start, recorded = "2024-03-15T10:00:00+00:00", "2024-03-15T10:01:00+00:00"
+    file = {"path": str(path), "protocol": "written", "holding_potential": "-70 mV", "recording_time": recorded}
+    file.update(fields)
+    return load_study(write_slice_study(tmp_path, [{"start_time": start, "files": [file]}]))
+
+
+def test_blank_command_unit_of_a_pyabf_written_file(tmp_path):
+    from nwb_ketamine.errors import ConversionError
+
+    path, abf = _pyabf_written_abf1(tmp_path)
+    study = _study_of(tmp_path, path, abf)
+    with pytest.raises(ConversionError, match=r"has no unit in the ABF header; .* write 'command_unit: mV'"):
+        AbfSliceConverter(study, study.slice_sessions[0], analyse=False).run_conversion(tmp_path / "w.nwb")
+    study = _study_of(tmp_path, path, abf, command_unit="mV")
+    out = AbfSliceConverter(study, study.slice_sessions[0], analyse=False).run_conversion(tmp_path / "w.nwb")
+    with NWBHDF5IO(out, "r") as io:
+        nwbfile = io.read()
+        for sweep in range(3):
+            abf.setSweep(sweep)
+            stimulus = nwbfile.stimulus[f"stimulus_written_00_{sweep:03d}"]
+            assert np.array_equal(stimulus.data[:], abf.sweepC) and stimulus.conversion == 1e-3
+
+
+def test_file_without_command_is_valid_nwb(tmp_path):
+    """command: none gives intracellular recordings with a response only; pynwb and the Inspector accept them."""
+    from nwbinspector import Importance, inspect_nwbfile, load_config
+
+    path, abf = _pyabf_written_abf1(tmp_path)
+    study = _study_of(tmp_path, path, abf, command="none")
+    out = AbfSliceConverter(study, study.slice_sessions[0], analyse=False).run_conversion(tmp_path / "w.nwb")
+    with NWBHDF5IO(out, "r") as io:
+        nwbfile = io.read()
+        assert len(nwbfile.stimulus) == 0 and len(nwbfile.intracellular_recordings) == 3
+        assert "command" not in nwbfile.notes  # the user said there was none: nothing to explain
+        assert (
+            "no command: the study file says none was applied"
+            in nwbfile.acquisition["response_written_00_000"].description
+        )
+    result = subprocess.run([sys.executable, "-m", "pynwb.validation_cli", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages = list(inspect_nwbfile(nwbfile_path=str(out), config=load_config("dandi")))
+    serious = [m for m in messages if m.importance in (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)]
+    assert serious == [], [f"{m.check_function_name}: {m.message}" for m in serious]

@@ -247,6 +247,45 @@ CASES = [
         "bath: [ap5]",
         "sessions[0].files[1].bath[0]: 'ap5' is not a declared drug (declared: ketamine-10, nbqx, saline)",
     ),
+    (
+        "command unit of the wrong kind",
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        command_unit: pA\n      - path: raw/m01_s1_c1_nmda",
+        "command_unit: pA",
+        "sessions[0].files[0].command_unit: 'pA' is not a voltage unit; under voltage_clamp the command is a voltage "
+        "(use one of: uV, µV, mV, V)",
+    ),
+    (
+        "command none with a command unit",
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        command: none\n        command_unit: mV\n      - path: raw/m01_s1_c1_nmda",
+        "command_unit: mV",
+        "sessions[0].files[0].command_unit: contradicts 'command: none' (no command was applied); remove one of the "
+        "two",
+    ),
+    (
+        "command other than none",
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        command: absent\n      - path: raw/m01_s1_c1_nmda",
+        "command: absent",
+        "sessions[0].files[0].command: 'absent' is not one of none",
+    ),
+    (
+        "naive recording time",
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        recording_time: 2024-02-15T10:35:00\n      - path: raw/m01_s1_c1_nmda",
+        "recording_time",
+        "sessions[0].files[0].recording_time: '2024-02-15T10:35:00' has no UTC offset (naive date-time); add one, "
+        "e.g. '2024-02-15T10:35:00+08:00'",
+    ),
+    (
+        "recording time before the session",
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        recording_time: 2024-02-15T10:00:00+08:00\n"
+        "      - path: raw/m01_s1_c1_nmda",
+        "recording_time",
+        "sessions[0].files[0].recording_time: is before the session's start_time 2024-02-15T10:30:00+08:00",
+    ),
 ]
 
 
@@ -312,3 +351,18 @@ def test_missing_file(tmp_path):
 
 def test_empty_file(tmp_path):
     assert problems_of(tmp_path, "") == ["study.yaml: the study file is empty; start from examples/study.yaml"]
+
+
+def test_abf_file_command_and_recording_time_fields(tmp_path):
+    text = mutate(
+        "holding_potential: -70 mV\n      - path: raw/m01_s1_c1_nmda",
+        "holding_potential: -70 mV\n        command_unit: mV\n        recording_time: 2024-02-15T10:35:00+08:00\n"
+        "      - path: raw/m01_s1_c1_nmda",
+    ).replace("        bath: [nbqx]\n", "        bath: [nbqx]\n        command: none\n", 1)
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    ampa, nmda = load_study(path, check_files=False, now=NOW).slice_sessions[0].files
+    assert (ampa.command_unit, ampa.has_command) == ("mV", True)
+    assert ampa.recording_time == datetime.fromisoformat("2024-02-15T10:35:00+08:00")
+    assert ampa.where == f"study.yaml:{line_of(text, 'path: raw/m01_s1_c1_ampa')} sessions[0].files[0]"
+    assert (nmda.command_unit, nmda.has_command, nmda.recording_time) == (None, False, None)
