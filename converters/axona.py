@@ -165,6 +165,8 @@ def uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> 
 
 def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
     """The tetrode files to read and the ``.set`` file of their trial."""
+    if not path.exists() and Path(f"{path}.set").exists():
+        path = Path(f"{path}.set")  # the trial's base name, as Tint and DacqUSB call it
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if SPIKE_FILE.fullmatch(p.name)), key=lambda p: p.name)
         bases = sorted({SPIKE_FILE.fullmatch(p.name)["base"] for p in files})
@@ -204,7 +206,8 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     Parameters
     ----------
     path
-        The trial's ``.set`` file, a folder holding one trial, or one tetrode file ``<base>.<n>``.
+        The trial's ``.set`` file, its base name (``<folder>/<base>``), a folder holding one trial, or one
+        tetrode file ``<base>.<n>``.
     session
         The in vivo session: tetrode n belongs to its tetrode whose ``number`` is n. None: index n - 1.
     sampling_rate_hz

@@ -198,7 +198,8 @@ def read_sorting(path, fmt: str, *, session, sampling_rate_hz: float | None) -> 
         Unreadable or inconsistent files, with one line naming the file.
     """
     path = Path(path)
-    if not path.exists():
+    axona_base = fmt == "axona" and Path(f"{path}.set").exists()  # a trial named by its base name
+    if not path.exists() and not axona_base:
         raise ConversionError(f"{path}: sorting not found; check sorting.path in the study file")
     if fmt == "phy":
         from nwb_ketamine.converters.phy import read_phy
