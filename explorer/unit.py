@@ -166,6 +166,9 @@ class UnitView(pn.viewable.Viewer):
             spans = list(epochs[["name", "start_s", "stop_s"]].itertuples(index=False, name=None))
         else:
             spans = [("recording", *self._span())]
+        spans = [span for span in spans if span[2] > span[1]]  # a unit with no spikes and no epochs spans nothing
+        if not spans:
+            return pd.DataFrame({"epoch": []})
         live = pd.DataFrame(epoch_burst_metrics(d["spike_times_s"], spans, self.rule()))
         stored = d["stored_metrics"]
         if stored is not None and len(stored):
