@@ -5,7 +5,11 @@ units, multi-unit activity, noise artefacts) becomes one template and one cluste
 its spike times are exactly the embedded spikes, and ``cluster_group.tsv`` holds the curator's labels.
 Templates are the embedded waveforms divided by their peak, so ``amplitudes.npy`` is the peak in uV.
 The folder sits next to ``continuous.dat`` so ``params.py`` can name it by a relative path without
-spaces (neo's params.py parser splits on whitespace).
+spaces (neo's params.py parser splits on whitespace). ``spike_times.npy`` counts samples of the file
+Kilosort sorted: for a session recorded in several pieces (Open Ephys recording1 + recording2, a
+Neuralynx gap) that is their concatenation, named ``recording.dat`` in ``params.py`` and deleted after
+sorting as SpikeInterface's Kilosort wrappers do; a sorting-only session's ``params.py`` names a
+``../continuous.dat`` the lab did not keep. No reader of the sorting needs the ``.dat``.
 """
 
 from __future__ import annotations
