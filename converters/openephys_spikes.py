@@ -41,7 +41,7 @@ def read_header(path: Path) -> dict[str, str]:
     with open(path, "rb") as f:
         raw = f.read(HEADER_BYTES)
     if len(raw) < HEADER_BYTES or b"Open Ephys" not in raw:
-        raise ConversionError(f"{path}: not an Open Ephys legacy file (no 1024-byte header)")
+        raise ConversionError(f"{path}: not an Open Ephys legacy file (no 1024-byte header); check sorting.path")
     out = {}
     for line in raw.decode("latin-1").split("\n"):
         if line.startswith("header.") and "=" in line:
@@ -90,7 +90,9 @@ def read_spikes_file(path) -> dict:
         n_samples = int(header.get("samplesPerSpike", 40))
         rate = float(header["sampleRate"])
     except (KeyError, ValueError):
-        raise ConversionError(f"{path}: header lacks num_channels or sampleRate") from None
+        raise ConversionError(
+            f"{path}: header lacks num_channels or sampleRate; not a GUI .spikes file, check sorting.path"
+        ) from None
     dtype = record_dtype(n_channels, n_samples)
     size = path.stat().st_size - HEADER_BYTES
     if size % dtype.itemsize:
@@ -100,7 +102,9 @@ def read_spikes_file(path) -> dict:
         )
     data = np.fromfile(path, dtype=dtype, offset=HEADER_BYTES)
     if data.size and (np.any(data["n_channels"] != n_channels) or np.any(data["n_samples"] != n_samples)):
-        raise ConversionError(f"{path}: records disagree with the header on channels or samples per spike")
+        raise ConversionError(
+            f"{path}: records disagree with the header on channels or samples per spike; the file is damaged"
+        )
     gains = data["gains"].astype(np.float64)[:, None, :]
     waveforms = (data["waveforms"].astype(np.float64).transpose(0, 2, 1) - 32768.0) / (gains / 1000.0)
     return {
@@ -167,7 +171,10 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
         file_rate = content["sampling_rate_hz"]
         rate = rate or file_rate
         if file_rate != rate:
-            raise ConversionError(f"{file}: sampled at {file_rate} Hz, other files at {rate} Hz")
+            raise ConversionError(
+                f"{file}: sampled at {file_rate} Hz, other files at {rate} Hz; sorting.path must name one "
+                "recording's files"
+            )
         tet = tetrode_index(session, tetrode_number(file, r"(?:trode|SE|Electrode)\s*(\d+)"), file)
         electrode = content["header"].get("electrode", "")
         if electrode in electrodes:

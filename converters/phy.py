@@ -70,7 +70,10 @@ def read_labels(folder: Path) -> dict[int, str]:
             for row in rows:
                 label = (row["group"] or "").strip() or "unsorted"
                 if label not in ("good", "mua", "noise", "unsorted"):
-                    raise ConversionError(f"{path}: cluster {row['cluster_id']} has unknown label {label!r}")
+                    raise ConversionError(
+                        f"{path}: cluster {row['cluster_id']} has unknown label {label!r}; use good, mua, noise or an "
+                        "empty group in phy"
+                    )
                 out[int(row["cluster_id"])] = label
             return out
     raise ConversionError(
@@ -88,7 +91,7 @@ def _load(folder: Path, name: str, required: bool = True):
     try:
         return np.load(path)
     except (OSError, ValueError) as exc:
-        raise ConversionError(f"{path}: not a readable .npy file ({exc})") from None
+        raise ConversionError(f"{path}: not a readable .npy file ({exc}); export the sorting again") from None
 
 
 def dat_duration_s(folder: Path, params: dict, rate: float) -> tuple[float | None, list[Path]]:

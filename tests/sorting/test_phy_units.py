@@ -105,17 +105,22 @@ def test_units_round_trip_and_burst_metrics_equal_ground_truth(tiny_study, tmp_p
             assert (math.isnan(want) and math.isnan(got)) or got == pytest.approx(want, rel=1e-12, abs=0), name
 
 
-def test_units_without_raw_store_templates_apart(tiny_study):
+def test_units_without_raw_store_templates_apart(tiny_study, tmp_path):
     root, study = tiny_study
     session = study.invivo_sessions[0]
     units = read_sorting(session.sorting_path, "phy", session=session, sampling_rate_hz=None)
     nwbfile, rows = nwbfile_with_electrodes(session)
     add_units(nwbfile, units, session=session, electrode_rows_of_tetrode=rows)
-    table = nwbfile.units
-    assert "waveform_mean" not in table.colnames and "template_waveform" in table.colnames
-    assert "not uV" in table["template_waveform"].description
-    assert np.asarray(table["template_waveform"].data[0]).shape == (48, 4)
-    assert math.isnan(table["snr"][0])
+    path = tmp_path / "templates.nwb"
+    with NWBHDF5IO(path, "w") as io:
+        io.write(nwbfile)
+    with NWBHDF5IO(path, "r") as io:
+        table = io.read().units
+        assert "waveform_mean" not in table.colnames and "template_waveform" in table.colnames
+        assert "not uV" in table["template_waveform"].description
+        np.testing.assert_array_equal(table["template_waveform"][0], units.templates[0])
+        assert np.asarray(table["template_waveform"].data).shape == (len(units), 48, 4)
+        assert math.isnan(table["snr"][0])
     # In the simulator amplitudes.npy is the peak in uV, so here (only here) the template peak is that peak.
     truth, _ = _truth(root, session)
     for i, uid in enumerate(units.ids):
