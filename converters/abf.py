@@ -68,7 +68,7 @@ SERIES = {
     "voltage_clamp": (VoltageClampSeries, VoltageClampStimulusSeries),
     "current_clamp": (CurrentClampSeries, CurrentClampStimulusSeries),
 }
-#: Header dates before this are taken for a reset rig clock: pClamp wrote its first ABF files in the 1990s.
+#: Header dates before this are taken for a reset rig clock: the ABF format itself dates from the 1990s.
 EARLIEST_PLAUSIBLE_DATE = datetime(1990, 1, 1)
 RECORDING_TIME_HINT = "write \"recording_time: 'YYYY-MM-DDTHH:MM:SS+HH:MM'\" (from the lab notebook)"
 

@@ -6,7 +6,7 @@ copies of real files with one header field changed, as a rig or a writer leaves 
 
 - a blank ``sDACChannelUnit`` (ABF 1.x; pyabf's own ABF1 writer leaves it blank too);
 - a DAC whose waveform comes from a stimulus file (``nWaveformSource`` 2) that is not next to the ABF:
-  pyabf returns an all-NaN command for ABF2 files;
+  pyabf returns an all-NaN command for ABF2 files and raises for ABF1 files;
 - ``lFileStartDate`` 0 (pyabf then silently takes the copy's creation time from the file system), an
   unparseable date (pyabf gives year 1) and a rig clock reset to 1980.
 
@@ -38,6 +38,7 @@ ABF1_VC = "05210017_vc_abf1.abf"  # ABF 1.8.3, 6 sweeps, DAC 0 in mV
 ABF2_VC = "171116sh_0011.abf"  # ABF 2.6, 20 sweeps, DAC 0 in mV
 ABF1_DAC_UNIT = 1346  # sDACChannelUnit[0], 8 bytes
 ABF1_START_DATE = 20  # lFileStartDate, int32 YYYYMMDD
+ABF1_WAVEFORM_SOURCE = 2300  # nWaveformSource[0], int16
 ABF2_DAC_SECTION = 108  # section map entry of the DAC section: block, entry size, entry count
 ABF2_WAVEFORM_SOURCE = 42  # nWaveformSource in a DAC entry, int16
 ABF2_START_DATE = 16  # uFileStartDate, uint32 YYYYMMDD
@@ -195,6 +196,26 @@ def test_all_nan_command_is_not_stored_and_the_reason_is_logged(realdata, tmp_pa
             response = nwbfile.acquisition[f"response_real_00_{sweep:03d}"]
             assert np.array_equal(response.data[:], reference.sweepY)
             assert reason in response.description
+
+
+def test_abf1_command_pyabf_fails_to_build_is_not_stored(realdata, tmp_path, caplog):
+    """The same stimulus-file case in an ABF1 file: pyabf 2.3.8 raises instead of returning NaN."""
+    path = patched_copy(realdata, tmp_path, ABF1_VC, ABF1_WAVEFORM_SOURCE, np.int16(2).tobytes())
+    reference = pyabf.ABF(str(path))
+    with pytest.raises(UnboundLocalError):
+        reference.sweepC  # noqa: B018 - the property is what fails
+    study = study_with(tmp_path, [vc_file(path)], datetime(2005, 2, 10, 15, 0, tzinfo=UTC))
+    with caplog.at_level(logging.WARNING, logger="nwb_ketamine.converters.abf"):
+        out = convert(study, tmp_path)
+    (record,) = caplog.records
+    assert record.getMessage().startswith(
+        f"{path}: no command stored: pyabf cannot build the waveform of DAC 0 (DAC waveform is controlled by custom "
+        "file; UnboundLocalError: "
+    )
+    with NWBHDF5IO(out, "r") as io:
+        nwbfile = io.read()
+        assert len(nwbfile.stimulus) == 0 and len(nwbfile.acquisition) == 6
+        assert "UnboundLocalError" in nwbfile.notes
 
 
 # --------------------------------------------------------------------------------------------------
