@@ -43,6 +43,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from functools import cached_property
 from pathlib import Path
@@ -153,7 +154,7 @@ class InVivoConverter(SessionConverter):
             rate = self.raw.sampling_rate_hz
             return self.raw.segment_offsets_s[-1] + self.segment_samples()[-1] / rate
         units = self.sorting
-        if getattr(units, "duration_s", None):
+        if units.duration_s:
             return float(units.duration_s)
         last = [float(t[-1]) / units.sampling_rate_hz for t in units.spike_samples if t.size]
         return max([*last, *(e.stop for e in self.session.epochs)], default=0.0)
@@ -220,8 +221,7 @@ class InVivoConverter(SessionConverter):
     def _channel_names(self, tetrode_index: int, tetrode: Tetrode) -> list[str]:
         if self.raw is not None:
             return [self.raw.channel_names[c] for c in tetrode.channels]
-        named = getattr(self.sorting, "channel_names", None) or {}
-        names = named.get(tetrode_index)
+        names = (self.sorting.channel_names or {}).get(tetrode_index)
         return list(names) if names else [f"channel {c}" for c in tetrode.channels]
 
     def _add_electrodes(self, nwbfile: NWBFile, device) -> tuple[list[list[int]], list[int]]:
@@ -409,16 +409,23 @@ class InVivoConverter(SessionConverter):
         from nwb_ketamine.analysis.bursts import BurstParameters
         from nwb_ketamine.converters import units as units_module
 
-        if self.sorting is None:
+        units = self.sorting
+        if units is None:
             return
+        times = self.spike_times()
+        raw = self.raw
+        if raw is not None and raw.segment_count > 1 and self.session.sorting_format not in CONCATENATED_CLOCK:
+            # Raw waveforms are cut at samples of the concatenated segments; time-stamped spikes are mapped there.
+            units = dataclasses.replace(units, spike_samples=[raw.samples_of_times(t) for t in times])
         units_module.add_units(
             nwbfile,
-            self.sorting,
+            units,
             session=self.session,
             electrode_rows_of_tetrode=rows_of_tetrode,
-            raw=self.raw,
+            raw=raw,
             first_sample_time_s=0.0,
             burst_parameters=BurstParameters(**self.study.analysis.get("bursts", {})),
+            spike_times_s=times,
         )
 
     # -- writing ----------------------------------------------------------------------------------------
