@@ -384,6 +384,9 @@ class InVivoConverter(SessionConverter):
         epochs = [(e.start, e.stop, e.name) for e in session.epochs]
         if not epochs and injection is not None and 0 < injection < end:
             epochs = [(0.0, injection, "baseline"), (injection, end, "post-injection")]
+        elif not epochs and self.raw is None and end > 0:
+            # Without raw series nothing else in the file says how long the recording ran (the last spike is earlier).
+            epochs = [(0.0, end, "recording")]
         for start, stop, name in sorted(epochs):
             tags = [name]
             if injection is not None and start >= injection:

@@ -170,3 +170,43 @@ def test_neo_finds_nothing_here(folder):
     # A newer neo reads the tetrode files: then its spike counts must be the MANIFEST's.
     counts = sorted(reader.spike_count(0, 0, i) for i in range(len(reader.header["spike_channels"])))
     assert counts == sorted(total for total, _ in COUNTS.values())
+
+
+@pytest.fixture(scope="module")
+def archive(folder, tmp_path_factory):
+    """The real Axona session converted as a study-file session through the CLI: (archive, nwb path, rc)."""
+    from nwb_ketamine.cli import main
+    from tests.conftest import write_invivo_study
+
+    tmp = tmp_path_factory.mktemp("axona")
+    session = {
+        "session_id": "hafting",
+        "start_time": "2012-10-15T12:00:00+00:00",
+        "sorting": {"path": str(folder), "format": "axona"},
+        "tetrodes": [{"number": 6, "region": "MEC"}, {"number": 8, "region": "MEC"}],
+    }
+    study = write_invivo_study(tmp, [session])
+    assert main(["check", str(study)]) == 0
+    assert main(["convert", str(study), str(tmp / "archive"), "--jobs", "1"]) == 0
+    (path,) = (tmp / "archive").rglob("*_ecephys.nwb")
+    return tmp / "archive", path
+
+
+@pytest.mark.realdata
+def test_sorting_only_session_converts_validates_and_opens(archive):
+    from nwb_ketamine.cli import main
+    from nwb_ketamine.explorer import nwbread
+
+    root, path = archive
+    with NWBHDF5IO(path, "r") as io:
+        nwb = io.read()
+        assert not nwb.acquisition
+        units = nwb.units.to_dataframe()
+        names = list(nwb.electrodes["channel_name"][:])
+        assert "Axona" in nwb.devices[next(iter(nwb.devices))].description
+    assert sorted(units["n_spikes"]) == sorted(n for _, clusters in COUNTS.values() for n in clusters.values())
+    assert set(units.loc[units["unit_name"].str.endswith("_0"), "curation_label"]) == {"unsorted"}
+    assert len(names) == 8 and all(n.startswith(("6", "8")) for n in names)
+    assert main(["validate", str(root), "--json", str(root / "report.json")]) == 0
+    unit = nwbread.unit_spikes(path, 1)
+    assert unit["spike_times_s"].size == units["n_spikes"].iloc[1] and unit["recording_s"][1] == pytest.approx(402.0)

@@ -167,7 +167,7 @@ CASES = [
         "region: CA9",
         "region: CA9",
         "sessions[1].region: 'CA9' is not a known region; use an Allen CCF acronym (LH, MH, CA1, CA2, CA3, DG, HPF, "
-        "PL, ILA, ACA, ACB, VTA, DR, BLA, TH) or a known label (LHb...)",
+        "PL, ILA, ACA, ACB, VTA, DR, BLA, TH, ENTm) or a known label (LHb...)",
     ),
     (
         "unknown field",
