@@ -149,10 +149,11 @@ class ExplorerApp(pn.viewable.Viewer):
         if not key:
             return
         try:
-            modality = self.store.session(key).get("modality", "")
+            raw_series = int(self.store.session(key).get("n_raw_series", 0) or 0)
         except NwbKetamineError:
-            modality = ""
-        self.param.update(file=key, view="traces" if modality == "ecephys" else "file")
+            raw_series = 0
+        # A session with raw series opens on its traces; sorting-only, --no-raw and foreign files on the file view.
+        self.param.update(file=key, view="traces" if raw_series else "file")
         self.overview.selected_file = ""  # so that clicking the same row again opens it again
 
     @param.depends("view", "cell", "unit", "file", watch=True)

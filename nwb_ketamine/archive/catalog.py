@@ -84,7 +84,8 @@ TABLES = ("sessions", "cells", "units")
 STATE_FILE = "state.json"
 FILES_INDEX = "files.json"
 #: 2: sessions gained origin, contents and namespaces; foreign files got path-derived keys.
-STATE_VERSION = 2
+#: 3: sessions gained n_raw_series; the lab's region label is read from the electrodes' lab_region column.
+STATE_VERSION = 3
 #: Fewest files to read for which a LocalCluster is started when no client is given.
 LOCAL_CLUSTER_MIN_FILES = 200
 #: Time groups a slice cell's hours since injection snap to when the group name carries none.
@@ -122,6 +123,7 @@ SESSION_COLUMNS = LABEL_COLUMNS + [
     "n_cells",
     "n_units",
     "n_good_units",
+    "n_raw_series",  # raw ElectricalSeries in acquisition (one per recorded segment; 0: sorting-only or --no-raw)
     "file_size",
 ]
 #: Cell-level EPSC results as stored (SI units), see nwb_ketamine.analysis.store.CELL_DESCRIPTIONS.
@@ -203,7 +205,6 @@ CELL_PATH = "/processing/icephys/epsc_cell"
 METRICS_PATH = "/processing/ecephys/burst_metrics"
 UNITS_PATH = "/units"
 _TIME_SUFFIX = re.compile(r"-(\d+(?:\.\d+)?(?:min|h|d))$")
-_LAB_LABEL = re.compile(r"lab region label '([^']*)'")
 # Units-table columns that are not one value per unit, or that are read separately.
 _UNIT_SKIP = {"spike_times", "electrodes", "electrode_group", "waveform_mean", "waveform_sd", "waveforms", "id"}
 
@@ -484,6 +485,7 @@ def _session_row(f, relpath: str, ours: bool) -> dict:
         "n_cells": 0,
         "n_units": 0,
         "n_good_units": 0,
+        "n_raw_series": 0,
     }
 
 
@@ -600,6 +602,7 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool = True) -> list[dict]:
     if not ours:
         columns = _foreign_unit_columns(units, columns, n)
     groups = units["electrode_group"][()] if "electrode_group" in units else [None] * n
+    lab_labels = _lab_labels(f)
     group_info = []
     for ref in groups:
         if ref is None or not ref:
@@ -607,8 +610,8 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool = True) -> list[dict]:
             continue
         group = f[ref]
         location = _scalar(group, "location")
-        match = _LAB_LABEL.search(_scalar(group, "description"))
-        group_info.append((group.name.rsplit("/", 1)[-1], location, match.group(1) if match else location))
+        name = group.name.rsplit("/", 1)[-1]
+        group_info.append((name, location, lab_labels.get(name, location)))
     # Burst metrics are our table: a foreign file's table at that path would mean something else.
     metrics = f.get(METRICS_PATH[1:]) if ours else None
     params = _parameters(f.get("processing/ecephys/burst_parameters")) if ours else "{}"
@@ -697,8 +700,11 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
             if _text(g.attrs.get("neurodata_type", "")) == "ElectrodeGroup"
         ]
         session["region"] = ",".join(sorted({_scalar(g, "location") for g in groups}))
-        labels_ = {(_LAB_LABEL.search(_scalar(g, "description")) or [None, _scalar(g, "location")])[1] for g in groups}
+        lab_labels = _lab_labels(f)
+        labels_ = {lab_labels.get(g.name.rsplit("/", 1)[-1], _scalar(g, "location")) for g in groups}
         session["region_label"] = ",".join(sorted(labels_))
+        types = [_text(g.attrs.get("neurodata_type", "")) for g in (f.get("acquisition") or {}).values()]
+        session["n_raw_series"] = types.count("ElectricalSeries")
     epochs = f.get("intervals/epochs")
     if epochs is not None and "tags" in epochs and "tags_index" in epochs:
         session["epochs"] = ", ".join(dict.fromkeys(h5read.column(epochs, "tags")[_epoch_first_tags(epochs)]))
@@ -706,6 +712,15 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
     session["n_units"] = len(f[UNITS_PATH[1:]]["id"]) if UNITS_PATH[1:] in f else 0
     session["n_good_units"] = len({r["unit_row"] for r in units if r.get("curation_label") == "good"})
     return {"sessions": [session], "cells": cells, "units": units}
+
+
+def _lab_labels(f) -> dict[str, str]:
+    """Electrode group name → the lab's region label (the electrodes table's ``lab_region`` column); {} without it."""
+    table = f.get("general/extracellular_ephys/electrodes")
+    if table is None or "lab_region" not in table or "group_name" not in table:
+        return {}
+    names, labels = h5read.column(table, "group_name"), h5read.column(table, "lab_region")
+    return {str(h5read.decode(g)): str(h5read.decode(label)) for g, label in zip(names, labels, strict=True)}
 
 
 def _epoch_first_tags(epochs) -> np.ndarray:

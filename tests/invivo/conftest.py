@@ -28,3 +28,13 @@ def tiny_nwb(tiny_study, tmp_path_factory):
     converter = InVivoConverter(study, study.invivo_sessions[0])
     path = converter.run_conversion(tmp_path_factory.mktemp("nwb") / "session.nwb")
     return path, converter
+
+
+@pytest.fixture(scope="session")
+def variants_study(tmp_path_factory):
+    """The tiny study with the simulator's in vivo variants: (study.yaml path, Study, study folder)."""
+    from nwb_ketamine.simulate import simulate_study
+
+    out = tmp_path_factory.mktemp("variants") / "study"
+    path = simulate_study(out, seed=0, size="tiny", progress=False, invivo_variants=True)
+    return path, load_study(path), out

@@ -13,17 +13,12 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_ketamine.converters.invivo import InVivoConverter
-from nwb_ketamine.metadata import load_study
 
 
 @pytest.fixture(scope="module")
-def variants(tmp_path_factory):
+def variants(variants_study):
     """{variant: (session, nwb path, ground-truth session row, ground-truth spikes by cluster)}."""
-    from nwb_ketamine.simulate import simulate_study
-
-    out = tmp_path_factory.mktemp("variants") / "study"
-    path = simulate_study(out, seed=0, size="tiny", progress=False, invivo_variants=True)
-    study = load_study(path)
+    _, study, out = variants_study
     with open(out / "ground_truth" / "invivo_sessions.csv") as f:
         truth = {row["session"]: row for row in csv.DictReader(f) if row.get("variant") not in (None, "", "openephys")}
     result = {}

@@ -37,12 +37,39 @@ class Source:
     stream_index: int = 0
 
 
-def _simulated_openephys(tmp_path_factory, tiny_study) -> Source:
+def _simulated_openephys(tmp_path_factory, tiny_study, variants_study) -> Source:
     _, study, _ = tiny_study
     session = study.invivo_sessions[0]
     tetrodes = [{"channels": list(t.channels), "region": t.region} for t in session.tetrodes]
     folder = str(session.raw_path)
     return Source({"path": folder, "format": "openephys_binary"}, tetrodes, "OpenEphysBinaryRawIO", {"dirname": folder})
+
+
+def _variant(variants_study, subject: str) -> Source:
+    _, study, _ = variants_study
+    session = next(s for s in study.invivo_sessions if s.subject == subject)
+    tetrodes = [{"channels": list(t.channels), "region": t.region} for t in session.tetrodes]
+    raw = {"path": str(session.raw_path), "format": session.raw_format}
+    if session.raw_stream:
+        raw["stream"] = session.raw_stream
+    if session.raw_neo_options:
+        raw["neo_options"] = dict(session.raw_neo_options)
+    cls = {"openephys_binary": "OpenEphysBinaryRawIO", "neuralynx": "NeuralynxRawIO"}[session.raw_format]
+    neo_kwargs = {"dirname": str(session.raw_path), **dict(session.raw_neo_options)}
+    stream_index = 0
+    if session.raw_stream:
+        reader = getattr(neo.rawio, cls)(**neo_kwargs)
+        reader.parse_header()
+        stream_index = [str(s["name"]) for s in reader.header["signal_streams"]].index(session.raw_stream)
+    return Source(raw, tetrodes, cls, neo_kwargs, stream_index)
+
+
+def _openephys_two_recordings(tmp_path_factory, tiny_study, variants_study) -> Source:
+    return _variant(variants_study, "m004")  # the simulator's session stopped and restarted
+
+
+def _neuralynx_mixed_rates(tmp_path_factory, tiny_study, variants_study) -> Source:
+    return _variant(variants_study, "m005")  # 32 kHz tetrode beside a 2 kHz LFP channel, with a gap
 
 
 def _real(relative: str):
@@ -52,13 +79,13 @@ def _real(relative: str):
     return str(folder)
 
 
-def _openephys_legacy(tmp_path_factory, tiny_study) -> Source:
+def _openephys_legacy(tmp_path_factory, tiny_study, variants_study) -> Source:
     folder = _real("openephys_legacy/Record Node 105")
     tetrodes = [{"channels": list(range(4 * j, 4 * j + 4)), "region": "LHb"} for j in range(4)]
     return Source({"path": folder, "format": "openephys_legacy"}, tetrodes, "OpenEphysRawIO", {"dirname": folder})
 
 
-def _neuralynx_gaps(tmp_path_factory, tiny_study) -> Source:
+def _neuralynx_gaps(tmp_path_factory, tiny_study, variants_study) -> Source:
     folder = _real("neuralynx_gaps")
     options = {"gap_tolerance_ms": 1.0}
     raw = {"path": folder, "format": "neuralynx", "neo_options": options}
@@ -66,7 +93,7 @@ def _neuralynx_gaps(tmp_path_factory, tiny_study) -> Source:
     return Source(raw, tetrodes, "NeuralynxRawIO", {"dirname": folder, **options})
 
 
-def _neo_example(tmp_path_factory, tiny_study) -> Source:
+def _neo_example(tmp_path_factory, tiny_study, variants_study) -> Source:
     folder = tmp_path_factory.mktemp("example")
     (folder / "rec.fake").write_text("")  # neo's ExampleRawIO: two streams, two segments of 100,000 samples
     tetrodes = [{"channels": [0, 1, 2, 3], "region": "LHb"}, {"channels": [4, 5, 6, 7], "region": "CA1"}]
@@ -79,12 +106,14 @@ SOURCES = {
     "real-openephys-legacy": _openephys_legacy,
     "real-neuralynx-gaps": _neuralynx_gaps,
     "neo-example-two-segments": _neo_example,
+    "simulated-openephys-two-recordings": _openephys_two_recordings,
+    "simulated-neuralynx-mixed-rates-gap": _neuralynx_mixed_rates,
 }
 
 
 @pytest.fixture(params=sorted(SOURCES), scope="module")
-def converted(request, tmp_path_factory, tiny_study):
-    source = SOURCES[request.param](tmp_path_factory, tiny_study)
+def converted(request, tmp_path_factory, tiny_study, variants_study):
+    source = SOURCES[request.param](tmp_path_factory, tiny_study, variants_study)
     tmp = tmp_path_factory.mktemp(request.param)
     session = {"session_id": "c1", "start_time": "2024-03-15T14:00:00+00:00", "raw": source.raw}
     study = load_study(write_invivo_study(tmp, [{**session, "tetrodes": source.tetrodes}]))
