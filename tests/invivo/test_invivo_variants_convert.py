@@ -99,3 +99,20 @@ def test_variants_pass_the_inspector_without_violations(variants):
         messages = list(inspect_nwbfile(nwbfile_path=str(path), config=load_config("dandi")))
         bad = [m for m in messages if m.importance in (Importance.CRITICAL, Importance.BEST_PRACTICE_VIOLATION)]
         assert not bad, [(m.check_function_name, m.location, m.message) for m in bad]
+
+
+@pytest.mark.parametrize("variant", ["openephys_split", "neuralynx", "sorting_only"])
+def test_variants_open_in_the_explorers_file_unit_and_traces_readers(variants, variant):
+    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer.generic import GenericView
+
+    _, path, _, _ = variants[variant]
+    view = GenericView(path)
+    assert view.error is None and len(view.tree()) and view.units_plot() is not None
+    if variant != "sorting_only":
+        assert {f"ElectricalSeries_segment{k} (ElectricalSeries)" for k in range(2)} <= set(view.param.series.objects)
+        window = nwbread.raw_window(path, 6.5, 9.5)  # across the pause at 7-9 s
+        assert len(window["gaps"]) == 1 and np.isnan(window["data_uv"]).any()
+        assert window["events"]["start_s"].between(0, 10).all()
+    unit = nwbread.unit_spikes(path, 0)
+    assert unit["recording_s"] == pytest.approx((0.0, 10.0), abs=1e-3)
