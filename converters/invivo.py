@@ -58,10 +58,16 @@ from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
 from nwb_ketamine.errors import ConversionError
+from nwb_ketamine.filelayout import (
+    ELECTRODE_COLUMNS,
+    EVENTS_PREFIX,
+    RECORDING_GAPS,
+    RECORDING_SEGMENTS,
+    raw_series_names,
+)
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
-RAW_SERIES_NAME = "ElectricalSeries"
 #: Sorting formats whose spike samples count the concatenated raw segments (the file the sorter read).
 CONCATENATED_CLOCK = frozenset({"phy"})
 #: The acquisition system each sorting-only format comes from (the Device of a session without raw data).
@@ -72,13 +78,6 @@ SORTING_SYSTEMS = {
     "phy": ("unknown", "phy/Kilosort sorting (the raw .dat was not kept)"),
     "openephys_spikes": ("Open Ephys", "Open Ephys spike files (.spikes)"),
 }
-
-
-def raw_series_names(n_segments: int) -> list[str]:
-    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments."""
-    if n_segments == 1:
-        return [RAW_SERIES_NAME]
-    return [f"{RAW_SERIES_NAME}_segment{k}" for k in range(n_segments)]
 
 
 class InVivoConverter(SessionConverter):
@@ -225,11 +224,8 @@ class InVivoConverter(SessionConverter):
         return list(names) if names else [f"channel {c}" for c in tetrode.channels]
 
     def _add_electrodes(self, nwbfile: NWBFile, device) -> tuple[list[list[int]], list[int]]:
-        nwbfile.add_electrode_column("channel_name", "channel name in the acquisition system")
-        nwbfile.add_electrode_column("channel_id", "channel id in the acquisition system")
-        nwbfile.add_electrode_column("tetrode", "index of the tetrode in the study file")
-        nwbfile.add_electrode_column("tetrode_number", "the rig's tetrode number (study file tetrodes[].number)")
-        nwbfile.add_electrode_column("lab_region", "region label the study file gives the tetrode (e.g. LHb)")
+        for name, description in ELECTRODE_COLUMNS.items():
+            nwbfile.add_electrode_column(name, description)
         rows_of_tetrode: list[list[int]] = []
         channels: list[int] = []
         for j, tetrode in enumerate(self.tetrodes()):
@@ -269,7 +265,7 @@ class InVivoConverter(SessionConverter):
         files = "; ".join(str(Path(f).relative_to(raw.path)) if raw.path.is_dir() else Path(f).name
                           for f in raw.source_files)  # fmt: skip
         segments = TimeIntervals(
-            name="recording_segments",
+            name=RECORDING_SEGMENTS,
             description=(
                 "The parts of the raw recording as the reader split it (at gaps or stop/restart), each stored "
                 "as its own ElectricalSeries, with what it was read from."
@@ -298,7 +294,7 @@ class InVivoConverter(SessionConverter):
         nwbfile.add_time_intervals(segments)
         if raw.segment_count > 1:
             gaps = TimeIntervals(
-                name="recording_gaps",
+                name=RECORDING_GAPS,
                 description="Time between the end of one recorded segment and the start of the next: no samples.",
             )
             gaps.add_column("after_segment", "the segment the gap follows")
@@ -351,7 +347,7 @@ class InVivoConverter(SessionConverter):
             if not times.size:
                 continue
             order = np.argsort(times, kind="stable")
-            name = re.sub(r"[^A-Za-z0-9_]+", "_", f"events_{event.name}").strip("_")
+            name = re.sub(r"[^A-Za-z0-9_]+", "_", f"{EVENTS_PREFIX}{event.name}").strip("_")
             while name in used:
                 name += "_"
             used.add(name)

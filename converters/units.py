@@ -44,10 +44,18 @@ from pynwb.misc import Units
 from nwb_ketamine.analysis.bursts import METRICS, BurstParameters, epoch_burst_metrics
 from nwb_ketamine.analysis.parameters import ParameterSet, parameter_table, read_parameter_table
 from nwb_ketamine.errors import ConversionError
+from nwb_ketamine.filelayout import (
+    BURST_METRICS,
+    BURST_PARAMETERS,
+    ECEPHYS_MODULE,
+    TEMPLATE_COLUMN,
+    UNIT_COLUMNS,
+    UNITS,
+    UNITS_PARAMETERS,
+)
 
 LABELS = ("good", "mua", "noise", "unsorted")
 FORMATS = ("phy", "ntt", "mclust", "axona", "openephys_spikes")
-MODULE = "ecephys"
 
 
 @dataclass
@@ -464,27 +472,16 @@ def add_units(
         origin = "the raw recording" if raw is not None else "the spike files"
         description += f" Mean and SD waveforms from {origin}."
     table = Units(
-        name="units",
+        name=UNITS,
         description=description,
         resolution=1.0 / rate,
         waveform_rate=waveform_rate if mean_uv is not None else None,
         waveform_unit="volts",
     )
-    columns = {
-        "unit_name": "Unit name in the sorting software's output.",
-        "curation_label": "Curation label: good, mua, noise or unsorted.",
-        "tetrode": "Index of the tetrode (0-based, order of the study file).",
-        "tetrode_number": "The rig's own number of the tetrode (Axona .6, Neuralynx TT6, the study file's number).",
-        "brain_area": "Allen CCF acronym of the tetrode's target region.",
-        "n_spikes": "Number of spikes.",
-        "firing_rate_hz": "Spikes / recording duration (Hz).",
-        "isi_violations_fraction": "Fraction of ISIs shorter than refractory_period_s (units_parameters).",
-        "presence_ratio": "Fraction of presence_bin_s bins of the recording holding a spike (units_parameters).",
-        "snr": "Peak |mean waveform| / median waveform SD on the best channel (NaN without an SD).",
-    }
+    columns = dict(UNIT_COLUMNS)
     templates = units.templates
     if templates is not None:
-        columns["template_waveform"] = (
+        columns[TEMPLATE_COLUMN] = (
             f"{units.templates_description} (n_samples x n_channels of the tetrode, at {waveform_rate:g} Hz; "
             "NaN on channels the template does not cover). Not volts: see waveform_mean for uV-scaled waveforms."
         )
@@ -500,7 +497,7 @@ def add_units(
             kwargs["waveform_mean"] = mean_uv[i] * 1e-6
             kwargs["waveform_sd"] = (sd_uv[i] if sd_uv is not None else np.full_like(mean_uv[i], np.nan)) * 1e-6
         if templates is not None:
-            kwargs["template_waveform"] = np.asarray(templates[i], dtype=np.float64)
+            kwargs[TEMPLATE_COLUMN] = np.asarray(templates[i], dtype=np.float64)
         tetrode = session.tetrodes[units.tetrode[i]]
         table.add_unit(
             spike_times=t,
@@ -519,15 +516,15 @@ def add_units(
             **kwargs,
         )
 
-    module = nwbfile.processing.get(MODULE) or nwbfile.create_processing_module(
-        name=MODULE, description="Extracellular electrophysiology results computed by nwb-ketamine."
+    module = nwbfile.processing.get(ECEPHYS_MODULE) or nwbfile.create_processing_module(
+        name=ECEPHYS_MODULE, description="Extracellular electrophysiology results computed by nwb-ketamine."
     )
     epochs = [(e.name, e.start, e.stop) for e in session.epochs]
     if not epochs and len(units):
         epochs = [("recording", start_s, stop_s)]
     rows = [dict(unit=i, **row) for i in range(len(units)) for row in epoch_burst_metrics(times[i], epochs, bp)]
     metrics = DynamicTable(
-        name="burst_metrics",
+        name=BURST_METRICS,
         description="Per unit and per epoch firing and burst statistics (rule in burst_parameters).",
         id=np.arange(len(rows)),
     )
@@ -540,8 +537,8 @@ def add_units(
         data = np.asarray(values, dtype=np.int64) if name.startswith("n_") else _f(values)
         metrics.add_column(name=name, description=description, data=data)
     module.add(metrics)
-    module.add(parameter_table("burst_parameters", "Parameters of the burst detection.", bp))
-    module.add(parameter_table("units_parameters", "Parameters of the quality metrics and waveforms.", up))
+    module.add(parameter_table(BURST_PARAMETERS, "Parameters of the burst detection.", bp))
+    module.add(parameter_table(UNITS_PARAMETERS, "Parameters of the quality metrics and waveforms.", up))
 
 
 def _f(values) -> np.ndarray:
@@ -564,18 +561,17 @@ def read_burst_metrics(nwbfile: NWBFile) -> tuple[dict[str, np.ndarray], BurstPa
         keys of :data:`nwb_ketamine.analysis.bursts.METRICS`, one entry per (unit, epoch).
     params : BurstParameters
     """
-    if MODULE not in nwbfile.processing or "burst_metrics" not in nwbfile.processing[MODULE].data_interfaces:
+    module = nwbfile.processing.get(ECEPHYS_MODULE)
+    if module is None or BURST_METRICS not in module.data_interfaces:
         return None
-    module = nwbfile.processing[MODULE]
-    table = module["burst_metrics"]
+    table = module[BURST_METRICS]
     out = {"unit": np.asarray(table["unit"].data[:], dtype=np.int64)}
     names = np.asarray(nwbfile.units["unit_name"].data[:], dtype=object) if nwbfile.units is not None else None
     out["unit_name"] = names[out["unit"]] if names is not None and out["unit"].size else np.zeros(0, dtype=object)
     out["epoch"] = np.asarray([str(e) for e in table["epoch"].data[:]], dtype=object)
     for name in ("start_s", "stop_s", *METRICS):
         out[name] = np.asarray(table[name].data[:])
-    params = module["burst_parameters"]
-    rule = read_parameter_table(params, BurstParameters)
+    rule = read_parameter_table(module[BURST_PARAMETERS], BurstParameters)
     return out, rule
 
 

@@ -35,6 +35,24 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine import h5read
+from nwb_ketamine.filelayout import (
+    BURST_METRICS,
+    BURST_PARAMETERS,
+    CELL_DESCRIPTIONS,
+    DRUG_STRESS_PATH,
+    ECEPHYS_MODULE,
+    EPOCHS_PATH,
+    EPSC_CELL,
+    EPSC_PARAMETERS,
+    EPSC_SWEEPS,
+    EVENTS_PATH,
+    EVENTS_PREFIX,
+    ICEPHYS_MODULE,
+    SWEEP_COLUMNS,
+    UNITS,
+    injection_label,
+    the_injection,
+)
 
 #: Files kept open at once.
 MAX_OPEN_FILES = 16
@@ -181,8 +199,8 @@ def _h5_type(obj) -> str:
 
 
 def _h5_injection(f) -> tuple[float | None, str]:
-    """(:func:`injection_time_s`, :func:`injection_label`) read from ``/general/drug_stress``."""
-    meta = f.get("general/drug_stress")
+    """(time, label) of the session's injection (:func:`nwb_ketamine.filelayout.the_injection`), with h5py."""
+    meta = f.get(DRUG_STRESS_PATH[1:])
     if meta is None:
         return None, ""
     administrations = [
@@ -190,19 +208,10 @@ def _h5_injection(f) -> tuple[float | None, str]:
         for g in meta.values()
         if _h5_type(g) == "DrugAdministration"
     ]  # fmt: skip
-    in_vivo = [a for a in administrations if a.get("route") != "bath"]
-    preferred = [a for a in in_vivo if a.get("role") in ("treatment", "vehicle control")] or in_vivo
-    times = [float(a["administration_time"]) for a in preferred if a.get("administration_time") is not None]
-    if not times:
+    adm = the_injection(administrations)
+    if adm is None or adm.get("administration_time") is None:
         return None, ""
-    t = min(times)
-    for a in in_vivo:
-        if a.get("administration_time") is not None and float(a["administration_time"]) == t:
-            for amount in ("dose", "concentration", "volume"):
-                if a.get(amount) is not None:
-                    return t, f"{a.get('agent')} {a[amount]:g} {a.get(amount + '_unit') or ''}".strip()
-            return t, str(a.get("agent"))
-    return t, ""
+    return float(adm["administration_time"]), injection_label(adm)
 
 
 def _h5_holding(f, n_rows: int) -> np.ndarray:
@@ -236,15 +245,14 @@ def _h5_parameters(table, cls):
 def _h5_epsc_analysis(f):
     """:func:`nwb_ketamine.analysis.store.read_epsc_analysis` with h5py: (measures, summary, params) or None."""
     from nwb_ketamine.analysis.epsc import EpscParameters
-    from nwb_ketamine.analysis.store import CELL_DESCRIPTIONS, MODULE, SWEEP_COLUMNS
 
-    module = f.get(f"processing/{MODULE}")
-    if module is None or "epsc_cell" not in module:
+    module = f.get(f"processing/{ICEPHYS_MODULE}")
+    if module is None or EPSC_CELL not in module:
         return None
-    sweeps = {name: h5read.column(module["epsc_sweeps"], name) for name in SWEEP_COLUMNS}
-    summary = {name: h5read.decode(module["epsc_cell"][name][0]) for name in CELL_DESCRIPTIONS}
-    params = _h5_parameters(module["epsc_parameters"], EpscParameters)
-    analysed = np.asarray(module["epsc_sweeps"]["intracellular_recording"][()])
+    sweeps = {name: h5read.column(module[EPSC_SWEEPS], name) for name in SWEEP_COLUMNS}
+    summary = {name: h5read.decode(module[EPSC_CELL][name][0]) for name in CELL_DESCRIPTIONS}
+    params = _h5_parameters(module[EPSC_PARAMETERS], EpscParameters)
+    analysed = np.asarray(module[EPSC_SWEEPS]["intracellular_recording"][()])
     return sweeps, summary, params, analysed
 
 
@@ -354,7 +362,7 @@ def cell_sweeps(path) -> dict:
 
 def _h5_epochs(f) -> pd.DataFrame:
     """The epochs table as (name, start_s, stop_s), the name being the first tag, from ``/intervals/epochs``."""
-    table = f.get("intervals/epochs")
+    table = f.get(EPOCHS_PATH[1:])
     if table is None or "id" not in table or len(table["id"]) == 0:
         return pd.DataFrame({"name": [], "start_s": [], "stop_s": []})
     n = len(table["id"])
@@ -371,19 +379,18 @@ def _h5_epochs(f) -> pd.DataFrame:
 def _h5_burst_metrics(f, units):
     """:func:`nwb_ketamine.converters.units.read_burst_metrics` with h5py: (metrics dict, rule) or None."""
     from nwb_ketamine.analysis.bursts import METRICS, BurstParameters
-    from nwb_ketamine.converters.units import MODULE
 
-    module = f.get(f"processing/{MODULE}")
-    if module is None or "burst_metrics" not in module:
+    module = f.get(f"processing/{ECEPHYS_MODULE}")
+    if module is None or BURST_METRICS not in module:
         return None
-    table = module["burst_metrics"]
+    table = module[BURST_METRICS]
     out = {"unit": np.asarray(table["unit"][()], dtype=np.int64)}
     names = h5read.column(units, "unit_name") if units is not None and "unit_name" in units else None
     out["unit_name"] = names[out["unit"]] if names is not None and out["unit"].size else np.zeros(0, dtype=object)
     out["epoch"] = np.asarray([str(e) for e in h5read.column(table, "epoch")], dtype=object)
     for name in ("start_s", "stop_s", *METRICS):
         out[name] = np.asarray(table[name][()])
-    return out, _h5_parameters(module["burst_parameters"], BurstParameters)
+    return out, _h5_parameters(module[BURST_PARAMETERS], BurstParameters)
 
 
 def unit_spikes(path, unit_row: int) -> dict:
@@ -412,7 +419,7 @@ def unit_spikes(path, unit_row: int) -> dict:
     import h5py
 
     with h5py.File(Path(path), "r") as f:
-        units = f.get("units")
+        units = f.get(UNITS)
         n = len(units["id"]) if units is not None and "id" in units else 0
         if not 0 <= int(unit_row) < n:
             raise KeyError(f"{path}: no row {unit_row} in the units table")
@@ -588,7 +595,7 @@ class _H5Series:
 def _h5_events(f, t0: float, t1: float) -> pd.DataFrame:
     """Events (every EventsTable in ``/events``) at ``[t0, t1)``: start_s, stop_s (start + duration), label, channel."""
     frames = []
-    for name, table in (f.get("events") or {}).items():
+    for name, table in (f.get(EVENTS_PATH[1:]) or {}).items():
         if "timestamp" not in table or len(table["timestamp"]) == 0:
             continue
         start = np.asarray(table["timestamp"][()], dtype=float)
@@ -608,7 +615,7 @@ def events_frame(name: str, start, duration, labels, t0: float, t1: float) -> pd
             "start_s": start[keep],
             "stop_s": start[keep] + duration[keep],
             "label": [str(h5read.decode(v)) for v in np.asarray(labels, dtype=object)[keep]],
-            "channel": [name.removeprefix("events_")] * int(keep.sum()),
+            "channel": [name.removeprefix(EVENTS_PREFIX)] * int(keep.sum()),
         }
     )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nwb_ketamine.archive.layout import state_dir
 from nwb_ketamine.errors import NwbKetamineError
+from nwb_ketamine.filelayout import EPSC_CELL_PATH
 
 #: Where the explorer looks for a validation report (``nwb-ketamine validate ARCHIVE --json`` this path).
 VALIDATION_REPORT = "validation.json"
@@ -198,7 +199,7 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
             out["nmda_ampa_ratio"] = out["nmda_amplitude_pa"] / -out["ampa_amplitude_pa"]
             out["nmda_decay_tau_ms"] = rng.normal(100, 20, n_rows)
             out["accepted"] = rng.random(n_rows) > 0.05
-            out["object_path"] = "/processing/icephys/epsc_cell"
+            out["object_path"] = EPSC_CELL_PATH
         else:
             out["unit_row"] = np.arange(n_rows) // 2
             triples = zip(out.subject, out.session_id, out.unit_row, strict=True)

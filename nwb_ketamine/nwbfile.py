@@ -14,10 +14,10 @@ from pynwb import NWBFile
 from pynwb.file import Subject
 
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata, StressProtocol, mirror_into_core_fields
+from nwb_ketamine.filelayout import DRUG_STRESS
 from nwb_ketamine.metadata import DrugInfo, Study, time_since_injection
 
 _KG_PER = {"g": 1e-3, "kg": 1.0, "mg": 1e-6}
-DRUG_STRESS_NAME = "drug_stress"
 
 
 def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subject:
@@ -101,7 +101,7 @@ def drug_stress_metadata(study: Study, session, bath: dict[str, float] | None = 
             )
         )
     return DrugStressMetadata(
-        name=DRUG_STRESS_NAME,
+        name=DRUG_STRESS,
         experimental_group=subject.group,
         drug_administrations=administrations,
         stress_protocols=protocols,

@@ -25,49 +25,14 @@ from nwb_ketamine.analysis.epsc import (
     summarize_cell,
 )
 from nwb_ketamine.analysis.parameters import parameter_table, read_parameter_table
-
-MODULE = "icephys"  # NWB Inspector recommends the schema module names
-
-SWEEP_COLUMNS = {
-    "file": "ABF file of the sweep.",
-    "sweep": "Sweep index within its file.",
-    "kind": "AMPA, NMDA or other, from the holding potential.",
-    "holding_potential_v": "Holding potential stated in the study file, in V.",
-    "holding_current_a": "Mean current just before the test pulse, in A.",
-    "series_resistance_ohm": "Series resistance from the test-pulse peak transient, in Ohm.",
-    "input_resistance_ohm": "Input resistance from the test-pulse steady state, in Ohm.",
-    "baseline_a": "Mean current just before the stimulus, in A.",
-    "peak_a": "Signed EPSC peak from the baseline, in A.",
-    "peak_time_s": "Time of the EPSC peak from the stimulus, in s.",
-    "value_at_latency_a": "Signed EPSC value at the fixed latency after the stimulus, in A.",
-    "decay_tau_s": "Single-exponential decay time constant, in s.",
-    "accepted": "Whether the sweep passed quality control.",
-    "rejection_reason": "Why the sweep was rejected ('' when accepted).",
-}
-CELL_DESCRIPTIONS = {
-    "ampa_peak_a": "Mean AMPAR-EPSC peak over accepted AMPA sweeps (signed, A).",
-    "nmda_peak_a": "Mean NMDAR-EPSC peak over accepted NMDA sweeps (signed, A).",
-    "nmda_value_at_latency_a": "Mean NMDAR-EPSC value at the fixed latency (A).",
-    "nmda_ampa_ratio": "NMDA peak / |AMPA peak|.",
-    "nmda_ampa_ratio_latency": "NMDA value at the fixed latency / |AMPA peak|.",
-    "ampa_decay_tau_s": "Mean per-sweep AMPA decay time constant (s).",
-    "nmda_decay_tau_s": "Mean per-sweep NMDA decay time constant (s).",
-    "ampa_decay_tau_average_s": "Decay time constant of the average accepted AMPA sweep (s); NaN if their rates vary.",
-    "nmda_decay_tau_average_s": "Decay time constant of the average accepted NMDA sweep (s); NaN if their rates vary.",
-    "ampa_holding_current_a": "Mean holding current of accepted AMPA sweeps (A).",
-    "nmda_holding_current_a": "Mean holding current of accepted NMDA sweeps (A).",
-    "series_resistance_ohm": "Mean series resistance of accepted sweeps (Ohm).",
-    "input_resistance_ohm": "Mean input resistance of accepted sweeps (Ohm).",
-    "rs_change_max": "Largest relative change of Rs from the first sweep, all sweeps.",
-    "n_sweeps": "Number of analysed sweeps.",
-    "n_accepted": "Number of accepted sweeps.",
-    "n_ampa": "Number of AMPA sweeps.",
-    "n_ampa_accepted": "Number of accepted AMPA sweeps.",
-    "n_nmda": "Number of NMDA sweeps.",
-    "n_nmda_accepted": "Number of accepted NMDA sweeps.",
-    "accepted": "Whether the cell passed quality control.",
-    "qc_reasons": "Why the cell failed quality control ('' when accepted).",
-}
+from nwb_ketamine.filelayout import (
+    CELL_DESCRIPTIONS,
+    EPSC_CELL,
+    EPSC_PARAMETERS,
+    EPSC_SWEEPS,
+    ICEPHYS_MODULE,
+    SWEEP_COLUMNS,
+)
 
 
 def _padded(arrays: list[np.ndarray]) -> np.ndarray:
@@ -119,14 +84,12 @@ def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list
     """
     measures, summary = analyse_cell(sweeps, params)
     module = nwbfile.create_processing_module(
-        name=MODULE,
+        name=ICEPHYS_MODULE,
         description="AMPAR/NMDAR-EPSC measures, quality control and cell summary computed by nwb-ketamine "
         "from the voltage-clamp sweeps of this file, with the parameters used.",
     )
     n = len(recording_rows)
-    table = DynamicTable(
-        name="epsc_sweeps", description="Per-sweep EPSC measures and quality control.", id=np.arange(n)
-    )
+    table = DynamicTable(name=EPSC_SWEEPS, description="Per-sweep EPSC measures and quality control.", id=np.arange(n))
     table.add_column(
         name="intracellular_recording",
         description="The sweep's row in the intracellular_recordings table.",
@@ -137,12 +100,12 @@ def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list
         table.add_column(name=name, description=description, data=_column(measures[name]))
     module.add(table)
 
-    cell = DynamicTable(name="epsc_cell", description="Cell-level EPSC results and quality control.", id=[0])
+    cell = DynamicTable(name=EPSC_CELL, description="Cell-level EPSC results and quality control.", id=[0])
     for name, description in CELL_DESCRIPTIONS.items():
         cell.add_column(name=name, description=description, data=_column([summary[name]]))
     module.add(cell)
 
-    module.add(parameter_table("epsc_parameters", "Parameters of the EPSC analysis.", params))
+    module.add(parameter_table(EPSC_PARAMETERS, "Parameters of the EPSC analysis.", params))
     return summary
 
 
@@ -155,11 +118,11 @@ def _column(values):
 
 def read_epsc_analysis(nwbfile: NWBFile) -> tuple[dict, dict, EpscParameters] | None:
     """The stored (per-sweep measures, cell summary, parameters) of a file, or None when there are none."""
-    if MODULE not in nwbfile.processing or "epsc_cell" not in nwbfile.processing[MODULE].data_interfaces:
+    module = nwbfile.processing.get(ICEPHYS_MODULE)
+    if module is None or EPSC_CELL not in module.data_interfaces:
         return None
-    module = nwbfile.processing[MODULE]
-    sweeps = {name: np.asarray(module["epsc_sweeps"][name].data[:]) for name in SWEEP_COLUMNS}
-    summary = {name: module["epsc_cell"][name].data[0] for name in CELL_DESCRIPTIONS}
-    table = module["epsc_parameters"]
+    sweeps = {name: np.asarray(module[EPSC_SWEEPS][name].data[:]) for name in SWEEP_COLUMNS}
+    summary = {name: module[EPSC_CELL][name].data[0] for name in CELL_DESCRIPTIONS}
+    table = module[EPSC_PARAMETERS]
     params = read_parameter_table(table, EpscParameters)
     return sweeps, summary, params

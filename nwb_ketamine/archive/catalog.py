@@ -75,9 +75,23 @@ from pathlib import Path
 import numpy as np
 
 from nwb_ketamine import h5read
+from nwb_ketamine.analysis.bursts import METRICS
 from nwb_ketamine.archive.layout import STATE_DIR, state_dir
 from nwb_ketamine.archive.remote import base_url, is_url, list_remote_nwb_files, open_remote, stat_remote
 from nwb_ketamine.errors import NwbKetamineError
+from nwb_ketamine.filelayout import (
+    BURST_METRICS_PATH,
+    BURST_PARAMETERS_PATH,
+    CELL_DESCRIPTIONS,
+    DRUG_STRESS_PATH,
+    ELECTRODES_PATH,
+    EPOCHS_PATH,
+    EPSC_CELL_PATH,
+    EPSC_PARAMETERS_PATH,
+    UNITS_PATH,
+    amount_of,
+    the_injection,
+)
 
 CATALOG_FOLDER = "catalog"
 TABLES = ("sessions", "cells", "units")
@@ -126,31 +140,8 @@ SESSION_COLUMNS = LABEL_COLUMNS + [
     "n_raw_series",  # raw ElectricalSeries in acquisition (one per recorded segment; 0: sorting-only or --no-raw)
     "file_size",
 ]
-#: Cell-level EPSC results as stored (SI units), see nwb_ketamine.analysis.store.CELL_DESCRIPTIONS.
-EPSC_CELL_COLUMNS = [
-    "ampa_peak_a",
-    "nmda_peak_a",
-    "nmda_value_at_latency_a",
-    "nmda_ampa_ratio",
-    "nmda_ampa_ratio_latency",
-    "ampa_decay_tau_s",
-    "nmda_decay_tau_s",
-    "ampa_decay_tau_average_s",
-    "nmda_decay_tau_average_s",
-    "ampa_holding_current_a",
-    "nmda_holding_current_a",
-    "series_resistance_ohm",
-    "input_resistance_ohm",
-    "rs_change_max",
-    "n_sweeps",
-    "n_accepted",
-    "n_ampa",
-    "n_ampa_accepted",
-    "n_nmda",
-    "n_nmda_accepted",
-    "accepted",
-    "qc_reasons",
-]
+#: Cell-level EPSC results as stored (SI units).
+EPSC_CELL_COLUMNS = list(CELL_DESCRIPTIONS)
 #: Display-unit copies of the main measures (what the explorer plots).
 CELL_DISPLAY_COLUMNS = {
     "ampa_amplitude_pa": ("ampa_peak_a", 1e12),
@@ -168,17 +159,8 @@ CELL_COLUMNS = (
     + list(CELL_DISPLAY_COLUMNS)
     + ["epsc_parameters"]  # JSON {parameter: value} of the analysis
 )
-#: Per unit and epoch, see nwb_ketamine.analysis.bursts.METRICS.
-BURST_COLUMNS = [
-    "n_spikes",
-    "firing_rate_hz",
-    "n_bursts",
-    "burst_rate_hz",
-    "percent_spikes_in_bursts",
-    "mean_spikes_per_burst",
-    "mean_intraburst_frequency_hz",
-    "tonic_rate_hz",
-]
+#: Per unit and epoch, as the burst analysis stores them.
+BURST_COLUMNS = list(METRICS)
 UNIT_COLUMNS = (
     LABEL_COLUMNS
     + ["unit_row", "unit_id", "unit_name", "unit_key", "curation_label", "tetrode", "electrode_group"]
@@ -192,7 +174,7 @@ COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COL
 #: The positive marker of a file written by this project: the object every converter writes, its
 #: neurodata type and namespace (``nwb_ketamine.extension.NAMESPACE``; not imported, because that module
 #: loads pynwb and the extension into every catalog worker, for one string).
-OUR_MARKER_PATH = "general/drug_stress"
+OUR_MARKER_PATH = DRUG_STRESS_PATH[1:]
 OUR_MARKER_TYPE = "DrugStressMetadata"
 OUR_NAMESPACE = "ndx-drug-stress"
 ORIGIN_OURS, ORIGIN_FOREIGN = "nwb-ketamine", "foreign"
@@ -201,9 +183,6 @@ UNKNOWN = "unknown"
 #: Places whose children the ``contents`` column counts by neurodata type.
 CONTENT_PLACES = ("acquisition", "stimulus/presentation", "stimulus/templates", "analysis", "intervals")
 
-CELL_PATH = "/processing/icephys/epsc_cell"
-METRICS_PATH = "/processing/ecephys/burst_metrics"
-UNITS_PATH = "/units"
 _TIME_SUFFIX = re.compile(r"-(\d+(?:\.\d+)?(?:min|h|d))$")
 # Units-table columns that are not one value per unit, or that are read separately.
 _UNIT_SKIP = {"spike_times", "electrodes", "electrode_group", "waveform_mean", "waveform_sd", "waveforms", "id"}
@@ -328,7 +307,7 @@ def time_group(hours: float, experimental_group: str = "") -> str:
 
 def _drug_stress(f) -> dict:
     """Group labels from the drug_stress extension object (empty labels when absent)."""
-    group = f.get("general/drug_stress")
+    group = f.get(DRUG_STRESS_PATH[1:])
     labels = {
         "experimental_group": "",
         "drug": "none",
@@ -352,20 +331,12 @@ def _drug_stress(f) -> dict:
             if paradigm and paradigm != "none":
                 paradigms.append(paradigm)
     labels["stress"] = "; ".join(sorted(set(paradigms))) or "none"
-    in_vivo = [a for a in administrations if a.get("route") != "bath"]
-    preferred = [a for a in in_vivo if a.get("role") in ("treatment", "vehicle control")] or in_vivo
-    if preferred:
-        adm = min(
-            preferred,
-            key=lambda a: (
-                _float(a.get("administration_time")) if a.get("administration_time") is not None else math.inf
-            ),
-        )
-        for amount in ("dose", "concentration", "volume"):
-            if adm.get(amount) is not None:
-                labels["dose_value"], labels["dose_unit"] = _float(adm[amount]), adm.get(f"{amount}_unit") or ""
-                labels["dose"] = f"{labels['dose_value']:g} {labels['dose_unit']}".strip()
-                break
+    adm = the_injection(administrations)
+    if adm is not None:
+        amount = amount_of(adm)
+        if amount is not None:
+            labels["dose_value"], labels["dose_unit"] = amount
+            labels["dose"] = f"{amount[0]:g} {amount[1]}".strip()
         labels["drug"] = adm.get("agent") or "none"
         labels["injection_time_s"] = _float(adm.get("administration_time"))
     labels["bath_drugs"] = ", ".join(
@@ -521,10 +492,10 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     # A file of ours missing one of these would share a '///'-like key with others: its path is unique.
     where = electrode.name if electrode is not None else "/general/intracellular_ephys"
     row["cell_key"] = "/".join(parts) if all(parts) else f"{labels['file']}#{where}"
-    table = f.get(CELL_PATH)
+    table = f.get(EPSC_CELL_PATH)
     row["has_analysis"] = table is not None
     row["row"] = 0
-    row["object_path"] = CELL_PATH if table is not None else "/general/intracellular_ephys"
+    row["object_path"] = EPSC_CELL_PATH if table is not None else "/general/intracellular_ephys"
     for name in EPSC_CELL_COLUMNS:
         if table is not None and name in table:
             value = h5read.column(table, name)[0]
@@ -533,7 +504,7 @@ def _cell_rows(f, labels: dict) -> list[dict]:
             row[name] = "" if name == "qc_reasons" else (False if name == "accepted" else math.nan)
     for name, (source, factor) in CELL_DISPLAY_COLUMNS.items():
         row[name] = _float(row[source]) * factor
-    row["epsc_parameters"] = _parameters(f.get("processing/icephys/epsc_parameters"))
+    row["epsc_parameters"] = _parameters(f.get(EPSC_PARAMETERS_PATH[1:]))
     return [row]
 
 
@@ -613,8 +584,8 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool = True) -> list[dict]:
         name = group.name.rsplit("/", 1)[-1]
         group_info.append((name, location, lab_labels.get(name, location)))
     # Burst metrics are our table: a foreign file's table at that path would mean something else.
-    metrics = f.get(METRICS_PATH[1:]) if ours else None
-    params = _parameters(f.get("processing/ecephys/burst_parameters")) if ours else "{}"
+    metrics = f.get(BURST_METRICS_PATH[1:]) if ours else None
+    params = _parameters(f.get(BURST_PARAMETERS_PATH[1:])) if ours else "{}"
     if metrics is not None and len(metrics["id"]):
         m = {
             name: h5read.column(metrics, name)
@@ -647,7 +618,7 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool = True) -> list[dict]:
             row.update(epoch="", start_s=math.nan, stop_s=math.nan, metrics_path="", metrics_row=-1)
             row.update({k: math.nan for k in BURST_COLUMNS})
         else:
-            row.update(epoch=str(m["epoch"][i]), metrics_path=METRICS_PATH, metrics_row=i)
+            row.update(epoch=str(m["epoch"][i]), metrics_path=BURST_METRICS_PATH, metrics_row=i)
             for key in ("start_s", "stop_s", *BURST_COLUMNS):
                 value = m[key][i] if key in m else math.nan
                 row[key] = value.item() if isinstance(value, np.generic) else value
@@ -705,7 +676,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
         session["region_label"] = ",".join(sorted(labels_))
         types = [_text(g.attrs.get("neurodata_type", "")) for g in (f.get("acquisition") or {}).values()]
         session["n_raw_series"] = types.count("ElectricalSeries")
-    epochs = f.get("intervals/epochs")
+    epochs = f.get(EPOCHS_PATH[1:])
     if epochs is not None and "tags" in epochs and "tags_index" in epochs:
         session["epochs"] = ", ".join(dict.fromkeys(h5read.column(epochs, "tags")[_epoch_first_tags(epochs)]))
     session["n_cells"] = len(cells)
@@ -716,7 +687,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
 
 def _lab_labels(f) -> dict[str, str]:
     """Electrode group name → the lab's region label (the electrodes table's ``lab_region`` column); {} without it."""
-    table = f.get("general/extracellular_ephys/electrodes")
+    table = f.get(ELECTRODES_PATH[1:])
     if table is None or "lab_region" not in table or "group_name" not in table:
         return {}
     names, labels = h5read.column(table, "group_name"), h5read.column(table, "lab_region")

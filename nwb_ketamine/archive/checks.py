@@ -30,6 +30,7 @@ from pynwb.icephys import ExperimentalConditionsTable, IntracellularElectrode
 from pynwb.misc import Units
 
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata
+from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, EPSC_CELL, EPSC_PARAMETERS, EPSC_SWEEPS
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 #: Condition labels every row of the icephys experimental_conditions table must carry (a subset of
@@ -37,9 +38,9 @@ from nwb_ketamine.vocabulary import CCF_REGIONS
 CONDITION_LABELS = ("region", "drug", "dose", "stress", "hours_since_injection", "holding_potential")
 #: Analysis results (table in a processing module) → the table of parameters that produced them.
 RESULT_PARAMETERS = {
-    "epsc_sweeps": "epsc_parameters",
-    "epsc_cell": "epsc_parameters",
-    "burst_metrics": "burst_parameters",
+    EPSC_SWEEPS: EPSC_PARAMETERS,
+    EPSC_CELL: EPSC_PARAMETERS,
+    BURST_METRICS: BURST_PARAMETERS,
 }
 #: NWB's word for a location nobody recorded; not a claim about a region, so not checked against the CCF.
 UNKNOWN_LOCATION = "unknown"

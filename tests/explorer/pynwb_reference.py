@@ -14,37 +14,28 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine.explorer.nwbread import events_frame, join_events, join_windows, open_nwb
+from nwb_ketamine.filelayout import AMOUNTS, DRUG_STRESS, the_injection
+from nwb_ketamine.filelayout import injection_label as label_of
+
+
+def _administrations(nwbfile) -> list[dict]:
+    meta = nwbfile.lab_meta_data.get(DRUG_STRESS) if nwbfile.lab_meta_data else None
+    if meta is None:
+        return []
+    fields = ("agent", "route", "role", "administration_time", *(f"{a}{u}" for a in AMOUNTS for u in ("", "_unit")))
+    return [{k: getattr(a, k, None) for k in fields} for a in meta.drug_administrations.values()]
 
 
 def injection_time_s(nwbfile) -> float | None:
-    """Time of the in vivo treatment (s from the session start; negative = before), or None.
-
-    Bath applications are not injections; among in vivo administrations a treatment or vehicle control
-    is preferred, and the earliest is taken (the catalog's rule).
-    """
-    meta = nwbfile.lab_meta_data.get("drug_stress") if nwbfile.lab_meta_data else None
-    if meta is None:
-        return None
-    in_vivo = [a for a in meta.drug_administrations.values() if a.route != "bath"]
-    preferred = [a for a in in_vivo if a.role in ("treatment", "vehicle control")] or in_vivo
-    times = [float(a.administration_time) for a in preferred if a.administration_time is not None]
-    return min(times) if times else None
+    """Time of the session's injection (:func:`nwb_ketamine.filelayout.the_injection`), read through pynwb."""
+    adm = the_injection(_administrations(nwbfile))
+    return None if adm is None or adm["administration_time"] is None else float(adm["administration_time"])
 
 
 def injection_label(nwbfile) -> str:
     """'ketamine 10 mg/kg' for the injection of :func:`injection_time_s` ('' without one)."""
-    meta = nwbfile.lab_meta_data.get("drug_stress") if nwbfile.lab_meta_data else None
-    t = injection_time_s(nwbfile)
-    if meta is None or t is None:
-        return ""
-    for a in meta.drug_administrations.values():
-        if a.administration_time is not None and float(a.administration_time) == t and a.route != "bath":
-            for amount in ("dose", "concentration", "volume"):
-                value = getattr(a, amount, None)
-                if value is not None:
-                    return f"{a.agent} {value:g} {getattr(a, amount + '_unit', '') or ''}".strip()
-            return str(a.agent)
-    return ""
+    adm = the_injection(_administrations(nwbfile))
+    return "" if adm is None or adm["administration_time"] is None else label_of(adm)
 
 
 def epochs_of(nwbfile) -> pd.DataFrame:

@@ -1,0 +1,182 @@
+"""Where things live inside the NWB files this project writes: the one owner of that layout.
+
+Every object path, table name and column name a writer puts into a file and a reader looks for is named
+here once: the converters, :mod:`nwb_ketamine.analysis.store` and :mod:`nwb_ketamine.nwbfile` write with
+these names, and the catalog, the explorer's h5py readers and the tests' pynwb references read with them,
+so writers and readers cannot drift apart without a test noticing (``tests/test_filelayout.py`` checks a
+converted archive against this module). The rule that picks *the* injection among a session's drug
+administrations is data about the layout too, so it lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+# -- groups and tables ---------------------------------------------------------------------------------
+#: The DrugStressMetadata object (LabMetaData) in /general: our extension's marker in every file we write.
+DRUG_STRESS = "drug_stress"
+DRUG_STRESS_PATH = f"/general/{DRUG_STRESS}"
+
+#: Processing modules, named after the schema modules as NWB Inspector recommends.
+ICEPHYS_MODULE = "icephys"
+ECEPHYS_MODULE = "ecephys"
+
+EPSC_SWEEPS = "epsc_sweeps"  # per-sweep EPSC measures (analysis.store)
+EPSC_CELL = "epsc_cell"  # one row of cell-level EPSC results
+EPSC_PARAMETERS = "epsc_parameters"
+BURST_METRICS = "burst_metrics"  # per unit and epoch
+BURST_PARAMETERS = "burst_parameters"
+UNITS_PARAMETERS = "units_parameters"
+
+UNITS = "units"
+UNITS_PATH = f"/{UNITS}"
+EPOCHS_PATH = "/intervals/epochs"
+ELECTRODES_PATH = "/general/extracellular_ephys/electrodes"
+EVENTS_PATH = "/events"
+EVENTS_PREFIX = "events_"  # EventsTable names: events_<acquisition channel>
+
+#: Raw ElectricalSeries in /acquisition: this name for a one-segment recording, else one per segment.
+RAW_SERIES = "ElectricalSeries"
+RECORDING_SEGMENTS = "recording_segments"  # TimeIntervals: one row per raw segment, with its provenance
+RECORDING_GAPS = "recording_gaps"  # TimeIntervals: the time between segments
+
+
+def processing_path(module: str, name: str) -> str:
+    """Object path of ``name`` in processing module ``module``: ``/processing/<module>/<name>``."""
+    return f"/processing/{module}/{name}"
+
+
+EPSC_SWEEPS_PATH = processing_path(ICEPHYS_MODULE, EPSC_SWEEPS)
+EPSC_CELL_PATH = processing_path(ICEPHYS_MODULE, EPSC_CELL)
+EPSC_PARAMETERS_PATH = processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
+BURST_METRICS_PATH = processing_path(ECEPHYS_MODULE, BURST_METRICS)
+BURST_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
+UNITS_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
+
+
+def raw_series_names(n_segments: int) -> list[str]:
+    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments."""
+    if n_segments == 1:
+        return [RAW_SERIES]
+    return [f"{RAW_SERIES}_segment{k}" for k in range(n_segments)]
+
+
+# -- columns -------------------------------------------------------------------------------------------
+#: Columns we add to the electrodes table of an in vivo file (name → description).
+ELECTRODE_COLUMNS = {
+    "channel_name": "channel name in the acquisition system",
+    "channel_id": "channel id in the acquisition system",
+    "tetrode": "index of the tetrode in the study file",
+    "tetrode_number": "the rig's tetrode number (study file tetrodes[].number)",
+    "lab_region": "region label the study file gives the tetrode (e.g. LHb)",
+}
+
+#: Columns we add to the Units table (name → description), besides spike times, electrodes and waveforms.
+UNIT_COLUMNS = {
+    "unit_name": "Unit name in the sorting software's output.",
+    "curation_label": "Curation label: good, mua, noise or unsorted.",
+    "tetrode": "Index of the tetrode (0-based, order of the study file).",
+    "tetrode_number": "The rig's own tetrode number (Axona file .N, TT<N>.ntt, study file tetrodes[].number).",
+    "brain_area": "Allen CCF acronym of the tetrode's target region.",
+    "n_spikes": "Number of spikes.",
+    "firing_rate_hz": "Spikes / recording duration (Hz).",
+    "isi_violations_fraction": "Fraction of ISIs shorter than refractory_period_s (units_parameters).",
+    "presence_ratio": "Fraction of presence_bin_s bins of the recording holding a spike (units_parameters).",
+    "snr": "Peak |mean waveform| / median waveform SD on the best channel (NaN without an SD).",
+}
+#: Optional Units column: a sorter's template where no waveform in volts is known (phy without raw data).
+TEMPLATE_COLUMN = "template_waveform"
+
+#: Columns of the epsc_sweeps table (name → description), besides its link to intracellular_recordings.
+SWEEP_COLUMNS = {
+    "file": "ABF file of the sweep.",
+    "sweep": "Sweep index within its file.",
+    "kind": "AMPA, NMDA or other, from the holding potential.",
+    "holding_potential_v": "Holding potential stated in the study file, in V.",
+    "holding_current_a": "Mean current just before the test pulse, in A.",
+    "series_resistance_ohm": "Series resistance from the test-pulse peak transient, in Ohm.",
+    "input_resistance_ohm": "Input resistance from the test-pulse steady state, in Ohm.",
+    "baseline_a": "Mean current just before the stimulus, in A.",
+    "peak_a": "Signed EPSC peak from the baseline, in A.",
+    "peak_time_s": "Time of the EPSC peak from the stimulus, in s.",
+    "value_at_latency_a": "Signed EPSC value at the fixed latency after the stimulus, in A.",
+    "decay_tau_s": "Single-exponential decay time constant, in s.",
+    "accepted": "Whether the sweep passed quality control.",
+    "rejection_reason": "Why the sweep was rejected ('' when accepted).",
+}
+#: Columns of the one-row epsc_cell table (name → description).
+CELL_DESCRIPTIONS = {
+    "ampa_peak_a": "Mean AMPAR-EPSC peak over accepted AMPA sweeps (signed, A).",
+    "nmda_peak_a": "Mean NMDAR-EPSC peak over accepted NMDA sweeps (signed, A).",
+    "nmda_value_at_latency_a": "Mean NMDAR-EPSC value at the fixed latency (A).",
+    "nmda_ampa_ratio": "NMDA peak / |AMPA peak|.",
+    "nmda_ampa_ratio_latency": "NMDA value at the fixed latency / |AMPA peak|.",
+    "ampa_decay_tau_s": "Mean per-sweep AMPA decay time constant (s).",
+    "nmda_decay_tau_s": "Mean per-sweep NMDA decay time constant (s).",
+    "ampa_decay_tau_average_s": "Decay time constant of the average accepted AMPA sweep (s); NaN if their rates vary.",
+    "nmda_decay_tau_average_s": "Decay time constant of the average accepted NMDA sweep (s); NaN if their rates vary.",
+    "ampa_holding_current_a": "Mean holding current of accepted AMPA sweeps (A).",
+    "nmda_holding_current_a": "Mean holding current of accepted NMDA sweeps (A).",
+    "series_resistance_ohm": "Mean series resistance of accepted sweeps (Ohm).",
+    "input_resistance_ohm": "Mean input resistance of accepted sweeps (Ohm).",
+    "rs_change_max": "Largest relative change of Rs from the first sweep, all sweeps.",
+    "n_sweeps": "Number of analysed sweeps.",
+    "n_accepted": "Number of accepted sweeps.",
+    "n_ampa": "Number of AMPA sweeps.",
+    "n_ampa_accepted": "Number of accepted AMPA sweeps.",
+    "n_nmda": "Number of NMDA sweeps.",
+    "n_nmda_accepted": "Number of accepted NMDA sweeps.",
+    "accepted": "Whether the cell passed quality control.",
+    "qc_reasons": "Why the cell failed quality control ('' when accepted).",
+}
+
+#: Columns of the burst_metrics table that identify a row (the metrics themselves: analysis.bursts.METRICS).
+BURST_METRICS_KEYS = ("unit", "epoch", "start_s", "stop_s")
+
+
+# -- the injection ---------------------------------------------------------------------------------------
+AMOUNTS = ("dose", "concentration", "volume")
+INJECTION_ROLES = ("treatment", "vehicle control")
+
+
+def the_injection(administrations: Iterable[Mapping]) -> Mapping | None:
+    """The administration that is *the* injection of a session, or None.
+
+    Bath applications are not injections. Among the others a treatment or vehicle control is preferred
+    (a pre-medication or anaesthetic is not what the experiment compares), and the earliest is taken;
+    one without a time counts as last.
+
+    Parameters
+    ----------
+    administrations
+        The DrugAdministration objects' attributes as mappings (``route``, ``role``, ``agent``,
+        ``administration_time``, ``dose``/``concentration``/``volume`` and their ``*_unit``).
+    """
+    in_vivo = [a for a in administrations if a.get("route") != "bath"]
+    preferred = [a for a in in_vivo if a.get("role") in INJECTION_ROLES] or in_vivo
+    if not preferred:
+        return None
+
+    def time(a):
+        t = a.get("administration_time")
+        return math.inf if t is None else float(t)
+
+    return min(preferred, key=time)
+
+
+def amount_of(administration: Mapping) -> tuple[float, str] | None:
+    """(value, unit) of an administration's dose, else its concentration, else its volume; None without any."""
+    for amount in AMOUNTS:
+        if administration.get(amount) is not None:
+            return float(administration[amount]), str(administration.get(f"{amount}_unit") or "")
+    return None
+
+
+def injection_label(administration: Mapping | None) -> str:
+    """'ketamine 10 mg/kg' for an administration ('' for None)."""
+    if administration is None:
+        return ""
+    amount = amount_of(administration)
+    agent = str(administration.get("agent") or "")
+    return agent if amount is None else f"{agent} {amount[0]:g} {amount[1]}".strip()
