@@ -1,23 +1,25 @@
 """The small base class every session converter follows (after NeuroConv's BaseDataInterface).
 
 A converter is built from the study and one session, keeps its constructor arguments for provenance,
-and offers three steps: ``create_nwbfile`` (metadata only), ``add_to_nwbfile`` (the data) and
-``run_conversion`` (write). Writing is atomic: the file is written under a temporary name in the
-target folder and renamed only when complete, so an interrupted run never leaves a file that looks done.
+and offers three steps: ``create_nwbfile`` (metadata only), ``add_to_nwbfile`` (the data, abstract) and
+``run_conversion`` (write). Writing is atomic (:func:`nwb_ketamine.atomic.atomic_path`): the file is
+written under a temporary name in the target folder and renamed only when complete, so an interrupted run
+never leaves a file that looks done; an existing file is replaced only when asked.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from pynwb import NWBHDF5IO, NWBFile
 
+from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.metadata import Study
 
 
-class SessionConverter:
+class SessionConverter(ABC):
     """Base class: converts one session of a study into one NWB file."""
 
     #: Short description used when the study file gives none.
@@ -34,31 +36,44 @@ class SessionConverter:
 
         return new_nwbfile(self.study, self.session, session_description=self.session_description)
 
+    @abstractmethod
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
-        raise NotImplementedError
+        """Add the session's data to ``nwbfile``; every check of the sources runs here, before any write."""
 
-    def after_write(self, io: NWBHDF5IO, progress=None) -> None:
-        """Write what pynwb's ``io.write`` cannot (e.g. streamed raw samples) into the still-open file."""
+    def after_write(self, path: Path, progress=None) -> None:  # noqa: B027 - a hook: most converters need none
+        """Write what pynwb's ``io.write`` cannot (e.g. streamed raw samples) into the closed file at ``path``."""
 
-    def run_conversion(self, path: str | Path, nwbfile: NWBFile | None = None, *, progress=None) -> Path:
-        """Convert the session and write it to ``path`` atomically; return the path.
-
-        Every check runs in ``add_to_nwbfile``, before anything is written.
-        """
+    def write_nwb(self, path: str | Path, nwbfile: NWBFile | None = None, *, progress=None) -> Path:
+        """Convert the session and write it to ``path`` as it is (not atomically: see :meth:`run_conversion`)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         if nwbfile is None:
             nwbfile = self.create_nwbfile()
             self.add_to_nwbfile(nwbfile)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        try:
-            with warnings.catch_warnings():
-                # The temporary name deliberately does not end in .nwb, so no tool takes it for a finished file.
-                warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
-                with NWBHDF5IO(partial, "w") as io:
-                    io.write(nwbfile)
-                    self.after_write(io, progress=progress)
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+        with warnings.catch_warnings():
+            # Temporary names deliberately do not end in .nwb, so no tool takes them for a finished file.
+            warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
+            with NWBHDF5IO(path, "w") as io:
+                io.write(nwbfile)
+        self.after_write(path, progress=progress)
+        return path
+
+    def run_conversion(
+        self, path: str | Path, nwbfile: NWBFile | None = None, *, overwrite: bool = False, progress=None
+    ) -> Path:
+        """Convert the session and write it to ``path`` atomically; return the path.
+
+        Parameters
+        ----------
+        path
+            The NWB file to write.
+        nwbfile
+            An NWBFile already filled (default: built with :meth:`create_nwbfile` and :meth:`add_to_nwbfile`).
+        overwrite
+            Replace an existing file (default: refuse, before anything is read or written).
+        progress
+            Called with the number of samples written, for long raw recordings.
+        """
+        path = Path(path)
+        with atomic_path(path, overwrite=overwrite) as partial:
+            self.write_nwb(partial, nwbfile, progress=progress)
         return path

@@ -48,8 +48,9 @@ import re
 from functools import cached_property
 from pathlib import Path
 
+import h5py
 import numpy as np
-from pynwb import NWBHDF5IO, NWBFile
+from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
 from pynwb.epoch import TimeIntervals
 from pynwb.event import EventsTable
@@ -428,18 +429,20 @@ class InVivoConverter(SessionConverter):
         )
 
     # -- writing ----------------------------------------------------------------------------------------
-    def write_raw(self, io: NWBHDF5IO, progress=None) -> None:
-        """Stream the raw samples of every segment into the placeholder datasets of a file just written."""
-        for name, segment, channels, _ in self._pending:
-            dset = io._file[f"acquisition/{name}/data"]
-            contiguous = channels == list(range(self.raw.n_channels))
-            selection = None if contiguous else channels
+    def write_raw(self, path: Path, progress=None) -> None:
+        """Stream the raw samples of every segment into the placeholder datasets of the file just written."""
+        if not self._pending:
+            return
+        with h5py.File(path, "r+") as f:
+            for name, segment, channels, _ in self._pending:
+                contiguous = channels == list(range(self.raw.n_channels))
+                selection = None if contiguous else channels
 
-            def read(a, b, segment=segment, selection=selection):
-                return self.raw.read_segment(segment, a, b, selection)
+                def read(a, b, segment=segment, selection=selection):
+                    return self.raw.read_segment(segment, a, b, selection)
 
-            fill_dataset(dset, read, workers=self.workers, progress=progress)
+                fill_dataset(f[f"acquisition/{name}/data"], read, workers=self.workers, progress=progress)
 
-    def after_write(self, io: NWBHDF5IO, progress=None) -> None:
+    def after_write(self, path: Path, progress=None) -> None:
         """Stream the raw samples into the temporary file before the base class renames it into place."""
-        self.write_raw(io, progress=progress)
+        self.write_raw(path, progress=progress)

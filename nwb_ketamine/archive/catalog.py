@@ -78,6 +78,7 @@ from nwb_ketamine import h5read
 from nwb_ketamine.analysis.bursts import METRICS
 from nwb_ketamine.archive.layout import STATE_DIR, state_dir
 from nwb_ketamine.archive.remote import base_url, is_url, list_remote_nwb_files, open_remote, stat_remote
+from nwb_ketamine.atomic import atomic_path, write_text
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.filelayout import (
     BURST_METRICS_PATH,
@@ -764,12 +765,6 @@ def _read_state(out: Path) -> dict:
     return state
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-
-
 def _frame(name: str, rows: list[dict]):
     import pandas as pd
 
@@ -779,9 +774,8 @@ def _frame(name: str, rows: list[dict]):
 
 
 def _write_table(frame, path: Path) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        frame.to_parquet(partial, index=False)
 
 
 def _map_reads(root: str, relpaths: list[str], *, client, jobs, progress: bool, reader) -> list[tuple]:
@@ -929,8 +923,8 @@ def build_catalog(
         result.tables[name] = target
         result.counts[name] = len(frame)
 
-    _atomic_write_text(out / FILES_INDEX, json.dumps({"files": sorted(new_state)}, indent=1))
-    _atomic_write_text(
+    write_text(out / FILES_INDEX, json.dumps({"files": sorted(new_state)}, indent=1))
+    write_text(
         out / STATE_FILE,
         json.dumps({"version": STATE_VERSION, "archive": root, "files": new_state, "failed": result.failed}, indent=1),
     )

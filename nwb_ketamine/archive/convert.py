@@ -21,13 +21,13 @@ import json
 import os
 import time
 import traceback
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from nwb_ketamine import __version__
 from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
+from nwb_ketamine.atomic import atomic_path, write_text
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.metadata import SliceSession, Study, load_study
 
@@ -144,10 +144,7 @@ def read_manifest(archive: Path) -> dict:
 
 def write_manifest(archive: Path, manifest: dict) -> None:
     path = state_dir(archive) / MANIFEST
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{MANIFEST}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(manifest, indent=1))
-    partial.replace(path)
+    write_text(path, json.dumps(manifest, indent=1))
 
 
 def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool, include_raw: bool) -> bool:
@@ -231,19 +228,12 @@ def convert_session(
         session = next(s for s in study.sessions if s.key == key)
         relpath = dandi_path(session)
         check_sources_exist(session)
-        final = archive_path / relpath
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = final.with_name(f".{final.name}.{os.getpid()}.converting")
-        try:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="The file path provided")
-                converter = make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
-                converter.run_conversion(temporary)
+        converter = make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
+        # One temporary file: written, validated, then renamed into place (an invalid file never appears).
+        with atomic_path(archive_path / relpath) as temporary:
+            converter.write_nwb(temporary)
             _validate_nwb(temporary)
             sources = describe_sources(session_sources(session), known)
-            os.replace(temporary, final)
-        finally:
-            temporary.unlink(missing_ok=True)
         record = {
             "path": relpath,
             "session": key,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from nwb_ketamine.atomic import write_text
 from nwb_ketamine.metadata import SliceSession, Study
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
@@ -99,7 +100,4 @@ def dandiset_metadata(study: Study) -> dict:
 def write_dandiset_yaml(study: Study, archive: Path) -> Path:
     """Write ``ARCHIVE/dandiset.yaml`` from the study file (replacing a previous one)."""
     path = Path(archive) / "dandiset.yaml"
-    partial = path.with_name(".dandiset.yaml.partial")
-    partial.write_text(yaml.safe_dump(dandiset_metadata(study), sort_keys=False, allow_unicode=True))
-    partial.replace(path)
-    return path
+    return write_text(path, yaml.safe_dump(dandiset_metadata(study), sort_keys=False, allow_unicode=True))
