@@ -1,4 +1,4 @@
-"""Simulated Neuralynx recordings: continuously sampled ``.ncs`` channels and an ``Events.nev`` file.
+"""Write Neuralynx ``.ncs`` files (continuously sampled channels) and predict neo's stream names for them.
 
 Design decision: the files are what Cheetah 6 (file version 3.4, a Digital Lynx SX) writes, checked
 against real Pegasus files and neo's ``NeuralynxRawIO``:
@@ -8,18 +8,12 @@ against real Pegasus files and neo's ``NeuralynxRawIO``:
   per count), ``-AcqEntName`` (channel name), ``-ADChannel`` (channel id), ``-InputRange`` (uV),
   ``-InputInverted``, the ``-Dsp...`` filter keys, ``-TimeCreated`` and ``-AcquisitionSystem`` (whose
   second word, ``DigitalLynxSX``, selects how neo detects gaps). ``-DspFilterDelay_µs`` is UTF-8, as
-  Pegasus writes it;
+  Pegasus writes it. ``Events.nev`` (:mod:`nwb_ketamine.simulate.neuralynx_events`) has the same header;
 * ``.ncs`` records are 1044 bytes: uint64 timestamp (us, of the record's first sample), uint32 channel
   number, uint32 sampling frequency, uint32 number of valid samples, 512 int16 samples. A record covers
   512 samples whatever the rate (16 ms at 32 kHz, 256 ms at 2 kHz); the last record before a stop of
   recording is partly valid (the rest is zero-filled), and the next record's timestamp jumps by the
   pause. Timestamps are on the acquisition clock, which started before recording;
-* ``.nev`` records are 184 bytes: int16 reserved, system id, data size (2), uint64 timestamp (us),
-  int16 event id, TTL value, CRC, two spares, 8 int32 extras, 128-byte event string. Cheetah writes
-  "Starting Recording" / "Stopping Recording" events and one event per TTL port change ("TTL Input on
-  AcqSystem1_0 board 0 port 0 value (0x0001)." then "(0x0000)."). The event ids (19 for recording
-  start and stop, 11 for TTL input) are this simulator's choice; neo groups events by
-  ``(event id, TTL value)``;
 * ``-InputInverted True`` (the Digital Lynx default): a count ``c`` means ``-c * ADBitVolts`` volts, and
   neo reports a negative gain. Writing the negated codes keeps the physical signal right.
 
@@ -52,25 +46,8 @@ NCS_DTYPE = np.dtype(
         ("samples", "<i2", (RECORD_SAMPLES,)),
     ]
 )
-NEV_DTYPE = np.dtype(
-    [
-        ("reserved", "<i2"),
-        ("system_id", "<i2"),
-        ("data_size", "<i2"),
-        ("timestamp", "<u8"),
-        ("event_id", "<i2"),
-        ("ttl_input", "<i2"),
-        ("crc_check", "<i2"),
-        ("dummy1", "<i2"),
-        ("dummy2", "<i2"),
-        ("extra", "<i4", (8,)),
-        ("event_string", "S128"),
-    ]
-)
 APPLICATION = 'Cheetah "6.4.2"'
 ACQUISITION_SYSTEM = "AcqSystem1 DigitalLynxSX"
-RECORDING_EVENT_ID = 19
-TTL_EVENT_ID = 11
 
 
 @dataclass(frozen=True)
@@ -106,8 +83,8 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def _header(lines: list[tuple[str, str]], original: str, opened: datetime, closed: datetime) -> bytes:
-    """A 16 kB Neuralynx text header: the banner, ``-Key value`` CRLF lines, NUL padding."""
+def text_header(lines: list[tuple[str, str]], original: str, opened: datetime, closed: datetime) -> bytes:
+    """A 16 kB Neuralynx text header (``.ncs`` and ``.nev``): the banner, ``-Key value`` CRLF lines, NUL padding."""
     first = [
         ("FileVersion", "3.4"),
         ("FileUUID", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{original}|{opened.isoformat()}"))),
@@ -125,7 +102,8 @@ def _header(lines: list[tuple[str, str]], original: str, opened: datetime, close
     return data + b"\x00" * (HEADER_SIZE - len(data))
 
 
-def _original_name(start_time: datetime, name: str) -> str:
+def original_file_name(start_time: datetime, name: str) -> str:
+    """The ``-OriginalFileName`` Cheetah records: its data folder on the rig's Windows PC."""
     return f"C:\\CheetahData\\{start_time.strftime('%Y-%m-%d_%H-%M-%S')}\\{name}"
 
 
@@ -156,7 +134,7 @@ def ncs_header(channel: NcsChannel, start_time: datetime, stop_time: datetime) -
         ("DspDelayCompensation", "Enabled"),
         ("DspFilterDelay_µs", str(channel.filter_delay_us)),
     ]
-    return _header(lines, _original_name(start_time, f"{channel.name}.ncs"), start_time, stop_time)
+    return text_header(lines, original_file_name(start_time, f"{channel.name}.ncs"), start_time, stop_time)
 
 
 def record_timestamps(first_timestamp_us: int, start: int, n: int, sampling_rate_hz: int) -> np.ndarray:
@@ -302,73 +280,6 @@ def write_ncs_files(
     if written != ends[-1]:
         raise ValueError(f"chunks hold {written} samples, expected {int(ends[-1])}")
     return paths
-
-
-@dataclass(frozen=True)
-class NevEvent:
-    """One event record: when (acquisition clock, us), its id, TTL value and string."""
-
-    timestamp_us: int
-    event_id: int
-    ttl: int
-    text: str
-
-
-def ttl_events(rising_us: int, falling_us: int, port: int = 0, bit: int = 0) -> list[NevEvent]:
-    """The two events Cheetah writes for a TTL pulse on one input bit: the port value goes up, then to 0."""
-    value = 1 << bit
-    return [
-        NevEvent(
-            rising_us, TTL_EVENT_ID, value, f"TTL Input on AcqSystem1_0 board 0 port {port} value (0x{value:04X})."
-        ),
-        NevEvent(falling_us, TTL_EVENT_ID, 0, f"TTL Input on AcqSystem1_0 board 0 port {port} value (0x0000)."),
-    ]
-
-
-def recording_events(sections_us: Sequence[tuple[int, int]]) -> list[NevEvent]:
-    """ "Starting Recording" at each section's first sample and "Stopping Recording" at its last sample."""
-    events = []
-    for first_us, last_us in sections_us:
-        events.append(NevEvent(first_us, RECORDING_EVENT_ID, 0, "Starting Recording"))
-        events.append(NevEvent(last_us, RECORDING_EVENT_ID, 0, "Stopping Recording"))
-    return events
-
-
-def write_nev(path: Path, events: Sequence[NevEvent], start_time: datetime, stop_time: datetime) -> Path:
-    """Write an ``Events.nev`` file with the events in time order.
-
-    Parameters
-    ----------
-    path
-        File to create.
-    events
-        The events; written sorted by timestamp.
-    start_time, stop_time
-        Wall-clock times for the header's TimeCreated and TimeClosed.
-
-    Returns
-    -------
-    Path
-        The file.
-    """
-    lines = [
-        ("FileType", "Event"),
-        ("RecordSize", str(NEV_DTYPE.itemsize)),
-        ("ApplicationName", APPLICATION),
-        ("AcquisitionSystem", ACQUISITION_SYSTEM),
-        ("AcqEntName", "Events"),
-    ]
-    ordered = sorted(events, key=lambda e: e.timestamp_us)
-    records = np.zeros(len(ordered), dtype=NEV_DTYPE)
-    records["data_size"] = 2
-    records["timestamp"] = [e.timestamp_us for e in ordered]
-    records["event_id"] = [e.event_id for e in ordered]
-    records["ttl_input"] = [e.ttl for e in ordered]
-    records["event_string"] = [e.text.encode("latin-1") for e in ordered]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_header(lines, _original_name(start_time, path.name), start_time, stop_time) + records.tobytes())
-    return path
 
 
 def _neo_filter_params(c: NcsChannel) -> tuple:

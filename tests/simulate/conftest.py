@@ -4,7 +4,7 @@ import pytest
 
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import simulate_study
-from nwb_ketamine.simulate.study import plan_study
+from nwb_ketamine.simulate.plan import plan_study
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import pytest
 
 from nwb_ketamine.simulate import abf as abf_io
 from nwb_ketamine.simulate.parameters import SliceParameters
-from nwb_ketamine.simulate.study import TZ, simulate_cell_file
+from nwb_ketamine.simulate.plan import TZ
+from nwb_ketamine.simulate.slice_cells import simulate_cell_file
 
 
 def _rows(path, name):

@@ -11,17 +11,17 @@ import yaml
 
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import neuralynx, openephys, spikes
-from nwb_ketamine.simulate.study import (
+from nwb_ketamine.simulate.invivo import (
     neuralynx_channels,
     neuralynx_lfp_signal,
-    plan_study,
     session_params,
     session_recordings,
     session_signal,
     session_units,
     spike_table,
-    study_document,
 )
+from nwb_ketamine.simulate.plan import plan_study
+from nwb_ketamine.simulate.study_file import study_document
 from tests.conftest import ROOT
 
 neo = pytest.importorskip("neo")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nwb_ketamine.simulate import neuralynx as nlx
+from nwb_ketamine.simulate import neuralynx_events as nev
 from tests.conftest import sha256
 
 neo = pytest.importorskip("neo")
@@ -39,8 +40,8 @@ def folder(tmp_path_factory):
     nlx.write_ncs_files(root, TETRODE, _chunks(tetrode, 10_000), SECTIONS, T0_US, START)
     nlx.write_ncs_files(root, [LFP], _chunks(lfp, 5_000), [(a // 16, k // 16) for a, k in SECTIONS], T0_US, START)
     stretches = [(T0_US + a * 1_000_000 // 32_000, T0_US + (a + k - 1) * 1_000_000 // 32_000) for a, k in SECTIONS]
-    events = nlx.recording_events(stretches) + nlx.ttl_events(T0_US + 1_000_000, T0_US + 1_500_000)
-    nlx.write_nev(root / "Events.nev", events, START, START)
+    events = nev.recording_events(stretches) + nev.ttl_events(T0_US + 1_000_000, T0_US + 1_500_000)
+    nev.write_nev(root / "Events.nev", events, START, START)
     return root, tetrode, lfp
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nwb_ketamine.simulate import openephys
-from nwb_ketamine.simulate.study import session_signal, session_units, spike_table
+from nwb_ketamine.simulate.invivo import session_signal, session_units, spike_table
 
 neo = pytest.importorskip("neo")
 

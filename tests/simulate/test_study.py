@@ -14,7 +14,9 @@ from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import SIZES, simulate_study
 from nwb_ketamine.simulate.parameters import DEFAULT_PARAMETERS
-from nwb_ketamine.simulate.study import cell_specs, plan_study, study_document
+from nwb_ketamine.simulate.plan import plan_study
+from nwb_ketamine.simulate.slice_cells import cell_specs
+from nwb_ketamine.simulate.study_file import study_document
 from tests.conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "study.schema.json").read_text())
