@@ -1,5 +1,7 @@
-"""Shared fixtures: paths to the example study and to the real recordings from other labs."""
+"""Shared fixtures: the simulated tiny study and its converted archive (once per test session), the example
+study and the real recordings from other labs."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,58 @@ REALDATA = ROOT.parent / "shared" / "realdata"
 
 #: sha256 of a file, to check the real recordings against the MANIFEST before trusting them.
 sha256 = sha256_of
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _assert_unchanged(folder: Path, before: dict[str, str]) -> None:
+    """Fail (at the end of the session) if a test changed a shared folder."""
+    assert _digests(folder) == before, f"a test changed the shared {folder}; change a copy instead"
+
+
+@pytest.fixture(scope="session")
+def simulated_tiny(tmp_path_factory) -> Path:
+    """``study.yaml`` of the tiny study simulated with seed 0 (2 slice cells, 1 tetrode session), shared by
+    every test directory. Read it, never change it: a test that changes files works on a copy."""
+    from nwb_ketamine.simulate import simulate_study
+
+    path = simulate_study(tmp_path_factory.mktemp("shared") / "tiny", seed=0, size="tiny", progress=False)
+    before = _digests(path.parent)
+    yield path
+    _assert_unchanged(path.parent, before)
+
+
+@pytest.fixture(scope="session")
+def simulated_tiny_variants(tmp_path_factory) -> Path:
+    """``study.yaml`` of the seed-0 tiny study with the simulator's in vivo variants (Open Ephys in two
+    recordings, Neuralynx with mixed rates and a gap, sorting-only phy), shared like ``simulated_tiny``."""
+    from nwb_ketamine.simulate import simulate_study
+
+    out = tmp_path_factory.mktemp("shared") / "tiny-variants"
+    path = simulate_study(out, seed=0, size="tiny", progress=False, invivo_variants=True)
+    before = _digests(path.parent)
+    yield path
+    _assert_unchanged(path.parent, before)
+
+
+@pytest.fixture(scope="session")
+def tiny_archive(simulated_tiny, tmp_path_factory) -> Path:
+    """``simulated_tiny`` converted with raw data by ``nwb-ketamine convert`` (which builds the catalog): the
+    archive folder, shared by the explorer, browser and schema-validation tests. Never change it."""
+    from nwb_ketamine.cli import main as cli
+
+    archive = tmp_path_factory.mktemp("shared") / "archive"
+    assert cli(["convert", str(simulated_tiny), str(archive), "--jobs", "1", "--quiet"]) == 0
+    before = _digests(archive)
+    yield archive
+    _assert_unchanged(archive, before)
 
 
 @pytest.fixture

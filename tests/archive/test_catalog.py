@@ -28,27 +28,27 @@ from nwb_ketamine.archive.catalog import (
 )
 
 
-def make_archive(root: Path, *, include_raw: bool = False) -> tuple[Path, Path]:
-    """Simulate the tiny study and convert it into ``root/archive``; return (archive, ground_truth)."""
+def make_archive(root: Path, study_path: Path, *, include_raw: bool = False) -> tuple[Path, Path]:
+    """Convert the simulated study at ``study_path`` into ``root/archive``; return (archive, ground_truth)."""
     from nwb_ketamine.converters.abf import AbfSliceConverter
     from nwb_ketamine.converters.invivo import InVivoConverter
     from nwb_ketamine.metadata import load_study
-    from nwb_ketamine.simulate import simulate_study
 
     archive = root / "archive"
-    study = load_study(simulate_study(root / "raw", seed=0, size="tiny", progress=False))
+    study = load_study(study_path)
     for s in study.slice_sessions:
         AbfSliceConverter(study, s).run_conversion(archive / f"sub-{s.subject}" / f"{s.key}_icephys.nwb")
     for s in study.invivo_sessions:
         InVivoConverter(study, s, include_raw=include_raw).run_conversion(
             archive / f"sub-{s.subject}" / f"{s.key}_ecephys.nwb"
         )
-    return archive, root / "raw" / "ground_truth"
+    return archive, study_path.parent / "ground_truth"
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return make_archive(tmp_path_factory.mktemp("catalog"))
+def tiny(tmp_path_factory, simulated_tiny):
+    """The shared tiny study converted without raw data (and without a catalog): (archive, ground_truth)."""
+    return make_archive(tmp_path_factory.mktemp("catalog"), simulated_tiny)
 
 
 @pytest.fixture

@@ -71,10 +71,10 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, simulated_tiny):
     """The tiny archive (in vivo file with its raw data, ~10 MB) served on 127.0.0.1 under /archive/."""
     root = tmp_path_factory.mktemp("http")
-    archive, _ = make_archive(root, include_raw=True)
+    archive, _ = make_archive(root, simulated_tiny, include_raw=True)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeRequestHandler, directory=str(root)))
     server.log = {"ranges": defaultdict(int), "full": defaultdict(int), "bytes": defaultdict(int)}
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -6,12 +6,10 @@ import h5py
 from pynwb import validate
 
 from nwb_ketamine.schema_validation import _validators, cached_namespace_versions, schema_errors
-from tests.explorer.detail_data import tiny_archive
 
 
-def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path):
-    archive, _ = tiny_archive()
-    files = sorted(archive.rglob("*.nwb"))
+def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path, tiny_archive):
+    files = sorted(tiny_archive.rglob("*.nwb"))
     assert len(files) >= 3
     for path in files:  # valid files of both kinds: no error either way
         assert schema_errors(path) == [] and list(validate(path=str(path))) == []

@@ -35,16 +35,15 @@ def write_dandiset_yaml(archive: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def tiny_archive(tmp_path_factory) -> Path:
-    """The tiny simulated study converted into the DANDI layout, as convert writes it."""
+def tiny_archive(tmp_path_factory, simulated_tiny) -> Path:
+    """The shared tiny simulated study converted without raw data into the DANDI layout, as convert writes it
+    (this module's own archive, not the shared one of tests/conftest.py)."""
     from nwb_ketamine.converters.abf import AbfSliceConverter
     from nwb_ketamine.converters.invivo import InVivoConverter
     from nwb_ketamine.metadata import load_study
-    from nwb_ketamine.simulate import simulate_study
 
-    tmp = tmp_path_factory.mktemp("tiny")
-    archive = tmp / "archive"
-    study = load_study(simulate_study(tmp / "raw", seed=0, size="tiny", progress=False))
+    archive = tmp_path_factory.mktemp("tiny") / "archive"
+    study = load_study(simulated_tiny)
     for s in study.slice_sessions:
         path = archive / f"sub-{s.subject}" / f"{s.key}_icephys.nwb"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.explorer.archive import build_tiny_archive
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]  # fmt: skip
@@ -46,12 +44,12 @@ def start_server(archive: Path, port: int) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="session")
-def browser_archive(tmp_path_factory):
+def browser_archive(request):
     if not CHROMIUM.exists():
         pytest.skip("Chromium not installed at /usr/bin/chromium (make browser-deps)")
     if os.environ.get("NWB_KETAMINE_TEST_ARCHIVE"):  # reuse an archive with a catalog while developing
         return Path(os.environ["NWB_KETAMINE_TEST_ARCHIVE"])
-    return build_tiny_archive(tmp_path_factory.mktemp("browser"))
+    return request.getfixturevalue("tiny_archive")  # the shared one (tests/conftest.py), built only when needed
 
 
 @pytest.fixture(scope="session")

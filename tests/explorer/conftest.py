@@ -1,12 +1,14 @@
-import pytest
+"""Explorer fixtures: the store over the shared tiny archive (tests/conftest.py) and a synthetic catalog."""
 
-from tests.explorer.archive import build_tiny_archive
+import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_archive(tmp_path_factory):
-    """A converted tiny study (2 cells, 1 tetrode session) with its catalog."""
-    return build_tiny_archive(tmp_path_factory.mktemp("explorer"))
+def store(tiny_archive):
+    """The explorer's ArchiveStore over the shared tiny archive's catalog (2 cells, 1 tetrode session)."""
+    from nwb_ketamine.explorer.store import ArchiveStore
+
+    return ArchiveStore(tiny_archive)
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,6 @@ from nwb_ketamine.explorer.generic import GenericView
 from nwb_ketamine.explorer.traces import TracesView
 from nwb_ketamine.explorer.unit import UnitView, autocorrelogram, isi_histogram
 from tests.conftest import sha256
-from tests.explorer.detail_data import StubStore, tiny_archive
-
-
-@pytest.fixture(scope="module")
-def store():
-    return StubStore(tiny_archive()[0])
 
 
 def _names(fig) -> set[str]:

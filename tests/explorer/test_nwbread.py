@@ -14,17 +14,17 @@ import pytest
 from nwb_ketamine.explorer import nwbread
 from nwb_ketamine.schema_validation import cached_namespace_versions
 from tests.explorer import pynwb_reference
-from tests.explorer.detail_data import StubStore, tiny_archive
 
 
 @pytest.fixture(scope="module")
-def archive():
-    return tiny_archive()
+def archive(tiny_archive, simulated_tiny):
+    """(archive folder, study.yaml) of the shared tiny study, with this process's namespaces registered as
+    a process that converts registers them (the shared archive was converted in Dask workers)."""
+    import ndx_dandi_icephys  # noqa: F401
 
+    import nwb_ketamine.extension  # noqa: F401
 
-@pytest.fixture(scope="module")
-def store(archive):
-    return StubStore(archive[0])
+    return tiny_archive, simulated_tiny
 
 
 def test_cell_sweeps_equal_pyabf(archive, store):

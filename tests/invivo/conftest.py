@@ -1,4 +1,4 @@
-"""A simulated tiny study and its in vivo session converted once for the whole module."""
+"""The shared tiny simulated studies as the in vivo tests use them, and the tiny in vivo session converted once."""
 
 import csv
 
@@ -9,16 +9,12 @@ from nwb_ketamine.metadata import load_study
 
 
 @pytest.fixture(scope="session")
-def tiny_study(tmp_path_factory):
-    """The simulated tiny study: (study.yaml path, Study, ground-truth row of its in vivo session)."""
-    from nwb_ketamine.simulate import simulate_study
-
-    out = tmp_path_factory.mktemp("tiny") / "study"
-    path = simulate_study(out, seed=0, size="tiny", progress=False)
-    study = load_study(path)
-    with open(out / "ground_truth" / "invivo_sessions.csv") as f:
+def tiny_study(simulated_tiny):
+    """The shared simulated tiny study: (study.yaml path, Study, ground-truth row of its in vivo session)."""
+    study = load_study(simulated_tiny)
+    with open(simulated_tiny.parent / "ground_truth" / "invivo_sessions.csv") as f:
         truth = list(csv.DictReader(f))[0]
-    return path, study, truth
+    return simulated_tiny, study, truth
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +27,6 @@ def tiny_nwb(tiny_study, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def variants_study(tmp_path_factory):
-    """The tiny study with the simulator's in vivo variants: (study.yaml path, Study, study folder)."""
-    from nwb_ketamine.simulate import simulate_study
-
-    out = tmp_path_factory.mktemp("variants") / "study"
-    path = simulate_study(out, seed=0, size="tiny", progress=False, invivo_variants=True)
-    return path, load_study(path), out
+def variants_study(simulated_tiny_variants):
+    """The shared tiny study with the simulator's in vivo variants: (study.yaml path, Study, study folder)."""
+    return simulated_tiny_variants, load_study(simulated_tiny_variants), simulated_tiny_variants.parent

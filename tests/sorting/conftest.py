@@ -1,4 +1,4 @@
-"""Simulated studies shared by the sorting tests (written once per test session)."""
+"""Simulated studies of the sorting tests: the shared tiny one, a small one (seed 1), and NWB helpers."""
 
 from datetime import UTC, datetime
 
@@ -11,11 +11,9 @@ from nwb_ketamine.simulate import simulate_study
 
 
 @pytest.fixture(scope="session")
-def tiny_study(tmp_path_factory):
-    """(root folder, loaded Study) of a tiny simulated study, seed 0."""
-    out = tmp_path_factory.mktemp("sorting") / "tiny"
-    path = simulate_study(out, seed=0, size="tiny", progress=False)
-    return out, load_study(path)
+def tiny_study(simulated_tiny):
+    """(root folder, loaded Study) of the shared tiny simulated study, seed 0."""
+    return simulated_tiny.parent, load_study(simulated_tiny)
 
 
 @pytest.fixture(scope="session")
