@@ -183,7 +183,7 @@ class InVivoConverter(SessionConverter):
         """Open the sources and check them against the study file, before anything is written."""
         self.tetrodes()
         if self.sorting is not None:
-            self.spike_times()
+            _ = self.spike_times  # maps (and checks) the sorting's clock once, before anything is written
 
     # -- NWB content ---------------------------------------------------------------------------------
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
@@ -390,6 +390,7 @@ class InVivoConverter(SessionConverter):
                 tags.append(f"after injection of {session.injection.drug} at {injection:g} s")
             nwbfile.add_epoch(start_time=float(start), stop_time=float(stop), tags=tags)
 
+    @cached_property
     def spike_times(self) -> list[np.ndarray]:
         """Every unit's spike times on the session clock (s), mapped from the sorting's own clock."""
         units = self.sorting
@@ -412,7 +413,7 @@ class InVivoConverter(SessionConverter):
         units = self.sorting
         if units is None:
             return
-        times = self.spike_times()
+        times = self.spike_times
         raw = self.raw
         if raw is not None and raw.segment_count > 1 and self.session.sorting_format not in CONCATENATED_CLOCK:
             # Raw waveforms are cut at samples of the concatenated segments; time-stamped spikes are mapped there.
