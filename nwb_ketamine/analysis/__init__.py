@@ -1,18 +1,17 @@
-"""Analyses of the study's recordings: pure numpy on arrays, no file I/O.
+"""Analyses of the study's recordings: pure numpy on arrays (only :mod:`~nwb_ketamine.analysis.store` touches NWB).
 
 :mod:`~nwb_ketamine.analysis.epsc` measures evoked EPSCs in voltage-clamp sweeps (test-pulse Rs and
-Rin, AMPAR and NMDAR EPSC amplitudes, decay time constants, quality control, per-cell summaries).
+Rin, AMPAR and NMDAR EPSC amplitudes) with the parameters of :mod:`~nwb_ketamine.analysis.epsc_parameters`;
+:mod:`~nwb_ketamine.analysis.decay` fits decay time constants; :mod:`~nwb_ketamine.analysis.cell_summary`
+does quality control and per-cell summaries; :mod:`~nwb_ketamine.analysis.store` writes and reads them in
+NWB; :mod:`~nwb_ketamine.analysis.bursts` detects bursts in spike trains; :mod:`~nwb_ketamine.analysis.stats`
+compares groups.
 """
 
-from .epsc import (
-    EpscParameters,
-    classify_sweeps,
-    concatenate_measures,
-    fit_exponential_decay,
-    measure_sweeps,
-    quality_control,
-    summarize_cell,
-)
+from .cell_summary import concatenate_measures, quality_control, summarize_cell
+from .decay import fit_exponential_decay
+from .epsc import classify_sweeps, measure_sweeps
+from .epsc_parameters import EpscParameters
 
 __all__ = [
     "EpscParameters",

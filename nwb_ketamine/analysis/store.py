@@ -17,13 +17,9 @@ import numpy as np
 from hdmf.common import DynamicTable
 from pynwb import NWBFile
 
-from nwb_ketamine.analysis.epsc import (
-    EpscParameters,
-    concatenate_measures,
-    measure_sweeps,
-    quality_control,
-    summarize_cell,
-)
+from nwb_ketamine.analysis.cell_summary import concatenate_measures, quality_control, summarize_cell
+from nwb_ketamine.analysis.epsc import measure_sweeps
+from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 from nwb_ketamine.analysis.parameters import parameter_table, read_parameter_table
 from nwb_ketamine.filelayout import (
     CELL_DESCRIPTIONS,

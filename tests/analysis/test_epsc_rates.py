@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from nwb_ketamine.analysis.epsc import EpscParameters, measure_sweeps
+from nwb_ketamine.analysis import EpscParameters, measure_sweeps
 from nwb_ketamine.analysis.store import analyse_cell
 from nwb_ketamine.simulate.abf import ProtocolSpec, simulate_protocol
 from nwb_ketamine.simulate.parameters import SliceParameters

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.analysis.epsc import EpscParameters, measure_sweeps
+from nwb_ketamine.analysis import EpscParameters, measure_sweeps
 from nwb_ketamine.converters.abf import AbfSliceConverter
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.metadata import load_study

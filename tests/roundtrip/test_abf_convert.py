@@ -11,7 +11,7 @@ import pyabf
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.analysis.epsc import EpscParameters
+from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 from nwb_ketamine.analysis.store import read_epsc_analysis
 from nwb_ketamine.converters.abf import AbfSliceConverter
 from nwb_ketamine.metadata import load_study
