@@ -1,12 +1,19 @@
-"""The built wheel installs into a fresh virtual environment and runs outside the source tree."""
+"""The built wheel installs into a fresh virtual environment and runs outside the source tree, and every
+package the code imports is declared in the group (core or extra) whose code imports it."""
 
+import ast
 import shutil
 import subprocess
 import sys
+import tomllib
 import venv
 import zipfile
+from importlib.metadata import packages_distributions
+from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import EXAMPLE_STUDY, ROOT
 
@@ -60,3 +67,75 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     for name in ("converters", "explorer", "schemas"):
         probe = subprocess.run([python, "-c", f"import {name}"], capture_output=True, cwd=outside, check=False)
         assert probe.returncode != 0, f"a generic top-level module {name!r} is installed"
+
+
+def _groups() -> dict[str, set[str]]:
+    """Declared distributions by group: ``core`` and each extra, names normalised."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    groups = {"core": {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}}
+    for extra, requirements in project["optional-dependencies"].items():
+        groups[extra] = {canonicalize_name(Requirement(r).name) for r in requirements}
+    return groups
+
+
+def _imported_distributions(folder: Path) -> dict[str, set[str]]:
+    """Third-party distributions each module under ``folder`` imports (at the top or inside functions)."""
+    by_import = packages_distributions()
+    found = {}
+    for path in sorted(folder.rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        names -= set(sys.stdlib_module_names) | {"nwb_ketamine", "__future__"}
+        found[path.relative_to(ROOT).as_posix()] = {
+            canonicalize_name(dist) for name in names for dist in by_import.get(name, [name])
+        }
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "extras"),
+    [("nwb_ketamine", None), ("converters", {"convert"}), ("explorer", {"explore"}), ("schemas", set())],
+)
+def test_every_imported_package_is_declared_in_its_group(folder, extras):
+    groups = _groups()
+    allowed = groups["core"] | set().union(*(groups[e] for e in (extras or groups.keys() - {"test", "bench", "all"})))
+    for module, dists in _imported_distributions(ROOT / folder).items():
+        missing = dists - allowed
+        assert not missing, (
+            f"{module} imports {sorted(missing)}: declare them in pyproject.toml ({extras or 'an extra'})"
+        )
+
+
+@pytest.mark.slow
+def test_explore_extra_alone_exports_a_figure(tiny_archive, tmp_path):
+    """``pip install nwb-ketamine[explore]`` in a fresh environment is enough to open a catalog and export
+    the compare figure (matplotlib, pyarrow and the rest come with the extra, not from elsewhere)."""
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)], check=True,
+                   capture_output=True)  # fmt: skip
+    (wheel,) = dist.glob("nwb_ketamine-*.whl")
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    install = subprocess.run([python, "-m", "pip", "install", "--quiet", f"{wheel}[explore]"], capture_output=True,
+                             text=True, check=False)  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    archive = shutil.copytree(tiny_archive, tmp_path / "archive")
+    script = (
+        "import sys\n"
+        "from nwb_ketamine.explorer.compare import CompareView\n"
+        "from nwb_ketamine.explorer.store import ArchiveStore\n"
+        "view = CompareView(ArchiveStore(sys.argv[1]))\n"
+        "for fmt in ('png', 'svg'):\n"
+        "    open(f'{sys.argv[2]}.{fmt}', 'wb').write(view.figure_bytes(fmt).read())\n"
+    )
+    out = tmp_path / "figure"
+    run = subprocess.run([python, "-c", script, str(archive), str(out)], capture_output=True, text=True,
+                         cwd=tmp_path, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "NMDAR" in (tmp_path / "figure.svg").read_text()
