@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_ARGS ?=
 
-.PHONY: demo test lint format browser-deps clean
+.PHONY: demo test test-fast lint format browser-deps clean
 
 $(BIN)/nwb-ketamine: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ format: $(BIN)/nwb-ketamine
 # pytest exits 5 when it collects no test; that is not a failure of the suite.
 test: $(BIN)/nwb-ketamine browser-deps lint
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
+
+# The unit tests only (seconds): no conversion of the shared study, no browser, no wheel build.
+test-fast: $(BIN)/nwb-ketamine
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not realdata" tests/unit tests/analysis tests/test_packaging.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DIR) .pytest_cache .ruff_cache
