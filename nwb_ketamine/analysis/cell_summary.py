@@ -75,7 +75,7 @@ def summarize_cell(
     measures: dict[str, np.ndarray],
     accepted,
     current_a,
-    rate_hz: float,
+    rate_hz: float | np.ndarray,
     params: EpscParameters,
     *,
     kind_params: Mapping[str, EpscParameters] | None = None,

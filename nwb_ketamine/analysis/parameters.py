@@ -10,7 +10,7 @@ sees exactly which rule produced each number.
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import ClassVar
+from typing import Any, ClassVar, cast
 
 from hdmf.common import DynamicTable
 
@@ -42,13 +42,14 @@ class ParameterSet:
     def rows(self) -> list[tuple[str, float, str, str]]:
         """The parameters as ``(name, value, unit, description)`` rows, one per field, in field order."""
         return [
-            (f.name, float(getattr(self, f.name)), unit_of(f.name), self.DESCRIPTIONS[f.name]) for f in fields(self)
+            (f.name, float(getattr(self, f.name)), unit_of(f.name), self.DESCRIPTIONS[f.name])
+            for f in fields(cast(Any, self))
         ]
 
     @classmethod
     def from_rows(cls, rows):
         """Rebuild the parameters from :meth:`rows` output (or any ``(name, value, ...)``); unknown names raise."""
-        types = {f.name: f.type for f in fields(cls)}
+        types = {f.name: f.type for f in fields(cast(Any, cls))}
         kwargs = {}
         for row in rows:
             name, value = str(row[0]), row[1]

@@ -132,7 +132,7 @@ def compare_two(a, b) -> dict:
         ``n_a, n_b, mann_whitney_u, mann_whitney_p, rank_biserial, welch_t, welch_p, welch_df, hedges_g``.
     """
     a, b = _finite(a), _finite(b)
-    out = {"n_a": int(a.size), "n_b": int(b.size)}
+    out: dict[str, float] = {"n_a": int(a.size), "n_b": int(b.size)}
     out.update(dict.fromkeys(STAT_COLUMNS[3:], math.nan))
     if a.size and b.size:
         u, p = mann_whitney(a, b)
@@ -275,7 +275,7 @@ def comparison_table(
     for part in sorted({key[:-1] for key in cells}):
         labels = dict(zip(within, part, strict=True))
         levels = {str(key[-1]): key for key in cells if key[:-1] == part}
-        ref = levels.get(str(reference))
+        ref = levels.get(str(reference), ())
         for level in sorted(levels):
             if level == str(reference):
                 continue

@@ -322,7 +322,7 @@ def neo_stream_names(channels: Sequence[NcsChannel]) -> dict[str, str]:
     {'CSC1': 'stream0_32000Hz_1mVRange_DSPFilter0'}
     """
     ordered = sorted(channels, key=lambda c: f"{c.name}.ncs")
-    keys = {}
+    keys: dict[tuple, list[str]] = {}
     for c in ordered:
         keys.setdefault((float(c.sampling_rate_hz), c.input_range_uv, _neo_filter_params(c)), []).append(c.name)
     filters = {f: i for i, f in enumerate(sorted({k[2] for k in keys}))}

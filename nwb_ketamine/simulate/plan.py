@@ -172,6 +172,7 @@ def plan_study(
         # The nominal time group is the time from injection to the first cell; later cells are later.
         first_cell = datetime(a.day.year, a.day.month, a.day.day, 10, 0, tzinfo=TZ)
         slicing = first_cell - timedelta(minutes=30)
+        assert a.time_group is not None, a  # every slice animal has a time group
         injection = first_cell - timedelta(hours=TIME_HOURS[a.time_group])
         session_id = a.day.strftime("%Y%m%d")
         if s.tiny:
@@ -206,7 +207,7 @@ def plan_study(
             start = start + timedelta(hours=3)
         folder = f"raw/invivo/{a.subject}/{start.strftime('%Y-%m-%d_%H-%M-%S')}"
         variant = variant_of.get(id(a), "openephys")
-        pauses = ()
+        pauses: tuple[tuple[float, float], ...] = ()
         if variant in ("openephys_split", "neuralynx"):
             # On a 1 ms grid: whole samples at 30 kHz, 32 kHz and 2 kHz, whole microseconds.
             pause_start = round((baseline + post / 2) * 1000) / 1000

@@ -50,7 +50,7 @@ def _event_train(
     mean_size = 1 + burst_probability * (lo - 1 + (1 - params.burst_size_geometric_p) / params.burst_size_geometric_p)
     mean_isi = np.mean(params.intraburst_isi_s)
     mean_floor = burst_probability * params.pre_burst_silence_s + (1 - burst_probability) * params.min_nonburst_isi_s
-    mean_extra = max(1.0 / event_rate_hz - mean_floor - (mean_size - 1) * mean_isi, 0.005)
+    mean_extra = max(float(1.0 / event_rate_hz - mean_floor - (mean_size - 1) * mean_isi), 0.005)
     n_events = int(duration * event_rate_hz * 2 + 20)
     while True:
         is_burst = rng.random(n_events) < burst_probability

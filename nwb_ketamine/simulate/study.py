@@ -105,7 +105,6 @@ def simulate_study(
     >>> from nwb_ketamine.simulate import simulate_study
     >>> study = simulate_study(tmp_path / "sim", seed=1, size="tiny", progress=False)  # doctest: +SKIP
     """
-
     out = Path(out)
     _check_arguments(out, seed, size)
     plan = plan_study(int(seed), size, params, invivo_variants=bool(invivo_variants))

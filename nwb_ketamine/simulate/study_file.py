@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -29,7 +30,7 @@ def _duration(seconds: float) -> str:
 def study_document(plan: StudyPlan) -> dict:
     """The study.yaml content of a plan, as plain data."""
     rng = rng_for(plan.seed, "subjects")
-    doc = {
+    doc: dict[str, Any] = {
         "format_version": 1,
         "study": {
             "title": f"Simulated study of region-specific NMDAR block by ketamine (seed {plan.seed}, {plan.size})",
@@ -164,8 +165,10 @@ def _invivo_entry(plan: StudyPlan, s: SessionPlan) -> dict:
     """The study.yaml entry of one in vivo session (the variants' ``raw``, ``sorting`` and ``tetrodes``)."""
     n_tetrodes = session_params(plan, s).n_tetrodes
     description = "Freely moving tetrode recording of lateral habenula units; injection marked by TTL 1."
-    raw = {"path": s.folder, "format": "openephys_binary"}
-    tetrodes = [{"channels": list(range(4 * t, 4 * t + 4)), "region": "LHb"} for t in range(n_tetrodes)]
+    raw: dict[str, Any] | None = {"path": s.folder, "format": "openephys_binary"}
+    tetrodes: list[dict[str, Any]] = [
+        {"channels": list(range(4 * t, 4 * t + 4)), "region": "LHb"} for t in range(n_tetrodes)
+    ]
     if s.pauses:
         pause = ", ".join(f"{_duration(a)} to {_duration(b)}" for a, b in s.pauses)
         description = description[:-1] + f"; recording paused from {pause} after the start."
