@@ -9,6 +9,12 @@ array operations (``diff``, comparisons, ``cumsum``) and gives, for every parame
 the sequential rule gives. Every number that changes a result is a field of :class:`BurstParameters`,
 stored as a table next to the results. Times are in seconds; no I/O here.
 
+ISIs are compared with the thresholds with a tolerance of :data:`ISI_TOLERANCE_S` (1 ns): spike times
+in float64 seconds carry a rounding error that grows with the time since the start (an ISI of exactly
+600 samples at 30 kHz computes as 20.0000000004 ms 4115 s into a recording), so without it two equal
+ISIs would be classified differently depending on when they occur. 1 ns is far below any acquisition
+clock's tick (33 µs at 30 kHz, 1 µs for Neuralynx timestamps), so it never joins two distinct ISIs.
+
 Conventions (for :func:`burst_metrics`)
 ---------------------------------------
 - An epoch is ``[start_s, stop_s)``; a spike belongs to it when its time is in it.
@@ -24,6 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from nwb_ketamine.analysis.parameters import ParameterSet
+
+#: ISIs within this of a threshold count as equal to it (float64 rounding of spike times, module docstring).
+ISI_TOLERANCE_S = 1e-9
 
 #: Keys of :func:`burst_metrics`, in table order, with their meaning.
 METRICS = {
@@ -106,23 +115,25 @@ def burst_bounds(spike_times_s, params: BurstParameters) -> tuple[np.ndarray, np
     # Segments: maximal runs of spikes linked by ISIs <= end_isi_s. Padding the link mask with False on
     # both sides makes its changes alternate: +1 where a segment starts, -1 after its last ISI.
     linked = np.zeros(isi.size + 2, dtype=np.int8)
-    np.less_equal(isi, params.end_isi_s, out=linked[1:-1].view(bool))
+    np.less_equal(isi, params.end_isi_s + ISI_TOLERANCE_S, out=linked[1:-1].view(bool))
     changes = np.flatnonzero(np.diff(linked))
     seg_first, seg_last = changes[0::2], changes[1::2]  # spike indices
     if seg_first.size == 0:
         return empty, empty
-    if params.min_silence_s > params.end_isi_s:
+    if params.min_silence_s - ISI_TOLERANCE_S > params.end_isi_s + ISI_TOLERANCE_S:
         # A spike preceded by the silence is never linked to its predecessor: only a segment's first
         # spike can start a burst, so the onset condition is checked there only.
         before = np.where(seg_first > 0, isi[np.maximum(seg_first - 1, 0)], np.inf)
-        ok = (before >= params.min_silence_s) & (isi[seg_first] <= params.onset_isi_s)
+        ok = (before >= params.min_silence_s - ISI_TOLERANCE_S) & (
+            isi[seg_first] <= params.onset_isi_s + ISI_TOLERANCE_S
+        )
         first, last = seg_first[ok], seg_last[ok]
     else:
         # General case: the first spike of a segment that meets the onset condition starts the burst.
         onset = np.empty(t.size, dtype=bool)
         onset[0] = True
-        np.greater_equal(isi, params.min_silence_s, out=onset[1:])
-        onset[:-1] &= isi <= params.onset_isi_s
+        np.greater_equal(isi, params.min_silence_s - ISI_TOLERANCE_S, out=onset[1:])
+        onset[:-1] &= isi <= params.onset_isi_s + ISI_TOLERANCE_S
         onset[-1] = False
         candidates = np.flatnonzero(onset)
         k = np.searchsorted(candidates, seg_first)

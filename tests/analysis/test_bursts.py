@@ -86,3 +86,13 @@ def test_parameters_rows_round_trip_and_validation():
         BurstParameters(min_spikes=1)
     with pytest.raises(ValueError):
         BurstParameters.from_rows([("bogus", 1.0)])
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 4115.0, 86_400.0])
+def test_equal_isis_are_classified_alike_anywhere_in_the_recording(offset_s):
+    """ISIs of exactly 600 samples at 30 kHz (20 ms, the default thresholds) after 3000 samples of silence
+    are a burst at the start and hours later, although in float seconds they come out unequal."""
+    samples = np.array([0, 3000, 3600, 4200]) + round(offset_s * 30_000)
+    t = samples / 30_000
+    assert not np.array_equal(np.diff(t), [0.1, 0.02, 0.02])  # the float64 rounding the tolerance absorbs
+    np.testing.assert_array_equal(detect_bursts(t, BurstParameters()), [-1, 0, 0, 0])
