@@ -1,7 +1,7 @@
 """Cell detail: the sweeps of one slice cell with the measurement windows, QC over time and where it lives.
 
 Design decision: the view draws what the file stores, not a re-analysis. The per-sweep measures, QC
-decisions and the EPSC parameters come from the file (:func:`nwbread.cell_sweeps`); the windows are
+decisions and the EPSC parameters come from the file (:func:`cellread.cell_sweeps`); the windows are
 drawn from those same parameters, and the decay is drawn with the stored time constant of the average
 sweep from the average's peak, so a reader sees exactly which rule produced the catalog's numbers.
 Parameters choose what is shown (which sweeps, rejected ones or not); there is nothing to recompute.
@@ -17,7 +17,7 @@ import param
 from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Span
 from bokeh.plotting import figure
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import cellread
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -77,11 +77,11 @@ class CellView(pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def data(self) -> dict:
-        """What :func:`nwbread.cell_sweeps` reads from the cell's file (cached per key)."""
+        """What :func:`cellread.cell_sweeps` reads from the cell's file (cached per key)."""
         cache = self.__dict__.setdefault("_data_cache", {})
         if self.cell_key not in cache:
             cache.clear()
-            cache[self.cell_key] = nwbread.cell_sweeps(self.store.path_of(self.row()["file"]))
+            cache[self.cell_key] = cellread.cell_sweeps(self.store.path_of(self.row()["file"]))
         return cache[self.cell_key]
 
     # -- plots ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import nwbfiles, rawread
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -42,7 +42,7 @@ class GenericView(pn.viewable.Viewer):
         self.error = None
         self.nwbfile = None
         try:
-            self.nwbfile = nwbread.open_nwb(self.path)
+            self.nwbfile = nwbfiles.open_nwb(self.path)
         except Exception as exc:  # anything: not HDF5, not NWB, unknown namespace...
             self.error = f"{self.path.name} cannot be read as an NWB file ({type(exc).__name__}: {exc})"
         super().__init__(**params)
@@ -116,7 +116,7 @@ class GenericView(pn.viewable.Viewer):
         else:
             t = float(ts.starting_time or 0.0) + np.arange(n) / float(ts.rate)
         if n > 4000:
-            positions, data = nwbread.minmax_decimate(data, -(-n // 2000))
+            positions, data = rawread.minmax_decimate(data, -(-n // 2000))
             t = t[positions]
         unit = getattr(ts, "unit", "")
         curves = [

@@ -3,7 +3,7 @@
 Design decision: the visible window is the state — ``start_s`` and ``window_s`` parameters (with
 navigation buttons, and a RangeX stream so zooming or panning the plot sets them) — and every change
 reads only that window from the HDF5 file and reduces it to about ``max_points`` per channel with
-min/max decimation (:func:`nwbread.raw_window`). There is therefore no cap on zoom or on the
+min/max decimation (:func:`rawread.raw_window`). There is therefore no cap on zoom or on the
 recording's length: a 1 s window is drawn at full resolution, a 1 h window as its exact envelope.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import rawread
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -53,7 +53,7 @@ class TracesView(pn.viewable.Viewer):
     @param.depends("file_key", watch=True)
     def _set_groups(self):
         try:
-            info = nwbread.raw_window(self._path(), 0.0, 0.0)
+            info = rawread.raw_window(self._path(), 0.0, 0.0)
         except Exception:
             return
         groups = ["all"] + sorted(set(info["groups"]))
@@ -70,8 +70,8 @@ class TracesView(pn.viewable.Viewer):
 
     @param.depends("file_key", "start_s", "window_s", "group", "max_points")
     def window(self) -> dict:
-        """:func:`nwbread.raw_window` of the visible window."""
-        return nwbread.raw_window(
+        """:func:`rawread.raw_window` of the visible window."""
+        return rawread.raw_window(
             self._path(), self.start_s, self.start_s + self.window_s, self._channels(), self.max_points
         )
 

@@ -5,7 +5,7 @@ view (in ms, as people think of it) and every burst-dependent output — burst s
 firing and % spikes in bursts over time, the per-epoch metrics table — is recomputed from the spike
 train with the project's own detector (:mod:`nwb_ketamine.analysis.bursts`), which is vectorised and
 takes milliseconds. The stored metrics are shown next to the live ones, so a reader sees what changed.
-Spikes and waveforms are read once per unit (:func:`nwbread.unit_spikes`).
+Spikes and waveforms are read once per unit (:func:`unitread.unit_spikes`).
 
 The figures are plain bokeh, built once per unit (:meth:`UnitView.figures`); a parameter change puts
 the recomputed data into their existing sources (and moves the marks), so a burst-rule change sends
@@ -24,7 +24,7 @@ import param
 from bokeh.models import ColumnDataSource, Range1d, Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import unitread
 from nwb_ketamine.explorer.cell import detail_figure
 
 
@@ -114,12 +114,12 @@ class UnitView(pn.viewable.Viewer):
 
     @param.depends("unit_key")
     def data(self) -> dict:
-        """What :func:`nwbread.unit_spikes` reads for this unit (cached per key)."""
+        """What :func:`unitread.unit_spikes` reads for this unit (cached per key)."""
         cache = self.__dict__.setdefault("_data_cache", {})
         if self.unit_key not in cache:
             cache.clear()
             row = self.rows().iloc[0]
-            cache[self.unit_key] = nwbread.unit_spikes(self.store.path_of(row["file"]), int(row["unit_row"]))
+            cache[self.unit_key] = unitread.unit_spikes(self.store.path_of(row["file"]), int(row["unit_row"]))
         return cache[self.unit_key]
 
     @param.depends("unit_key", watch=True)
