@@ -160,7 +160,8 @@ def join_windows(series: list, t0: float, t1: float, channels=None, max_points: 
              if a < t1 and b > t0]  # fmt: skip
     if not parts:  # a window in a gap or outside the recording: nothing to draw, but the same keys
         parts = [read_raw_window(series[0], t0, t0, channels, max_points)]
-    times, values = [], []
+    times: list = []
+    values: list = []
     for k, part in enumerate(parts):
         if k:
             times.append([(times[-1][-1] + part["time_s"][0]) / 2 if len(part["time_s"]) else times[-1][-1]])
