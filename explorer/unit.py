@@ -25,54 +25,8 @@ from bokeh.models import ColumnDataSource, Range1d, Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
-from nwb_ketamine.explorer.cell import detail_figure
-
-
-def isi_histogram(spike_times_s, bins_per_decade: int = 20, lo_s: float = 1e-3, hi_s: float = 10.0):
-    """Counts of ISIs in log-spaced bins from ``lo_s`` to ``hi_s``: (edges_s, counts)."""
-    isi = np.diff(np.asarray(spike_times_s, dtype=float))
-    edges = np.logspace(math.log10(lo_s), math.log10(hi_s), int(bins_per_decade * math.log10(hi_s / lo_s)) + 1)
-    counts, _ = np.histogram(np.clip(isi, lo_s, hi_s * 0.999999), edges)
-    return edges, counts
-
-
-def autocorrelogram(spike_times_s, window_s: float = 0.1, bin_s: float = 0.001):
-    """Counts of spike-time differences in ``[-window_s, window_s]`` (zero lag excluded): (edges_s, counts).
-
-    Only pairs within the window are formed (a sorted search bounds each spike's partners), so the cost
-    grows with the number of close pairs, not with the square of the train.
-    """
-    t = np.asarray(spike_times_s, dtype=float)
-    n_bins = int(round(window_s / bin_s))
-    edges = np.arange(-n_bins, n_bins + 1) * bin_s
-    if t.size < 2:
-        return edges, np.zeros(edges.size - 1, dtype=np.int64)
-    stop = np.searchsorted(t, t + window_s, side="right")
-    counts = np.zeros(edges.size - 1, dtype=np.int64)
-    lag = 1
-    # Lag k: differences between each spike and its k-th successor; stop once none is in the window.
-    while True:
-        ok = np.arange(t.size - lag)[stop[: t.size - lag] > np.arange(lag, t.size)]
-        if ok.size == 0:
-            break
-        d = t[ok + lag] - t[ok]
-        h, _ = np.histogram(np.concatenate([d, -d]), edges)
-        counts += h
-        lag += 1
-    return edges, counts
-
-
-def binned_rates(spike_times_s, burst_id, start_s: float, stop_s: float, bin_s: float) -> pd.DataFrame:
-    """Firing rate (Hz) and % spikes in bursts per time bin: columns start_s, rate_hz, percent_in_bursts."""
-    t = np.asarray(spike_times_s, dtype=float)
-    edges = np.arange(start_s, stop_s + bin_s * 0.5, bin_s)
-    if edges.size < 2:
-        edges = np.array([start_s, stop_s])
-    counts, _ = np.histogram(t, edges)
-    in_burst, _ = np.histogram(t[np.asarray(burst_id) >= 0], edges)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        percent = np.where(counts > 0, 100.0 * in_burst / counts, np.nan)
-    return pd.DataFrame({"start_s": edges[:-1], "rate_hz": counts / np.diff(edges), "percent_in_bursts": percent})
+from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
+from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
 
 class UnitView(pn.viewable.Viewer):
@@ -361,13 +315,11 @@ class UnitView(pn.viewable.Viewer):
     # -- layout ------------------------------------------------------------------------------------
     @param.depends("unit_key", "onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes")
     def _metrics(self):
-        return pn.widgets.Tabulator(
-            self.metrics().round(3), show_index=False, disabled=True, sizing_mode="stretch_width"
-        )
+        return table(self.metrics().round(3))
 
     @param.depends("unit_key")
     def _quality(self):
-        return pn.widgets.Tabulator(self.quality(), show_index=False, disabled=True, sizing_mode="stretch_width")
+        return table(self.quality())
 
     @param.depends("unit_key")
     def _plots(self):
@@ -390,25 +342,14 @@ class UnitView(pn.viewable.Viewer):
         )
 
     def __panel__(self):
-        try:
-            self.data()
-        except Exception as exc:  # an unreadable file is a message in the page, not a traceback
-            return pn.pane.Alert(f"Cannot read unit {self.unit_key}: {type(exc).__name__}: {exc}", alert_type="danger")
-        rule = pn.Param(
-            self.param,
-            parameters=["onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes"],
-            name="Burst rule (recomputes live)",
-            default_layout=pn.Row,
-        )
-        display = pn.Param(
-            self.param, parameters=["raster_row_s", "rate_bin_s", "acg_window_ms"], show_name=False,
-            default_layout=pn.Row,
-        )  # fmt: skip
+        if (message := unreadable(f"unit {self.unit_key}", self.data)) is not None:
+            return message
+        rule = ["onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes"]
         return pn.Column(
             pn.pane.Markdown(f"## Unit {self.unit_key}"),
-            rule,
+            controls(self, rule, name="Burst rule (recomputes live)"),
             self._metrics,
-            display,
+            controls(self, ["raster_row_s", "rate_bin_s", "acg_window_ms"], show_name=False),
             self._plots,
             sizing_mode="stretch_width",
         )
