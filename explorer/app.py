@@ -189,10 +189,10 @@ class ExplorerApp(pn.viewable.Viewer):
         self.detail.param.update({url_name: getattr(detail, name) for url_name, name in names.items()})
         to_url = {name: url_name for url_name, name in names.items()}
 
-        def view_to_state(*events):
+        def _view_to_state(*events):
             self.detail.param.update({to_url[e.name]: e.new for e in events})
 
-        def state_to_view(*events):
+        def _state_to_view(*events):
             values = {names[e.name]: e.new for e in events if e.new is not None}
             try:
                 detail.param.update(values)
@@ -200,8 +200,8 @@ class ExplorerApp(pn.viewable.Viewer):
                 log.info("ignoring %s for %s: %s", values, key, exc)
 
         self._detail_watchers = [
-            (detail, detail.param.watch(view_to_state, list(names.values()))),
-            (self.detail, self.detail.param.watch(state_to_view, list(names))),
+            (detail, detail.param.watch(_view_to_state, list(names.values()))),
+            (self.detail, self.detail.param.watch(_state_to_view, list(names))),
         ]
         return detail
 

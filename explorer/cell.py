@@ -5,7 +5,8 @@ decisions and the EPSC parameters come from the file (:func:`cellread.cell_sweep
 drawn from those same parameters, and the decay is drawn with the stored time constant of the average
 sweep from the average's peak, so a reader sees exactly which rule produced the catalog's numbers.
 Parameters choose what is shown (which sweeps, rejected ones or not); there is nothing to recompute.
-The figures are plain bokeh (:func:`~nwb_ketamine.explorer.panes.detail_figure`), rebuilt when a display parameter changes.
+The figures are plain bokeh (:func:`~nwb_ketamine.explorer.panes.detail_figure`), rebuilt when a display
+parameter changes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Span
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
 from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
@@ -37,8 +39,9 @@ def _fmt(value, unit="", scale=1.0, digits=3) -> str:
 
 
 class CellView(pn.viewable.Viewer):
-    """One slice cell: sweeps at −70 and +40 mV with their average and the analysis windows, Rs/Rin over
-    time with the QC threshold, and its metadata.
+    """One slice cell: its sweeps, their average and the analysis windows, Rs/Rin over time, its metadata.
+
+    Sweeps at −70 and +40 mV are drawn apart; Rs is drawn with the QC threshold.
 
     Parameters
     ----------
@@ -46,6 +49,8 @@ class CellView(pn.viewable.Viewer):
         The archive store (``cell(cell_key)`` → catalog row, ``path_of(file)`` → path).
     cell_key
         The cell's catalog key.
+    **params
+        Initial values of the parameters below.
     """
 
     cell_key = param.String(doc="Catalog key of the cell.")
@@ -78,6 +83,11 @@ class CellView(pn.viewable.Viewer):
 
         A plain bokeh figure: accepted sweeps as one multi-line glyph (grey), rejected ones as another
         (dashed red), the average and the fitted decay as lines, the windows as shaded spans.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
         """
         d = self.data()
         sweeps, current = d["sweeps"], d["current_a"]
@@ -174,7 +184,7 @@ class CellView(pn.viewable.Viewer):
         source = ColumnDataSource(self.qc_frame())
         tips = [("sweep start (min)", "@start_min{0.00}"), ("status", "@status"), ("reason", "@reason"),
                 ("protocol", "@protocol")]  # fmt: skip
-        figures = []
+        figures: list = []
         for column, label, title in (
             ("rs_mohm", "Rs (MΩ)", "Series resistance (QC threshold dashed)"),
             ("rin_mohm", "Rin (MΩ)", "Input resistance"),

@@ -7,9 +7,10 @@ Design decisions:
   (:attr:`CompareView.data`, :attr:`CompareView.stats`, :attr:`CompareView.counts`) can be checked
   without a browser.
 - The figure is plain bokeh, kept between changes: each facet is a
-  :class:`~nwb_ketamine.explorer.comparefigure.ComparePanel` whose column data sources get new arrays when the measure or grouping changes, so the server sends a small patch of
-  numeric buffers. Rebuilding a HoloViews overlay for 10,000 points took ~0.7 s per change (plot
-  initialisation); updating the sources takes a few tens of ms. A figure is added only when more facets
+  :class:`~nwb_ketamine.explorer.comparefigure.ComparePanel` whose column data sources get new arrays
+  when the measure or grouping changes, so the server sends a small patch of numeric buffers. Rebuilding
+  a HoloViews overlay for 10,000 points took ~0.7 s per change (plot initialisation); updating the
+  sources takes a few tens of ms. A figure is added only when more facets
   are shown than ever before in the session; fewer facets hide the spare figures. A tap on a point sets
   :attr:`CompareView.selected` to its cell or unit key.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
@@ -27,6 +28,7 @@ from bokeh.models import Range1d
 
 from nwb_ketamine.analysis.stats import STAT_COLUMNS, comparison_table, group_counts, normalise_to_reference
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel
+from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
 MEASURES = {
@@ -50,7 +52,9 @@ def _levels(series: pd.Series, column: str) -> list[str]:
 
     levels = sorted(series.astype(str).unique())
     reference = reference_level(column, levels)
-    return [reference, *[v for v in levels if v != reference]] if reference in levels else levels
+    if reference is None or reference not in levels:
+        return levels
+    return [reference, *[v for v in levels if v != reference]]
 
 
 class CompareView(pn.viewable.Viewer):
@@ -64,24 +68,30 @@ class CompareView(pn.viewable.Viewer):
         Initial values of the parameters below.
     """
 
-    measure = param.Selector(default="nmda_amplitude", objects={v[0]: k for k, v in MEASURES.items()})
-    x = param.Selector(default="region", objects={"Region": "region", "Drug": "drug"}, label="x axis")
-    colour = param.Selector(default="drug", objects={"Drug": "drug", "Stress": "stress", "None": "none"})
-    facet = param.Selector(
+    measure: param.Selector[str] = param.Selector(
+        default="nmda_amplitude", objects={v[0]: k for k, v in MEASURES.items()}
+    )
+    x: param.Selector[str] = param.Selector(
+        default="region", objects={"Region": "region", "Drug": "drug"}, label="x axis"
+    )
+    colour: param.Selector[str] = param.Selector(
+        default="drug", objects={"Drug": "drug", "Stress": "stress", "None": "none"}
+    )
+    facet: param.Selector[str] = param.Selector(
         default="none", objects={"None": "none", "Time since injection": "time_group", "Stress": "stress"}
     )
     normalise = param.Boolean(default=False, label="Normalise to the saline mean (same region and time)")
     accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
 
-    def __init__(self, store, **params):
+    def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(**params)
         self.store = store
-        self._y_range = Range1d(0, 1)
+        self._y_range = Range1d(start=0, end=1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
         self.panels: list[ComparePanel] = []  # the facets shown now
         self._plot_area = pn.Row(sizing_mode="stretch_width")  # facets side by side (a grid re-lays out on change)
-        self._row_cache = {}
+        self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=220
         )
@@ -127,8 +137,10 @@ class CompareView(pn.viewable.Viewer):
         return [*dict.fromkeys(c for c in (self.x, self.colour, self.facet) if c != "none")]
 
     def _rows(self, table: str) -> pd.DataFrame:
-        """The rows of catalog ``table`` the view may show (QC filter applied), labels as strings; cached
-        per table and filter, since only the measure column changes between most updates."""
+        """The rows of catalog ``table`` the view may show (QC filter applied), labels as strings.
+
+        Cached per table and filter, since only the measure column changes between most updates.
+        """
         cache_key = (table, self.accepted_only)
         if cache_key not in self._row_cache:
             source = getattr(self.store, table)
@@ -192,7 +204,7 @@ class CompareView(pn.viewable.Viewer):
         subjects = self._subjects[0]
         layout = {}
         for facet_level in facet_levels:
-            rows = []
+            rows: list[dict] = []
             for xl in x_levels:
                 for cl in colour_levels:
                     labels = {self.x: xl}
@@ -238,8 +250,11 @@ class CompareView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------------------------- plot
     def _update_plot(self) -> None:
-        """Put the current groups into the bokeh figures: new data in the existing sources when the number
-        of panels is unchanged (a small document patch), new figures only when it changes."""
+        """Put the current groups into the bokeh figures.
+
+        New data go into the existing sources when the number of panels is unchanged (a small document
+        patch); new figures are made only when it changes.
+        """
         panels = list(self._layout.items())
         if len(self._pool) < len(panels):
             self._pool += [ComparePanel(self._y_range, self._on_tap) for _ in range(len(panels) - len(self._pool))]
@@ -279,7 +294,17 @@ class CompareView(pn.viewable.Viewer):
         return io.StringIO(out.to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes."""
+        """The figure rendered with matplotlib, as PNG or SVG bytes.
+
+        Parameters
+        ----------
+        fmt
+            'png' or 'svg'.
+
+        Returns
+        -------
+        io.BytesIO
+        """
         import matplotlib
 
         matplotlib.use("Agg")

@@ -9,9 +9,13 @@ changes, so the server sends a small patch of numeric buffers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, TapTool
+from bokeh.models.annotations import Title
+from bokeh.models.text import BaseText
 from bokeh.plotting import figure
 
 PALETTE = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
@@ -36,10 +40,11 @@ class ComparePanel:
         Called with the row numbers (in the view's data) of the tapped points.
     """
 
-    def __init__(self, y_range, on_tap):
+    def __init__(self, y_range: Range1d, on_tap: Callable[[np.ndarray], None]) -> None:
+        self._title = Title(text="")  # each update sets its text
         fig = figure(
-            height=440, sizing_mode="stretch_width", x_range=Range1d(-0.6, 0.4), y_range=y_range,
-            tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above",
+            height=440, sizing_mode="stretch_width", x_range=Range1d(start=-0.6, end=0.4), y_range=y_range,
+            tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above", title=self._title,
         )  # fmt: skip
         self.boxes = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": [], "colour": []})
         self.whiskers = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []})
@@ -61,7 +66,8 @@ class ComparePanel:
             HoverTool(renderers=[means], tooltips=[("animal mean", f"@{VALUE}{{0.[000]}}"), ("animal", "@subject")]),
             TapTool(renderers=[points]),
         )
-        fig.xaxis.ticker = FixedTicker(ticks=[])
+        self._ticker = FixedTicker(ticks=[])
+        fig.xaxis.ticker = self._ticker
         fig.xgrid.grid_line_color = None
         self._on_tap = on_tap
         self.points.selected.on_change("indices", self._tapped)
@@ -73,9 +79,27 @@ class ComparePanel:
             self._on_tap(np.asarray(self.points.data["row"])[new])
 
     def show(self, rows: list[dict], values, subjects, jitter, colour_codes: dict, ylabel: str, title: str) -> None:
-        """Draw ``rows`` (the groups of :meth:`CompareView._positions`) of ``values`` (the view's data);
-        ``subjects`` is the data's animals as (codes, names) of ``pandas.factorize``."""
-        boxes, whiskers, medians, means = [], [], [], []
+        """Draw the groups ``rows`` of ``values`` (the view's data) into this facet.
+
+        Parameters
+        ----------
+        rows
+            The facet's groups (:meth:`CompareView._positions`): position, levels, counts, row indices.
+        values
+            The plotted measure, one per row of the view's data.
+        subjects
+            The data's animals as (codes, names) of ``pandas.factorize``.
+        jitter
+            Horizontal offset of each point.
+        colour_codes
+            Colour level → index in :data:`PALETTE`.
+        ylabel, title
+            The axis label and the facet's title.
+        """
+        boxes: list[tuple] = []
+        whiskers: list[tuple] = []
+        medians: list[tuple] = []
+        means: list[tuple] = []
         for row in rows:
             v, p = values[row["index"]], row["pos"]
             q1, median, q3 = np.percentile(v, [25, 50, 75])
@@ -99,14 +123,14 @@ class ComparePanel:
         for source, table in ((self.boxes, boxes), (self.whiskers, whiskers), (self.medians, medians)):
             source.data = _columns(source.data, table)
         self.means.data = _columns(self.means.data, means)
-        labels = {}
+        labels: dict[float | str, str | BaseText] = {}
         for r in rows:
             group = r["x_level"] if r["colour_level"] is None else f"{r['x_level']} · {r['colour_level']}"
             labels[r["pos"]] = f"{group}\nn = {r['n_cells']} / {r['n_animals']}"
         fig = self.figure
         end = max(len(rows), 1) - 0.4
         fig.x_range.update(start=-0.6, end=end, reset_start=-0.6, reset_end=end)
-        fig.xaxis.ticker.ticks = list(labels)
+        self._ticker.ticks = [r["pos"] for r in rows]
         fig.xaxis.major_label_overrides = labels
         fig.yaxis.axis_label = ylabel
-        fig.title.text = title
+        self._title.text = title

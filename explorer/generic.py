@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from nwb_ketamine.explorer import nwbfiles, rawread
+from nwb_ketamine.explorer.panes import table
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -32,9 +33,13 @@ class GenericView(pn.viewable.Viewer):
     ----------
     path
         The file (resolved by the caller; never a user-typed path in the served app).
+    **params
+        Initial values of the parameters below.
     """
 
-    series = param.Selector(default=None, objects=[], allow_None=True, doc="Time series to plot.")
+    series: param.Selector[str | None] = param.Selector(
+        default=None, objects=[], allow_None=True, doc="Time series to plot."
+    )
     max_samples = param.Integer(default=100_000, bounds=(100, None), doc="Samples of the series read from the start.")
 
     def __init__(self, path, **params):
@@ -160,11 +165,10 @@ class GenericView(pn.viewable.Viewer):
         if self.error is not None:
             return pn.pane.Alert(self.error, alert_type="danger")
 
-        def table(frame):
-            return pn.widgets.Tabulator(frame, show_index=False, disabled=True, pagination="local", page_size=20,
-                                        sizing_mode="stretch_width")  # fmt: skip
+        def _table(frame):
+            return table(frame, pagination="local", page_size=20)
 
-        def units():
+        def _units():
             plot = self.units_plot()
             return (
                 pn.pane.HoloViews(plot, sizing_mode="stretch_width")
@@ -174,14 +178,14 @@ class GenericView(pn.viewable.Viewer):
 
         return pn.Column(
             pn.pane.Markdown(f"## {self.path.name}"),
-            self._section("Metadata", lambda: table(self.metadata())),
-            self._section("Objects", lambda: table(self.tree())),
+            self._section("Metadata", lambda: _table(self.metadata())),
+            self._section("Objects", lambda: _table(self.tree())),
             self._section(
                 "Time series",
                 lambda: pn.Column(
                     pn.Param(self.param, parameters=["series", "max_samples"], show_name=False), self._series
                 ),
             ),
-            self._section("Units", units),
+            self._section("Units", _units),
             sizing_mode="stretch_width",
         )

@@ -63,8 +63,9 @@ def open_h5(path) -> h5py.File:
 
 
 def open_nwb(path) -> NWBFile:
-    """The NWBFile at ``path``, opened read-only and cached (namespaces cached in the file are loaded
-    unless the same versions are loaded already).
+    """The NWBFile at ``path``, opened read-only and cached.
+
+    The namespaces cached in the file are loaded unless the same versions are loaded already.
 
     Parameters
     ----------

@@ -34,6 +34,13 @@ BLOCK_VALUES = 4_000_000
 def minmax_decimate(data: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Reduce ``data`` (n_samples, n_channels) to two points per bin of ``width`` samples.
 
+    Parameters
+    ----------
+    data
+        Samples × channels.
+    width
+        Samples per bin.
+
     Returns
     -------
     positions : ndarray of int64
@@ -62,7 +69,22 @@ def minmax_decimate(data: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarra
 
 
 def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int = 4000) -> dict:
-    """:func:`raw_window` on an open ElectricalSeries (its ``data`` an h5py dataset or an array)."""
+    """:func:`raw_window` on an open ElectricalSeries (its ``data`` an h5py dataset or an array).
+
+    Parameters
+    ----------
+    series
+        An ElectricalSeries, or any object with its ``data``, ``rate``, ``starting_time``, ``conversion``,
+        ``offset`` and ``channel_conversion``.
+    t0, t1, channels, max_points
+        As for :func:`raw_window`.
+
+    Returns
+    -------
+    dict
+        ``time_s``, ``data_uv``, ``i0`` and ``i1`` (the sample range read), ``decimated``, ``rate_hz``,
+        ``channel_index``.
+    """
     rate = float(series.rate)
     start = float(series.starting_time or 0.0)
     n_total, n_ch = series.data.shape if len(series.data.shape) == 2 else (series.data.shape[0], 1)
@@ -125,7 +147,21 @@ def _events(f, t0: float, t1: float) -> pd.DataFrame:
 
 
 def events_frame(name: str, start, duration, labels, t0: float, t1: float) -> pd.DataFrame:
-    """One EventsTable's events at ``[t0, t1)`` as rows of start_s, stop_s, label, channel (the table's name)."""
+    """One EventsTable's events at ``[t0, t1)`` as rows of start_s, stop_s, label, channel (the table's name).
+
+    Parameters
+    ----------
+    name
+        The table's name (``events_<channel>``).
+    start, duration, labels
+        Its columns (a missing duration as zeros).
+    t0, t1
+        The window (s).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     start = np.asarray(start, dtype=float)
     keep = (start >= t0) & (start < t1)
     duration = np.nan_to_num(np.asarray(duration, dtype=float), nan=0.0)
@@ -140,7 +176,17 @@ def events_frame(name: str, start, duration, labels, t0: float, t1: float) -> pd
 
 
 def join_events(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The events of several tables in time order."""
+    """The events of several tables in time order.
+
+    Parameters
+    ----------
+    frames
+        Frames of :func:`events_frame`.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     if not frames:
         return pd.DataFrame({"start_s": [], "stop_s": [], "label": [], "channel": []})
     return pd.concat(frames, ignore_index=True).sort_values("start_s", kind="stable").reset_index(drop=True)
@@ -153,6 +199,18 @@ def join_windows(series: list, t0: float, t1: float, channels=None, max_points: 
     row of NaN between segments so a drawn line breaks at each recording gap instead of bridging it.
     Also returns the recording's span (``start_s``, ``duration_s``: first sample to end of the last
     segment) and ``gaps`` (list of (end of a segment, start of the next)).
+
+    Parameters
+    ----------
+    series
+        The segments' series (as for :func:`read_raw_window`), in time order.
+    t0, t1, channels, max_points
+        As for :func:`raw_window`.
+
+    Returns
+    -------
+    dict
+        :func:`read_raw_window`'s keys, and ``start_s``, ``duration_s``, ``gaps``, ``t0``, ``t1``.
     """
     spans = [(float(s.starting_time or 0.0), float(s.starting_time or 0.0) + s.data.shape[0] / float(s.rate))
              for s in series]  # fmt: skip

@@ -30,7 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def create_app(store: ArchiveStore):
-    """A new session's page (called by the server once per browser session)."""
+    """A new session's page (called by the server once per browser session).
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The archive, shared between sessions.
+
+    Returns
+    -------
+    panel.template.BootstrapTemplate
+    """
     pn.extension("tabulator", notifications=False)
     app = ExplorerApp(store)
     apply_query(app, pn.state.session_args or {})  # first render already shows the URL's view
@@ -39,7 +49,17 @@ def create_app(store: ArchiveStore):
 
 
 def is_loopback(address: str) -> bool:
-    """Whether ``address`` is a loopback address or ``localhost``."""
+    """Whether ``address`` is a loopback address or ``localhost``.
+
+    Parameters
+    ----------
+    address
+        A host name or an IP address.
+
+    Returns
+    -------
+    bool
+    """
     if address == "localhost":
         return True
     try:

@@ -31,12 +31,16 @@ class TracesView(pn.viewable.Viewer):
         The session's file, relative to the archive (the catalog's ``file``).
     start_s, window_s
         The first visible window.
+    **params
+        Initial values of the other parameters below.
     """
 
     file_key = param.String(doc="The session's file (catalog key).")
     start_s = param.Number(default=0.0, doc="Start of the visible window (s, session clock).")
     window_s = param.Number(default=10.0, bounds=(1e-4, None), doc="Length of the visible window (s).")
-    group = param.Selector(default="all", objects=["all"], doc="Electrode group (tetrode) to show.")
+    group: param.Selector[str] = param.Selector(
+        default="all", objects=["all"], doc="Electrode group (tetrode) to show."
+    )
     spacing_uv = param.Number(default=0.0, bounds=(0.0, None), doc="Vertical offset between channels (µV); 0 = auto.")
     max_points = param.Integer(default=4000, bounds=(100, 100_000), doc="Points per channel drawn.")
 
@@ -84,7 +88,13 @@ class TracesView(pn.viewable.Viewer):
 
     # -- navigation ---------------------------------------------------------------------------------
     def step(self, fraction: float) -> None:
-        """Move the window by ``fraction`` of its length (negative: back), staying in the recording."""
+        """Move the window by ``fraction`` of its length (negative: back), staying in the recording.
+
+        Parameters
+        ----------
+        fraction
+            How far, in window lengths.
+        """
         duration = getattr(self, "_duration", None)
         start = self.start_s + fraction * self.window_s
         if duration is not None:
@@ -92,7 +102,13 @@ class TracesView(pn.viewable.Viewer):
         self.start_s = max(0.0, start)
 
     def zoom(self, factor: float) -> None:
-        """Scale the window length by ``factor`` around its centre."""
+        """Scale the window length by ``factor`` around its centre.
+
+        Parameters
+        ----------
+        factor
+            Above 1 zooms out, below 1 in.
+        """
         centre = self.start_s + self.window_s / 2
         self.window_s = self.window_s * factor
         self.start_s = max(0.0, centre - self.window_s / 2)

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Range1d, Span
+from bokeh.models import ColumnDataSource, Range1d
+from bokeh.models.annotations import Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
@@ -30,8 +31,10 @@ from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_
 
 
 class UnitView(pn.viewable.Viewer):
-    """One unit: raster around the injection with burst spikes marked, ISI histogram (log axis),
-    autocorrelogram, firing and % spikes in bursts over time, waveforms, quality and burst metrics.
+    """One unit: its spikes around the injection, bursts, ISIs, autocorrelogram, waveforms and metrics.
+
+    A raster with burst spikes marked, an ISI histogram (log axis), the autocorrelogram, firing and %
+    spikes in bursts over time, waveforms, quality and burst metrics.
 
     Parameters
     ----------
@@ -39,6 +42,8 @@ class UnitView(pn.viewable.Viewer):
         The archive store (``unit(unit_key)`` → the unit's catalog rows, ``path_of(file)`` → path).
     unit_key
         The unit's catalog key.
+    **params
+        Initial values of the parameters below.
     """
 
     unit_key = param.String(doc="Catalog key of the unit.")
@@ -214,7 +219,7 @@ class UnitView(pn.viewable.Viewer):
                  line_color=None, name="acg")  # fmt: skip
         rate = detail_figure("Firing rate", "time from injection (s)", "rate (Hz)", 220)
         percent = detail_figure("% spikes in bursts", "time from injection (s)", "% in bursts", 220,
-                                x_range=rate.x_range, y_range=Range1d(0, 100))  # fmt: skip
+                                x_range=rate.x_range, y_range=Range1d(start=0, end=100))  # fmt: skip
         for fig, column, color in ((rate, "rate_hz", "black"), (percent, "percent_in_bursts", "#d62728")):
             fig.step("t", column, source=sources["rates"], mode="center", color=color, name=column)
             fig.add_layout(Span(location=0.0, dimension="height", line_color="green", line_dash="dashed",
@@ -301,7 +306,7 @@ class UnitView(pn.viewable.Viewer):
         names = d["channels"] or [str(c) for c in range(mean.shape[1])]
         spread = sd if sd is not None else np.zeros_like(mean)
         lo, hi = np.nanmin(mean - spread), np.nanmax(mean + spread)
-        y_range = Range1d(float(lo), float(hi)) if np.isfinite([lo, hi]).all() and hi > lo else None
+        y_range = Range1d(start=float(lo), end=float(hi)) if np.isfinite([lo, hi]).all() and hi > lo else None
         figures = []
         for c in range(mean.shape[1]):
             name = names[c] if c < len(names) else str(c)
@@ -325,14 +330,14 @@ class UnitView(pn.viewable.Viewer):
     def _plots(self):
         figs = self.figures()
 
-        def pane(fig):
+        def _pane(fig):
             return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
 
         return pn.Column(
-            pane(figs["raster"]),
-            pn.Row(pane(figs["isi"]), pane(figs["acg"]), sizing_mode="stretch_width"),
-            pane(figs["rate"]),
-            pane(figs["percent"]),
+            _pane(figs["raster"]),
+            pn.Row(_pane(figs["isi"]), _pane(figs["acg"]), sizing_mode="stretch_width"),
+            _pane(figs["rate"]),
+            _pane(figs["percent"]),
             pn.Row(
                 pn.GridBox(*(pn.pane.Bokeh(f) for f in figs["waveforms"]), ncols=4),
                 self._quality,

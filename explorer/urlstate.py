@@ -83,6 +83,13 @@ def apply_query(app: ExplorerApp, args: dict) -> None:
 
     The detail views' values are set before the app's view and keys, so the first build uses them, and
     only for the unit or file the URL names.
+
+    Parameters
+    ----------
+    app : ExplorerApp
+        The new session's app.
+    args : dict
+        The request's query arguments (name → list of values, as bytes or text).
     """
     compare = _query_values(app.compare, COMPARE_URL_PARAMS, args)
     detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args)
