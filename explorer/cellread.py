@@ -146,20 +146,59 @@ def cell_sweeps(path) -> dict:
                 "holding_potential_v": holding[i] if i < holding.size else np.nan,
                 "rate_hz": series_rate if series_rate else np.nan,
             }
-            j = position.get(i)
-            if measures is not None and j is not None:
-                for name, values_ in measures.items():
-                    record[name] = h5read.decode(values_[j])
-                record["analysed"] = True
-            else:
-                record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
-            records.append(record)
+            records.append(record | stored_measures(measures, position.get(i)))
         electrode = {}
         if rows and "electrode" in rows[0][3]:
             e = rows[0][3]["electrode"]
             electrode = {"name": e.name.rsplit("/", 1)[-1], "location": h5tables.scalar(e, "location"),
                          "slice": h5tables.scalar(e, "slice"), "cell_id": h5tables.scalar(e, "cell_id")}  # fmt: skip
         injection, _ = h5tables.injection(f)
+    return cell_result(current, rate, records, summary, parameters, electrode, injection)
+
+
+def stored_measures(measures: dict | None, row: int | None) -> dict:
+    """A sweep's stored measures (row ``row`` of ``measures``), or those of a sweep that was not analysed.
+
+    Parameters
+    ----------
+    measures
+        The epsc_sweeps columns (name → values), or None for a file without analysis.
+    row
+        The sweep's row in them, or None when it is not among the analysed sweeps.
+
+    Returns
+    -------
+    dict
+        The measures (strings decoded) and ``analysed``.
+    """
+    if measures is None or row is None:
+        return {"kind": "other", "accepted": False, "rejection_reason": "not analysed", "analysed": False}
+    return {name: h5read.decode(values[row]) for name, values in measures.items()} | {"analysed": True}
+
+
+def cell_result(current, rate: float, records: list[dict], summary, parameters, electrode: dict, injection) -> dict:
+    """The dict :func:`cell_sweeps` returns, from what was read (the tests' pynwb reference builds it too).
+
+    Parameters
+    ----------
+    current
+        The sweeps' current (n_sweeps, n_samples) in A, NaN-padded.
+    rate
+        Sampling rate of the sweeps (Hz).
+    records
+        One dict per sweep: its identity, timing and holding with :func:`stored_measures`.
+    summary, parameters
+        The stored cell results and EpscParameters, or None.
+    electrode
+        The intracellular electrode's name, location, slice and cell id.
+    injection
+        The injection's time on the session clock (s), or None.
+
+    Returns
+    -------
+    dict
+        See :func:`cell_sweeps`.
+    """
     sweeps = pd.DataFrame.from_records(records)
     if len(sweeps):
         sweeps["holding_potential_v"] = sweeps["holding_potential_v"].astype(float)
@@ -169,7 +208,7 @@ def cell_sweeps(path) -> dict:
         sweeps["accepted"] = sweeps["accepted"].astype(bool)
     return {
         "current_a": current,
-        "time_s": np.arange(width) / rate if rows else np.zeros(0),
+        "time_s": np.arange(current.shape[1]) / rate if len(current) else np.zeros(0),
         "rate_hz": rate,
         "sweeps": sweeps,
         "summary": summary,

@@ -84,21 +84,14 @@ def ragged(table, name: str) -> list[np.ndarray]:
 
 
 def row_span(table, name: str, row: int) -> tuple[int, int]:
-    """The element range of row ``row`` of the ragged column ``name``.
+    """The element range of row ``row`` of the ragged column ``name``: (first, end) into its data.
 
     Parameters
     ----------
-    table
-        The table's h5py group.
-    name
-        The column.
+    table, name
+        As for :func:`ragged`.
     row
         The row.
-
-    Returns
-    -------
-    tuple of int
-        (first, end) indices into the column's data.
     """
     index = table[f"{name}_index"]
     return (int(index[row - 1]) if row else 0), int(index[row])

@@ -103,21 +103,12 @@ class ArchiveStore:
             raise StoreError(f"{path}: not a validation report ({exc})") from None
 
     def cell(self, cell_key: str):
-        """The catalog row of a cell (a pandas Series).
+        """The catalog row (a pandas Series) of the cell ``cell_key``; :class:`StoreError` for an unknown key.
 
         Parameters
         ----------
         cell_key : str
-            The cell's ``cell_key``.
-
-        Returns
-        -------
-        pandas.Series
-
-        Raises
-        ------
-        StoreError
-            When the catalog has no such cell.
+            A ``cell_key`` of the cells table.
         """
         try:
             row = self._cells_by_key.loc[cell_key]
@@ -126,21 +117,12 @@ class ArchiveStore:
         return row.iloc[0] if row.ndim == 2 else row
 
     def unit(self, unit_key: str):
-        """The catalog rows of a unit, one per epoch (a pandas DataFrame).
+        """The catalog rows of a unit, one per epoch (a pandas DataFrame); :class:`StoreError` if it has none.
 
         Parameters
         ----------
         unit_key : str
-            The unit's ``unit_key``.
-
-        Returns
-        -------
-        pandas.DataFrame
-
-        Raises
-        ------
-        StoreError
-            When the catalog has no such unit.
+            A ``unit_key`` of the units table.
         """
         rows = self.units[self.units["unit_key"] == unit_key]
         if rows.empty:
@@ -148,21 +130,12 @@ class ArchiveStore:
         return rows
 
     def session(self, file_key: str):
-        """The catalog row of a session.
+        """The catalog row (a pandas Series) of the session in file ``file_key``; :class:`StoreError` if unlisted.
 
         Parameters
         ----------
         file_key : str
-            Its ``file`` column value.
-
-        Returns
-        -------
-        pandas.Series
-
-        Raises
-        ------
-        StoreError
-            When the catalog has no such session.
+            A ``file`` of the sessions table.
         """
         try:
             return self._sessions_by_file.loc[file_key]
@@ -175,16 +148,8 @@ class ArchiveStore:
         Parameters
         ----------
         file_key : str
-            A ``file`` value of the catalog.
-
-        Returns
-        -------
-        Path
-
-        Raises
-        ------
-        StoreError
-            When the catalog does not list the file, or its path leads outside the archive.
+            A ``file`` of any catalog table. :class:`StoreError` when no table lists it, or when its path
+            leads outside the archive.
         """
         if not isinstance(file_key, str) or file_key not in self._files:
             raise StoreError(f"no file {_short(file_key)!r} in the catalog")

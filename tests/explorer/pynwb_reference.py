@@ -4,7 +4,8 @@
 :mod:`~nwb_ketamine.explorer.rawread` read cells, units and raw windows with h5py by object path (fast); these
 functions read the same things from the :class:`pynwb.NWBFile` that :func:`nwbfiles.open_nwb` builds, sharing
 only the readers' pure steps on values already read (the walk of the icephys tables, joining events and
-windows), so that ``tests/explorer/test_readers.py`` can compare the two value for value.
+windows, a sweep's stored measures, assembling the result), so that ``tests/explorer/test_readers.py`` can
+compare the two value for value.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.explorer.cellread import spread_holding
+from nwb_ketamine.explorer.cellread import cell_result, spread_holding, stored_measures
 from nwb_ketamine.explorer.nwbfiles import open_nwb
 from nwb_ketamine.explorer.rawread import events_frame, join_events, join_windows
-from nwb_ketamine.filelayout import AMOUNTS, DRUG_STRESS, the_injection
+from nwb_ketamine.filelayout import (
+    AMOUNTS,
+    DRUG_STRESS,
+    EPSC_SWEEPS,
+    ICEPHYS_MODULE,
+    SWEEP_RECORDING_COLUMN,
+    the_injection,
+)
 from nwb_ketamine.filelayout import injection_label as label_of
 
 
@@ -115,7 +123,7 @@ def cell_sweeps_pynwb(path) -> dict:
     measures = None
     if stored is not None:
         measures, summary, parameters = stored
-        analysed = np.asarray(nwbfile.processing["icephys"]["epsc_sweeps"]["intracellular_recording"].data[:])
+        analysed = np.asarray(nwbfile.processing[ICEPHYS_MODULE][EPSC_SWEEPS][SWEEP_RECORDING_COLUMN].data[:])
         position = {int(r): k for k, r in enumerate(analysed)}
     else:
         summary = parameters = None
@@ -138,37 +146,13 @@ def cell_sweeps_pynwb(path) -> dict:
             "holding_potential_v": holding[i] if i < holding.size else np.nan,
             "rate_hz": float(series.rate) if series.rate else np.nan,
         }
-        j = position.get(i)
-        if measures is not None and j is not None:
-            for name, values_ in measures.items():
-                value = values_[j]
-                record[name] = value.decode() if isinstance(value, bytes) else value
-            record["analysed"] = True
-        else:
-            record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
-        records.append(record)
-    sweeps = pd.DataFrame.from_records(records)
-    if len(sweeps):
-        sweeps["holding_potential_v"] = sweeps["holding_potential_v"].astype(float)
-        for column in ("series_resistance_ohm", "input_resistance_ohm", "decay_tau_s", "peak_a", "baseline_a"):
-            if column not in sweeps:
-                sweeps[column] = np.nan
-        sweeps["accepted"] = sweeps["accepted"].astype(bool)
+        records.append(record | stored_measures(measures, position.get(i)))
     electrode = {}
     if rows:
         e = rows[0][3].electrode
         electrode = {"name": e.name, "location": getattr(e, "location", ""), "slice": getattr(e, "slice", ""),
                      "cell_id": getattr(e, "cell_id", "")}  # fmt: skip
-    return {
-        "current_a": current,
-        "time_s": np.arange(width) / rate if rows else np.zeros(0),
-        "rate_hz": rate,
-        "sweeps": sweeps,
-        "summary": summary,
-        "parameters": parameters,
-        "electrode": electrode,
-        "injection_time_s": injection_time_s(nwbfile),
-    }
+    return cell_result(current, rate, records, summary, parameters, electrode, injection_time_s(nwbfile))
 
 
 def unit_spikes_pynwb(path, unit_row: int) -> dict:
