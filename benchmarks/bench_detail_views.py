@@ -12,11 +12,11 @@ it prints, in seconds:
 - ``baseline``: ``NWBHDF5IO(load_namespaces=True).read()`` of the same file (the reference: what opening a
   view cost when it went through pynwb's full object construction);
 - ``read``: ``CellView(store, key).data()`` / ``UnitView(store, key).data()``: constructing the view and
-  reading what it shows (:func:`nwbread.cell_sweeps` / :func:`nwbread.unit_spikes`);
+  reading what it shows (:func:`cellread.cell_sweeps` / :func:`unitread.unit_spikes`);
 - ``build``: the view's ``__panel__()`` with the data already read;
 - ``render``: ``get_root`` of that layout into a fresh bokeh Document (what the server does to show it);
 - ``total`` = read + build + render, and ``ratio`` = ``total / baseline``;
-- ``open_nwb``: :func:`nwbread.open_nwb` of the same file (pynwb's full read, still used by the generic
+- ``open_nwb``: :func:`nwbfiles.open_nwb` of the same file (pynwb's full read, still used by the generic
   "any NWB file" view; it skips loading the file's cached namespaces when the same versions are loaded),
   not part of ``total``; compare it with ``baseline`` for what skipping the namespaces saves.
 
@@ -58,7 +58,7 @@ def first_per_file(frame, key: str, n: int):
 def run(kind: str, store, key: str) -> dict:
     import bokeh.document
 
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import nwbfiles
     from nwb_ketamine.explorer.cell import CellView
     from nwb_ketamine.explorer.unit import UnitView
 
@@ -74,8 +74,8 @@ def run(kind: str, store, key: str) -> dict:
     view, read = _time(read_view)
     layout, build = _time(view.__panel__)
     _, render = _time(lambda: layout.get_root(bokeh.document.Document()))
-    _, open_nwb = _time(lambda: nwbread.open_nwb(path))
-    nwbread.close_all()
+    _, open_nwb = _time(lambda: nwbfiles.open_nwb(path))
+    nwbfiles.close_all()
     base = baseline(path)
     total = read + build + render
     return {"view": kind, "key": key, "baseline": base, "open_nwb": open_nwb, "read": read, "build": build,
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     parser.add_argument("--units", type=int, default=3)
     args = parser.parse_args(argv)
 
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import nwbfiles
     from nwb_ketamine.explorer.store import ArchiveStore
 
     store = ArchiveStore(args.archive)
@@ -98,7 +98,7 @@ def main(argv=None) -> None:
     # Warm-up on an extra item of each kind (imports, first bokeh/HoloViews plot classes), not reported.
     run("cell", store, cells.pop())
     run("unit", store, units.pop())
-    nwbread.close_all()
+    nwbfiles.close_all()
     results = [run("cell", store, k) for k in cells] + [run("unit", store, k) for k in units]
     columns = ["baseline", "open_nwb", "read", "build", "render", "total", "ratio"]
     print(f"{'view':5} {'key':40} " + " ".join(f"{c:>8}" for c in columns))

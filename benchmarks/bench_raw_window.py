@@ -3,7 +3,7 @@
 The explorer's goal is "read and downsample any 10 s window of a 1 h 16-channel recording in < 300 ms".
 This builds that file the way users get it — ``simulate_study(size="large")`` writes the 1 h Open Ephys
 session (about 3.5 GB), ``convert_session`` (the batch converter's per-session task) converts it with raw
-data — and then times :func:`nwb_ketamine.explorer.nwbread.raw_window` on random 10 s windows spread over
+data — and then times :func:`nwb_ketamine.explorer.rawread.raw_window` on random 10 s windows spread over
 the whole hour, all 16 channels, default ``max_points``.
 
 Prints numbers, never asserts on time. As for the other benchmarks, the machine is noisy, so every window
@@ -194,7 +194,7 @@ def baseline_read(dataset, i0: int, i1: int) -> float:
 
 
 def timed_raw_window(path: Path, t0: float) -> tuple[float, dict]:
-    from nwb_ketamine.explorer.nwbread import raw_window
+    from nwb_ketamine.explorer.rawread import raw_window
 
     start = time.perf_counter()
     out = raw_window(path, t0, t0 + WINDOW_S)
@@ -222,7 +222,7 @@ def warm_up(path: Path) -> None:
 
 
 def measure(path: Path, n_windows: int, n_cold: int, seed: int) -> None:
-    from nwb_ketamine.explorer.nwbread import close_all, open_nwb
+    from nwb_ketamine.explorer.nwbfiles import close_all, open_nwb
 
     def _raw_series(nwbfile):
         return next(s for s in nwbfile.acquisition.values() if type(s).__name__ == "ElectricalSeries")

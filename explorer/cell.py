@@ -1,11 +1,12 @@
 """Cell detail: the sweeps of one slice cell with the measurement windows, QC over time and where it lives.
 
 Design decision: the view draws what the file stores, not a re-analysis. The per-sweep measures, QC
-decisions and the EPSC parameters come from the file (:func:`nwbread.cell_sweeps`); the windows are
+decisions and the EPSC parameters come from the file (:func:`cellread.cell_sweeps`); the windows are
 drawn from those same parameters, and the decay is drawn with the stored time constant of the average
 sweep from the average's peak, so a reader sees exactly which rule produced the catalog's numbers.
 Parameters choose what is shown (which sweeps, rejected ones or not); there is nothing to recompute.
-The figures are plain bokeh (:func:`detail_figure`), rebuilt when a display parameter changes.
+The figures are plain bokeh (:func:`~nwb_ketamine.explorer.panes.detail_figure`), rebuilt when a display
+parameter changes.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import BoxAnnotation, ColumnDataSource, HoverTool, Span
-from bokeh.plotting import figure
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models.annotations import BoxAnnotation, Span
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import cellread
+from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -26,18 +28,6 @@ KINDS = {
 }
 TIME, CURRENT = "time from stimulus (ms)", "current (pA)"
 QC_COLOURS = {"accepted": "#2c7fb8", "rejected": "#d7301f"}
-TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
-
-
-def detail_figure(title: str, xlabel: str, ylabel: str, height: int, **kwargs):
-    """A bokeh figure as the detail views draw them: stretching to the width (unless given), the usual tools.
-
-    Plain bokeh rather than HoloViews: building and rendering a view's figures takes a tenth of the time
-    HoloViews' plot initialisation and range computation took (the compare view moved for the same reason).
-    Keyword arguments given as None are left to bokeh's defaults.
-    """
-    kwargs = {"sizing_mode": "stretch_width", "tools": TOOLS} | {k: v for k, v in kwargs.items() if v is not None}
-    return figure(title=title, x_axis_label=xlabel, y_axis_label=ylabel, height=height, **kwargs)
 
 
 def _fmt(value, unit="", scale=1.0, digits=3) -> str:
@@ -49,8 +39,9 @@ def _fmt(value, unit="", scale=1.0, digits=3) -> str:
 
 
 class CellView(pn.viewable.Viewer):
-    """One slice cell: sweeps at −70 and +40 mV with their average and the analysis windows, Rs/Rin over
-    time with the QC threshold, and its metadata.
+    """One slice cell: its sweeps, their average and the analysis windows, Rs/Rin over time, its metadata.
+
+    Sweeps at −70 and +40 mV are drawn apart; Rs is drawn with the QC threshold.
 
     Parameters
     ----------
@@ -58,6 +49,8 @@ class CellView(pn.viewable.Viewer):
         The archive store (``cell(cell_key)`` → catalog row, ``path_of(file)`` → path).
     cell_key
         The cell's catalog key.
+    **params
+        Initial values of the parameters below.
     """
 
     cell_key = param.String(doc="Catalog key of the cell.")
@@ -77,11 +70,11 @@ class CellView(pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def data(self) -> dict:
-        """What :func:`nwbread.cell_sweeps` reads from the cell's file (cached per key)."""
+        """What :func:`cellread.cell_sweeps` reads from the cell's file (cached per key)."""
         cache = self.__dict__.setdefault("_data_cache", {})
         if self.cell_key not in cache:
             cache.clear()
-            cache[self.cell_key] = nwbread.cell_sweeps(self.store.path_of(self.row()["file"]))
+            cache[self.cell_key] = cellread.cell_sweeps(self.store.path_of(self.row()["file"]))
         return cache[self.cell_key]
 
     # -- plots ------------------------------------------------------------------------------------
@@ -90,6 +83,11 @@ class CellView(pn.viewable.Viewer):
 
         A plain bokeh figure: accepted sweeps as one multi-line glyph (grey), rejected ones as another
         (dashed red), the average and the fitted decay as lines, the windows as shaded spans.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
         """
         d = self.data()
         sweeps, current = d["sweeps"], d["current_a"]
@@ -186,7 +184,7 @@ class CellView(pn.viewable.Viewer):
         source = ColumnDataSource(self.qc_frame())
         tips = [("sweep start (min)", "@start_min{0.00}"), ("status", "@status"), ("reason", "@reason"),
                 ("protocol", "@protocol")]  # fmt: skip
-        figures = []
+        figures: list = []
         for column, label, title in (
             ("rs_mohm", "Rs (MΩ)", "Series resistance (QC threshold dashed)"),
             ("rin_mohm", "Rin (MΩ)", "Input resistance"),
@@ -262,28 +260,19 @@ class CellView(pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def _metadata(self):
-        return pn.widgets.Tabulator(self.metadata(), show_index=False, disabled=True, sizing_mode="stretch_width")
+        return table(self.metadata())
 
     @param.depends("cell_key")
     def _table(self):
-        return pn.widgets.Tabulator(
-            self.sweeps_table(), show_index=False, disabled=True, pagination="local", page_size=10,
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+        return table(self.sweeps_table(), pagination="local", page_size=10)
 
     def __panel__(self):
-        try:
-            self.data()
-        except Exception as exc:  # an unreadable file is a message in the page, not a traceback
-            return pn.pane.Alert(f"Cannot read cell {self.cell_key}: {type(exc).__name__}: {exc}", alert_type="danger")
-        controls = pn.Param(
-            self.param, parameters=["show_sweeps", "show_rejected", "window_ms"], show_name=False,
-            default_layout=pn.Row,
-        )  # fmt: skip
+        if (message := unreadable(f"cell {self.cell_key}", self.data)) is not None:
+            return message
         return pn.Column(
             pn.pane.Markdown(f"## Cell {self.cell_key}"),
             pn.Row(self._metadata, sizing_mode="stretch_width"),
-            controls,
+            controls(self, ["show_sweeps", "show_rejected", "window_ms"], show_name=False),
             self._sweeps,
             self._qc,
             self._table,

@@ -6,13 +6,11 @@ Design decisions:
   parameters, so the URL, the widgets and the tests drive it the same way, and the derived data
   (:attr:`CompareView.data`, :attr:`CompareView.stats`, :attr:`CompareView.counts`) can be checked
   without a browser.
-- Groups sit at integer x positions and the boxes are drawn from quartiles computed here (quads and
-  segments), so the boxes, the jittered points, the animal means and the "n = cells / animals" tick
-  labels share one numeric axis (``hv.BoxWhisker`` on nested categorical axes cannot overlay points).
-- The figure is plain bokeh, kept between changes: each facet is a :class:`ComparePanel` whose column
-  data sources get new arrays when the measure or grouping changes, so the server sends a small patch of
-  numeric buffers. Rebuilding a HoloViews overlay for 10,000 points took ~0.7 s per change (plot
-  initialisation); updating the sources takes a few tens of ms. A figure is added only when more facets
+- The figure is plain bokeh, kept between changes: each facet is a
+  :class:`~nwb_ketamine.explorer.comparefigure.ComparePanel` whose column data sources get new arrays
+  when the measure or grouping changes, so the server sends a small patch of numeric buffers. Rebuilding
+  a HoloViews overlay for 10,000 points took ~0.7 s per change (plot initialisation); updating the
+  sources takes a few tens of ms. A figure is added only when more facets
   are shown than ever before in the session; fewer facets hide the spare figures. A tap on a point sets
   :attr:`CompareView.selected` to its cell or unit key.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
@@ -26,10 +24,11 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, TapTool
-from bokeh.plotting import figure
+from bokeh.models import Range1d
 
 from nwb_ketamine.analysis.stats import STAT_COLUMNS, comparison_table, group_counts, normalise_to_reference
+from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel
+from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
 MEASURES = {
@@ -44,8 +43,6 @@ MEASURES = {
     "intraburst_frequency": ("Intraburst frequency", "units", "mean_intraburst_frequency_hz", "Hz", None),
 }
 GROUP_LABELS = {"region": "Region", "drug": "Drug", "stress": "Stress", "time_group": "Time since injection"}
-PALETTE = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-VALUE = "value"
 KEY_COLUMNS = {"cells": "cell_key", "units": "unit_key"}
 DATA_COLUMNS = ["key", "subject", "region", "drug", "stress", "time_group", "epoch", VALUE]
 
@@ -55,100 +52,9 @@ def _levels(series: pd.Series, column: str) -> list[str]:
 
     levels = sorted(series.astype(str).unique())
     reference = reference_level(column, levels)
-    return [reference, *[v for v in levels if v != reference]] if reference in levels else levels
-
-
-def _columns(names, rows: list[tuple]) -> dict[str, list]:
-    """Row tuples as the columns of a data source (empty columns when there are no rows)."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    return {name: list(column) for name, column in zip(names, columns, strict=True)}
-
-
-class ComparePanel:
-    """One facet of the compare figure: a bokeh figure whose glyphs read from data sources updated in place.
-
-    Parameters
-    ----------
-    y_range : bokeh.models.Range1d
-        Shared by the facets, so they compare on one scale.
-    on_tap : callable
-        Called with the row numbers (in the view's data) of the tapped points.
-    """
-
-    def __init__(self, y_range, on_tap):
-        fig = figure(
-            height=440, sizing_mode="stretch_width", x_range=Range1d(-0.6, 0.4), y_range=y_range,
-            tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above",
-        )  # fmt: skip
-        self.boxes = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": [], "colour": []})
-        self.whiskers = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []})
-        self.medians = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []})
-        # colour as a palette index (numbers travel as binary buffers; PALETTE[i] is drawn)
-        self.points = ColumnDataSource({"xpos": [], VALUE: [], "colour": [], "row": []})
-        self.means = ColumnDataSource({"xpos": [], VALUE: [], "subject": []})
-        fig.quad("left", "right", "top", "bottom", source=self.boxes, fill_color="colour", fill_alpha=0.25,
-                 line_color="colour")  # fmt: skip
-        fig.segment("x0", "y0", "x1", "y1", source=self.whiskers, color="#444444")
-        fig.segment("x0", "y0", "x1", "y1", source=self.medians, color="black", line_width=2)
-        mapper = LinearColorMapper(palette=PALETTE, low=-0.5, high=len(PALETTE) - 0.5)
-        points = fig.scatter("xpos", VALUE, source=self.points, size=6, alpha=0.75, nonselection_alpha=0.4,
-                             color={"field": "colour", "transform": mapper})  # fmt: skip
-        means = fig.scatter("xpos", VALUE, source=self.means, marker="diamond", size=13, fill_color="white",
-                            line_color="black", line_width=1.5)  # fmt: skip
-        fig.add_tools(
-            HoverTool(renderers=[points], tooltips=[("value", f"@{VALUE}{{0.[000]}}"), ("", "click to open")]),
-            HoverTool(renderers=[means], tooltips=[("animal mean", f"@{VALUE}{{0.[000]}}"), ("animal", "@subject")]),
-            TapTool(renderers=[points]),
-        )
-        fig.xaxis.ticker = FixedTicker(ticks=[])
-        fig.xgrid.grid_line_color = None
-        self._on_tap = on_tap
-        self.points.selected.on_change("indices", self._tapped)
-        self.figure = fig
-        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", min_height=440)
-
-    def _tapped(self, attr, old, new) -> None:
-        if new:
-            self._on_tap(np.asarray(self.points.data["row"])[new])
-
-    def show(self, rows: list[dict], values, subjects, jitter, colour_codes: dict, ylabel: str, title: str) -> None:
-        """Draw ``rows`` (the groups of :meth:`CompareView._positions`) of ``values`` (the view's data);
-        ``subjects`` is the data's animals as (codes, names) of ``pandas.factorize``."""
-        boxes, whiskers, medians, means = [], [], [], []
-        for row in rows:
-            v, p = values[row["index"]], row["pos"]
-            q1, median, q3 = np.percentile(v, [25, 50, 75])
-            low, high = v[v >= q1 - 1.5 * (q3 - q1)].min(), v[v <= q3 + 1.5 * (q3 - q1)].max()
-            boxes.append((p - 0.3, p + 0.3, q1, q3, PALETTE[colour_codes.get(row["colour_level"], 0)]))
-            whiskers += [(p, low, p, q1), (p, q3, p, high)]
-            medians.append((p - 0.3, median, p + 0.3, median))
-            animals, which = np.unique(subjects[0][row["index"]], return_inverse=True)
-            means += zip(
-                [p] * animals.size, np.bincount(which, v) / np.bincount(which), subjects[1][animals], strict=True
-            )
-        index = np.concatenate([r["index"] for r in rows]) if rows else np.zeros(0, dtype=np.int64)
-        sizes = [r["index"].size for r in rows]
-        self.points.selected.indices = []
-        self.points.data = {
-            "xpos": (np.repeat([float(r["pos"]) for r in rows], sizes) + jitter[index]).astype(np.float32),
-            VALUE: values[index],
-            "colour": np.repeat([colour_codes.get(r["colour_level"], 0) for r in rows], sizes).astype(np.int32),
-            "row": index.astype(np.int32),
-        }
-        for source, table in ((self.boxes, boxes), (self.whiskers, whiskers), (self.medians, medians)):
-            source.data = _columns(source.data, table)
-        self.means.data = _columns(self.means.data, means)
-        labels = {}
-        for r in rows:
-            group = r["x_level"] if r["colour_level"] is None else f"{r['x_level']} · {r['colour_level']}"
-            labels[r["pos"]] = f"{group}\nn = {r['n_cells']} / {r['n_animals']}"
-        fig = self.figure
-        end = max(len(rows), 1) - 0.4
-        fig.x_range.update(start=-0.6, end=end, reset_start=-0.6, reset_end=end)
-        fig.xaxis.ticker.ticks = list(labels)
-        fig.xaxis.major_label_overrides = labels
-        fig.yaxis.axis_label = ylabel
-        fig.title.text = title
+    if reference is None or reference not in levels:
+        return levels
+    return [reference, *[v for v in levels if v != reference]]
 
 
 class CompareView(pn.viewable.Viewer):
@@ -162,24 +68,30 @@ class CompareView(pn.viewable.Viewer):
         Initial values of the parameters below.
     """
 
-    measure = param.Selector(default="nmda_amplitude", objects={v[0]: k for k, v in MEASURES.items()})
-    x = param.Selector(default="region", objects={"Region": "region", "Drug": "drug"}, label="x axis")
-    colour = param.Selector(default="drug", objects={"Drug": "drug", "Stress": "stress", "None": "none"})
-    facet = param.Selector(
+    measure: param.Selector[str] = param.Selector(
+        default="nmda_amplitude", objects={v[0]: k for k, v in MEASURES.items()}
+    )
+    x: param.Selector[str] = param.Selector(
+        default="region", objects={"Region": "region", "Drug": "drug"}, label="x axis"
+    )
+    colour: param.Selector[str] = param.Selector(
+        default="drug", objects={"Drug": "drug", "Stress": "stress", "None": "none"}
+    )
+    facet: param.Selector[str] = param.Selector(
         default="none", objects={"None": "none", "Time since injection": "time_group", "Stress": "stress"}
     )
     normalise = param.Boolean(default=False, label="Normalise to the saline mean (same region and time)")
     accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
 
-    def __init__(self, store, **params):
+    def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(**params)
         self.store = store
-        self._y_range = Range1d(0, 1)
+        self._y_range = Range1d(start=0, end=1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
         self.panels: list[ComparePanel] = []  # the facets shown now
         self._plot_area = pn.Row(sizing_mode="stretch_width")  # facets side by side (a grid re-lays out on change)
-        self._row_cache = {}
+        self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=220
         )
@@ -225,8 +137,10 @@ class CompareView(pn.viewable.Viewer):
         return [*dict.fromkeys(c for c in (self.x, self.colour, self.facet) if c != "none")]
 
     def _rows(self, table: str) -> pd.DataFrame:
-        """The rows of catalog ``table`` the view may show (QC filter applied), labels as strings; cached
-        per table and filter, since only the measure column changes between most updates."""
+        """The rows of catalog ``table`` the view may show (QC filter applied), labels as strings.
+
+        Cached per table and filter, since only the measure column changes between most updates.
+        """
         cache_key = (table, self.accepted_only)
         if cache_key not in self._row_cache:
             source = getattr(self.store, table)
@@ -290,7 +204,7 @@ class CompareView(pn.viewable.Viewer):
         subjects = self._subjects[0]
         layout = {}
         for facet_level in facet_levels:
-            rows = []
+            rows: list[dict] = []
             for xl in x_levels:
                 for cl in colour_levels:
                     labels = {self.x: xl}
@@ -336,8 +250,11 @@ class CompareView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------------------------- plot
     def _update_plot(self) -> None:
-        """Put the current groups into the bokeh figures: new data in the existing sources when the number
-        of panels is unchanged (a small document patch), new figures only when it changes."""
+        """Put the current groups into the bokeh figures.
+
+        New data go into the existing sources when the number of panels is unchanged (a small document
+        patch); new figures are made only when it changes.
+        """
         panels = list(self._layout.items())
         if len(self._pool) < len(panels):
             self._pool += [ComparePanel(self._y_range, self._on_tap) for _ in range(len(panels) - len(self._pool))]
@@ -377,7 +294,17 @@ class CompareView(pn.viewable.Viewer):
         return io.StringIO(out.to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes."""
+        """The figure rendered with matplotlib, as PNG or SVG bytes.
+
+        Parameters
+        ----------
+        fmt
+            'png' or 'svg'.
+
+        Returns
+        -------
+        io.BytesIO
+        """
         import matplotlib
 
         matplotlib.use("Agg")

@@ -16,7 +16,8 @@ import pandas as pd
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import nwbfiles, rawread
+from nwb_ketamine.explorer.panes import table
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -32,9 +33,13 @@ class GenericView(pn.viewable.Viewer):
     ----------
     path
         The file (resolved by the caller; never a user-typed path in the served app).
+    **params
+        Initial values of the parameters below.
     """
 
-    series = param.Selector(default=None, objects=[], allow_None=True, doc="Time series to plot.")
+    series: param.Selector[str | None] = param.Selector(
+        default=None, objects=[], allow_None=True, doc="Time series to plot."
+    )
     max_samples = param.Integer(default=100_000, bounds=(100, None), doc="Samples of the series read from the start.")
 
     def __init__(self, path, **params):
@@ -42,7 +47,7 @@ class GenericView(pn.viewable.Viewer):
         self.error = None
         self.nwbfile = None
         try:
-            self.nwbfile = nwbread.open_nwb(self.path)
+            self.nwbfile = nwbfiles.open_nwb(self.path)
         except Exception as exc:  # anything: not HDF5, not NWB, unknown namespace...
             self.error = f"{self.path.name} cannot be read as an NWB file ({type(exc).__name__}: {exc})"
         super().__init__(**params)
@@ -116,7 +121,7 @@ class GenericView(pn.viewable.Viewer):
         else:
             t = float(ts.starting_time or 0.0) + np.arange(n) / float(ts.rate)
         if n > 4000:
-            positions, data = nwbread.minmax_decimate(data, -(-n // 2000))
+            positions, data = rawread.minmax_decimate(data, -(-n // 2000))
             t = t[positions]
         unit = getattr(ts, "unit", "")
         curves = [
@@ -160,11 +165,10 @@ class GenericView(pn.viewable.Viewer):
         if self.error is not None:
             return pn.pane.Alert(self.error, alert_type="danger")
 
-        def table(frame):
-            return pn.widgets.Tabulator(frame, show_index=False, disabled=True, pagination="local", page_size=20,
-                                        sizing_mode="stretch_width")  # fmt: skip
+        def _table(frame):
+            return table(frame, pagination="local", page_size=20)
 
-        def units():
+        def _units():
             plot = self.units_plot()
             return (
                 pn.pane.HoloViews(plot, sizing_mode="stretch_width")
@@ -174,14 +178,14 @@ class GenericView(pn.viewable.Viewer):
 
         return pn.Column(
             pn.pane.Markdown(f"## {self.path.name}"),
-            self._section("Metadata", lambda: table(self.metadata())),
-            self._section("Objects", lambda: table(self.tree())),
+            self._section("Metadata", lambda: _table(self.metadata())),
+            self._section("Objects", lambda: _table(self.tree())),
             self._section(
                 "Time series",
                 lambda: pn.Column(
                     pn.Param(self.param, parameters=["series", "max_samples"], show_name=False), self._series
                 ),
             ),
-            self._section("Units", units),
+            self._section("Units", _units),
             sizing_mode="stretch_width",
         )

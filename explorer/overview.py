@@ -24,6 +24,16 @@ def group_summary(store) -> pd.DataFrame:
     epoch row's epoch, e.g. 'baseline'), so a group's subjects and sessions are those with a cell or a
     unit in it, and a session with neither is counted in its own (the sessions table's) group. ``units``
     counts distinct units: a unit recorded in two epochs counts once in each epoch's group.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The archive's catalog.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: the group columns, ``subjects``, ``sessions``, ``cells``, ``units``.
     """
     keys = [*GROUPS, "subject", "file"]
     parts = [t[keys] for t in (store.cells, store.units) if all(c in t for c in keys)]
@@ -48,6 +58,9 @@ class OverviewView(pn.viewable.Viewer):
     Parameters
     ----------
     store : ArchiveStore
+        The archive's catalog and validation report.
+    **params
+        Initial values of the parameters below.
     """
 
     selected_file = param.String(default="", doc="Catalog key of the session last clicked.")

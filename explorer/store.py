@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nwb_ketamine.archive.layout import state_dir
 from nwb_ketamine.errors import NwbKetamineError
-from nwb_ketamine.filelayout import EPSC_CELL_PATH
+from nwb_ketamine.filelayout import EPSC_CELL_PATH, UNITS_PATH
 
 #: Where the explorer looks for a validation report (``nwb-ketamine validate ARCHIVE --json`` this path).
 VALIDATION_REPORT = "validation.json"
@@ -67,7 +67,21 @@ class ArchiveStore:
 
     @classmethod
     def from_tables(cls, archive: str | Path, sessions, cells, units, validation: dict | None = None) -> ArchiveStore:
-        """A store on tables in memory (tests, benchmarks); ``archive`` is only used to resolve files."""
+        """A store on tables in memory (tests, benchmarks); ``archive`` is only used to resolve files.
+
+        Parameters
+        ----------
+        archive : str or Path
+            The folder the tables' ``file`` keys are relative to.
+        sessions, cells, units : pandas.DataFrame
+            The catalog tables.
+        validation : dict, optional
+            A validation report.
+
+        Returns
+        -------
+        ArchiveStore
+        """
         store = cls.__new__(cls)
         store.archive = Path(archive).resolve()
         store.sessions, store.cells, store.units = sessions, cells, units
@@ -89,7 +103,13 @@ class ArchiveStore:
             raise StoreError(f"{path}: not a validation report ({exc})") from None
 
     def cell(self, cell_key: str):
-        """The catalog row of a cell (a pandas Series)."""
+        """The catalog row (a pandas Series) of the cell ``cell_key``; :class:`StoreError` for an unknown key.
+
+        Parameters
+        ----------
+        cell_key : str
+            A ``cell_key`` of the cells table.
+        """
         try:
             row = self._cells_by_key.loc[cell_key]
         except (KeyError, TypeError):
@@ -97,21 +117,40 @@ class ArchiveStore:
         return row.iloc[0] if row.ndim == 2 else row
 
     def unit(self, unit_key: str):
-        """The catalog rows of a unit, one per epoch (a pandas DataFrame)."""
+        """The catalog rows of a unit, one per epoch (a pandas DataFrame); :class:`StoreError` if it has none.
+
+        Parameters
+        ----------
+        unit_key : str
+            A ``unit_key`` of the units table.
+        """
         rows = self.units[self.units["unit_key"] == unit_key]
         if rows.empty:
             raise StoreError(f"no unit {_short(unit_key)!r} in the catalog")
         return rows
 
     def session(self, file_key: str):
-        """The catalog row of a session; ``file_key`` is its ``file`` column value."""
+        """The catalog row (a pandas Series) of the session in file ``file_key``; :class:`StoreError` if unlisted.
+
+        Parameters
+        ----------
+        file_key : str
+            A ``file`` of the sessions table.
+        """
         try:
             return self._sessions_by_file.loc[file_key]
         except (KeyError, TypeError):
             raise StoreError(f"no file {_short(file_key)!r} in the catalog") from None
 
     def path_of(self, file_key: str) -> Path:
-        """``archive / file`` for a file the catalog lists; any other text is refused, never resolved."""
+        """``archive / file`` for a file the catalog lists; any other text is refused, never resolved.
+
+        Parameters
+        ----------
+        file_key : str
+            A ``file`` of any catalog table. :class:`StoreError` when no table lists it, or when its path
+            leads outside the archive.
+        """
         if not isinstance(file_key, str) or file_key not in self._files:
             raise StoreError(f"no file {_short(file_key)!r} in the catalog")
         path = (self.archive / file_key).resolve()
@@ -161,6 +200,21 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
     ``n_rows`` cells and ``n_rows`` unit × epoch rows over ``n_sessions`` sessions (one animal each), in
     two regions (LH, CA1) × two drugs (saline, ketamine) × two stress levels × two time groups. Ketamine
     lowers NMDAR-EPSCs and bursting in LH only.
+
+    Parameters
+    ----------
+    n_rows : int
+        Cells, and unit × epoch rows.
+    n_sessions : int
+        Sessions (one animal each).
+    seed : int
+        Of the random values.
+    archive : str or Path
+        The folder the store resolves files against.
+
+    Returns
+    -------
+    ArchiveStore
     """
     import numpy as np
     import pandas as pd
@@ -187,7 +241,7 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
     sessions["n_cells"] = 0
     sessions["n_units"] = 0
 
-    def rows(kind: str) -> pd.DataFrame:
+    def _rows(kind: str) -> pd.DataFrame:
         pick = rng.integers(0, n_sessions, n_rows)
         out = sessions.iloc[pick].reset_index(drop=True).drop(columns=["modality", "n_cells", "n_units"])
         block = ((out["region"] == "LH") & (out["drug"] == "ketamine")).to_numpy()
@@ -212,7 +266,7 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
             out["burst_rate_hz"] = rng.gamma(2.0, 0.5, n_rows)
             out["mean_spikes_per_burst"] = 2 + rng.gamma(1.0, 1.0, n_rows)
             out["mean_intraburst_frequency_hz"] = rng.normal(150, 30, n_rows)
-            out["object_path"] = "/units"
+            out["object_path"] = UNITS_PATH
         return out
 
-    return ArchiveStore.from_tables(archive, sessions, rows("cells"), rows("units"))
+    return ArchiveStore.from_tables(archive, sessions, _rows("cells"), _rows("units"))

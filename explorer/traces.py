@@ -3,7 +3,7 @@
 Design decision: the visible window is the state — ``start_s`` and ``window_s`` parameters (with
 navigation buttons, and a RangeX stream so zooming or panning the plot sets them) — and every change
 reads only that window from the HDF5 file and reduces it to about ``max_points`` per channel with
-min/max decimation (:func:`nwbread.raw_window`). There is therefore no cap on zoom or on the
+min/max decimation (:func:`rawread.raw_window`). There is therefore no cap on zoom or on the
 recording's length: a 1 s window is drawn at full resolution, a 1 h window as its exact envelope.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import rawread
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -31,12 +31,16 @@ class TracesView(pn.viewable.Viewer):
         The session's file, relative to the archive (the catalog's ``file``).
     start_s, window_s
         The first visible window.
+    **params
+        Initial values of the other parameters below.
     """
 
     file_key = param.String(doc="The session's file (catalog key).")
     start_s = param.Number(default=0.0, doc="Start of the visible window (s, session clock).")
     window_s = param.Number(default=10.0, bounds=(1e-4, None), doc="Length of the visible window (s).")
-    group = param.Selector(default="all", objects=["all"], doc="Electrode group (tetrode) to show.")
+    group: param.Selector[str] = param.Selector(
+        default="all", objects=["all"], doc="Electrode group (tetrode) to show."
+    )
     spacing_uv = param.Number(default=0.0, bounds=(0.0, None), doc="Vertical offset between channels (µV); 0 = auto.")
     max_points = param.Integer(default=4000, bounds=(100, 100_000), doc="Points per channel drawn.")
 
@@ -53,7 +57,7 @@ class TracesView(pn.viewable.Viewer):
     @param.depends("file_key", watch=True)
     def _set_groups(self):
         try:
-            info = nwbread.raw_window(self._path(), 0.0, 0.0)
+            info = rawread.raw_window(self._path(), 0.0, 0.0)
         except Exception:
             return
         groups = ["all"] + sorted(set(info["groups"]))
@@ -70,8 +74,8 @@ class TracesView(pn.viewable.Viewer):
 
     @param.depends("file_key", "start_s", "window_s", "group", "max_points")
     def window(self) -> dict:
-        """:func:`nwbread.raw_window` of the visible window."""
-        return nwbread.raw_window(
+        """:func:`rawread.raw_window` of the visible window."""
+        return rawread.raw_window(
             self._path(), self.start_s, self.start_s + self.window_s, self._channels(), self.max_points
         )
 
@@ -84,7 +88,13 @@ class TracesView(pn.viewable.Viewer):
 
     # -- navigation ---------------------------------------------------------------------------------
     def step(self, fraction: float) -> None:
-        """Move the window by ``fraction`` of its length (negative: back), staying in the recording."""
+        """Move the window by ``fraction`` of its length (negative: back), staying in the recording.
+
+        Parameters
+        ----------
+        fraction
+            How far, in window lengths.
+        """
         duration = getattr(self, "_duration", None)
         start = self.start_s + fraction * self.window_s
         if duration is not None:
@@ -92,7 +102,13 @@ class TracesView(pn.viewable.Viewer):
         self.start_s = max(0.0, start)
 
     def zoom(self, factor: float) -> None:
-        """Scale the window length by ``factor`` around its centre."""
+        """Scale the window length by ``factor`` around its centre.
+
+        Parameters
+        ----------
+        factor
+            Above 1 zooms out, below 1 in.
+        """
         centre = self.start_s + self.window_s / 2
         self.window_s = self.window_s * factor
         self.start_s = max(0.0, centre - self.window_s / 2)

@@ -5,7 +5,7 @@ view (in ms, as people think of it) and every burst-dependent output — burst s
 firing and % spikes in bursts over time, the per-epoch metrics table — is recomputed from the spike
 train with the project's own detector (:mod:`nwb_ketamine.analysis.bursts`), which is vectorised and
 takes milliseconds. The stored metrics are shown next to the live ones, so a reader sees what changed.
-Spikes and waveforms are read once per unit (:func:`nwbread.unit_spikes`).
+Spikes and waveforms are read once per unit (:func:`unitread.unit_spikes`).
 
 The figures are plain bokeh, built once per unit (:meth:`UnitView.figures`); a parameter change puts
 the recomputed data into their existing sources (and moves the marks), so a burst-rule change sends
@@ -21,63 +21,20 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Range1d, Span
+from bokeh.models import ColumnDataSource, Range1d
+from bokeh.models.annotations import Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
-from nwb_ketamine.explorer import nwbread
-from nwb_ketamine.explorer.cell import detail_figure
-
-
-def isi_histogram(spike_times_s, bins_per_decade: int = 20, lo_s: float = 1e-3, hi_s: float = 10.0):
-    """Counts of ISIs in log-spaced bins from ``lo_s`` to ``hi_s``: (edges_s, counts)."""
-    isi = np.diff(np.asarray(spike_times_s, dtype=float))
-    edges = np.logspace(math.log10(lo_s), math.log10(hi_s), int(bins_per_decade * math.log10(hi_s / lo_s)) + 1)
-    counts, _ = np.histogram(np.clip(isi, lo_s, hi_s * 0.999999), edges)
-    return edges, counts
-
-
-def autocorrelogram(spike_times_s, window_s: float = 0.1, bin_s: float = 0.001):
-    """Counts of spike-time differences in ``[-window_s, window_s]`` (zero lag excluded): (edges_s, counts).
-
-    Only pairs within the window are formed (a sorted search bounds each spike's partners), so the cost
-    grows with the number of close pairs, not with the square of the train.
-    """
-    t = np.asarray(spike_times_s, dtype=float)
-    n_bins = int(round(window_s / bin_s))
-    edges = np.arange(-n_bins, n_bins + 1) * bin_s
-    if t.size < 2:
-        return edges, np.zeros(edges.size - 1, dtype=np.int64)
-    stop = np.searchsorted(t, t + window_s, side="right")
-    counts = np.zeros(edges.size - 1, dtype=np.int64)
-    lag = 1
-    # Lag k: differences between each spike and its k-th successor; stop once none is in the window.
-    while True:
-        ok = np.arange(t.size - lag)[stop[: t.size - lag] > np.arange(lag, t.size)]
-        if ok.size == 0:
-            break
-        d = t[ok + lag] - t[ok]
-        h, _ = np.histogram(np.concatenate([d, -d]), edges)
-        counts += h
-        lag += 1
-    return edges, counts
-
-
-def binned_rates(spike_times_s, burst_id, start_s: float, stop_s: float, bin_s: float) -> pd.DataFrame:
-    """Firing rate (Hz) and % spikes in bursts per time bin: columns start_s, rate_hz, percent_in_bursts."""
-    t = np.asarray(spike_times_s, dtype=float)
-    edges = np.arange(start_s, stop_s + bin_s * 0.5, bin_s)
-    if edges.size < 2:
-        edges = np.array([start_s, stop_s])
-    counts, _ = np.histogram(t, edges)
-    in_burst, _ = np.histogram(t[np.asarray(burst_id) >= 0], edges)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        percent = np.where(counts > 0, 100.0 * in_burst / counts, np.nan)
-    return pd.DataFrame({"start_s": edges[:-1], "rate_hz": counts / np.diff(edges), "percent_in_bursts": percent})
+from nwb_ketamine.explorer import unitread
+from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
+from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
 
 class UnitView(pn.viewable.Viewer):
-    """One unit: raster around the injection with burst spikes marked, ISI histogram (log axis),
-    autocorrelogram, firing and % spikes in bursts over time, waveforms, quality and burst metrics.
+    """One unit: its spikes around the injection, bursts, ISIs, autocorrelogram, waveforms and metrics.
+
+    A raster with burst spikes marked, an ISI histogram (log axis), the autocorrelogram, firing and %
+    spikes in bursts over time, waveforms, quality and burst metrics.
 
     Parameters
     ----------
@@ -85,6 +42,8 @@ class UnitView(pn.viewable.Viewer):
         The archive store (``unit(unit_key)`` → the unit's catalog rows, ``path_of(file)`` → path).
     unit_key
         The unit's catalog key.
+    **params
+        Initial values of the parameters below.
     """
 
     unit_key = param.String(doc="Catalog key of the unit.")
@@ -114,12 +73,12 @@ class UnitView(pn.viewable.Viewer):
 
     @param.depends("unit_key")
     def data(self) -> dict:
-        """What :func:`nwbread.unit_spikes` reads for this unit (cached per key)."""
+        """What :func:`unitread.unit_spikes` reads for this unit (cached per key)."""
         cache = self.__dict__.setdefault("_data_cache", {})
         if self.unit_key not in cache:
             cache.clear()
             row = self.rows().iloc[0]
-            cache[self.unit_key] = nwbread.unit_spikes(self.store.path_of(row["file"]), int(row["unit_row"]))
+            cache[self.unit_key] = unitread.unit_spikes(self.store.path_of(row["file"]), int(row["unit_row"]))
         return cache[self.unit_key]
 
     @param.depends("unit_key", watch=True)
@@ -260,7 +219,7 @@ class UnitView(pn.viewable.Viewer):
                  line_color=None, name="acg")  # fmt: skip
         rate = detail_figure("Firing rate", "time from injection (s)", "rate (Hz)", 220)
         percent = detail_figure("% spikes in bursts", "time from injection (s)", "% in bursts", 220,
-                                x_range=rate.x_range, y_range=Range1d(0, 100))  # fmt: skip
+                                x_range=rate.x_range, y_range=Range1d(start=0, end=100))  # fmt: skip
         for fig, column, color in ((rate, "rate_hz", "black"), (percent, "percent_in_bursts", "#d62728")):
             fig.step("t", column, source=sources["rates"], mode="center", color=color, name=column)
             fig.add_layout(Span(location=0.0, dimension="height", line_color="green", line_dash="dashed",
@@ -347,7 +306,7 @@ class UnitView(pn.viewable.Viewer):
         names = d["channels"] or [str(c) for c in range(mean.shape[1])]
         spread = sd if sd is not None else np.zeros_like(mean)
         lo, hi = np.nanmin(mean - spread), np.nanmax(mean + spread)
-        y_range = Range1d(float(lo), float(hi)) if np.isfinite([lo, hi]).all() and hi > lo else None
+        y_range = Range1d(start=float(lo), end=float(hi)) if np.isfinite([lo, hi]).all() and hi > lo else None
         figures = []
         for c in range(mean.shape[1]):
             name = names[c] if c < len(names) else str(c)
@@ -361,26 +320,24 @@ class UnitView(pn.viewable.Viewer):
     # -- layout ------------------------------------------------------------------------------------
     @param.depends("unit_key", "onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes")
     def _metrics(self):
-        return pn.widgets.Tabulator(
-            self.metrics().round(3), show_index=False, disabled=True, sizing_mode="stretch_width"
-        )
+        return table(self.metrics().round(3))
 
     @param.depends("unit_key")
     def _quality(self):
-        return pn.widgets.Tabulator(self.quality(), show_index=False, disabled=True, sizing_mode="stretch_width")
+        return table(self.quality())
 
     @param.depends("unit_key")
     def _plots(self):
         figs = self.figures()
 
-        def pane(fig):
+        def _pane(fig):
             return pn.pane.Bokeh(fig, sizing_mode="stretch_width")
 
         return pn.Column(
-            pane(figs["raster"]),
-            pn.Row(pane(figs["isi"]), pane(figs["acg"]), sizing_mode="stretch_width"),
-            pane(figs["rate"]),
-            pane(figs["percent"]),
+            _pane(figs["raster"]),
+            pn.Row(_pane(figs["isi"]), _pane(figs["acg"]), sizing_mode="stretch_width"),
+            _pane(figs["rate"]),
+            _pane(figs["percent"]),
             pn.Row(
                 pn.GridBox(*(pn.pane.Bokeh(f) for f in figs["waveforms"]), ncols=4),
                 self._quality,
@@ -390,25 +347,14 @@ class UnitView(pn.viewable.Viewer):
         )
 
     def __panel__(self):
-        try:
-            self.data()
-        except Exception as exc:  # an unreadable file is a message in the page, not a traceback
-            return pn.pane.Alert(f"Cannot read unit {self.unit_key}: {type(exc).__name__}: {exc}", alert_type="danger")
-        rule = pn.Param(
-            self.param,
-            parameters=["onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes"],
-            name="Burst rule (recomputes live)",
-            default_layout=pn.Row,
-        )
-        display = pn.Param(
-            self.param, parameters=["raster_row_s", "rate_bin_s", "acg_window_ms"], show_name=False,
-            default_layout=pn.Row,
-        )  # fmt: skip
+        if (message := unreadable(f"unit {self.unit_key}", self.data)) is not None:
+            return message
+        rule = ["onset_isi_ms", "end_isi_ms", "min_silence_ms", "min_spikes"]
         return pn.Column(
             pn.pane.Markdown(f"## Unit {self.unit_key}"),
-            rule,
+            controls(self, rule, name="Burst rule (recomputes live)"),
             self._metrics,
-            display,
+            controls(self, ["raster_row_s", "rate_bin_s", "acg_window_ms"], show_name=False),
             self._plots,
             sizing_mode="stretch_width",
         )

@@ -76,7 +76,7 @@ def _catalog(args) -> int:
 
 
 def _explore(args) -> int:
-    from nwb_ketamine.explorer.app import serve
+    from nwb_ketamine.explorer.server import serve
 
     serve(
         args.archive,

@@ -40,6 +40,10 @@ EVENTS_PREFIX = "events_"  # EventsTable names: events_<acquisition channel>
 RAW_SERIES = "ElectricalSeries"
 RECORDING_SEGMENTS = "recording_segments"  # TimeIntervals: one row per raw segment, with its provenance
 RECORDING_GAPS = "recording_gaps"  # TimeIntervals: the time between segments
+#: NWB's own places the h5py readers look in: the acquired series and the icephys metadata tables.
+ACQUISITION_PATH = "/acquisition"
+INTRACELLULAR_EPHYS_PATH = "/general/intracellular_ephys"
+INTRACELLULAR_RESPONSES_PATH = f"{INTRACELLULAR_EPHYS_PATH}/intracellular_recordings/responses"
 
 
 def processing_path(module: str, name: str) -> str:
@@ -105,6 +109,10 @@ SWEEP_COLUMNS = {
     "accepted": "Whether the sweep passed quality control.",
     "rejection_reason": "Why the sweep was rejected ('' when accepted).",
 }
+#: The epsc_sweeps column linking each row to its row of intracellular_recordings.
+SWEEP_RECORDING_COLUMN = "intracellular_recording"
+#: Column of the icephys experimental_conditions table holding each condition's holding potential (V).
+HOLDING_POTENTIAL_COLUMN = "holding_potential"
 #: Columns of the one-row epsc_cell table (name → description).
 CELL_DESCRIPTIONS = {
     "ampa_peak_a": "Mean AMPAR-EPSC peak over accepted AMPA sweeps (signed, A).",

@@ -1,8 +1,11 @@
 """The explorer's readers done through pynwb's objects: the reference the h5py readers are tested against.
 
-:mod:`nwb_ketamine.explorer.nwbread` reads cells, units and raw windows with h5py by object path (fast);
-these functions read the same things from the :class:`pynwb.NWBFile` that :func:`nwbread.open_nwb` builds,
-independently of that code, so that ``tests/explorer/test_nwbread.py`` can compare the two value for value.
+:mod:`~nwb_ketamine.explorer.cellread`, :mod:`~nwb_ketamine.explorer.unitread` and
+:mod:`~nwb_ketamine.explorer.rawread` read cells, units and raw windows with h5py by object path (fast); these
+functions read the same things from the :class:`pynwb.NWBFile` that :func:`nwbfiles.open_nwb` builds, sharing
+only the readers' pure steps on values already read (the walk of the icephys tables, joining events and
+windows, a sweep's stored measures, assembling the result), so that ``tests/explorer/test_readers.py`` can
+compare the two value for value.
 """
 
 from __future__ import annotations
@@ -13,8 +16,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.explorer.nwbread import events_frame, join_events, join_windows, open_nwb
-from nwb_ketamine.filelayout import AMOUNTS, DRUG_STRESS, the_injection
+from nwb_ketamine.explorer.cellread import cell_result, spread_holding, stored_measures
+from nwb_ketamine.explorer.nwbfiles import open_nwb
+from nwb_ketamine.explorer.rawread import events_frame, join_events, join_windows
+from nwb_ketamine.filelayout import (
+    AMOUNTS,
+    DRUG_STRESS,
+    EPSC_SWEEPS,
+    ICEPHYS_MODULE,
+    SWEEP_RECORDING_COLUMN,
+    the_injection,
+)
 from nwb_ketamine.filelayout import injection_label as label_of
 
 
@@ -86,18 +98,14 @@ def _holding_of_recordings(nwbfile, n_rows: int) -> np.ndarray:
         simultaneous = _ragged(nwbfile.icephys_sequential_recordings["simultaneous_recordings"])
         recordings = _ragged(nwbfile.icephys_simultaneous_recordings["recordings"])
         values = np.asarray(conditions["holding_potential"].data[:], dtype=float)
-        for value, reps in zip(values, repetitions, strict=True):
-            for rep in reps:
-                for seq in sequentials[rep]:
-                    for sim in simultaneous[seq]:
-                        holding[recordings[sim]] = value
+        spread_holding(values, repetitions, sequentials, simultaneous, recordings, holding)
     except (KeyError, AttributeError, TypeError, IndexError):
         pass
     return holding
 
 
 def cell_sweeps_pynwb(path) -> dict:
-    """``nwbread.cell_sweeps(path)`` read through pynwb's objects: the same dict (see there)."""
+    """``cellread.cell_sweeps(path)`` read through pynwb's objects: the same dict (see there)."""
     from pynwb.icephys import VoltageClampSeries
 
     from nwb_ketamine.analysis.store import read_epsc_analysis
@@ -115,7 +123,7 @@ def cell_sweeps_pynwb(path) -> dict:
     measures = None
     if stored is not None:
         measures, summary, parameters = stored
-        analysed = np.asarray(nwbfile.processing["icephys"]["epsc_sweeps"]["intracellular_recording"].data[:])
+        analysed = np.asarray(nwbfile.processing[ICEPHYS_MODULE][EPSC_SWEEPS][SWEEP_RECORDING_COLUMN].data[:])
         position = {int(r): k for k, r in enumerate(analysed)}
     else:
         summary = parameters = None
@@ -138,41 +146,17 @@ def cell_sweeps_pynwb(path) -> dict:
             "holding_potential_v": holding[i] if i < holding.size else np.nan,
             "rate_hz": float(series.rate) if series.rate else np.nan,
         }
-        j = position.get(i)
-        if measures is not None and j is not None:
-            for name, values_ in measures.items():
-                value = values_[j]
-                record[name] = value.decode() if isinstance(value, bytes) else value
-            record["analysed"] = True
-        else:
-            record.update(kind="other", accepted=False, rejection_reason="not analysed", analysed=False)
-        records.append(record)
-    sweeps = pd.DataFrame.from_records(records)
-    if len(sweeps):
-        sweeps["holding_potential_v"] = sweeps["holding_potential_v"].astype(float)
-        for column in ("series_resistance_ohm", "input_resistance_ohm", "decay_tau_s", "peak_a", "baseline_a"):
-            if column not in sweeps:
-                sweeps[column] = np.nan
-        sweeps["accepted"] = sweeps["accepted"].astype(bool)
+        records.append(record | stored_measures(measures, position.get(i)))
     electrode = {}
     if rows:
         e = rows[0][3].electrode
         electrode = {"name": e.name, "location": getattr(e, "location", ""), "slice": getattr(e, "slice", ""),
                      "cell_id": getattr(e, "cell_id", "")}  # fmt: skip
-    return {
-        "current_a": current,
-        "time_s": np.arange(width) / rate if rows else np.zeros(0),
-        "rate_hz": rate,
-        "sweeps": sweeps,
-        "summary": summary,
-        "parameters": parameters,
-        "electrode": electrode,
-        "injection_time_s": injection_time_s(nwbfile),
-    }
+    return cell_result(current, rate, records, summary, parameters, electrode, injection_time_s(nwbfile))
 
 
 def unit_spikes_pynwb(path, unit_row: int) -> dict:
-    """``nwbread.unit_spikes(path, unit_row)`` read through pynwb's objects: the same dict (see there)."""
+    """``unitread.unit_spikes(path, unit_row)`` read through pynwb's objects: the same dict (see there)."""
     from nwb_ketamine.converters.units import read_burst_metrics
 
     nwbfile = open_nwb(path)
@@ -266,7 +250,7 @@ def _raw_series(nwbfile, name: str | None = None) -> list:
 def raw_window_pynwb(
     path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None
 ) -> dict:
-    """``nwbread.raw_window(...)`` read through pynwb's objects: the same dict (see there)."""
+    """``rawread.raw_window(...)`` read through pynwb's objects: the same dict (see there)."""
     nwbfile = open_nwb(path)
     found = _raw_series(nwbfile, series_name)
     if not found:

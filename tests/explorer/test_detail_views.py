@@ -9,8 +9,9 @@ import pytest
 
 from nwb_ketamine.explorer.cell import CellView
 from nwb_ketamine.explorer.generic import GenericView
+from nwb_ketamine.explorer.spiketrain import autocorrelogram, isi_histogram
 from nwb_ketamine.explorer.traces import TracesView
-from nwb_ketamine.explorer.unit import UnitView, autocorrelogram, isi_histogram
+from nwb_ketamine.explorer.unit import UnitView
 from tests.conftest import sha256
 
 

@@ -12,7 +12,7 @@ import pytest
 from nwb_ketamine import filelayout as layout
 from nwb_ketamine.analysis.bursts import METRICS
 from nwb_ketamine.archive.catalog import load_catalog
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import h5tables, nwbfiles
 from tests.explorer import pynwb_reference
 
 
@@ -64,9 +64,9 @@ def test_one_injection_rule_for_catalog_explorer_and_pynwb_readers(tiny_archive)
             ]
         adm = layout.the_injection(administrations)
         expected = float(adm["administration_time"]) if adm is not None else None
-        time, label = nwbread._h5_injection(nwbread.open_h5(path))
+        time, label = h5tables.injection(nwbfiles.open_h5(path))
         assert time == expected and label == layout.injection_label(adm if expected is not None else None)
-        nwbfile = nwbread.open_nwb(path)
+        nwbfile = nwbfiles.open_nwb(path)
         assert pynwb_reference.injection_time_s(nwbfile) == expected
         catalogued = sessions.loc[str(path.relative_to(tiny_archive)), "injection_time_s"]
         assert (np.isnan(catalogued) and expected is None) or catalogued == pytest.approx(expected)

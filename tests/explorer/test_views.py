@@ -5,9 +5,10 @@ import io
 import pandas as pd
 import pytest
 
-from nwb_ketamine.explorer.app import ExplorerApp, is_loopback, serve
+from nwb_ketamine.explorer.app import ExplorerApp
 from nwb_ketamine.explorer.compare import MEASURES, CompareView
 from nwb_ketamine.explorer.overview import OverviewView, group_summary
+from nwb_ketamine.explorer.server import is_loopback, serve
 from nwb_ketamine.explorer.store import ArchiveStore
 
 
@@ -193,7 +194,7 @@ def test_serve_refuses_remote_without_flag(tiny_archive):
 
 
 def test_apply_query_sets_the_detail_views_parameters(tiny_archive):
-    from nwb_ketamine.explorer.app import apply_query
+    from nwb_ketamine.explorer.urlstate import apply_query
 
     store = ArchiveStore(tiny_archive)
     units = list(store.units["unit_key"].unique())

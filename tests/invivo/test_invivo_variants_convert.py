@@ -76,7 +76,7 @@ def test_neuralynx_converts_the_named_32khz_stream_not_the_lfp(variants):
 
 
 def test_sorting_only_session_has_units_and_no_raw(variants):
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import rawread, unitread
 
     session, path, row, spikes = variants["sorting_only"]
     assert session.raw_path is None
@@ -86,10 +86,10 @@ def test_sorting_only_session_has_units_and_no_raw(variants):
         assert len(nwb.electrodes) == 4 * len(session.tetrodes)
         assert "burst_metrics" in nwb.processing["ecephys"].data_interfaces
         _spikes_equal_truth(nwb, spikes, float(row["sampling_rate_hz"]))
-    unit = nwbread.unit_spikes(path, 0)
+    unit = unitread.unit_spikes(path, 0)
     assert unit["spike_times_s"].size and unit["recording_s"][1] > 0
     with pytest.raises(LookupError, match="without raw data"):
-        nwbread.raw_window(path, 0.0, 1.0)
+        rawread.raw_window(path, 0.0, 1.0)
 
 
 def test_variants_pass_the_inspector_without_violations(variants):
@@ -103,7 +103,7 @@ def test_variants_pass_the_inspector_without_violations(variants):
 
 @pytest.mark.parametrize("variant", ["openephys_split", "neuralynx", "sorting_only"])
 def test_variants_open_in_the_explorers_file_unit_and_traces_readers(variants, variant):
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import rawread, unitread
     from nwb_ketamine.explorer.generic import GenericView
 
     _, path, _, _ = variants[variant]
@@ -111,8 +111,8 @@ def test_variants_open_in_the_explorers_file_unit_and_traces_readers(variants, v
     assert view.error is None and len(view.tree()) and view.units_plot() is not None
     if variant != "sorting_only":
         assert {f"ElectricalSeries_segment{k} (ElectricalSeries)" for k in range(2)} <= set(view.param.series.objects)
-        window = nwbread.raw_window(path, 6.5, 9.5)  # across the pause at 7-9 s
+        window = rawread.raw_window(path, 6.5, 9.5)  # across the pause at 7-9 s
         assert len(window["gaps"]) == 1 and np.isnan(window["data_uv"]).any()
         assert window["events"]["start_s"].between(0, 10).all()
-    unit = nwbread.unit_spikes(path, 0)
+    unit = unitread.unit_spikes(path, 0)
     assert unit["recording_s"] == pytest.approx((0.0, 10.0), abs=1e-3)

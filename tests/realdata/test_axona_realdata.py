@@ -195,7 +195,7 @@ def archive(folder, tmp_path_factory):
 @pytest.mark.realdata
 def test_sorting_only_session_converts_validates_and_opens(archive):
     from nwb_ketamine.cli import main
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import unitread
 
     root, path = archive
     with NWBHDF5IO(path, "r") as io:
@@ -208,5 +208,5 @@ def test_sorting_only_session_converts_validates_and_opens(archive):
     assert set(units.loc[units["unit_name"].str.endswith("_0"), "curation_label"]) == {"unsorted"}
     assert len(names) == 8 and all(n.startswith(("6", "8")) for n in names)
     assert main(["validate", str(root), "--json", str(root / "report.json")]) == 0
-    unit = nwbread.unit_spikes(path, 1)
+    unit = unitread.unit_spikes(path, 1)
     assert unit["spike_times_s"].size == units["n_spikes"].iloc[1] and unit["recording_s"][1] == pytest.approx(402.0)

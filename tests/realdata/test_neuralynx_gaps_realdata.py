@@ -119,13 +119,13 @@ def test_validates_and_inspector_has_no_violations(neuralynx):
 
 
 def test_explorer_raw_window_joins_the_segments_with_a_break_at_each_gap(neuralynx):
-    from nwb_ketamine.explorer import nwbread
+    from nwb_ketamine.explorer import rawread
     from nwb_ketamine.explorer.traces import TracesView
     from tests.explorer import pynwb_reference
 
     _, path, mats = neuralynx
     samples, times, _ = _reference(mats["LAHC1"])
-    window = nwbread.raw_window(path, 2.40025, 2.70025, max_points=100_000)  # across the 50 ms gap at 2.51-2.56 s
+    window = rawread.raw_window(path, 2.40025, 2.70025, max_points=100_000)  # across the 50 ms gap at 2.51-2.56 s
     finite = np.isfinite(window["data_uv"][:, 0])
     assert np.count_nonzero(~finite) == 1, "one NaN row breaks the line at the gap"
     # Every sample drawn is Neuralynx's sample at that time (to one sample), and every sample of the window is drawn.

@@ -1,5 +1,6 @@
-"""explorer.nwbread returns what the files hold: sweeps against pyabf, spikes and raw samples against
-the stored datasets, the min/max envelope kept when decimating, and only the window's chunks read."""
+"""The explorer's h5py readers (cellread, unitread, rawread) return what the files hold: sweeps against pyabf,
+spikes and raw samples against the stored datasets, the min/max envelope kept when decimating, and only the
+window's chunks read."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nwb_ketamine.explorer import nwbread
+from nwb_ketamine.explorer import cellread, nwbfiles, rawread, unitread
 from nwb_ketamine.schema_validation import cached_namespace_versions
 from tests.explorer import pynwb_reference
 
@@ -34,7 +35,7 @@ def test_cell_sweeps_equal_pyabf(archive, store):
     study = load_study(archive[1])
     for session in study.slice_sessions:
         row = store.cells[(store.cells["subject"] == session.subject) & (store.cells["cell_id"] == session.cell_id)]
-        d = nwbread.cell_sweeps(store.path_of(row["file"].iloc[0]))
+        d = cellread.cell_sweeps(store.path_of(row["file"].iloc[0]))
         expected, holding, protocols = [], [], []
         for info in session.files:  # the simulator writes files in time order
             rec = read_abf(info.path, clamp_mode=info.clamp_mode)
@@ -50,7 +51,7 @@ def test_cell_sweeps_equal_pyabf(archive, store):
         # The stored analysis, row for row.
         from nwb_ketamine.analysis.store import read_epsc_analysis
 
-        measures, summary, params = read_epsc_analysis(nwbread.open_nwb(store.path_of(row["file"].iloc[0])))
+        measures, summary, params = read_epsc_analysis(nwbfiles.open_nwb(store.path_of(row["file"].iloc[0])))
         np.testing.assert_array_equal(d["sweeps"]["accepted"], measures["accepted"])
         np.testing.assert_array_equal(d["sweeps"]["series_resistance_ohm"], measures["series_resistance_ohm"])
         assert d["parameters"] == params and d["summary"]["n_sweeps"] == summary["n_sweeps"] == len(expected)
@@ -61,9 +62,9 @@ def test_cell_sweeps_equal_pyabf(archive, store):
 def test_unit_spikes(store):
     rows = store.units.drop_duplicates("unit_key")
     path = store.path_of(rows["file"].iloc[0])
-    nwbfile = nwbread.open_nwb(path)
+    nwbfile = nwbfiles.open_nwb(path)
     for unit_row in rows["unit_row"]:
-        d = nwbread.unit_spikes(path, int(unit_row))
+        d = unitread.unit_spikes(path, int(unit_row))
         np.testing.assert_array_equal(d["spike_times_s"], nwbfile.units["spike_times"][int(unit_row)])
         assert d["waveform_mean_uv"].shape[1] == 4 == len(d["channels"])
         np.testing.assert_allclose(d["waveform_mean_uv"], nwbfile.units["waveform_mean"][int(unit_row)] * 1e6)
@@ -73,15 +74,15 @@ def test_unit_spikes(store):
         assert d["injection_time_s"] == pytest.approx(store.sessions["injection_time_s"].iloc[2])
         assert len(d["stored_metrics"]) == 2 and d["burst_parameters"] is not None
     with pytest.raises(KeyError):
-        nwbread.unit_spikes(path, 10_000)
+        unitread.unit_spikes(path, 10_000)
 
 
 def test_raw_window_full_resolution_and_envelope(store):
     file = store.sessions.loc[store.sessions["modality"] == "ecephys", "file"].iloc[0]
     path = store.path_of(file)
-    series = nwbread.open_nwb(path).acquisition["ElectricalSeries"]
+    series = nwbfiles.open_nwb(path).acquisition["ElectricalSeries"]
     rate = series.rate
-    full = nwbread.raw_window(path, 1.0, 1.05, max_points=10_000)
+    full = rawread.raw_window(path, 1.0, 1.05, max_points=10_000)
     i0 = int(round(1.0 * rate))
     stored = series.data[i0 : i0 + full["data_uv"].shape[0]].astype(np.float64)
     expected = (stored * series.conversion + series.offset) * 1e6
@@ -89,20 +90,20 @@ def test_raw_window_full_resolution_and_envelope(store):
     np.testing.assert_allclose(full["data_uv"], expected, rtol=1e-12)
     np.testing.assert_allclose(full["time_s"], i0 / rate + np.arange(len(expected)) / rate)
 
-    big = nwbread.raw_window(path, 0.0, 8.0, channels=[4, 5, 6, 7], max_points=1000)
+    big = rawread.raw_window(path, 0.0, 8.0, channels=[4, 5, 6, 7], max_points=1000)
     raw = (series.data[: int(8 * rate), 4:8].astype(np.float64) * series.conversion + series.offset) * 1e6
     assert big["decimated"] and big["data_uv"].shape[0] <= 1002
     np.testing.assert_allclose(big["data_uv"].max(axis=0), raw.max(axis=0))
     np.testing.assert_allclose(big["data_uv"].min(axis=0), raw.min(axis=0))
     assert big["channels"] == ["CH5", "CH6", "CH7", "CH8"] and set(big["groups"]) == {"tetrode1"}
     assert big["injection_time_s"] == pytest.approx(4.0) and len(big["events"]) >= 1
-    assert nwbread.raw_window(path, 5.0, 6.0)["injection_time_s"] is None
+    assert rawread.raw_window(path, 5.0, 6.0)["injection_time_s"] is None
 
 
 def test_minmax_decimate_keeps_each_bin_extremes():
     rng = np.random.default_rng(1)
     data = rng.normal(size=(1003, 3))
-    positions, values = nwbread.minmax_decimate(data, 10)
+    positions, values = rawread.minmax_decimate(data, 10)
     assert values.shape == (2 * 101, 3) and positions[-1] == 1002
     for b in range(101):
         block = data[b * 10 : (b + 1) * 10]
@@ -151,18 +152,18 @@ def test_raw_window_reads_only_the_window(tmp_path):
     with CountingFile(path, "r") as raw, h5py.File(raw, "r") as h5, NWBHDF5IO(file=h5, mode="r") as reader:
         series = reader.read().acquisition["ElectricalSeries"]
         CountingFile.bytes_read = 0
-        w = nwbread.read_raw_window(series, 300.0, 302.0, max_points=10_000)
+        w = rawread.read_raw_window(series, 300.0, 302.0, max_points=10_000)
         assert CountingFile.bytes_read < size / 50, (CountingFile.bytes_read, size)
         np.testing.assert_allclose(w["data_uv"], data[300_000:302_000] * 0.195)
 
 
 def test_open_nwb_caches_and_rejects_garbage(tmp_path, store):
     path = store.path_of(store.cells["file"].iloc[0])
-    assert nwbread.open_nwb(path) is nwbread.open_nwb(path)
+    assert nwbfiles.open_nwb(path) is nwbfiles.open_nwb(path)
     garbage = tmp_path / "garbage.nwb"
     garbage.write_bytes(b"not an hdf5 file" * 100)
     with pytest.raises(OSError):
-        nwbread.open_nwb(garbage)
+        nwbfiles.open_nwb(garbage)
 
 
 def assert_same(a, b, where=""):
@@ -186,31 +187,31 @@ def test_h5py_readers_equal_pynwb(store):
     """The views' h5py readers return what the pynwb readers (full object construction) return."""
     for file in store.cells["file"]:
         path = store.path_of(file)
-        assert_same(nwbread.cell_sweeps(path), pynwb_reference.cell_sweeps_pynwb(path), file)
+        assert_same(cellread.cell_sweeps(path), pynwb_reference.cell_sweeps_pynwb(path), file)
     for _, row in store.units.drop_duplicates("unit_key").iterrows():
         path = store.path_of(row["file"])
-        d = nwbread.unit_spikes(path, int(row["unit_row"]))
+        d = unitread.unit_spikes(path, int(row["unit_row"]))
         assert_same(d, pynwb_reference.unit_spikes_pynwb(path, int(row["unit_row"])), row["unit_key"])
         assert d["spike_times_s"].size > 0 and d["stored_metrics"] is not None
     path = store.path_of(store.units["file"].iloc[0])
     with pytest.raises(KeyError):
-        nwbread.unit_spikes(path, 10_000)
+        unitread.unit_spikes(path, 10_000)
     with pytest.raises(OSError):
-        nwbread.cell_sweeps(path.with_name("absent.nwb"))
+        cellread.cell_sweeps(path.with_name("absent.nwb"))
     # Raw windows: full resolution, decimated, a channel subset, clipped at the start, holding the injection.
     for args in [(1.0, 1.05, None, 10_000), (0.0, 8.0, [4, 5, 6, 7], 1000), (-5.0, 3.0, None, 4000), (3.5, 4.5)]:
-        assert_same(nwbread.raw_window(path, *args), pynwb_reference.raw_window_pynwb(path, *args), str(args))
+        assert_same(rawread.raw_window(path, *args), pynwb_reference.raw_window_pynwb(path, *args), str(args))
     with pytest.raises(LookupError):
-        nwbread.raw_window(store.path_of(store.cells["file"].iloc[0]), 0.0, 1.0)
+        rawread.raw_window(store.path_of(store.cells["file"].iloc[0]), 0.0, 1.0)
 
 
 def test_namespaces_skipped_only_when_loaded(store, realdata):
     """Our files cache the namespaces this process registers (not loaded again); other versions or an
     unknown extension are loaded from the file."""
-    assert nwbread._namespaces_loaded(store.path_of(store.cells["file"].iloc[0]))
+    assert nwbfiles._namespaces_loaded(store.path_of(store.cells["file"].iloc[0]))
     for name in ("neuroconv_mock_ttl_examples.nwb", "pynwb_backcompat_2.1.0_nwbfile_with_extension.nwb"):
         path = realdata / "nwb" / name
         if not path.exists():
             continue
-        assert not nwbread._namespaces_loaded(path)
+        assert not nwbfiles._namespaces_loaded(path)
         assert "core" in dict(cached_namespace_versions(path))
