@@ -74,7 +74,7 @@ def _holding(f, n_rows: int) -> np.ndarray:
 
 def _epsc_analysis(f):
     """The stored EPSC analysis: (per-sweep measures, cell summary, EpscParameters, analysed rows) or None."""
-    from nwb_ketamine.analysis.epsc import EpscParameters
+    from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 
     if EPSC_CELL_PATH not in f:
         return None
