@@ -37,7 +37,7 @@ def _simulate(args) -> int:
 
 
 def _convert(args) -> int:
-    from nwb_ketamine.archive.convert import convert_study
+    from nwb_ketamine.archive.batch import convert_study
 
     summary = convert_study(
         args.study,

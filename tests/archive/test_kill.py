@@ -11,7 +11,7 @@ import time
 import pytest
 from pynwb import NWBHDF5IO, validate
 
-from nwb_ketamine.archive.convert import PARTIAL_SUFFIXES
+from nwb_ketamine.archive.batch import PARTIAL_SUFFIXES
 from nwb_ketamine.simulate import simulate_study
 
 TRIALS = 10

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.archive.convert import convert_study, read_manifest
+from nwb_ketamine.archive.batch import convert_study, read_manifest
 from nwb_ketamine.archive.layout import dandi_path
 from nwb_ketamine.errors import StudyFileError
 from nwb_ketamine.metadata import load_study

@@ -407,9 +407,7 @@ def convert_study(
 
 
 def _refresh_catalog(archive: Path, client, echo) -> None:
-    try:
-        from nwb_ketamine.archive.catalog import build_catalog
-    except ImportError:  # the catalog lands with its own change
-        return
+    from nwb_ketamine.archive.catalog import build_catalog
+
     result = build_catalog(archive, client=client, progress=False)
     echo(f"catalog refreshed: {result}")
