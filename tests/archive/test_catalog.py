@@ -16,16 +16,10 @@ import pandas as pd
 import pytest
 
 from nwb_ketamine.archive import catalog as catalog_module
-from nwb_ketamine.archive.catalog import (
-    COLUMNS,
-    LABEL_COLUMNS,
-    CatalogError,
-    build_catalog,
-    catalog_dir,
-    load_catalog,
-    read_nwb_file,
-    time_group,
-)
+from nwb_ketamine.archive.catalog import CatalogError, build_catalog, catalog_dir, load_catalog
+from nwb_ketamine.archive.catalog_columns import COLUMNS, LABEL_COLUMNS, time_group
+from nwb_ketamine.archive.catalog_foreign import is_ours
+from nwb_ketamine.archive.catalog_read import read_nwb_file
 
 
 def make_archive(root: Path, study_path: Path, *, include_raw: bool = False) -> tuple[Path, Path]:
@@ -407,7 +401,7 @@ def test_our_files_are_recognised_by_their_marker_not_by_name(tiny, tmp_path):
     archive = tiny[0]
     for path in archive.glob("sub-*/*.nwb"):
         with h5py.File(path, "r") as f:
-            assert catalog_module.is_ours(f), path
+            assert is_ours(f), path
     renamed = tmp_path / "renamed.nwb"  # a name says nothing: our file under any name is ours
     shutil.copy(next(archive.glob("sub-*/*_icephys.nwb")), renamed)
     rows = read_nwb_file(renamed, "renamed.nwb")
@@ -418,7 +412,7 @@ def test_our_files_are_recognised_by_their_marker_not_by_name(tiny, tmp_path):
     with h5py.File(other, "a") as f:
         f["general"].create_group("drug_stress").attrs["neurodata_type"] = "LabMetaData"
     with h5py.File(other, "r") as f:
-        assert not catalog_module.is_ours(f)
+        assert not is_ours(f)
     assert read_nwb_file(other, "other.nwb")["sessions"][0]["origin"] == "foreign"
 
 
