@@ -8,6 +8,7 @@ at construction with a clear message. ``mirror_into_core_fields`` copies the key
 """
 
 from importlib.resources import files
+from typing import Any
 
 from hdmf.utils import docval, get_docval
 from pynwb import get_class, load_namespaces, register_class
@@ -20,8 +21,9 @@ NAMESPACE_PATH = files("nwb_ketamine.schemas") / f"{NAMESPACE}.namespace.yaml"
 
 load_namespaces(str(NAMESPACE_PATH))
 
-_DrugAdministrationBase = get_class("DrugAdministration", NAMESPACE)
-_StressProtocolBase = get_class("StressProtocol", NAMESPACE)
+# Classes pynwb generates from the spec at run time; mypy cannot know them, so they are typed Any.
+_DrugAdministrationBase: Any = get_class("DrugAdministration", NAMESPACE)
+_StressProtocolBase: Any = get_class("StressProtocol", NAMESPACE)
 
 
 def _require_choice(type_name, field, value, choices):

@@ -126,8 +126,10 @@ def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) ->
         stat = path.stat()
         entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
         previous = (known or {}).get(str(path))
-        same = previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns
-        entry["sha256"] = previous["sha256"] if same else sha256_of(path)
+        if previous is not None and (previous["size"], previous["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+            entry["sha256"] = previous["sha256"]
+        else:
+            entry["sha256"] = sha256_of(path)
         out.append(entry)
     return out
 

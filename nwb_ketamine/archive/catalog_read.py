@@ -208,7 +208,7 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool, lab_labels: dict[str,
             for name in ("unit", "epoch", "start_s", "stop_s", *BURST_COLUMNS)
             if name in metrics
         }
-        pairs = [(int(m["unit"][i]), i) for i in range(len(m["unit"]))]
+        pairs: list[tuple[int, int | None]] = [(int(m["unit"][i]), i) for i in range(len(m["unit"]))]
     else:
         m, pairs = {}, [(i, None) for i in range(n)]
     injection = labels["injection_time_s"]

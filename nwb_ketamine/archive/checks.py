@@ -6,7 +6,7 @@ NWB Inspector checks, registered with :func:`nwbinspector.register_check` when t
 So ``nwb-ketamine validate`` runs them with the Inspector's own machinery, and anyone can run them
 on any NWB file with ``nwbinspector --modules nwb_ketamine.archive.checks PATH``. Each check looks at
 one object of the file; rules across files (the same subject in the same group everywhere) need the
-whole archive and live in :mod:`nwb_ketamine.archive.validate`.
+whole archive and live in :mod:`nwb_ketamine.archive.consistency`.
 
 Every message says what is wrong and what to fix. The Inspector overwrites a message's location with
 its own guess (``None`` for most objects), so ``validate`` fills in the object's path in the file.
@@ -29,6 +29,7 @@ from pynwb.ecephys import ElectrodeGroup
 from pynwb.icephys import ExperimentalConditionsTable, IntracellularElectrode
 from pynwb.misc import Units
 
+from nwb_ketamine import h5read
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata
 from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, EPSC_CELL, EPSC_PARAMETERS, EPSC_SWEEPS
 from nwb_ketamine.vocabulary import CCF_REGIONS
@@ -67,13 +68,21 @@ FIXES = {
 }
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def table_column(table: DynamicTable, name: str) -> list:
+    """The values of a column of a pynwb DynamicTable, strings decoded.
 
+    Parameters
+    ----------
+    table
+        The table, read with pynwb.
+    name
+        The column.
 
-def _column(table: DynamicTable, name: str) -> list:
-    values = table[name].data[:]
-    return [_text(v) if isinstance(v, bytes | str) else v for v in values]
+    Returns
+    -------
+    list
+    """
+    return [h5read.text(v) if isinstance(v, bytes | str) else v for v in table[name].data[:]]
 
 
 def _is_missing(value) -> bool:
@@ -92,7 +101,7 @@ def _non_ccf(values: Iterable) -> list[str]:
     """The distinct values that are neither a known Allen CCF acronym nor 'unknown', in order of appearance."""
     seen = []
     for value in values:
-        text = "" if value is None else _text(value)
+        text = h5read.text(value)
         if text not in CCF_REGIONS and text != UNKNOWN_LOCATION and text not in seen:
             seen.append(text)
     return seen
@@ -150,7 +159,7 @@ def check_units_brain_area(units: Units) -> InspectorMessage | None:
     """The units' ``brain_area`` column, when present, holds Allen CCF acronyms or 'unknown'."""
     if "brain_area" not in units.colnames:
         return None
-    bad = _non_ccf(_column(units, "brain_area"))
+    bad = _non_ccf(table_column(units, "brain_area"))
     return _ccf_message("Units brain_area values", bad) if bad else None
 
 
@@ -168,7 +177,7 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
             message=f"experimental_conditions has no column {', '.join(missing)}; every condition row must be "
             f"labelled with {', '.join(CONDITION_LABELS)}."
         )
-    values = {label: _column(conditions, label) for label in CONDITION_LABELS if label in conditions.colnames}
+    values = {label: table_column(conditions, label) for label in CONDITION_LABELS if label in conditions.colnames}
     drugs = values.get("drug", ["none"] * len(conditions))
     for label, column in values.items():
         if label == "hours_since_injection":
@@ -201,7 +210,7 @@ def check_nmda_holding_potential(table: DynamicTable) -> InspectorMessage | None
     """Every NMDAR sweep of the ``epsc_sweeps`` analysis table has a holding potential."""
     if table.name != "epsc_sweeps" or "kind" not in table.colnames or len(table) == 0:
         return None
-    kinds = np.asarray([_text(k) for k in table["kind"].data[:]])
+    kinds = np.asarray([h5read.text(k) for k in table["kind"].data[:]])
     nmda = np.flatnonzero(kinds == "NMDA")
     if not len(nmda):
         return None
@@ -219,8 +228,8 @@ def _post_injection_evidence(nwbfile: NWBFile) -> str | None:
     if nwbfile.epochs is not None and "tags" in nwbfile.epochs.colnames:
         for tags in nwbfile.epochs["tags"][:]:
             for tag in tags:
-                if any(word in _text(tag) for word in POST_INJECTION_TAGS):
-                    return f"epoch tag {_text(tag)!r}"
+                if any(word in h5read.text(tag) for word in POST_INJECTION_TAGS):
+                    return f"epoch tag {h5read.text(tag)!r}"
     conditions = nwbfile.icephys_experimental_conditions
     if conditions is not None and "hours_since_injection" in conditions.colnames:
         hours = np.asarray(conditions["hours_since_injection"].data[:], dtype=float)

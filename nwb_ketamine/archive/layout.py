@@ -52,12 +52,16 @@ def protocol_summary(study: Study) -> str:
         {CCF_REGIONS[s.ccf_region] for s in study.slice_sessions}
         | {CCF_REGIONS[t.ccf_region] for s in study.invivo_sessions for t in s.tetrodes}
     )
-    groups = sorted({s.group for s in study.subjects.values()})
+    sessions = f"{len(study.slice_sessions)} slice cells and {len(study.invivo_sessions)} in vivo tetrode sessions"
+    sentences = {
+        "Drugs": "; ".join(drugs) or "none",
+        "Stress protocols": "; ".join(stress) or "none",
+        "Experimental groups": ", ".join(sorted({s.group for s in study.subjects.values()})),
+        "Regions": ", ".join(regions),
+    }
     return (
-        f"Drugs: {'; '.join(drugs) or 'none'}. Stress protocols: {'; '.join(stress) or 'none'}. "
-        f"Experimental groups: {', '.join(groups)}. Regions: {', '.join(regions)}. "
-        f"{len(study.slice_sessions)} slice cells and {len(study.invivo_sessions)} in vivo tetrode sessions "
-        f"from {len(study.subjects)} subjects."
+        " ".join(f"{topic}: {text}." for topic, text in sentences.items())
+        + f" {sessions} from {len(study.subjects)} subjects."
     )
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from nwb_ketamine.archive.validate import SEVERITIES, Finding, ValidationReport, validate_archive
+from nwb_ketamine.archive.findings import SEVERITIES, Finding, ValidationReport
+from nwb_ketamine.archive.validate import validate_archive
 from tests.archive.test_checks import (
     add_conditions,
     administration,
