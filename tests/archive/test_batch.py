@@ -11,7 +11,8 @@ import pytest
 import yaml
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.archive.batch import convert_study, read_manifest
+from nwb_ketamine.archive.batch import convert_study
+from nwb_ketamine.archive.manifest import read_manifest
 from nwb_ketamine.archive.layout import dandi_path
 from nwb_ketamine.errors import StudyFileError
 from nwb_ketamine.metadata import load_study
