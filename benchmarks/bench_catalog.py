@@ -21,6 +21,19 @@ from nwb_ketamine.archive.catalog import build_catalog
 
 
 def convert(workdir: Path, size: str) -> Path:
+    """Simulate a study of ``size`` and convert it into ``WORKDIR/archive`` (no raw data); return the archive.
+
+    Parameters
+    ----------
+    workdir
+        Where to simulate and convert.
+    size
+        The simulated study's size.
+
+    Returns
+    -------
+    Path
+    """
     from nwb_ketamine.converters.abf import AbfSliceConverter
     from nwb_ketamine.converters.invivo import InVivoConverter
     from nwb_ketamine.metadata import load_study
@@ -40,6 +53,7 @@ def convert(workdir: Path, size: str) -> Path:
 
 
 def main() -> None:
+    """Run the benchmark (arguments from the command line)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="paper", choices=("paper", "small", "tiny"))
     parser.add_argument("--archive", type=Path, help="an existing archive to catalogue")

@@ -107,6 +107,15 @@ def _demo(args) -> int:
     report = archive / ".nwb-ketamine" / "validation.json"  # where explore looks for it
 
     def step(*argv: str, allowed=(0,)) -> None:
+        """Run one command as the demo shows it.
+
+        Parameters
+        ----------
+        *argv
+            The command and its arguments.
+        allowed
+            Exit codes that let the demo go on.
+        """
         print("\n$ nwb-ketamine", " ".join(argv), flush=True)
         code = main(list(argv))
         if code not in allowed:
@@ -173,6 +182,12 @@ _HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``nwb-ketamine`` command and its subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
         description="Turn slice patch-clamp and in vivo tetrode recordings of a drug & stress study into a "

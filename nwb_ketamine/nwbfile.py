@@ -26,7 +26,21 @@ _AMOUNTS = ("dose", "concentration", "volume")
 
 
 def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subject:
-    """The pynwb Subject for ``subject_id`` with the fields DANDI requires."""
+    """The pynwb Subject for ``subject_id`` with the fields DANDI requires.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    subject_id
+        The subject's id in the study file.
+    session_start
+        The session's start (its time zone is the date of birth's).
+
+    Returns
+    -------
+    Subject
+    """
     info = study.subjects[subject_id]
     kwargs: dict[str, Any] = {name: getattr(info, name) for name in _SUBJECT_FIELDS}
     if info.date_of_birth is not None:
@@ -41,7 +55,21 @@ def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subjec
 
 
 def administration_of(drug: DrugInfo, *, name: str, time_s: float | None) -> DrugAdministration:
-    """A DrugAdministration for a study drug given ``time_s`` seconds after the session start."""
+    """A DrugAdministration for a study drug given ``time_s`` seconds after the session start.
+
+    Parameters
+    ----------
+    drug
+        The study file's drug.
+    name
+        The object's name (unique in the file).
+    time_s
+        When it was given, in seconds from the session start (negative: before it); None when not known.
+
+    Returns
+    -------
+    DrugAdministration
+    """
     kwargs: dict[str, Any] = {field: getattr(drug, field) for field in _DRUG_FIELDS}
     for field in _AMOUNTS:
         amount = getattr(drug, field)
@@ -104,6 +132,21 @@ def new_nwbfile(study: Study, session, *, session_description: str, bath: dict[s
     """An NWBFile with the study's metadata, the Subject and the drug & stress objects of ``session``.
 
     The drug and stress facts are mirrored into ``pharmacology``, ``protocol`` and ``keywords``.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    session
+        One of its sessions.
+    session_description
+        The description when the study file gives the session none.
+    bath
+        Bath-applied drug ids and when each was first applied, in seconds from the session start.
+
+    Returns
+    -------
+    NWBFile
     """
     info = study.info
     nwbfile = NWBFile(

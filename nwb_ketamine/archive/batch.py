@@ -60,13 +60,26 @@ class ConversionSummary:
     results: list[SessionResult] = field(default_factory=list)
 
     def count(self, status: str) -> int:
+        """Sessions with ``status``.
+
+        Parameters
+        ----------
+        status
+            'converted', 'skipped' or 'failed'.
+
+        Returns
+        -------
+        int
+        """
         return sum(r.status == status for r in self.results)
 
     @property
     def failed(self) -> list[SessionResult]:
+        """The sessions that failed."""
         return [r for r in self.results if r.status == "failed"]
 
     def text(self) -> str:
+        """One line of counts, then one line per failed session."""
         lines = [
             f"{self.count('converted')} converted, {self.count('skipped')} unchanged (skipped), "
             f"{self.count('failed')} failed, into {self.archive}"
@@ -80,7 +93,7 @@ class ConversionSummary:
 
 
 def _validate_nwb(path: Path) -> None:
-    """pynwb schema validation of a freshly written file; raise if it is not valid."""
+    """Validate a freshly written file against the schema with pynwb; raise if it is not valid."""
     from nwb_ketamine.schema_validation import schema_errors
 
     errors = schema_errors(path)
@@ -88,7 +101,7 @@ def _validate_nwb(path: Path) -> None:
         raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
 
 
-def make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
+def _make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
     if isinstance(session, SliceSession):
         from nwb_ketamine.converters.abf import AbfSliceConverter
 
@@ -135,7 +148,7 @@ def convert_session(
         session = next(s for s in study.sessions if s.key == key)
         relpath = dandi_path(session)
         check_sources_exist(session)
-        converter = make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
+        converter = _make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
         # One temporary file: written, validated, then renamed into place (an invalid file never appears).
         with atomic_path(archive_path / relpath) as temporary:
             converter.write_nwb(temporary)
@@ -166,7 +179,7 @@ def convert_session(
 # The batch
 
 
-def remove_leftovers(archive: Path) -> int:
+def _remove_leftovers(archive: Path) -> int:
     """Delete temporary files an interrupted run left behind; return how many."""
     count = 0
     for path in Path(archive).rglob(".*"):
@@ -176,7 +189,7 @@ def remove_leftovers(archive: Path) -> int:
     return count
 
 
-def open_client(jobs: int | None = None, scheduler: str | None = None):
+def _open_client(jobs: int | None = None, scheduler: str | None = None):
     """A Dask client: connected to ``scheduler`` when given, else a local cluster of ``jobs`` processes."""
     from dask.distributed import Client, LocalCluster
 
@@ -244,7 +257,7 @@ def convert_study(
     study = load_study(study_path, check_files=False)
     archive = Path(archive).resolve()
     archive.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(archive)
+    _remove_leftovers(archive)
     write_dandiset_yaml(study, archive)
     manifest = read_manifest(archive)
     outputs = manifest.setdefault("outputs", {})
@@ -266,7 +279,7 @@ def convert_study(
         echo(summary.text())
         return summary
 
-    client = open_client(jobs, scheduler)
+    client = _open_client(jobs, scheduler)
     try:
         n_workers = max(1, len(client.scheduler_info()["workers"]))
         threads = max(1, (os.cpu_count() or 1) // n_workers) if not scheduler else None

@@ -119,7 +119,17 @@ def _read_task(root: str, relpath: str, reader: Callable | None = None) -> tuple
 
 
 def catalog_dir(archive) -> Path:
-    """Folder of the catalog of a local archive: ``ARCHIVE/.nwb-ketamine/catalog``."""
+    """Folder of the catalog of a local archive: ``ARCHIVE/.nwb-ketamine/catalog``.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+
+    Returns
+    -------
+    Path
+    """
     return state_dir(Path(archive)) / CATALOG_FOLDER
 
 
@@ -266,6 +276,17 @@ def build_catalog(
     failed_before = set(state.get("failed", {})) if state.get("archive") == root else set()
 
     def unchanged(relpath: str) -> bool:
+        """Whether a file is as the previous build read it (and it did not fail).
+
+        Parameters
+        ----------
+        relpath
+            The file, relative to the archive.
+
+        Returns
+        -------
+        bool
+        """
         old = known.get(relpath)
         return (
             old is not None and relpath not in failed_before and all(old.get(k) == v for k, v in files[relpath].items())
@@ -326,7 +347,20 @@ def build_catalog(
 def load_catalog(archive_or_out) -> dict:
     """The catalog tables as pandas DataFrames: ``{"sessions": …, "cells": …, "units": …}``.
 
-    ``archive_or_out`` is an archive folder (its ``.nwb-ketamine/catalog``) or the folder of the tables.
+    Parameters
+    ----------
+    archive_or_out
+        An archive folder (its ``.nwb-ketamine/catalog``) or the folder of the tables.
+
+    Returns
+    -------
+    dict
+        Table name → DataFrame.
+
+    Raises
+    ------
+    CatalogError
+        When the folder holds no catalog.
     """
     import pandas as pd
 

@@ -126,6 +126,19 @@ def as_float(value) -> float:
 def time_group(hours: float, experimental_group: str = "") -> str:
     """The time group label of a slice cell (see the module docstring).
 
+    Parameters
+    ----------
+    hours
+        Hours from the injection to the recording (NaN or None: no injection).
+    experimental_group
+        The study's group name; its time suffix, when it has one, is the time group.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> time_group(1.3, "stress-ketamine-1h")
     '1h'
     >>> time_group(20.0), time_group(-1.0), time_group(float("nan"))

@@ -40,6 +40,15 @@ def is_ours(f) -> bool:
 
     A positive test on purpose: a file lacking something we write (an analysis table, a name suffix)
     may just be incomplete, while only our converters write this object in this namespace.
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+
+    Returns
+    -------
+    bool
     """
     marker = f.get(OUR_MARKER_PATH)
     return (
@@ -50,7 +59,17 @@ def is_ours(f) -> bool:
 
 
 def icephys_electrodes(f) -> list:
-    """The ``IntracellularElectrode`` groups of a file, in name order (every patch-clamp series links one)."""
+    """The ``IntracellularElectrode`` groups of a file, in name order (every patch-clamp series links one).
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+
+    Returns
+    -------
+    list of h5py.Group
+    """
     icephys = f.get("general/intracellular_ephys")
     if icephys is None:
         return []
@@ -58,6 +77,17 @@ def icephys_electrodes(f) -> list:
 
 
 def has_ecephys(f) -> bool:
+    """Whether a file holds extracellular data: a units table, an electrodes table or an electrode group.
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+
+    Returns
+    -------
+    bool
+    """
     if "id" in f.get(UNITS_PATH[1:], {}):
         return True
     ecephys = f.get("general/extracellular_ephys")
@@ -90,6 +120,15 @@ def contents(f) -> str:
     Only the group listings and the children's type attributes are read (no data), so it stays cheap over
     HTTP. Our own files are described by their cell and unit rows instead, and skip this: a slice file
     has hundreds of sweep series, each one more object header to fetch.
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+
+    Returns
+    -------
+    str
     """
     parts = []
     for place in CONTENT_PLACES:
@@ -113,7 +152,17 @@ def contents(f) -> str:
 
 
 def namespaces(f) -> str:
-    """The namespaces cached in the file and their versions ('core 2.5.0, ndx-testextension 0.1.0')."""
+    """The namespaces cached in the file and their versions ('core 2.5.0, ndx-testextension 0.1.0').
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+
+    Returns
+    -------
+    str
+    """
     specs = f.get("specifications")
     if specs is None:
         return ""
@@ -135,6 +184,19 @@ def foreign_cell_rows(f, labels: dict, relpath: str) -> list[dict]:
 
     A foreign file has neither our experimental-conditions columns nor our analysis, so a row holds only
     what the electrode says (location, slice, cell id); ``hours_since_injection`` stays unknown.
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+    labels
+        The file's group labels (every row starts from them).
+    relpath
+        The file's path relative to the archive.
+
+    Returns
+    -------
+    list of dict
     """
     rows = []
     for i, electrode in enumerate(icephys_electrodes(f)):
@@ -155,6 +217,20 @@ def foreign_unit_columns(units, columns: dict, n: int) -> dict:
     Another tool may give a column of ours another meaning or type (a text ``snr``, a float id), and one
     such value would make the whole Parquet column unwritable, so only the known columns are kept and
     coerced; the spike count comes from the ragged index when the file has no ``n_spikes`` column.
+
+    Parameters
+    ----------
+    units
+        The file's ``/units`` group.
+    columns
+        Column name → its values, as read.
+    n
+        Number of units.
+
+    Returns
+    -------
+    dict
+        Column name → array of the catalog's type.
     """
     out = {}
     for name in ("unit_name", "curation_label", "brain_area"):

@@ -258,7 +258,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
     Returns
     -------
     dict
-        Table name → list of row dicts (see :data:`COLUMNS`).
+        Table name → list of row dicts (see :data:`~nwb_ketamine.archive.catalog_columns.COLUMNS`).
     """
     ours = is_ours(f)
     session = _session_row(f, relpath, ours)
@@ -313,7 +313,20 @@ def _epoch_first_tags(epochs) -> np.ndarray:
 
 
 def read_nwb_file(source, relpath: str) -> dict[str, list[dict]]:
-    """The catalog rows of one NWB file: a local path, a URL or a seekable binary file object."""
+    """The catalog rows of one NWB file: a local path, a URL or a seekable binary file object.
+
+    Parameters
+    ----------
+    source
+        The file.
+    relpath
+        Its path relative to the archive root (the ``file`` column).
+
+    Returns
+    -------
+    dict
+        Table name → list of row dicts (see :data:`~nwb_ketamine.archive.catalog_columns.COLUMNS`).
+    """
     import h5py
 
     if is_url(source):

@@ -118,8 +118,13 @@ def _ccf_message(what: str, values: list[str]) -> InspectorMessage:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=DrugAdministration)
 def check_drug_administration_amount(administration) -> InspectorMessage | None:
-    """An administration has a dose with a unit, or a concentration with a unit, or a volume with a unit
-    for a vehicle control."""
+    """An administration has an amount with a unit: a dose, a concentration, or a volume for a vehicle control.
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration, as the Inspector passes it.
+    """
     name = f"DrugAdministration {administration.name!r} ({administration.agent})"
     for field in ("dose", "concentration", "volume"):
         value, unit = getattr(administration, field), getattr(administration, f"{field}_unit")
@@ -142,21 +147,39 @@ def check_drug_administration_amount(administration) -> InspectorMessage | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=IntracellularElectrode)
 def check_intracellular_electrode_region(electrode: IntracellularElectrode) -> InspectorMessage | None:
-    """The recorded region (the electrode's location) is an Allen CCF acronym."""
+    """The recorded region (the electrode's location) is an Allen CCF acronym.
+
+    Parameters
+    ----------
+    electrode
+        An IntracellularElectrode, as the Inspector passes it.
+    """
     bad = _non_ccf([electrode.location])
     return _ccf_message(f"IntracellularElectrode {electrode.name!r}: location", bad) if bad else None
 
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=ElectrodeGroup)
 def check_electrode_group_region(group: ElectrodeGroup) -> InspectorMessage | None:
-    """A tetrode's (electrode group's) location is an Allen CCF acronym or 'unknown'."""
+    """A tetrode's (electrode group's) location is an Allen CCF acronym or 'unknown'.
+
+    Parameters
+    ----------
+    group
+        An ElectrodeGroup, as the Inspector passes it.
+    """
     bad = _non_ccf([group.location])
     return _ccf_message(f"ElectrodeGroup {group.name!r}: location", bad) if bad else None
 
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=Units)
 def check_units_brain_area(units: Units) -> InspectorMessage | None:
-    """The units' ``brain_area`` column, when present, holds Allen CCF acronyms or 'unknown'."""
+    """The units' ``brain_area`` column, when present, holds Allen CCF acronyms or 'unknown'.
+
+    Parameters
+    ----------
+    units
+        The Units table, as the Inspector passes it.
+    """
     if "brain_area" not in units.colnames:
         return None
     bad = _non_ccf(table_column(units, "brain_area"))
@@ -168,6 +191,16 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
     """Every condition row carries the labels the catalog groups by, from the CCF where they are regions.
 
     'dose' may be empty when the drug is 'none'; 'hours_since_injection' is NaN without an injection.
+
+    Parameters
+    ----------
+    conditions
+        The experimental conditions table, as the Inspector passes it.
+
+    Yields
+    ------
+    InspectorMessage
+        One per missing column or label.
     """
     if len(conditions) == 0:
         return
@@ -207,7 +240,13 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=DynamicTable)
 def check_nmda_holding_potential(table: DynamicTable) -> InspectorMessage | None:
-    """Every NMDAR sweep of the ``epsc_sweeps`` analysis table has a holding potential."""
+    """Every NMDAR sweep of the ``epsc_sweeps`` analysis table has a holding potential.
+
+    Parameters
+    ----------
+    table
+        A DynamicTable, as the Inspector passes it.
+    """
     if table.name != "epsc_sweeps" or "kind" not in table.colnames or len(table) == 0:
         return None
     kinds = np.asarray([h5read.text(k) for k in table["kind"].data[:]])
@@ -240,7 +279,13 @@ def _post_injection_evidence(nwbfile: NWBFile) -> str | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=NWBFile)
 def check_injection_time(nwbfile: NWBFile) -> InspectorMessage | None:
-    """A file with post-injection data has an in vivo DrugAdministration with an administration_time."""
+    """A file with post-injection data has an in vivo DrugAdministration with an administration_time.
+
+    Parameters
+    ----------
+    nwbfile
+        The NWBFile, as the Inspector passes it.
+    """
     evidence = _post_injection_evidence(nwbfile)
     if evidence is None:
         return None
@@ -266,7 +311,13 @@ def check_injection_time(nwbfile: NWBFile) -> InspectorMessage | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=ProcessingModule)
 def check_analysis_parameters(module: ProcessingModule) -> list[InspectorMessage] | None:
-    """Analysis results are stored next to the parameters that produced them (same processing module)."""
+    """Analysis results are stored next to the parameters that produced them (same processing module).
+
+    Parameters
+    ----------
+    module
+        A processing module, as the Inspector passes it.
+    """
     names = set(module.data_interfaces)
     missing = {parameters: result for result, parameters in RESULT_PARAMETERS.items() if result in names}
     messages = [

@@ -12,6 +12,11 @@ from nwb_ketamine.archive.findings import Finding
 def file_facts(nwbfile) -> dict:
     """The labels of one file that must agree across the archive.
 
+    Parameters
+    ----------
+    nwbfile
+        The file, read with pynwb.
+
     Returns
     -------
     dict
@@ -56,11 +61,33 @@ def consistency_findings(facts: dict[str, dict | None]) -> list[Finding]:
     - a drug id (DrugAdministration name) has the same agent and amount in every file;
     - the condition rows of a file carry the file's own group and stress, and a subject's condition labels
       (group, drug, dose, stress) are the same in every file.
+
+    Parameters
+    ----------
+    facts
+        File → its :func:`file_facts` (None for a file that could not be read).
+
+    Returns
+    -------
+    list of Finding
     """
     findings = []
     read = {path: f for path, f in facts.items() if f is not None}
 
-    def disagree(what: str, key_of, label: str, fix: str):
+    def disagree(what: str, key_of, label: str, fix: str) -> None:
+        """Add a finding for each file whose value for a key differs from the first file's.
+
+        Parameters
+        ----------
+        what
+            What the key names, for the message.
+        key_of
+            ``key_of(facts) -> [(key, value), ...]``.
+        label
+            The object path of the findings.
+        fix
+            What to do about it.
+        """
         first: dict = {}  # key → (value, path) of the first file that had it
         for path, f in read.items():
             for key, value in key_of(f):

@@ -106,7 +106,17 @@ class ValidationReport:
 
     @classmethod
     def from_json(cls, data: dict) -> ValidationReport:
-        """The report that :meth:`to_json` wrote."""
+        """The report that :meth:`to_json` wrote.
+
+        Parameters
+        ----------
+        data
+            The JSON dict.
+
+        Returns
+        -------
+        ValidationReport
+        """
         names = {f.name for f in fields(Finding)}
         findings = [Finding(**{k: v for k, v in f.items() if k in names}) for f in data["findings"]]
         return cls(archive=data["archive"], files=list(data["files"]), findings=findings)

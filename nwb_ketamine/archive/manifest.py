@@ -20,7 +20,18 @@ MANIFEST = "manifest.json"
 
 
 def check_sources_exist(session) -> None:
-    """Raise a one-line ConversionError when an input of the session is missing."""
+    """Raise a one-line ConversionError when an input of the session is missing.
+
+    Parameters
+    ----------
+    session
+        A session of the study.
+
+    Raises
+    ------
+    ConversionError
+        Naming the first missing file.
+    """
     from nwb_ketamine.errors import ConversionError
 
     if isinstance(session, SliceSession):
@@ -33,7 +44,17 @@ def check_sources_exist(session) -> None:
 
 
 def session_sources(session) -> list[Path]:
-    """Every input file a session's conversion reads."""
+    """Every input file a session's conversion reads.
+
+    Parameters
+    ----------
+    session
+        A session of the study.
+
+    Returns
+    -------
+    list of Path
+    """
     if isinstance(session, SliceSession):
         return [f.path for f in session.files]
     files = []
@@ -45,6 +66,17 @@ def session_sources(session) -> list[Path]:
 
 
 def sha256_of(path: Path) -> str:
+    """The sha256 of a file's content, as hex.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
@@ -53,7 +85,19 @@ def sha256_of(path: Path) -> str:
 
 
 def metadata_digest(study: Study, session) -> str:
-    """Digest of everything in the study file that the session's NWB file depends on."""
+    """Digest of everything in the study file that the session's NWB file depends on.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    session
+        One of its sessions.
+
+    Returns
+    -------
+    str
+    """
     subject = study.subjects[session.subject]
     stress = study.stress_protocols.get(subject.stress) if subject.stress else None
     drug_ids = {session.injection.drug} if session.injection else set()
@@ -65,7 +109,20 @@ def metadata_digest(study: Study, session) -> str:
 
 
 def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) -> list[dict]:
-    """Size, mtime and sha256 of each source; the sha256 is reused from ``known`` when size and mtime match."""
+    """Size, mtime and sha256 of each source; the sha256 is reused from ``known`` when size and mtime match.
+
+    Parameters
+    ----------
+    paths
+        The sources.
+    known
+        Path → the manifest's entry of the previous conversion.
+
+    Returns
+    -------
+    list of dict
+        ``path``, ``size``, ``mtime_ns`` and ``sha256`` of each source.
+    """
     out = []
     for path in paths:
         stat = path.stat()
@@ -80,6 +137,17 @@ def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) ->
 
 
 def read_manifest(archive: Path) -> dict:
+    """The archive's manifest (``{"outputs": {}}`` when it has none or it is damaged).
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+
+    Returns
+    -------
+    dict
+    """
     path = state_dir(archive) / MANIFEST
     if not path.exists():
         return {"outputs": {}}
@@ -90,12 +158,41 @@ def read_manifest(archive: Path) -> dict:
 
 
 def write_manifest(archive: Path, manifest: dict) -> None:
+    """Write the archive's manifest atomically.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+    manifest
+        What :func:`read_manifest` returns, updated.
+    """
     path = state_dir(archive) / MANIFEST
     write_text(path, json.dumps(manifest, indent=1))
 
 
 def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool, include_raw: bool) -> bool:
-    """Whether a session's output exists and its inputs, options, metadata and tool version are as recorded."""
+    """Whether a session's output exists and its inputs, options, metadata and tool version are as recorded.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+    record
+        The session's manifest entry (None: never converted).
+    study
+        The validated study.
+    session
+        The session.
+    stub
+        Whether this run writes previews.
+    include_raw
+        Whether this run stores raw tetrode recordings.
+
+    Returns
+    -------
+    bool
+    """
     if not record or record.get("stub") != stub or record.get("tool_version") != __version__:
         return False
     if not isinstance(session, SliceSession) and record.get("include_raw", True) != include_raw:

@@ -83,7 +83,7 @@ def validate_archive(archive: Path, *, progress: bool = True, jobs: int | None =
     _offline()
     from tqdm.auto import tqdm
 
-    paths = nwb_files(archive)
+    paths = _nwb_files(archive)
     report = ValidationReport(archive=str(archive), files=[_relative(p, archive) for p in paths])
     facts = {}
     jobs = min(jobs or os.cpu_count() or 1, len(paths))
@@ -105,7 +105,7 @@ def validate_archive(archive: Path, *, progress: bool = True, jobs: int | None =
     return report
 
 
-def nwb_files(archive: Path) -> list[Path]:
+def _nwb_files(archive: Path) -> list[Path]:
     """The NWB files below ``archive``, sorted, skipping hidden files and folders."""
     return sorted(
         p
@@ -223,8 +223,10 @@ def _inspector_finding(message, rel: str, paths: _ObjectPaths, fixes: dict[str, 
 
 
 def _dandi_findings(archive: Path) -> list[Finding]:
-    """``dandi validate``'s checks that pynwb and the Inspector do not already make: dandiset.yaml, file and
-    folder names, and the asset metadata DANDI extracts from each file."""
+    """``dandi validate``'s checks that pynwb and the Inspector do not already make.
+
+    That is the dandiset.yaml, the file and folder names, and the asset metadata DANDI extracts from each file.
+    """
     from dandi.files import DandisetMetadataFile, LocalAsset, NWBAsset, find_dandi_files
     from dandi.organize import validate_organized_path
 
