@@ -1,5 +1,8 @@
-"""The catalog tables: values against the simulator's ground truth and the pynwb readers, incremental
-refresh, unreadable files, Dask, and that ``dandi validate`` ignores the catalog folder."""
+"""The catalog tables: values, incremental refresh, unreadable files, Dask, foreign files.
+
+Values are checked against the simulator's ground truth and the pynwb readers; ``dandi validate`` must
+ignore the catalog folder.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,17 @@ from nwb_ketamine.archive.catalog_read import read_nwb_file
 
 
 def make_archive(root: Path, study_path: Path, *, include_raw: bool = False) -> tuple[Path, Path]:
-    """Convert the simulated study at ``study_path`` into ``root/archive``; return (archive, ground_truth)."""
+    """Convert the simulated study at ``study_path`` into ``root/archive``; return (archive, ground_truth).
+
+    Parameters
+    ----------
+    root
+        Where to create ``archive``.
+    study_path
+        The study file of a simulated study.
+    include_raw
+        Store the in vivo raw data.
+    """
     from nwb_ketamine.converters.abf import AbfSliceConverter
     from nwb_ketamine.converters.invivo import InVivoConverter
     from nwb_ketamine.metadata import load_study
@@ -41,13 +54,29 @@ def make_archive(root: Path, study_path: Path, *, include_raw: bool = False) -> 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, simulated_tiny):
-    """The shared tiny study converted without raw data (and without a catalog): (archive, ground_truth)."""
+    """The shared tiny study converted without raw data (and without a catalog): (archive, ground_truth).
+
+    Parameters
+    ----------
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    simulated_tiny
+        The study file of the shared tiny simulated study.
+    """
     return make_archive(tmp_path_factory.mktemp("catalog"), simulated_tiny)
 
 
 @pytest.fixture
 def archive_copy(tiny, tmp_path):
-    """A copy of the tiny archive that a test may change."""
+    """A copy of the tiny archive that a test may change.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    tmp_path
+        A fresh temporary folder.
+    """
     return Path(shutil.copytree(tiny[0], tmp_path / "archive", ignore=shutil.ignore_patterns(".nwb-ketamine")))
 
 
@@ -58,11 +87,13 @@ class CountingReader:
         self.paths = []
 
     def __call__(self, source, relpath):
+        """Read one file with the default reader, counting it."""
         self.paths.append(relpath)
         return read_nwb_file(source, relpath)
 
 
 def test_time_group_rule():
+    """The time group of a slice cell, from its group name or its hours since injection."""
     assert time_group(1.4, "stress-ketamine-1h") == "1h"
     assert time_group(22.0, "stress-ketamine-24h") == "24h"
     assert time_group(22.0) == "24h"
@@ -73,6 +104,13 @@ def test_time_group_rule():
 
 
 def test_tables_have_the_documented_columns_and_labels(tiny):
+    """Tables have the documented columns and labels.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     archive, _ = tiny
     result = build_catalog(archive, progress=False)
     assert result.out == catalog_dir(archive) == archive / ".nwb-ketamine" / "catalog"
@@ -95,6 +133,13 @@ def test_tables_have_the_documented_columns_and_labels(tiny):
 
 
 def test_cells_match_ground_truth_and_the_pynwb_reader(tiny):
+    """Cell rows match the ground truth and the pynwb reader.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from pynwb import NWBHDF5IO
 
     from nwb_ketamine.analysis.store import read_epsc_analysis
@@ -131,6 +176,13 @@ def test_cells_match_ground_truth_and_the_pynwb_reader(tiny):
 
 
 def test_units_match_ground_truth_and_the_pynwb_reader(tiny):
+    """Unit rows match the ground truth and the pynwb reader.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from pynwb import NWBHDF5IO
 
     from nwb_ketamine.converters.units import read_burst_metrics
@@ -175,6 +227,13 @@ def test_units_match_ground_truth_and_the_pynwb_reader(tiny):
 
 
 def test_refresh_rereads_only_changed_files_and_drops_deleted(archive_copy):
+    """A refresh rereads only changed files and drops deleted ones.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     first = CountingReader()
     result = build_catalog(archive_copy, progress=False, reader=first)
     assert len(first.paths) == 3 and len(result.read) == 3
@@ -207,6 +266,13 @@ def test_refresh_rereads_only_changed_files_and_drops_deleted(archive_copy):
 
 
 def test_an_unreadable_file_is_reported_and_the_others_catalogued(archive_copy):
+    """An unreadable file is reported and the others catalogued.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     bad = archive_copy / "sub-bad" / "sub-bad_ses-1_ecephys.nwb"
     bad.parent.mkdir()
     bad.write_bytes(b"not an HDF5 file" * 100)
@@ -221,6 +287,13 @@ def test_an_unreadable_file_is_reported_and_the_others_catalogued(archive_copy):
 
 
 def test_dot_folders_are_not_catalogued(archive_copy):
+    """Dot folders are not catalogued.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     hidden = archive_copy / ".trash" / "old.nwb"
     hidden.parent.mkdir()
     shutil.copy(next(archive_copy.glob("sub-*/*_icephys.nwb")), hidden)
@@ -229,6 +302,13 @@ def test_dot_folders_are_not_catalogued(archive_copy):
 
 
 def test_user_errors_are_one_line_catalog_errors(tmp_path):
+    """User errors are one-line CatalogErrors.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     with pytest.raises(CatalogError, match="not an archive folder"):
         build_catalog(tmp_path / "missing", progress=False)
     with pytest.raises(CatalogError, match="no catalog"):
@@ -238,6 +318,13 @@ def test_user_errors_are_one_line_catalog_errors(tmp_path):
 
 
 def test_empty_archive_gives_empty_tables(tmp_path):
+    """An empty archive gives empty tables.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     (tmp_path / "archive").mkdir()
     result = build_catalog(tmp_path / "archive", progress=False)
     assert result.counts == {"sessions": 0, "cells": 0, "units": 0}
@@ -245,6 +332,15 @@ def test_empty_archive_gives_empty_tables(tmp_path):
 
 
 def test_reads_on_a_given_dask_client(archive_copy, tiny):
+    """Files are read on a given Dask client.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from dask.distributed import Client
 
     build_catalog(tiny[0], progress=False)
@@ -258,6 +354,15 @@ def test_reads_on_a_given_dask_client(archive_copy, tiny):
 
 @pytest.mark.slow
 def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
+    """A LocalCluster is started above the threshold of files to read.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    monkeypatch
+        pytest's monkeypatch fixture.
+    """
     monkeypatch.setattr(catalog_module, "LOCAL_CLUSTER_MIN_FILES", 2)
     started = []
     from dask import distributed
@@ -265,6 +370,13 @@ def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
     original = distributed.LocalCluster
 
     def recording_cluster(**kwargs):
+        """A LocalCluster that records the arguments it was started with.
+
+        Parameters
+        ----------
+        **kwargs
+            The LocalCluster's arguments.
+        """
         started.append(kwargs)
         return original(dashboard_address=None, **kwargs)
 
@@ -285,7 +397,13 @@ def _dandi_validate(archive: Path) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_dandi_validate_ignores_the_catalog_folder(archive_copy):
-    """``dandi validate`` skips dot-folders; when it fails for another reason, the catalog changes nothing."""
+    """``dandi validate`` skips dot-folders; when it fails for another reason, the catalog changes nothing.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     if not Path(sys.executable).with_name("dandi").exists():
         pytest.skip("dandi-cli not installed")
     (archive_copy / "dandiset.yaml").write_text("identifier: DANDI:000000\nname: test\ndescription: test archive\n")
@@ -305,6 +423,17 @@ def write_foreign_nwb(path: Path, *, electrodes=(), units: int = 0, identifier: 
 
     Every file gets the same subject, session and identifier, and the electrodes the same names, so
     any key derived from that metadata would collide; only the path tells them apart.
+
+    Parameters
+    ----------
+    path
+        Where to write the file.
+    electrodes
+        Names of the intracellular electrodes to add.
+    units
+        Number of units to add.
+    identifier
+        The file's NWB identifier.
     """
     from datetime import UTC, datetime
 
@@ -343,6 +472,15 @@ def write_foreign_nwb(path: Path, *, electrodes=(), units: int = 0, identifier: 
 def test_foreign_files_are_classified_by_content_with_path_keys(archive_copy, tiny):
     # Names that claim icephys (DANDI's layout names files by content, so such names are common), but the
     # content decides: the "ttl" file holds no electrode at all.
+    """Foreign files are classified by content, with keys from their paths.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     ttl = archive_copy / "sub-x1" / "sub-x1_ses-1_icephys.nwb"
     write_foreign_nwb(ttl)
     pair = [
@@ -398,6 +536,15 @@ def test_foreign_files_are_classified_by_content_with_path_keys(archive_copy, ti
 
 
 def test_our_files_are_recognised_by_their_marker_not_by_name(tiny, tmp_path):
+    """Our files are recognised by their marker, not by their name.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    tmp_path
+        A fresh temporary folder.
+    """
     archive = tiny[0]
     for path in archive.glob("sub-*/*.nwb"):
         with h5py.File(path, "r") as f:
@@ -417,6 +564,13 @@ def test_our_files_are_recognised_by_their_marker_not_by_name(tiny, tmp_path):
 
 
 def test_a_key_shared_by_several_files_is_reported(archive_copy):
+    """A key shared by several files is reported.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     original = next(archive_copy.glob("sub-*/*_icephys.nwb"))
     (archive_copy / "backup").mkdir()
     shutil.copy(original, archive_copy / "backup" / original.name)
