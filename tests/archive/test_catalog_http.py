@@ -22,7 +22,7 @@ import pytest
 
 from nwb_ketamine.archive.catalog import build_catalog, load_catalog
 from nwb_ketamine.archive.remote import list_remote_nwb_files
-from tests.archive.test_catalog import make_archive
+from tests.archive.conftest import make_archive
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):
