@@ -66,8 +66,6 @@ def write_foreign_nwb(path: Path, *, electrodes=(), units: int = 0, identifier: 
 
 
 def test_foreign_files_are_classified_by_content_with_path_keys(archive_copy, tiny):
-    # Names that claim icephys (DANDI's layout names files by content, so such names are common), but the
-    # content decides: the "ttl" file holds no electrode at all.
     """Foreign files are classified by content, with keys from their paths.
 
     Parameters
@@ -77,6 +75,8 @@ def test_foreign_files_are_classified_by_content_with_path_keys(archive_copy, ti
     tiny
         The tiny archive and its ground-truth folder.
     """
+    # Names that claim icephys (DANDI's layout names files by content, so such names are common), but the
+    # content decides: the "ttl" file holds no electrode at all.
     ttl = archive_copy / "sub-x1" / "sub-x1_ses-1_icephys.nwb"
     write_foreign_nwb(ttl)
     pair = [
