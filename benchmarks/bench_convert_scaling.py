@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nwb_ketamine.archive.convert import convert_study
+from nwb_ketamine.archive.batch import convert_study
 from nwb_ketamine.simulate import simulate_study
 
 

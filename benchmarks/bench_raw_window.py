@@ -75,7 +75,7 @@ def long_session(study_path: Path):
 def _convert_child(study: str, key: str, archive: str, threads: int | None, conn) -> None:
     """Runs in the spawned child: convert one session, then report the result and this process's own peak."""
     before_kb = proc_status_kb("self", "VmHWM")  # after the interpreter start, before importing the pipeline
-    from nwb_ketamine.archive.convert import convert_session
+    from nwb_ketamine.archive.batch import convert_session
 
     imported_kb = proc_status_kb("self", "VmHWM")
     result = convert_session(study, key, archive, include_raw=True, threads=threads)

@@ -14,6 +14,20 @@ from nwb_ketamine.cli import main as cli
 
 
 def main(out: Path, explore: bool = True) -> int:
+    """Run the demo in ``out``.
+
+    Parameters
+    ----------
+    out
+        The demo's folder (reused when rerun).
+    explore
+        Serve the explorer at the end.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     return cli(["demo", str(out), *([] if explore else ["--no-explore"])])
 
 

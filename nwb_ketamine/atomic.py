@@ -17,7 +17,17 @@ from pathlib import Path
 
 
 def temporary_name(path: Path) -> Path:
-    """The hidden temporary sibling of ``path``, unique per process and thread."""
+    """The hidden temporary sibling of ``path``, unique per process and thread.
+
+    Parameters
+    ----------
+    path
+        The final file.
+
+    Returns
+    -------
+    Path
+    """
     return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
 
 
@@ -50,7 +60,19 @@ def atomic_path(path: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically; return the path."""
+    """Write ``text`` to ``path`` atomically; return the path.
+
+    Parameters
+    ----------
+    path
+        The file (its folder is created when missing).
+    text
+        What to write.
+
+    Returns
+    -------
+    Path
+    """
     with atomic_path(path) as partial:
         partial.write_text(text)
     return Path(path)

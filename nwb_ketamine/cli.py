@@ -11,6 +11,18 @@ from pathlib import Path
 from nwb_ketamine import __version__
 from nwb_ketamine.errors import NwbKetamineError, StudyFileError
 
+#: The optional dependency group each command needs (``pip install 'nwb-ketamine[GROUP]'``); the catalog
+#: is part of explore's group, and the demo runs every command.
+_EXTRAS = {
+    "check": "convert",
+    "simulate": "convert",
+    "convert": "convert",
+    "validate": "validate",
+    "catalog": "explore",
+    "explore": "explore",
+    "demo": "all",
+}
+
 
 def _check(args) -> int:
     from nwb_ketamine.metadata import load_study
@@ -37,7 +49,7 @@ def _simulate(args) -> int:
 
 
 def _convert(args) -> int:
-    from nwb_ketamine.archive.convert import convert_study
+    from nwb_ketamine.archive.batch import convert_study
 
     summary = convert_study(
         args.study,
@@ -95,6 +107,15 @@ def _demo(args) -> int:
     report = archive / ".nwb-ketamine" / "validation.json"  # where explore looks for it
 
     def step(*argv: str, allowed=(0,)) -> None:
+        """Run one command as the demo shows it.
+
+        Parameters
+        ----------
+        *argv
+            The command and its arguments.
+        allowed
+            Exit codes that let the demo go on.
+        """
         print("\n$ nwb-ketamine", " ".join(argv), flush=True)
         code = main(list(argv))
         if code not in allowed:
@@ -115,18 +136,58 @@ def _demo(args) -> int:
     print(f"\n$ nwb-ketamine explore {archive} --port {args.port}  (Ctrl-C to stop)", flush=True)
     try:
         return main(["explore", str(archive), "--port", str(args.port), *(["--show"] if args.show else [])])
-    except ModuleNotFoundError as exc:  # an optional dependency group is not installed
-        print(
-            f"error: the Python package {exc.name!r} is missing for '{args.command}'; install everything with "
-            "pip install 'nwb-ketamine[all]'",
-            file=sys.stderr,
-        )
-        return 1
     except KeyboardInterrupt:
         return 0
 
 
+def _command(commands, name: str, run) -> argparse.ArgumentParser:
+    """A subcommand's parser (help from :data:`_HELP`), set to call ``run(args)``."""
+    parser = commands.add_parser(name, **_HELP[name])
+    parser.set_defaults(run=run)
+    return parser
+
+
+#: Each command's one-line help (in ``nwb-ketamine --help``) and the description of its own ``--help``.
+_HELP = {
+    "check": dict(help="validate a study metadata file and summarise it"),
+    "simulate": dict(
+        help="write a simulated raw study (ABF, Open Ephys, phy, study.yaml, ground truth)",
+        description="Write a realistic simulated study in real vendor formats. Effect sizes are illustrative, "
+        "not values from the paper.",
+    ),
+    "convert": dict(
+        help="convert every session of a study into a DANDI-layout NWB archive",
+        description="Validate the study file, then convert every session in parallel on Dask into ARCHIVE, "
+        "skipping sessions whose inputs are unchanged. Each file is written atomically and validated.",
+    ),
+    "validate": dict(
+        help="validate an archive: pynwb schema, NWB Inspector (DANDI config), dandi layout, domain checks",
+        description="Validate every NWB file of ARCHIVE offline and print the findings grouped by severity. "
+        "Exits 1 when there is any CRITICAL or ERROR finding.",
+    ),
+    "catalog": dict(
+        help="build or refresh the catalog tables (sessions, cells, units) from the NWB files",
+        description="Read the NWB files of ARCHIVE (a folder or an http(s):// URL) and write Parquet tables of "
+        "sessions, cells and units with their results and group labels. Only new or changed files are reread.",
+    ),
+    "explore": dict(
+        help="serve the explorer of an archive (compare groups, overview, cell/unit/trace details)",
+        description="Serve the explorer on 127.0.0.1. Read-only; only files listed in the catalog are opened.",
+    ),
+    "demo": dict(
+        help="simulate a small study, convert, validate, catalog and explore it",
+        description="simulate (small) → convert → validate → catalog → explore, in DIR (reused when rerun).",
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``nwb-ketamine`` command and its subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="nwb-ketamine",
         description="Turn slice patch-clamp and in vivo tetrode recordings of a drug & stress study into a "
@@ -135,19 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = commands.add_parser("check", help="validate a study metadata file and summarise it")
+    check = _command(commands, "check", _check)
     check.add_argument("study", type=Path, metavar="STUDY.yaml")
     check.add_argument("--no-files", action="store_true", help="do not require the raw files to exist")
-    check.set_defaults(run=_check)
 
     from nwb_ketamine.simulate.parameters import SIZES
 
-    simulate = commands.add_parser(
-        "simulate",
-        help="write a simulated raw study (ABF, Open Ephys, phy, study.yaml, ground truth)",
-        description="Write a realistic simulated study in real vendor formats. Effect sizes are illustrative, "
-        "not values from the paper.",
-    )
+    simulate = _command(commands, "simulate", _simulate)
     simulate.add_argument("out", type=Path, metavar="OUT", help="folder to create (must not exist or be empty)")
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.add_argument("--size", choices=list(SIZES), default="small", help="study size (default small)")
@@ -158,14 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write three in vivo sessions: Open Ephys in two recordings with a pause, Neuralynx with "
         "32 kHz and 2 kHz channels and a gap, and a sorting-only phy folder (no raw data)",
     )
-    simulate.set_defaults(run=_simulate)
 
-    convert = commands.add_parser(
-        "convert",
-        help="convert every session of a study into a DANDI-layout NWB archive",
-        description="Validate the study file, then convert every session in parallel on Dask into ARCHIVE, "
-        "skipping sessions whose inputs are unchanged. Each file is written atomically and validated.",
-    )
+    convert = _command(commands, "convert", _convert)
     convert.add_argument("study", type=Path, metavar="STUDY.yaml")
     convert.add_argument("archive", type=Path, metavar="ARCHIVE")
     convert.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
@@ -174,38 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--stub", action="store_true", help="quick preview: a few seconds / sweeps per session")
     convert.add_argument("--no-raw", action="store_true", help="tetrode sessions: keep units, waveforms, events")
     convert.add_argument("--quiet", action="store_true", help="no progress bar")
-    convert.set_defaults(run=_convert)
 
-    validate = commands.add_parser(
-        "validate",
-        help="validate an archive: pynwb schema, NWB Inspector (DANDI config), dandi layout, domain checks",
-        description="Validate every NWB file of ARCHIVE offline and print the findings grouped by severity. "
-        "Exits 1 when there is any CRITICAL or ERROR finding.",
-    )
+    validate = _command(commands, "validate", _validate)
     validate.add_argument("archive", type=Path, metavar="ARCHIVE")
     validate.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
     validate.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
-    validate.set_defaults(run=_validate)
 
-    catalog = commands.add_parser(
-        "catalog",
-        help="build or refresh the catalog tables (sessions, cells, units) from the NWB files",
-        description="Read the NWB files of ARCHIVE (a folder or an http(s):// URL) and write Parquet tables of "
-        "sessions, cells and units with their results and group labels. Only new or changed files are reread.",
-    )
+    catalog = _command(commands, "catalog", _catalog)
     catalog.add_argument("archive", metavar="ARCHIVE", help="archive folder or URL")
     catalog.add_argument("--out", type=Path, default=None, help="where to write the tables (needed for a URL)")
     catalog.add_argument("--jobs", type=int, default=None, help="Dask workers for large archives")
     catalog.add_argument("--full", action="store_true", help="reread every file")
     catalog.add_argument("--quiet", action="store_true", help="no progress bar")
-    catalog.set_defaults(run=_catalog)
 
-    explore = commands.add_parser(
-        "explore",
-        help="serve the explorer of an archive (compare groups, overview, cell/unit/trace details)",
-        description="Serve the explorer on 127.0.0.1. Read-only; only files listed in the catalog are opened.",
-    )
+    explore = _command(commands, "explore", _explore)
     explore.add_argument("archive", type=Path, metavar="ARCHIVE")
     explore.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     explore.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -214,25 +246,41 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument(
         "--report", type=Path, default=None, help="validation JSON (default ARCHIVE/.nwb-ketamine/validation.json)"
     )
-    explore.set_defaults(run=_explore)
 
-    demo = commands.add_parser(
-        "demo",
-        help="simulate a small study, convert, validate, catalog and explore it",
-        description="simulate (small) → convert → validate → catalog → explore, in DIR (reused when rerun).",
-    )
+    demo = _command(commands, "demo", _demo)
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"), metavar="DIR", help="default ./demo")
     demo.add_argument("--port", type=int, default=5006, help="port of the explorer (default 5006)")
     demo.add_argument("--show", action="store_true", help="open a browser tab")
     demo.add_argument("--no-explore", action="store_true", help="stop after the catalog")
-    demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv=None) -> int:
+    """Run one ``nwb-ketamine`` command.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 1 for an error a user can fix, 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except ModuleNotFoundError as exc:
+        if not exc.name or exc.name.partition(".")[0] == "nwb_ketamine":
+            raise  # one of our own modules: a bug, not a missing install
+        extra = _EXTRAS.get(args.command, "all")
+        print(
+            f"error: the Python package {exc.name!r} is missing for '{args.command}'; install it with "
+            f"pip install 'nwb-ketamine[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
     except StudyFileError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -10,7 +10,13 @@ class ExtensionValueError(NwbKetamineError, ValueError):
 
 
 class StudyFileError(NwbKetamineError):
-    """The study metadata file has problems; ``problems`` lists every one as a line."""
+    """The study metadata file has problems; ``problems`` lists every one as a line.
+
+    Parameters
+    ----------
+    problems
+        One line per problem (``study.yaml:LINE field: message``).
+    """
 
     def __init__(self, problems):
         self.problems = list(problems)

@@ -8,6 +8,7 @@ at construction with a clear message. ``mirror_into_core_fields`` copies the key
 """
 
 from importlib.resources import files
+from typing import Any
 
 from hdmf.utils import docval, get_docval
 from pynwb import get_class, load_namespaces, register_class
@@ -20,8 +21,9 @@ NAMESPACE_PATH = files("nwb_ketamine.schemas") / f"{NAMESPACE}.namespace.yaml"
 
 load_namespaces(str(NAMESPACE_PATH))
 
-_DrugAdministrationBase = get_class("DrugAdministration", NAMESPACE)
-_StressProtocolBase = get_class("StressProtocol", NAMESPACE)
+# Classes pynwb generates from the spec at run time; mypy cannot know them, so they are typed Any.
+_DrugAdministrationBase: Any = get_class("DrugAdministration", NAMESPACE)
+_StressProtocolBase: Any = get_class("StressProtocol", NAMESPACE)
 
 
 def _require_choice(type_name, field, value, choices):
@@ -41,6 +43,16 @@ def _require_unit_pair(type_name, kwargs, field):
 
 class DrugAdministration(_DrugAdministrationBase):
     """One administration of an agent (or its vehicle), in vivo or to the bath.
+
+    Parameters
+    ----------
+    **kwargs
+        The fields of the spec (name, agent, route, role, dose and its unit, ...).
+
+    Raises
+    ------
+    ExtensionValueError
+        For a route or role outside the vocabulary, a negative amount, an amount without a unit, or no amount.
 
     Examples
     --------
@@ -63,7 +75,18 @@ class DrugAdministration(_DrugAdministrationBase):
 
 
 class StressProtocol(_StressProtocolBase):
-    """A stress protocol (paradigm 'none' for unstressed controls)."""
+    """A stress protocol (paradigm 'none' for unstressed controls).
+
+    Parameters
+    ----------
+    **kwargs
+        The fields of the spec (name, paradigm, duration_per_day, number_of_days, ...).
+
+    Raises
+    ------
+    ExtensionValueError
+        For a paradigm outside the vocabulary or a negative duration or number of days.
+    """
 
     @docval(*get_docval(_StressProtocolBase.__init__))
     def __init__(self, **kwargs):
@@ -80,7 +103,17 @@ DrugStressMetadata = get_class("DrugStressMetadata", NAMESPACE)
 
 
 def describe_administration(adm) -> str:
-    """One human-readable line for an administration, e.g. 'ketamine 10 mg/kg intraperitoneal at -3600 s'."""
+    """One human-readable line for an administration, e.g. 'ketamine 10 mg/kg intraperitoneal at -3600 s'.
+
+    Parameters
+    ----------
+    adm
+        A DrugAdministration.
+
+    Returns
+    -------
+    str
+    """
     if adm.dose is not None:
         amount = f"{adm.dose:g} {adm.dose_unit}"
     elif adm.concentration is not None:
@@ -93,7 +126,17 @@ def describe_administration(adm) -> str:
 
 
 def describe_stress(protocol) -> str:
-    """One human-readable line for a stress protocol, e.g. 'chronic restraint 2 h/day x 14 days'."""
+    """One human-readable line for a stress protocol, e.g. 'chronic restraint 2 h/day x 14 days'.
+
+    Parameters
+    ----------
+    protocol
+        A StressProtocol.
+
+    Returns
+    -------
+    str
+    """
     parts = [protocol.paradigm]
     if protocol.duration_per_day is not None:
         parts.append(f"{protocol.duration_per_day:g} h/day")
@@ -110,6 +153,13 @@ def mirror_into_core_fields(nwbfile, metadata) -> None:
     Sets ``pharmacology`` and ``protocol`` (appending to what is there) and adds the agents, paradigms
     and group to ``keywords``. Call it once, after adding ``metadata`` to ``nwbfile``: pynwb fields are
     write-once, so this must run before the fields are set elsewhere.
+
+    Parameters
+    ----------
+    nwbfile
+        The NWBFile.
+    metadata
+        Its DrugStressMetadata.
     """
     administrations = list(metadata.drug_administrations.values())
     protocols = list(metadata.stress_protocols.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pynwb import NWBFile
 from pynwb.file import Subject
@@ -18,12 +19,30 @@ from nwb_ketamine.filelayout import DRUG_STRESS
 from nwb_ketamine.metadata import DrugInfo, Study, time_since_injection
 
 _KG_PER = {"g": 1e-3, "kg": 1.0, "mg": 1e-6}
+#: Fields copied as they are from the study file into the NWB object of the same field name.
+_SUBJECT_FIELDS = ("species", "sex", "strain", "genotype")
+_DRUG_FIELDS = ("agent", "agent_identifier", "route", "role", "vehicle")
+_AMOUNTS = ("dose", "concentration", "volume")
 
 
 def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subject:
-    """The pynwb Subject for ``subject_id`` with the fields DANDI requires."""
+    """The pynwb Subject for ``subject_id`` with the fields DANDI requires.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    subject_id
+        The subject's id in the study file.
+    session_start
+        The session's start (its time zone is the date of birth's).
+
+    Returns
+    -------
+    Subject
+    """
     info = study.subjects[subject_id]
-    kwargs = {}
+    kwargs: dict[str, Any] = {name: getattr(info, name) for name in _SUBJECT_FIELDS}
     if info.date_of_birth is not None:
         kwargs["date_of_birth"] = datetime.combine(info.date_of_birth, datetime.min.time(), session_start.tzinfo)
     if info.age is not None:
@@ -32,33 +51,32 @@ def subject_of(study: Study, subject_id: str, session_start: datetime) -> Subjec
         kwargs["weight"] = f"{info.weight.value * _KG_PER[info.weight.unit]:g} kg"
     stress = study.stress_protocols.get(info.stress) if info.stress else None
     description = info.description or (f"Group {info.group}; stress: {stress.paradigm if stress else 'none declared'}.")
-    return Subject(
-        subject_id=info.id,
-        species=info.species,
-        sex=info.sex,
-        strain=info.strain,
-        genotype=info.genotype,
-        description=description,
-        **kwargs,
-    )
+    return Subject(subject_id=info.id, description=description, **kwargs)
 
 
 def administration_of(drug: DrugInfo, *, name: str, time_s: float | None) -> DrugAdministration:
-    """A DrugAdministration for a study drug given ``time_s`` seconds after the session start."""
-    kwargs = {}
-    if drug.dose is not None:
-        kwargs.update(dose=drug.dose.value, dose_unit=drug.dose.unit)
-    if drug.concentration is not None:
-        kwargs.update(concentration=drug.concentration.value, concentration_unit=drug.concentration.unit)
-    if drug.volume is not None:
-        kwargs.update(volume=drug.volume.value, volume_unit=drug.volume.unit)
+    """A DrugAdministration for a study drug given ``time_s`` seconds after the session start.
+
+    Parameters
+    ----------
+    drug
+        The study file's drug.
+    name
+        The object's name (unique in the file).
+    time_s
+        When it was given, in seconds from the session start (negative: before it); None when not known.
+
+    Returns
+    -------
+    DrugAdministration
+    """
+    kwargs: dict[str, Any] = {field: getattr(drug, field) for field in _DRUG_FIELDS}
+    for field in _AMOUNTS:
+        amount = getattr(drug, field)
+        if amount is not None:
+            kwargs.update({field: amount.value, f"{field}_unit": amount.unit})
     return DrugAdministration(
         name=name,
-        agent=drug.agent,
-        agent_identifier=drug.agent_identifier,
-        route=drug.route,
-        role=drug.role,
-        vehicle=drug.vehicle,
         administration_time=time_s,
         description=drug.description or f"Study drug '{drug.id}'.",
         **kwargs,
@@ -77,10 +95,12 @@ def drug_stress_metadata(study: Study, session, bath: dict[str, float] | None = 
     """
     subject = study.subjects[session.subject]
     administrations = []
-    if session.injection is not None:
-        since = time_since_injection(session).total_seconds()
+    since = time_since_injection(session)
+    if session.injection is not None and since is not None:
         administrations.append(
-            administration_of(study.drugs[session.injection.drug], name=session.injection.drug, time_s=-since)
+            administration_of(
+                study.drugs[session.injection.drug], name=session.injection.drug, time_s=-since.total_seconds()
+            )
         )
     for drug_id, time_s in (bath or {}).items():
         name = drug_id if drug_id not in {a.name for a in administrations} else f"{drug_id}-bath"
@@ -112,6 +132,21 @@ def new_nwbfile(study: Study, session, *, session_description: str, bath: dict[s
     """An NWBFile with the study's metadata, the Subject and the drug & stress objects of ``session``.
 
     The drug and stress facts are mirrored into ``pharmacology``, ``protocol`` and ``keywords``.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    session
+        One of its sessions.
+    session_description
+        The description when the study file gives the session none.
+    bath
+        Bath-applied drug ids and when each was first applied, in seconds from the session start.
+
+    Returns
+    -------
+    NWBFile
     """
     info = study.info
     nwbfile = NWBFile(

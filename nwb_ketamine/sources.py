@@ -35,7 +35,18 @@ def recording_problems(study: Study) -> list[str]:
 
 
 def check_recordings(study: Study) -> None:
-    """Raise :class:`StudyFileError` listing every problem of :func:`recording_problems`."""
+    """Raise :class:`StudyFileError` listing every problem of :func:`recording_problems`.
+
+    Parameters
+    ----------
+    study
+        A validated study.
+
+    Raises
+    ------
+    StudyFileError
+        When a raw recording cannot be opened as the study file gives it.
+    """
     problems = recording_problems(study)
     if problems:
         raise StudyFileError(problems)

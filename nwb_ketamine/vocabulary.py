@@ -64,6 +64,17 @@ REGION_ALIASES = {
 def ccf_region(label: str) -> str | None:
     """Return the Allen CCF acronym for a lab's region label, or None when unknown.
 
+    Parameters
+    ----------
+    label
+        A CCF acronym or one of :data:`REGION_ALIASES` (case and spaces ignored).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
     >>> ccf_region("LHb")
     'LH'
     >>> ccf_region("CA1")

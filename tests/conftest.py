@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nwb_ketamine.archive.convert import sha256_of
+from nwb_ketamine.archive.manifest import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_STUDY = ROOT / "examples" / "study.yaml"

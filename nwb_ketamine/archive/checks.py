@@ -6,7 +6,7 @@ NWB Inspector checks, registered with :func:`nwbinspector.register_check` when t
 So ``nwb-ketamine validate`` runs them with the Inspector's own machinery, and anyone can run them
 on any NWB file with ``nwbinspector --modules nwb_ketamine.archive.checks PATH``. Each check looks at
 one object of the file; rules across files (the same subject in the same group everywhere) need the
-whole archive and live in :mod:`nwb_ketamine.archive.validate`.
+whole archive and live in :mod:`nwb_ketamine.archive.consistency`.
 
 Every message says what is wrong and what to fix. The Inspector overwrites a message's location with
 its own guess (``None`` for most objects), so ``validate`` fills in the object's path in the file.
@@ -29,6 +29,7 @@ from pynwb.ecephys import ElectrodeGroup
 from pynwb.icephys import ExperimentalConditionsTable, IntracellularElectrode
 from pynwb.misc import Units
 
+from nwb_ketamine import h5read
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata
 from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, EPSC_CELL, EPSC_PARAMETERS, EPSC_SWEEPS
 from nwb_ketamine.vocabulary import CCF_REGIONS
@@ -67,13 +68,21 @@ FIXES = {
 }
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def table_column(table: DynamicTable, name: str) -> list:
+    """The values of a column of a pynwb DynamicTable, strings decoded.
 
+    Parameters
+    ----------
+    table
+        The table, read with pynwb.
+    name
+        The column.
 
-def _column(table: DynamicTable, name: str) -> list:
-    values = table[name].data[:]
-    return [_text(v) if isinstance(v, bytes | str) else v for v in values]
+    Returns
+    -------
+    list
+    """
+    return [h5read.text(v) if isinstance(v, bytes | str) else v for v in table[name].data[:]]
 
 
 def _is_missing(value) -> bool:
@@ -92,7 +101,7 @@ def _non_ccf(values: Iterable) -> list[str]:
     """The distinct values that are neither a known Allen CCF acronym nor 'unknown', in order of appearance."""
     seen = []
     for value in values:
-        text = "" if value is None else _text(value)
+        text = h5read.text(value)
         if text not in CCF_REGIONS and text != UNKNOWN_LOCATION and text not in seen:
             seen.append(text)
     return seen
@@ -109,8 +118,13 @@ def _ccf_message(what: str, values: list[str]) -> InspectorMessage:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=DrugAdministration)
 def check_drug_administration_amount(administration) -> InspectorMessage | None:
-    """An administration has a dose with a unit, or a concentration with a unit, or a volume with a unit
-    for a vehicle control."""
+    """An administration has an amount with a unit: a dose, a concentration, or a volume for a vehicle control.
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration, as the Inspector passes it.
+    """
     name = f"DrugAdministration {administration.name!r} ({administration.agent})"
     for field in ("dose", "concentration", "volume"):
         value, unit = getattr(administration, field), getattr(administration, f"{field}_unit")
@@ -133,24 +147,42 @@ def check_drug_administration_amount(administration) -> InspectorMessage | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=IntracellularElectrode)
 def check_intracellular_electrode_region(electrode: IntracellularElectrode) -> InspectorMessage | None:
-    """The recorded region (the electrode's location) is an Allen CCF acronym."""
+    """The recorded region (the electrode's location) is an Allen CCF acronym.
+
+    Parameters
+    ----------
+    electrode
+        An IntracellularElectrode, as the Inspector passes it.
+    """
     bad = _non_ccf([electrode.location])
     return _ccf_message(f"IntracellularElectrode {electrode.name!r}: location", bad) if bad else None
 
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=ElectrodeGroup)
 def check_electrode_group_region(group: ElectrodeGroup) -> InspectorMessage | None:
-    """A tetrode's (electrode group's) location is an Allen CCF acronym or 'unknown'."""
+    """A tetrode's (electrode group's) location is an Allen CCF acronym or 'unknown'.
+
+    Parameters
+    ----------
+    group
+        An ElectrodeGroup, as the Inspector passes it.
+    """
     bad = _non_ccf([group.location])
     return _ccf_message(f"ElectrodeGroup {group.name!r}: location", bad) if bad else None
 
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=Units)
 def check_units_brain_area(units: Units) -> InspectorMessage | None:
-    """The units' ``brain_area`` column, when present, holds Allen CCF acronyms or 'unknown'."""
+    """The units' ``brain_area`` column, when present, holds Allen CCF acronyms or 'unknown'.
+
+    Parameters
+    ----------
+    units
+        The Units table, as the Inspector passes it.
+    """
     if "brain_area" not in units.colnames:
         return None
-    bad = _non_ccf(_column(units, "brain_area"))
+    bad = _non_ccf(table_column(units, "brain_area"))
     return _ccf_message("Units brain_area values", bad) if bad else None
 
 
@@ -159,6 +191,16 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
     """Every condition row carries the labels the catalog groups by, from the CCF where they are regions.
 
     'dose' may be empty when the drug is 'none'; 'hours_since_injection' is NaN without an injection.
+
+    Parameters
+    ----------
+    conditions
+        The experimental conditions table, as the Inspector passes it.
+
+    Yields
+    ------
+    InspectorMessage
+        One per missing column or label.
     """
     if len(conditions) == 0:
         return
@@ -168,7 +210,7 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
             message=f"experimental_conditions has no column {', '.join(missing)}; every condition row must be "
             f"labelled with {', '.join(CONDITION_LABELS)}."
         )
-    values = {label: _column(conditions, label) for label in CONDITION_LABELS if label in conditions.colnames}
+    values = {label: table_column(conditions, label) for label in CONDITION_LABELS if label in conditions.colnames}
     drugs = values.get("drug", ["none"] * len(conditions))
     for label, column in values.items():
         if label == "hours_since_injection":
@@ -198,10 +240,16 @@ def check_experimental_conditions(conditions: ExperimentalConditionsTable) -> It
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=DynamicTable)
 def check_nmda_holding_potential(table: DynamicTable) -> InspectorMessage | None:
-    """Every NMDAR sweep of the ``epsc_sweeps`` analysis table has a holding potential."""
+    """Every NMDAR sweep of the ``epsc_sweeps`` analysis table has a holding potential.
+
+    Parameters
+    ----------
+    table
+        A DynamicTable, as the Inspector passes it.
+    """
     if table.name != "epsc_sweeps" or "kind" not in table.colnames or len(table) == 0:
         return None
-    kinds = np.asarray([_text(k) for k in table["kind"].data[:]])
+    kinds = np.asarray([h5read.text(k) for k in table["kind"].data[:]])
     nmda = np.flatnonzero(kinds == "NMDA")
     if not len(nmda):
         return None
@@ -219,8 +267,8 @@ def _post_injection_evidence(nwbfile: NWBFile) -> str | None:
     if nwbfile.epochs is not None and "tags" in nwbfile.epochs.colnames:
         for tags in nwbfile.epochs["tags"][:]:
             for tag in tags:
-                if any(word in _text(tag) for word in POST_INJECTION_TAGS):
-                    return f"epoch tag {_text(tag)!r}"
+                if any(word in h5read.text(tag) for word in POST_INJECTION_TAGS):
+                    return f"epoch tag {h5read.text(tag)!r}"
     conditions = nwbfile.icephys_experimental_conditions
     if conditions is not None and "hours_since_injection" in conditions.colnames:
         hours = np.asarray(conditions["hours_since_injection"].data[:], dtype=float)
@@ -231,7 +279,13 @@ def _post_injection_evidence(nwbfile: NWBFile) -> str | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=NWBFile)
 def check_injection_time(nwbfile: NWBFile) -> InspectorMessage | None:
-    """A file with post-injection data has an in vivo DrugAdministration with an administration_time."""
+    """A file with post-injection data has an in vivo DrugAdministration with an administration_time.
+
+    Parameters
+    ----------
+    nwbfile
+        The NWBFile, as the Inspector passes it.
+    """
     evidence = _post_injection_evidence(nwbfile)
     if evidence is None:
         return None
@@ -257,7 +311,13 @@ def check_injection_time(nwbfile: NWBFile) -> InspectorMessage | None:
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=ProcessingModule)
 def check_analysis_parameters(module: ProcessingModule) -> list[InspectorMessage] | None:
-    """Analysis results are stored next to the parameters that produced them (same processing module)."""
+    """Analysis results are stored next to the parameters that produced them (same processing module).
+
+    Parameters
+    ----------
+    module
+        A processing module, as the Inspector passes it.
+    """
     names = set(module.data_interfaces)
     missing = {parameters: result for result, parameters in RESULT_PARAMETERS.items() if result in names}
     messages = [

@@ -23,7 +23,17 @@ STATE_DIR = ".nwb-ketamine"
 
 
 def dandi_path(session) -> str:
-    """The session's path in the archive, relative to its root, as DANDI names it."""
+    """The session's path in the archive, relative to its root, as DANDI names it.
+
+    Parameters
+    ----------
+    session
+        A slice or in vivo session of the study.
+
+    Returns
+    -------
+    str
+    """
     entities = f"sub-{session.subject}_ses-{session.session_id}"
     if isinstance(session, SliceSession):
         return f"sub-{session.subject}/{entities}_slice-{session.slice_id}_cell-{session.cell_id}_icephys.nwb"
@@ -31,7 +41,17 @@ def dandi_path(session) -> str:
 
 
 def state_dir(archive: Path) -> Path:
-    """The archive's bookkeeping folder (manifest, logs, catalog), hidden from DANDI tools."""
+    """The archive's bookkeeping folder (manifest, logs, catalog), hidden from DANDI tools.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+
+    Returns
+    -------
+    Path
+    """
     return Path(archive) / STATE_DIR
 
 
@@ -40,7 +60,17 @@ def _person(name: str) -> dict:
 
 
 def protocol_summary(study: Study) -> str:
-    """Drugs and stress protocols in words, for the dandiset description (DANDI does not read extensions)."""
+    """Drugs and stress protocols in words, for the dandiset description (DANDI does not read extensions).
+
+    Parameters
+    ----------
+    study
+        The validated study.
+
+    Returns
+    -------
+    str
+    """
     drugs = [f"{d.agent} ({d.amount}, {d.route}, {d.role})" for d in study.drugs.values()]
     stress = [
         p.paradigm
@@ -52,17 +82,31 @@ def protocol_summary(study: Study) -> str:
         {CCF_REGIONS[s.ccf_region] for s in study.slice_sessions}
         | {CCF_REGIONS[t.ccf_region] for s in study.invivo_sessions for t in s.tetrodes}
     )
-    groups = sorted({s.group for s in study.subjects.values()})
+    sessions = f"{len(study.slice_sessions)} slice cells and {len(study.invivo_sessions)} in vivo tetrode sessions"
+    sentences = {
+        "Drugs": "; ".join(drugs) or "none",
+        "Stress protocols": "; ".join(stress) or "none",
+        "Experimental groups": ", ".join(sorted({s.group for s in study.subjects.values()})),
+        "Regions": ", ".join(regions),
+    }
     return (
-        f"Drugs: {'; '.join(drugs) or 'none'}. Stress protocols: {'; '.join(stress) or 'none'}. "
-        f"Experimental groups: {', '.join(groups)}. Regions: {', '.join(regions)}. "
-        f"{len(study.slice_sessions)} slice cells and {len(study.invivo_sessions)} in vivo tetrode sessions "
-        f"from {len(study.subjects)} subjects."
+        " ".join(f"{topic}: {text}." for topic, text in sentences.items())
+        + f" {sessions} from {len(study.subjects)} subjects."
     )
 
 
 def dandiset_metadata(study: Study) -> dict:
-    """The dandiset.yaml content for a study: name, description, contributors, license, keywords, papers."""
+    """The dandiset.yaml content for a study: name, description, contributors, license, keywords, papers.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+
+    Returns
+    -------
+    dict
+    """
     info = study.info
     contributors = [_person(name) for name in info.experimenters]
     contributors += [_person(name) for name in info.contributors if name not in info.experimenters]
@@ -98,6 +142,18 @@ def dandiset_metadata(study: Study) -> dict:
 
 
 def write_dandiset_yaml(study: Study, archive: Path) -> Path:
-    """Write ``ARCHIVE/dandiset.yaml`` from the study file (replacing a previous one)."""
+    """Write ``ARCHIVE/dandiset.yaml`` from the study file (replacing a previous one).
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    archive
+        The archive root.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(archive) / "dandiset.yaml"
     return write_text(path, yaml.safe_dump(dandiset_metadata(study), sort_keys=False, allow_unicode=True))

@@ -26,12 +26,32 @@ class RemoteArchiveError(NwbKetamineError):
 
 
 def is_url(location) -> bool:
-    """Whether ``location`` is an http(s) URL rather than a local path."""
+    """Whether ``location`` is an http(s) URL rather than a local path.
+
+    Parameters
+    ----------
+    location
+        A path or a URL.
+
+    Returns
+    -------
+    bool
+    """
     return isinstance(location, str) and location.split("://", 1)[0].lower() in ("http", "https")
 
 
 def base_url(url: str) -> str:
-    """The archive URL with exactly one trailing slash, so relative paths join under it."""
+    """The archive URL with exactly one trailing slash, so relative paths join under it.
+
+    Parameters
+    ----------
+    url
+        The archive's URL.
+
+    Returns
+    -------
+    str
+    """
     return url.rstrip("/") + "/"
 
 
@@ -43,13 +63,40 @@ def http_filesystem():
 
 
 def open_remote(url: str, fs=None, block_size: int = BLOCK_SIZE):
-    """A seekable, read-only file object on ``url`` that fetches blocks with range requests."""
+    """A seekable, read-only file object on ``url`` that fetches blocks with range requests.
+
+    Parameters
+    ----------
+    url
+        The file's URL.
+    fs
+        An fsspec HTTP filesystem (default: :func:`http_filesystem`).
+    block_size
+        Bytes per range request.
+
+    Returns
+    -------
+    file object
+    """
     fs = fs or http_filesystem()
     return fs.open(url, "rb", block_size=block_size, cache_type="blockcache")
 
 
 def stat_remote(url: str, fs=None) -> dict:
-    """Size and change markers (ETag, Last-Modified) of ``url`` from one HEAD request."""
+    """Size and change markers (ETag, Last-Modified) of ``url`` from one HEAD request.
+
+    Parameters
+    ----------
+    url
+        The file's URL.
+    fs
+        An fsspec HTTP filesystem (default: :func:`http_filesystem`).
+
+    Returns
+    -------
+    dict
+        ``size``, ``etag`` and ``modified``.
+    """
     fs = fs or http_filesystem()
     info = fs.info(url)
     return {"size": info.get("size"), "etag": info.get("ETag") or "", "modified": info.get("Last-Modified") or ""}
@@ -69,6 +116,24 @@ def list_remote_nwb_files(url: str, *, index_paths: tuple[str, ...], fs=None) ->
     ``index_paths`` are JSON files, relative to the archive, tried in order: a dict with ``outputs`` (the
     convert manifest) or ``files`` (the catalog's index), or a list of paths. Without any, the archive's
     HTML directory listing is walked.
+
+    Parameters
+    ----------
+    url
+        The archive's URL.
+    index_paths
+        The index files to try.
+    fs
+        An fsspec HTTP filesystem (default: :func:`http_filesystem`).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    RemoteArchiveError
+        When there is no index and the archive cannot be listed.
     """
     fs = fs or http_filesystem()
     root = base_url(url)

@@ -1,5 +1,8 @@
-"""The catalog tables: values against the simulator's ground truth and the pynwb readers, incremental
-refresh, unreadable files, Dask, and that ``dandi validate`` ignores the catalog folder."""
+"""The catalog tables: values, incremental refresh, unreadable files, Dask and the dandi validate of an archive.
+
+Values are checked against the simulator's ground truth and the pynwb readers; ``dandi validate`` must
+ignore the catalog folder.
+"""
 
 from __future__ import annotations
 
@@ -16,45 +19,9 @@ import pandas as pd
 import pytest
 
 from nwb_ketamine.archive import catalog as catalog_module
-from nwb_ketamine.archive.catalog import (
-    COLUMNS,
-    LABEL_COLUMNS,
-    CatalogError,
-    build_catalog,
-    catalog_dir,
-    load_catalog,
-    read_nwb_file,
-    time_group,
-)
-
-
-def make_archive(root: Path, study_path: Path, *, include_raw: bool = False) -> tuple[Path, Path]:
-    """Convert the simulated study at ``study_path`` into ``root/archive``; return (archive, ground_truth)."""
-    from nwb_ketamine.converters.abf import AbfSliceConverter
-    from nwb_ketamine.converters.invivo import InVivoConverter
-    from nwb_ketamine.metadata import load_study
-
-    archive = root / "archive"
-    study = load_study(study_path)
-    for s in study.slice_sessions:
-        AbfSliceConverter(study, s).run_conversion(archive / f"sub-{s.subject}" / f"{s.key}_icephys.nwb")
-    for s in study.invivo_sessions:
-        InVivoConverter(study, s, include_raw=include_raw).run_conversion(
-            archive / f"sub-{s.subject}" / f"{s.key}_ecephys.nwb"
-        )
-    return archive, study_path.parent / "ground_truth"
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory, simulated_tiny):
-    """The shared tiny study converted without raw data (and without a catalog): (archive, ground_truth)."""
-    return make_archive(tmp_path_factory.mktemp("catalog"), simulated_tiny)
-
-
-@pytest.fixture
-def archive_copy(tiny, tmp_path):
-    """A copy of the tiny archive that a test may change."""
-    return Path(shutil.copytree(tiny[0], tmp_path / "archive", ignore=shutil.ignore_patterns(".nwb-ketamine")))
+from nwb_ketamine.archive.catalog import CatalogError, build_catalog, catalog_dir, load_catalog
+from nwb_ketamine.archive.catalog_columns import COLUMNS, LABEL_COLUMNS, time_group
+from nwb_ketamine.archive.catalog_read import read_nwb_file
 
 
 class CountingReader:
@@ -64,11 +31,13 @@ class CountingReader:
         self.paths = []
 
     def __call__(self, source, relpath):
+        """Read one file with the default reader, counting it."""
         self.paths.append(relpath)
         return read_nwb_file(source, relpath)
 
 
 def test_time_group_rule():
+    """The time group of a slice cell, from its group name or its hours since injection."""
     assert time_group(1.4, "stress-ketamine-1h") == "1h"
     assert time_group(22.0, "stress-ketamine-24h") == "24h"
     assert time_group(22.0) == "24h"
@@ -79,6 +48,13 @@ def test_time_group_rule():
 
 
 def test_tables_have_the_documented_columns_and_labels(tiny):
+    """Tables have the documented columns and labels.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     archive, _ = tiny
     result = build_catalog(archive, progress=False)
     assert result.out == catalog_dir(archive) == archive / ".nwb-ketamine" / "catalog"
@@ -101,6 +77,13 @@ def test_tables_have_the_documented_columns_and_labels(tiny):
 
 
 def test_cells_match_ground_truth_and_the_pynwb_reader(tiny):
+    """Cell rows match the ground truth and the pynwb reader.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from pynwb import NWBHDF5IO
 
     from nwb_ketamine.analysis.store import read_epsc_analysis
@@ -137,6 +120,13 @@ def test_cells_match_ground_truth_and_the_pynwb_reader(tiny):
 
 
 def test_units_match_ground_truth_and_the_pynwb_reader(tiny):
+    """Unit rows match the ground truth and the pynwb reader.
+
+    Parameters
+    ----------
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from pynwb import NWBHDF5IO
 
     from nwb_ketamine.converters.units import read_burst_metrics
@@ -181,6 +171,13 @@ def test_units_match_ground_truth_and_the_pynwb_reader(tiny):
 
 
 def test_refresh_rereads_only_changed_files_and_drops_deleted(archive_copy):
+    """A refresh rereads only changed files and drops deleted ones.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     first = CountingReader()
     result = build_catalog(archive_copy, progress=False, reader=first)
     assert len(first.paths) == 3 and len(result.read) == 3
@@ -213,6 +210,13 @@ def test_refresh_rereads_only_changed_files_and_drops_deleted(archive_copy):
 
 
 def test_an_unreadable_file_is_reported_and_the_others_catalogued(archive_copy):
+    """An unreadable file is reported and the others catalogued.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     bad = archive_copy / "sub-bad" / "sub-bad_ses-1_ecephys.nwb"
     bad.parent.mkdir()
     bad.write_bytes(b"not an HDF5 file" * 100)
@@ -227,6 +231,13 @@ def test_an_unreadable_file_is_reported_and_the_others_catalogued(archive_copy):
 
 
 def test_dot_folders_are_not_catalogued(archive_copy):
+    """Dot folders are not catalogued.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     hidden = archive_copy / ".trash" / "old.nwb"
     hidden.parent.mkdir()
     shutil.copy(next(archive_copy.glob("sub-*/*_icephys.nwb")), hidden)
@@ -235,6 +246,13 @@ def test_dot_folders_are_not_catalogued(archive_copy):
 
 
 def test_user_errors_are_one_line_catalog_errors(tmp_path):
+    """User errors are one-line CatalogErrors.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     with pytest.raises(CatalogError, match="not an archive folder"):
         build_catalog(tmp_path / "missing", progress=False)
     with pytest.raises(CatalogError, match="no catalog"):
@@ -244,6 +262,13 @@ def test_user_errors_are_one_line_catalog_errors(tmp_path):
 
 
 def test_empty_archive_gives_empty_tables(tmp_path):
+    """An empty archive gives empty tables.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     (tmp_path / "archive").mkdir()
     result = build_catalog(tmp_path / "archive", progress=False)
     assert result.counts == {"sessions": 0, "cells": 0, "units": 0}
@@ -251,6 +276,15 @@ def test_empty_archive_gives_empty_tables(tmp_path):
 
 
 def test_reads_on_a_given_dask_client(archive_copy, tiny):
+    """Files are read on a given Dask client.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    tiny
+        The tiny archive and its ground-truth folder.
+    """
     from dask.distributed import Client
 
     build_catalog(tiny[0], progress=False)
@@ -264,6 +298,15 @@ def test_reads_on_a_given_dask_client(archive_copy, tiny):
 
 @pytest.mark.slow
 def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
+    """A LocalCluster is started above the threshold of files to read.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    monkeypatch
+        pytest's monkeypatch fixture.
+    """
     monkeypatch.setattr(catalog_module, "LOCAL_CLUSTER_MIN_FILES", 2)
     started = []
     from dask import distributed
@@ -271,6 +314,13 @@ def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
     original = distributed.LocalCluster
 
     def recording_cluster(**kwargs):
+        """A LocalCluster that records the arguments it was started with.
+
+        Parameters
+        ----------
+        **kwargs
+            The LocalCluster's arguments.
+        """
         started.append(kwargs)
         return original(dashboard_address=None, **kwargs)
 
@@ -291,7 +341,13 @@ def _dandi_validate(archive: Path) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_dandi_validate_ignores_the_catalog_folder(archive_copy):
-    """``dandi validate`` skips dot-folders; when it fails for another reason, the catalog changes nothing."""
+    """``dandi validate`` skips dot-folders; when it fails for another reason, the catalog changes nothing.
+
+    Parameters
+    ----------
+    archive_copy
+        A copy of the tiny archive that the test may change.
+    """
     if not Path(sys.executable).with_name("dandi").exists():
         pytest.skip("dandi-cli not installed")
     (archive_copy / "dandiset.yaml").write_text("identifier: DANDI:000000\nname: test\ndescription: test archive\n")
@@ -304,131 +360,3 @@ def test_dandi_validate_ignores_the_catalog_folder(archive_copy):
         assert _dandi_validate(archive_copy)[0] == code
     else:
         assert "No errors found" in output
-
-
-def write_foreign_nwb(path: Path, *, electrodes=(), units: int = 0, identifier: str = "same-id") -> Path:
-    """An NWB file written with plain pynwb, as another lab would: no drug_stress object, no analysis.
-
-    Every file gets the same subject, session and identifier, and the electrodes the same names, so
-    any key derived from that metadata would collide; only the path tells them apart.
-    """
-    from datetime import UTC, datetime
-
-    from pynwb import NWBHDF5IO, NWBFile
-    from pynwb.file import Subject
-    from pynwb.icephys import VoltageClampSeries
-
-    nwbfile = NWBFile(
-        session_description="a recording from another lab",
-        identifier=identifier,
-        session_start_time=datetime(2020, 1, 1, tzinfo=UTC),
-        session_id="1",
-    )
-    nwbfile.subject = Subject(subject_id="x1", species="Mus musculus")
-    if electrodes:
-        device = nwbfile.create_device("amplifier")
-    for name, location in electrodes:
-        electrode = nwbfile.create_icephys_electrode(
-            name=name, description="patch pipette", device=device, location=location, cell_id=f"cell-{name}"
-        )
-        series = VoltageClampSeries(
-            name=f"sweep_{name}", data=np.zeros(50), electrode=electrode, gain=1.0, rate=10_000.0, starting_time=0.0
-        )
-        nwbfile.add_intracellular_recording(electrode=electrode, response=series)
-    if units:
-        # A column named as one of ours but of another type: it must not break the Parquet column.
-        nwbfile.add_unit_column("snr", "signal-to-noise, as the other lab wrote it")
-        for i in range(units):
-            nwbfile.add_unit(spike_times=np.arange(i + 1) * 0.1, snr="high")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with NWBHDF5IO(path, "w") as io:
-        io.write(nwbfile)
-    return path
-
-
-def test_foreign_files_are_classified_by_content_with_path_keys(archive_copy, tiny):
-    # Names that claim icephys (DANDI's layout names files by content, so such names are common), but the
-    # content decides: the "ttl" file holds no electrode at all.
-    ttl = archive_copy / "sub-x1" / "sub-x1_ses-1_icephys.nwb"
-    write_foreign_nwb(ttl)
-    pair = [
-        write_foreign_nwb(
-            archive_copy / folder / "sub-x1_ses-1_icephys.nwb", electrodes=[("elec0", "CA1"), ("elec1", "LH")]
-        )
-        for folder in ("lab-a", "lab-b")
-    ]
-    spikes = write_foreign_nwb(archive_copy / "lab-a" / "sorted.nwb", units=3)
-    result = build_catalog(archive_copy, progress=False)
-    assert not result.failed and not result.duplicate_keys
-    tables = load_catalog(archive_copy)
-    sessions = tables["sessions"].set_index("file")
-    rel = {p: p.relative_to(archive_copy).as_posix() for p in (ttl, *pair, spikes)}
-
-    ttl_row = sessions.loc[rel[ttl]]
-    assert ttl_row["modality"] == "other" and ttl_row["origin"] == "foreign" and ttl_row["n_cells"] == 0
-    assert ttl_row["contents"] == "no data objects" and ttl_row["namespaces"].startswith("core ")
-    assert (ttl_row["drug"], ttl_row["stress"], ttl_row["subject"]) == ("unknown", "unknown", "x1")
-
-    cells = tables["cells"]
-    foreign_cells = cells[cells["file"].isin([rel[p] for p in pair])]
-    assert sorted(foreign_cells["cell_key"]) == sorted(
-        f"{rel[p]}#/general/intracellular_ephys/{e}" for p in pair for e in ("elec0", "elec1")
-    )
-    assert cells["cell_key"].is_unique and not foreign_cells["has_analysis"].any()
-    assert set(foreign_cells["region"]) == {"CA1", "LH"} and foreign_cells["nmda_amplitude_pa"].isna().all()
-    for p in pair:
-        row = sessions.loc[rel[p]]
-        assert row["modality"] == "icephys" and row["n_cells"] == 2 and row["region"] == "CA1,LH"
-        assert "intracellular electrodes: 2" in row["contents"] and "VoltageClampSeries" in row["contents"]
-
-    units = tables["units"]
-    foreign_units = units[units["file"] == rel[spikes]]
-    assert list(foreign_units["unit_key"]) == [f"{rel[spikes]}#/units/{i}" for i in range(3)]
-    assert list(foreign_units["unit_n_spikes"]) == [1, 2, 3] and foreign_units["snr"].isna().all()
-    assert (foreign_units["drug"] == "unknown").all() and foreign_units["epoch"].eq("").all()
-    assert sessions.loc[rel[spikes], "modality"] == "ecephys" and sessions.loc[rel[spikes], "n_units"] == 3
-    assert not units.duplicated(["unit_key", "epoch"]).any()
-
-    # Our own files: every row as in the catalog of the archive without the foreign files.
-    ours = load_catalog(build_catalog(tiny[0], progress=False).out)
-    for name, frame in tables.items():
-        mine = frame[frame["file"].isin(ours[name]["file"])].reset_index(drop=True)
-        pd.testing.assert_frame_equal(mine, ours[name], check_dtype=False)
-    assert set(ours["sessions"]["origin"]) == {"nwb-ketamine"} and (ours["sessions"]["contents"] == "").all()
-
-    # Keys are stable: a full rebuild gives the same ones.
-    build_catalog(archive_copy, progress=False, full=True)
-    again = load_catalog(archive_copy)
-    assert list(again["cells"]["cell_key"]) == list(cells["cell_key"])
-    assert list(again["units"]["unit_key"]) == list(units["unit_key"])
-
-
-def test_our_files_are_recognised_by_their_marker_not_by_name(tiny, tmp_path):
-    archive = tiny[0]
-    for path in archive.glob("sub-*/*.nwb"):
-        with h5py.File(path, "r") as f:
-            assert catalog_module.is_ours(f), path
-    renamed = tmp_path / "renamed.nwb"  # a name says nothing: our file under any name is ours
-    shutil.copy(next(archive.glob("sub-*/*_icephys.nwb")), renamed)
-    rows = read_nwb_file(renamed, "renamed.nwb")
-    assert rows["sessions"][0]["origin"] == "nwb-ketamine" and rows["sessions"][0]["modality"] == "icephys"
-    assert rows["cells"][0]["cell_key"].count("/") == 3 and rows["cells"][0]["has_analysis"]
-    # Another file with a group at our marker's place but not our type stays foreign.
-    other = write_foreign_nwb(tmp_path / "other.nwb")
-    with h5py.File(other, "a") as f:
-        f["general"].create_group("drug_stress").attrs["neurodata_type"] = "LabMetaData"
-    with h5py.File(other, "r") as f:
-        assert not catalog_module.is_ours(f)
-    assert read_nwb_file(other, "other.nwb")["sessions"][0]["origin"] == "foreign"
-
-
-def test_a_key_shared_by_several_files_is_reported(archive_copy):
-    original = next(archive_copy.glob("sub-*/*_icephys.nwb"))
-    (archive_copy / "backup").mkdir()
-    shutil.copy(original, archive_copy / "backup" / original.name)
-    result = build_catalog(archive_copy, progress=False)
-    key = load_catalog(archive_copy)["cells"].set_index("file").loc[f"backup/{original.name}", "cell_key"]
-    assert result.duplicate_keys == {
-        key: sorted([f"backup/{original.name}", original.relative_to(archive_copy).as_posix()])
-    }
-    assert "1 keys in several files" in str(result)

@@ -22,16 +22,24 @@ import pytest
 
 from nwb_ketamine.archive.catalog import build_catalog, load_catalog
 from nwb_ketamine.archive.remote import list_remote_nwb_files
-from tests.archive.test_catalog import make_archive
+from tests.archive.conftest import make_archive
 
 
 class RangeRequestHandler(SimpleHTTPRequestHandler):
     """Static files with single-range ``Range`` support; requests are logged on the server."""
 
     def log_message(self, *args):
+        """Log nothing: the server's log counts the requests instead.
+
+        Parameters
+        ----------
+        *args
+            The message and its arguments (ignored).
+        """
         pass
 
     def send_head(self):
+        """Serve a whole file, or the one byte range the request asks for."""
         path = self.translate_path(self.path)
         spec = self.headers.get("Range")
         log = self.server.log
@@ -72,7 +80,15 @@ class RangeRequestHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, simulated_tiny):
-    """The tiny archive (in vivo file with its raw data, ~10 MB) served on 127.0.0.1 under /archive/."""
+    """The tiny archive (in vivo file with its raw data, ~10 MB) served on 127.0.0.1 under /archive/.
+
+    Parameters
+    ----------
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    simulated_tiny
+        The study file of the shared tiny simulated study.
+    """
     root = tmp_path_factory.mktemp("http")
     archive, _ = make_archive(root, simulated_tiny, include_raw=True)
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeRequestHandler, directory=str(root)))
@@ -90,6 +106,15 @@ def _reset(log):
 
 
 def test_remote_catalog_equals_the_local_one_and_reads_by_ranges(served, tmp_path):
+    """The remote catalog equals the local one and reads by range requests.
+
+    Parameters
+    ----------
+    served
+        The local archive, its URL and the server's request log.
+    tmp_path
+        A fresh temporary folder.
+    """
     archive, url, log = served
     build_catalog(archive, progress=False, out=tmp_path / "local")
     _reset(log)
@@ -110,6 +135,15 @@ def test_remote_catalog_equals_the_local_one_and_reads_by_ranges(served, tmp_pat
 
 
 def test_listing_from_the_manifest_or_a_directory_listing(served, tmp_path):
+    """Remote files are listed from the manifest or a directory listing.
+
+    Parameters
+    ----------
+    served
+        The local archive, its URL and the server's request log.
+    tmp_path
+        A fresh temporary folder.
+    """
     archive, url, log = served
     state = archive / ".nwb-ketamine"
     shutil.rmtree(state, ignore_errors=True)
@@ -127,6 +161,15 @@ def test_listing_from_the_manifest_or_a_directory_listing(served, tmp_path):
 
 
 def test_remote_refresh_reads_nothing_when_unchanged(served, tmp_path):
+    """A remote refresh reads nothing when nothing changed.
+
+    Parameters
+    ----------
+    served
+        The local archive, its URL and the server's request log.
+    tmp_path
+        A fresh temporary folder.
+    """
     _, url, log = served
     build_catalog(url, out=tmp_path / "remote", progress=False)
     _reset(log)

@@ -21,13 +21,34 @@ DrugAdministrationUnchecked = DrugAdministration.__bases__[0]  # pynwb's generat
 
 
 def administration(name="ketamine", **kwargs) -> DrugAdministration:
+    """A timed ketamine injection, with ``kwargs`` replacing its fields.
+
+    Parameters
+    ----------
+    name
+        The object's name.
+    **kwargs
+        Fields that replace the defaults.
+    """
     fields = dict(agent="ketamine", dose=10.0, dose_unit="mg/kg", route="intraperitoneal", role="treatment")
     fields.update(administration_time=-3600.0)
     return DrugAdministration(name=name, **{**fields, **kwargs})
 
 
 def nwbfile(subject="m1", group="stress-ketamine", paradigm="chronic restraint", administrations=None) -> NWBFile:
-    """A small NWB file that passes the domain checks: subject, drug & stress metadata with a timed injection."""
+    """A small NWB file that passes the domain checks: subject, drug & stress metadata with a timed injection.
+
+    Parameters
+    ----------
+    subject
+        The subject's id.
+    group
+        The experimental group.
+    paradigm
+        The stress paradigm.
+    administrations
+        The drug administrations (default: one timed ketamine injection).
+    """
     nwb = NWBFile(
         session_description="test",
         identifier=f"test-{subject}-{group}",
@@ -47,6 +68,15 @@ def nwbfile(subject="m1", group="stress-ketamine", paradigm="chronic restraint",
 
 
 def write(nwb: NWBFile, path: Path) -> Path:
+    """Write ``nwb`` to ``path``; return the path.
+
+    Parameters
+    ----------
+    nwb
+        The NWB file.
+    path
+        Where to write the file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
@@ -54,7 +84,17 @@ def write(nwb: NWBFile, path: Path) -> Path:
 
 
 def add_conditions(nwb: NWBFile, drop=(), **labels) -> None:
-    """One sweep through the icephys tables up to a condition row labelled as the converter labels it."""
+    """One sweep through the icephys tables up to a condition row labelled as the converter labels it.
+
+    Parameters
+    ----------
+    nwb
+        The NWB file.
+    drop
+        Labels to leave out.
+    **labels
+        Labels that replace the converter's.
+    """
     device = nwb.create_device(name="amplifier")
     electrode = nwb.create_icephys_electrode(name="electrode", description="patch", device=device, location="LH")
     from pynwb.icephys import VoltageClampSeries, VoltageClampStimulusSeries
@@ -84,6 +124,15 @@ def add_conditions(nwb: NWBFile, drop=(), **labels) -> None:
 
 
 def epsc_sweeps(kinds, holding) -> DynamicTable:
+    """An ``epsc_sweeps`` table of sweeps of the given kinds and holding potentials.
+
+    Parameters
+    ----------
+    kinds
+        Each sweep's kind ('AMPA' or 'NMDA').
+    holding
+        Each sweep's holding potential in volts (NaN: none).
+    """
     table = DynamicTable(name="epsc_sweeps", description="sweeps", id=np.arange(len(kinds)))
     table.add_column(name="kind", description="kind", data=list(kinds))
     table.add_column(name="holding_potential_v", description="V", data=np.asarray(holding, dtype=float))
@@ -91,6 +140,13 @@ def epsc_sweeps(kinds, holding) -> DynamicTable:
 
 
 def parameters(name: str) -> DynamicTable:
+    """An empty parameters table named ``name``.
+
+    Parameters
+    ----------
+    name
+        The table's name.
+    """
     return DynamicTable(name=name, description="parameters")
 
 
@@ -98,6 +154,7 @@ def parameters(name: str) -> DynamicTable:
 
 
 def test_amounts_with_units_pass():
+    """Amounts with units pass."""
     assert checks.check_drug_administration_amount(administration()) is None
     bath = administration(
         "nbqx", agent="NBQX", dose=None, dose_unit=None, concentration=10.0, concentration_unit="uM", route="bath"
@@ -106,17 +163,20 @@ def test_amounts_with_units_pass():
 
 
 def test_a_dose_without_unit_is_reported():
+    """A dose without unit is reported."""
     adm = DrugAdministrationUnchecked(name="k", agent="ketamine", dose=10.0, route="intraperitoneal", role="treatment")
     message = checks.check_drug_administration_amount(adm)
     assert "dose 10 has no unit; set dose_unit" in message.message
 
 
 def test_no_amount_at_all_is_reported():
+    """No amount at all is reported."""
     adm = DrugAdministrationUnchecked(name="k", agent="ketamine", route="intraperitoneal", role="treatment")
     assert "no dose, concentration or volume" in checks.check_drug_administration_amount(adm).message
 
 
 def test_a_volume_alone_is_an_amount_only_for_a_vehicle():
+    """A volume alone is an amount only for a vehicle."""
     kwargs = dict(agent="saline", volume=10.0, volume_unit="mL/kg", route="intraperitoneal")
     assert (
         checks.check_drug_administration_amount(DrugAdministration(name="v", role="vehicle control", **kwargs)) is None
@@ -129,6 +189,7 @@ def test_a_volume_alone_is_an_amount_only_for_a_vehicle():
 
 
 def test_icephys_electrode_location_must_be_a_ccf_acronym():
+    """An intracellular electrode's location must be a CCF acronym."""
     nwb = nwbfile()
     device = nwb.create_device(name="amp")
     good = nwb.create_icephys_electrode(name="e1", description="", device=device, location="LH")
@@ -140,6 +201,7 @@ def test_icephys_electrode_location_must_be_a_ccf_acronym():
 
 
 def test_electrode_group_location_ccf_or_unknown():
+    """An electrode group's location is a CCF acronym or 'unknown'."""
     nwb = nwbfile()
     device = nwb.create_device(name="drive")
     make = lambda name, location: nwb.create_electrode_group(  # noqa: E731
@@ -151,6 +213,7 @@ def test_electrode_group_location_ccf_or_unknown():
 
 
 def test_units_brain_area_from_the_ccf():
+    """The units' brain_area values come from the CCF."""
     units = Units(name="units")
     units.add_column(name="brain_area", description="area")
     units.add_unit(spike_times=[0.1], brain_area="LH")
@@ -162,12 +225,14 @@ def test_units_brain_area_from_the_ccf():
 
 
 def test_labelled_conditions_pass():
+    """Labelled conditions pass."""
     nwb = nwbfile()
     add_conditions(nwb)
     assert checks.check_experimental_conditions(nwb.icephys_experimental_conditions) is None
 
 
 def test_missing_and_empty_condition_labels_are_reported():
+    """Missing and empty condition labels are reported."""
     nwb = nwbfile()
     add_conditions(nwb, stress="", region="LHb")
     messages = [m.message for m in checks.check_experimental_conditions(nwb.icephys_experimental_conditions)]
@@ -185,12 +250,14 @@ def test_missing_and_empty_condition_labels_are_reported():
 
 
 def test_nmda_sweeps_need_a_holding_potential():
+    """NMDA sweeps need a holding potential."""
     assert checks.check_nmda_holding_potential(epsc_sweeps(["AMPA", "NMDA"], [-0.07, 0.04])) is None
     message = checks.check_nmda_holding_potential(epsc_sweeps(["AMPA", "NMDA", "NMDA"], [-0.07, np.nan, 0.04]))
     assert message.message == "epsc_sweeps: NMDA sweeps (rows [1]) have no holding_potential_v."
 
 
 def test_post_injection_data_needs_an_injection_time():
+    """Post-injection data needs an injection time."""
     nwb = nwbfile(administrations=[administration(administration_time=None)])
     assert checks.check_injection_time(nwb) is None  # no post-injection data
     nwb.add_epoch(start_time=0.0, stop_time=1.0, tags=["baseline"])
@@ -203,6 +270,7 @@ def test_post_injection_data_needs_an_injection_time():
 
 
 def test_hours_since_injection_without_injection_is_reported():
+    """Hours since injection without an injection are reported."""
     nwb = nwbfile(administrations=[administration("nbqx", agent="NBQX", route="bath", administration_time=60.0)])
     add_conditions(nwb)
     message = checks.check_injection_time(nwb).message
@@ -210,6 +278,7 @@ def test_hours_since_injection_without_injection_is_reported():
 
 
 def test_results_need_their_parameters():
+    """Results need their parameters."""
     nwb = nwbfile()
     icephys = nwb.create_processing_module(name="icephys", description="")
     icephys.add(epsc_sweeps(["NMDA"], [0.04]))
@@ -227,11 +296,13 @@ def test_results_need_their_parameters():
 
 
 def test_every_check_has_a_fix():
+    """Every check has a fix."""
     names = {name for name in dir(checks) if name.startswith("check_")}
     assert names == set(checks.FIXES)
 
 
 def test_condition_labels_are_ones_the_converter_writes():
+    """Condition labels are ones the converter writes."""
     abf = pytest.importorskip("nwb_ketamine.converters.abf")
     assert set(checks.CONDITION_LABELS) <= set(abf.AbfSliceConverter.CONDITION_COLUMNS)
 
@@ -240,6 +311,13 @@ def test_condition_labels_are_ones_the_converter_writes():
 
 
 def test_nwbinspector_command_line_runs_our_checks(tmp_path):
+    """The ``nwbinspector`` command line runs our checks.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     nwb = nwbfile(administrations=[administration(administration_time=None)])
     nwb.add_epoch(start_time=1.0, stop_time=2.0, tags=["post-injection"])
     icephys = nwb.create_processing_module(name="icephys", description="analysis")

@@ -8,6 +8,13 @@ import pytest
 
 
 def nwb_ketamine(*args):
+    """Run the ``nwb-ketamine`` command in a subprocess.
+
+    Parameters
+    ----------
+    *args
+        The command's arguments.
+    """
     return subprocess.run(
         [sys.executable, "-m", "nwb_ketamine.cli", *map(str, args)], capture_output=True, text=True, timeout=900
     )
@@ -15,6 +22,13 @@ def nwb_ketamine(*args):
 
 @pytest.mark.slow
 def test_pipeline_commands(tmp_path):
+    """The commands one after another: simulate, check, convert, validate, catalog.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     raw, archive = tmp_path / "raw", tmp_path / "archive"
     assert nwb_ketamine("simulate", raw, "--size", "tiny", "--quiet").returncode == 0
     converted = nwb_ketamine("convert", raw / "study.yaml", archive, "--jobs", "2", "--quiet")
@@ -45,6 +59,13 @@ def test_pipeline_commands(tmp_path):
 
 
 def test_validate_of_a_missing_folder_is_one_line(tmp_path):
+    """``validate`` of a missing folder is a one-line error.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     result = nwb_ketamine("validate", tmp_path / "nope")
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

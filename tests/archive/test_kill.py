@@ -11,7 +11,7 @@ import time
 import pytest
 from pynwb import NWBHDF5IO, validate
 
-from nwb_ketamine.archive.convert import PARTIAL_SUFFIXES
+from nwb_ketamine.archive.batch import PARTIAL_SUFFIXES
 from nwb_ketamine.simulate import simulate_study
 
 TRIALS = 10
@@ -19,6 +19,13 @@ TRIALS = 10
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments(tmp_path):
+    """A kill -9 at random moments of a conversion leaves no file that looks complete.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     study = simulate_study(tmp_path / "raw", seed=5, size="tiny", progress=False)
     archive = tmp_path / "archive"
     command = [sys.executable, "-m", "nwb_ketamine.cli", "convert", str(study), str(archive), "--jobs", "1", "--quiet"]

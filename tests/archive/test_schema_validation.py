@@ -9,6 +9,15 @@ from nwb_ketamine.schema_validation import _validators, cached_namespace_version
 
 
 def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path, tiny_archive):
+    """The same verdicts as pynwb's on valid and broken files.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    tiny_archive
+        The tiny archive in the DANDI layout.
+    """
     files = sorted(tiny_archive.rglob("*.nwb"))
     assert len(files) >= 3
     for path in files:  # valid files of both kinds: no error either way
@@ -26,6 +35,13 @@ def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path, tiny_archive
 
 
 def test_file_without_cached_namespaces_falls_back_to_pynwb(tmp_path):
+    """A file without cached namespaces falls back to pynwb.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     from datetime import UTC, datetime
 
     from pynwb import NWBHDF5IO, NWBFile

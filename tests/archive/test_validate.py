@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from nwb_ketamine.archive.validate import SEVERITIES, Finding, ValidationReport, validate_archive
+from nwb_ketamine.archive.findings import SEVERITIES, Finding, ValidationReport
+from nwb_ketamine.archive.validate import validate_archive
 from tests.archive.test_checks import (
     add_conditions,
     administration,
@@ -30,14 +31,30 @@ DANDISET = {
 
 
 def write_dandiset_yaml(archive: Path) -> None:
+    """Write a valid ``dandiset.yaml`` into ``archive``.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+    """
     archive.mkdir(parents=True, exist_ok=True)
     (archive / "dandiset.yaml").write_text(yaml.safe_dump(DANDISET))
 
 
 @pytest.fixture(scope="session")
 def tiny_archive(tmp_path_factory, simulated_tiny) -> Path:
-    """The shared tiny simulated study converted without raw data into the DANDI layout, as convert writes it
-    (this module's own archive, not the shared one of tests/conftest.py)."""
+    """The shared tiny simulated study converted without raw data into the DANDI layout, as convert writes it.
+
+    This module's own archive, not the shared one of tests/conftest.py.
+
+    Parameters
+    ----------
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    simulated_tiny
+        The study file of the shared tiny simulated study.
+    """
     from nwb_ketamine.converters.abf import AbfSliceConverter
     from nwb_ketamine.converters.invivo import InVivoConverter
     from nwb_ketamine.metadata import load_study
@@ -58,12 +75,25 @@ def tiny_archive(tmp_path_factory, simulated_tiny) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_report(tiny_archive) -> ValidationReport:
+    """The validation report of the tiny archive.
+
+    Parameters
+    ----------
+    tiny_archive
+        The tiny archive in the DANDI layout.
+    """
     return validate_archive(tiny_archive, progress=False)
 
 
 @pytest.fixture(scope="session")
 def broken_report(tmp_path_factory) -> ValidationReport:
-    """One archive whose files each break one rule (named by their subject)."""
+    """One archive whose files each break one rule (named by their subject).
+
+    Parameters
+    ----------
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    """
     archive = tmp_path_factory.mktemp("broken") / "archive"
     write_dandiset_yaml(archive)
 
@@ -90,10 +120,26 @@ def broken_report(tmp_path_factory) -> ValidationReport:
 
 
 def findings(report: ValidationReport, file_start: str) -> list[Finding]:
+    """The findings of ``report`` in the files whose path starts with ``file_start``.
+
+    Parameters
+    ----------
+    report
+        A validation report.
+    file_start
+        The start of the files' paths.
+    """
     return [f for f in report.findings if f.file.startswith(file_start)]
 
 
 def test_the_tiny_archive_has_no_errors(tiny_report):
+    """The tiny archive has no errors.
+
+    Parameters
+    ----------
+    tiny_report
+        The validation report of the tiny archive.
+    """
     assert len(tiny_report.files) == 3
     assert not tiny_report.has_errors, tiny_report.summary()
     assert {f.severity for f in tiny_report.findings} <= {"BEST_PRACTICE_VIOLATION", "BEST_PRACTICE_SUGGESTION"}
@@ -102,6 +148,13 @@ def test_the_tiny_archive_has_no_errors(tiny_report):
 
 @pytest.mark.slow
 def test_dandi_validate_itself_passes_offline(tiny_archive):
+    """``dandi validate`` itself passes, offline.
+
+    Parameters
+    ----------
+    tiny_archive
+        The tiny archive in the DANDI layout.
+    """
     env = {**os.environ, "NO_ET": "1", "DANDI_NO_ET": "1"}
     dandi = Path(sys.executable).parent / "dandi"
     result = subprocess.run(
@@ -112,7 +165,24 @@ def test_dandi_validate_itself_passes_offline(tiny_archive):
 
 
 def test_each_domain_rule_fires_on_its_broken_file(broken_report):
+    """Each domain rule fires on its broken file.
+
+    Parameters
+    ----------
+    broken_report
+        The validation report of the archive of broken files.
+    """
+
     def one(subject, check):
+        """The first finding of ``check`` in the broken file of ``subject``.
+
+        Parameters
+        ----------
+        subject
+            The subject whose file breaks the rule.
+        check
+            The check's name.
+        """
         found = [f for f in findings(broken_report, f"sub-{subject}/") if f.check == check]
         assert found, broken_report.summary()
         return found[0]
@@ -135,6 +205,13 @@ def test_each_domain_rule_fires_on_its_broken_file(broken_report):
 
 
 def test_rules_across_files(broken_report):
+    """The rules across files fire.
+
+    Parameters
+    ----------
+    broken_report
+        The validation report of the archive of broken files.
+    """
     found = [f for f in findings(broken_report, "sub-twice/") if f.check == "check_archive_consistency"]
     assert len(found) == 1
     assert found[0].file == "sub-twice/sub-twice_ses-2_icephys.nwb"
@@ -142,6 +219,13 @@ def test_rules_across_files(broken_report):
 
 
 def test_a_bad_file_name_is_a_dandi_layout_error(broken_report):
+    """A bad file name is a DANDI layout error.
+
+    Parameters
+    ----------
+    broken_report
+        The validation report of the archive of broken files.
+    """
     found = [f for f in findings(broken_report, "sub-name/") if f.source == "dandi"]
     assert [f.check for f in found] == ["DANDI.NON_DANDI_FILENAME"]
     assert found[0].severity == "ERROR" and "sub-<subject>/sub-<subject>_ses-<session>" in found[0].fix
@@ -150,6 +234,15 @@ def test_a_bad_file_name_is_a_dandi_layout_error(broken_report):
 
 
 def test_summary_groups_by_severity_and_json_round_trips(broken_report, tmp_path):
+    """The summary groups by severity, and the JSON round-trips.
+
+    Parameters
+    ----------
+    broken_report
+        The validation report of the archive of broken files.
+    tmp_path
+        A fresh temporary folder.
+    """
     assert broken_report.has_errors
     text = broken_report.summary()
     assert text.splitlines()[0].endswith("FAILED")
@@ -163,12 +256,26 @@ def test_summary_groups_by_severity_and_json_round_trips(broken_report, tmp_path
 
 
 def test_a_missing_dandiset_yaml_is_reported(tmp_path):
+    """A missing ``dandiset.yaml`` is reported.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     write(nwbfile("m1"), tmp_path / "sub-m1/sub-m1_ses-1_ecephys.nwb")
     report = validate_archive(tmp_path, progress=False)
     assert [f.check for f in report.findings if f.severity in ("CRITICAL", "ERROR")] == ["DANDI.NO_DANDISET_FOUND"]
 
 
 def test_not_a_folder_is_a_user_error(tmp_path):
+    """An archive that is not a folder is a user error.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
     from nwb_ketamine.errors import NwbKetamineError
 
     with pytest.raises(NwbKetamineError, match="not a folder"):

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.archive.convert import convert_study, read_manifest
+from nwb_ketamine.archive.batch import convert_study
 from nwb_ketamine.archive.layout import dandi_path
+from nwb_ketamine.archive.manifest import read_manifest
 from nwb_ketamine.errors import StudyFileError
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import simulate_study
@@ -20,23 +21,56 @@ from nwb_ketamine.simulate import simulate_study
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory):
-    """A tiny simulated study (2 slice cells, 1 tetrode session)."""
+    """A tiny simulated study (2 slice cells, 1 tetrode session).
+
+    Parameters
+    ----------
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    """
     return simulate_study(tmp_path_factory.mktemp("raw") / "study", seed=4, size="tiny", progress=False)
 
 
 @pytest.fixture(scope="module")
 def converted(raw, tmp_path_factory):
+    """The module's study converted into an archive by the batch runner: (archive, summary).
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path_factory
+        pytest's factory of temporary folders.
+    """
     archive = tmp_path_factory.mktemp("archive")
     summary = convert_study(raw, archive, jobs=2, progress=False, catalog=False, echo=lambda _: None)
     return archive, summary
 
 
 def copy_study(raw: Path, tmp_path: Path) -> Path:
+    """A copy of the module's study (without its ground truth) that a test may change; its study file.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     shutil.copytree(raw.parent, tmp_path / "study", ignore=shutil.ignore_patterns("ground_truth"))
     return tmp_path / "study" / "study.yaml"
 
 
 def test_every_session_lands_at_its_dandi_path(raw, converted):
+    """Every session lands at its DANDI path.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    converted
+        The archive it was converted into, and the conversion summary.
+    """
     archive, summary = converted
     study = load_study(raw)
     assert summary.count("converted") == 3 and not summary.failed
@@ -49,6 +83,13 @@ def test_every_session_lands_at_its_dandi_path(raw, converted):
 
 
 def test_names_are_the_ones_dandi_organize_gives(converted):
+    """File names are the ones ``dandi organize`` gives.
+
+    Parameters
+    ----------
+    converted
+        The archive it was converted into, and the conversion summary.
+    """
     from dandi.metadata.nwb import get_metadata
     from dandi.organize import create_unique_filenames_from_metadata
 
@@ -60,6 +101,15 @@ def test_names_are_the_ones_dandi_organize_gives(converted):
 
 
 def test_dandiset_yaml_summarises_the_study(raw, converted):
+    """``dandiset.yaml`` summarises the study.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    converted
+        The archive it was converted into, and the conversion summary.
+    """
     archive, _ = converted
     study = load_study(raw)
     meta = yaml.safe_load((archive / "dandiset.yaml").read_text())
@@ -71,6 +121,15 @@ def test_dandiset_yaml_summarises_the_study(raw, converted):
 
 
 def test_manifest_records_sources_and_a_rerun_skips_everything(raw, converted):
+    """The manifest records the sources, and a rerun skips everything.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    converted
+        The archive it was converted into, and the conversion summary.
+    """
     archive, _ = converted
     manifest = read_manifest(archive)
     study = load_study(raw)
@@ -82,6 +141,15 @@ def test_manifest_records_sources_and_a_rerun_skips_everything(raw, converted):
 
 
 def test_changed_input_is_redone_and_overwrite_redoes_all(raw, tmp_path):
+    """A changed input is redone, and ``overwrite`` redoes all.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     study_path = copy_study(raw, tmp_path)
     archive = tmp_path / "archive"
     quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
@@ -100,6 +168,15 @@ def test_changed_input_is_redone_and_overwrite_redoes_all(raw, tmp_path):
 
 
 def test_bad_sources_fail_their_session_and_the_others_convert(raw, tmp_path):
+    """Bad sources fail their session and the others convert.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     study_path = copy_study(raw, tmp_path)
     study = load_study(study_path)
     truncated, missing = study.slice_sessions[0].files[0].path, study.slice_sessions[1].files[1].path
@@ -122,6 +199,15 @@ def test_bad_sources_fail_their_session_and_the_others_convert(raw, tmp_path):
 
 
 def test_metadata_problems_stop_before_anything_is_written(raw, tmp_path):
+    """Metadata problems stop before anything is written.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     study_path = copy_study(raw, tmp_path)
     study_path.write_text(study_path.read_text().replace("sex: M", "sex: X", 1))
     with pytest.raises(StudyFileError):
@@ -130,6 +216,15 @@ def test_metadata_problems_stop_before_anything_is_written(raw, tmp_path):
 
 
 def test_stub_is_recorded_and_a_full_run_redoes_it(raw, tmp_path):
+    """A stub run is recorded, and a full run redoes it.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     archive = tmp_path / "archive"
     quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
     convert_study(raw, archive, stub=True, **quiet)
@@ -139,6 +234,15 @@ def test_stub_is_recorded_and_a_full_run_redoes_it(raw, tmp_path):
 
 @pytest.mark.slow
 def test_separately_started_scheduler_and_worker(raw, tmp_path):
+    """Conversion on a separately started Dask scheduler and worker.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     bin_dir = Path(sys.executable).parent
     scheduler_file = tmp_path / "scheduler.json"
     scheduler = subprocess.Popen(
@@ -170,6 +274,15 @@ def test_separately_started_scheduler_and_worker(raw, tmp_path):
 
 
 def test_no_raw_keeps_units_and_a_raw_run_redoes_it(raw, tmp_path):
+    """``--no-raw`` keeps units, and a run with raw data redoes it.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    """
     archive = tmp_path / "archive"
     quiet = dict(jobs=2, progress=False, catalog=False, echo=lambda _: None)
     convert_study(raw, archive, include_raw=False, **quiet)

@@ -9,15 +9,12 @@ Design decisions:
 - Atomic: a task writes under a hidden temporary name that does not end in ``.nwb``, validates the file
   with pynwb, and only then renames it into place; an interrupted run never leaves a file that looks
   complete. Leftover temporary files are removed by the next run.
-- Idempotent: ``.nwb-ketamine/manifest.json`` records, for each output, its source files (size, mtime,
-  sha256), a digest of the study metadata it used and the tool version. A rerun skips sessions whose
-  inputs are unchanged (size and mtime equal, or, when those moved, the same sha256) and redoes the rest.
+- Idempotent: a rerun skips the sessions whose inputs, options, metadata and tool version are those
+  ``.nwb-ketamine/manifest.json`` records (:mod:`nwb_ketamine.archive.manifest`) and redoes the rest.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 import traceback
@@ -27,11 +24,19 @@ from pathlib import Path
 
 from nwb_ketamine import __version__
 from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
-from nwb_ketamine.atomic import atomic_path, write_text
+from nwb_ketamine.archive.manifest import (
+    check_sources_exist,
+    describe_sources,
+    is_unchanged,
+    metadata_digest,
+    read_manifest,
+    session_sources,
+    write_manifest,
+)
+from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.metadata import SliceSession, Study, load_study
 
-MANIFEST = "manifest.json"
 PARTIAL_SUFFIXES = (".partial", ".converting")
 
 
@@ -55,13 +60,26 @@ class ConversionSummary:
     results: list[SessionResult] = field(default_factory=list)
 
     def count(self, status: str) -> int:
+        """Sessions with ``status``.
+
+        Parameters
+        ----------
+        status
+            'converted', 'skipped' or 'failed'.
+
+        Returns
+        -------
+        int
+        """
         return sum(r.status == status for r in self.results)
 
     @property
     def failed(self) -> list[SessionResult]:
+        """The sessions that failed."""
         return [r for r in self.results if r.status == "failed"]
 
     def text(self) -> str:
+        """One line of counts, then one line per failed session."""
         lines = [
             f"{self.count('converted')} converted, {self.count('skipped')} unchanged (skipped), "
             f"{self.count('failed')} failed, into {self.archive}"
@@ -71,109 +89,11 @@ class ConversionSummary:
 
 
 # --------------------------------------------------------------------------------------------------
-# Sources, digests and the manifest
-
-
-def check_sources_exist(session) -> None:
-    """Raise a one-line ConversionError when an input of the session is missing."""
-    from nwb_ketamine.errors import ConversionError
-
-    if isinstance(session, SliceSession):
-        paths = [f.path for f in session.files]
-    else:
-        paths = [p for p in (session.raw_path, session.sorting_path) if p is not None]
-    for path in paths:
-        if not path.exists():
-            raise ConversionError(f"{path}: does not exist; fix the path in the study file or restore the file")
-
-
-def session_sources(session) -> list[Path]:
-    """Every input file a session's conversion reads."""
-    if isinstance(session, SliceSession):
-        return [f.path for f in session.files]
-    files = []
-    for root in (session.raw_path, session.sorting_path):
-        if root is None:
-            continue
-        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    return sorted(set(files))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def metadata_digest(study: Study, session) -> str:
-    """Digest of everything in the study file that the session's NWB file depends on."""
-    subject = study.subjects[session.subject]
-    stress = study.stress_protocols.get(subject.stress) if subject.stress else None
-    drug_ids = {session.injection.drug} if session.injection else set()
-    if isinstance(session, SliceSession):
-        drug_ids |= {d for f in session.files for d in f.bath}
-    drugs = [study.drugs[d] for d in sorted(drug_ids)]
-    text = repr((study.info, study.timezone, subject, stress, drugs, sorted(study.analysis.items()), session))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) -> list[dict]:
-    """Size, mtime and sha256 of each source; the sha256 is reused from ``known`` when size and mtime match."""
-    out = []
-    for path in paths:
-        stat = path.stat()
-        entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        previous = (known or {}).get(str(path))
-        same = previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns
-        entry["sha256"] = previous["sha256"] if same else sha256_of(path)
-        out.append(entry)
-    return out
-
-
-def read_manifest(archive: Path) -> dict:
-    path = state_dir(archive) / MANIFEST
-    if not path.exists():
-        return {"outputs": {}}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {"outputs": {}}  # a damaged manifest only costs a full reconversion
-
-
-def write_manifest(archive: Path, manifest: dict) -> None:
-    path = state_dir(archive) / MANIFEST
-    write_text(path, json.dumps(manifest, indent=1))
-
-
-def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool, include_raw: bool) -> bool:
-    """Whether a session's output exists and its inputs, options, metadata and tool version are as recorded."""
-    if not record or record.get("stub") != stub or record.get("tool_version") != __version__:
-        return False
-    if not isinstance(session, SliceSession) and record.get("include_raw", True) != include_raw:
-        return False
-    if not (Path(archive) / record["path"]).exists() or record["metadata_sha256"] != metadata_digest(study, session):
-        return False
-    sources = session_sources(session)
-    if sorted(str(p) for p in sources) != sorted(s["path"] for s in record["sources"]):
-        return False
-    known = {s["path"]: s for s in record["sources"]}
-    for path in sources:
-        stat, old = path.stat(), known[str(path)]
-        if (stat.st_size, stat.st_mtime_ns) != (old["size"], old["mtime_ns"]):
-            if sha256_of(path) != old["sha256"]:
-                return False
-            old["mtime_ns"] = stat.st_mtime_ns  # touched, not changed: remember, so it is not hashed again
-    return True
-
-
-# --------------------------------------------------------------------------------------------------
 # One session (runs on a Dask worker)
 
 
 def _validate_nwb(path: Path) -> None:
-    """pynwb schema validation of a freshly written file; raise if it is not valid."""
+    """Validate a freshly written file against the schema with pynwb; raise if it is not valid."""
     from nwb_ketamine.schema_validation import schema_errors
 
     errors = schema_errors(path)
@@ -181,7 +101,7 @@ def _validate_nwb(path: Path) -> None:
         raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
 
 
-def make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
+def _make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
     if isinstance(session, SliceSession):
         from nwb_ketamine.converters.abf import AbfSliceConverter
 
@@ -228,7 +148,7 @@ def convert_session(
         session = next(s for s in study.sessions if s.key == key)
         relpath = dandi_path(session)
         check_sources_exist(session)
-        converter = make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
+        converter = _make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
         # One temporary file: written, validated, then renamed into place (an invalid file never appears).
         with atomic_path(archive_path / relpath) as temporary:
             converter.write_nwb(temporary)
@@ -259,7 +179,7 @@ def convert_session(
 # The batch
 
 
-def remove_leftovers(archive: Path) -> int:
+def _remove_leftovers(archive: Path) -> int:
     """Delete temporary files an interrupted run left behind; return how many."""
     count = 0
     for path in Path(archive).rglob(".*"):
@@ -269,7 +189,7 @@ def remove_leftovers(archive: Path) -> int:
     return count
 
 
-def open_client(jobs: int | None = None, scheduler: str | None = None):
+def _open_client(jobs: int | None = None, scheduler: str | None = None):
     """A Dask client: connected to ``scheduler`` when given, else a local cluster of ``jobs`` processes."""
     from dask.distributed import Client, LocalCluster
 
@@ -337,7 +257,7 @@ def convert_study(
     study = load_study(study_path, check_files=False)
     archive = Path(archive).resolve()
     archive.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(archive)
+    _remove_leftovers(archive)
     write_dandiset_yaml(study, archive)
     manifest = read_manifest(archive)
     outputs = manifest.setdefault("outputs", {})
@@ -359,7 +279,7 @@ def convert_study(
         echo(summary.text())
         return summary
 
-    client = open_client(jobs, scheduler)
+    client = _open_client(jobs, scheduler)
     try:
         n_workers = max(1, len(client.scheduler_info()["workers"]))
         threads = max(1, (os.cpu_count() or 1) // n_workers) if not scheduler else None
@@ -407,9 +327,7 @@ def convert_study(
 
 
 def _refresh_catalog(archive: Path, client, echo) -> None:
-    try:
-        from nwb_ketamine.archive.catalog import build_catalog
-    except ImportError:  # the catalog lands with its own change
-        return
+    from nwb_ketamine.archive.catalog import build_catalog
+
     result = build_catalog(archive, client=client, progress=False)
     echo(f"catalog refreshed: {result}")

@@ -1,0 +1,155 @@
+"""The catalog's tables: their columns, the group labels every row carries and the time-group rule.
+
+Modality (``modality`` column, from the content)
+    'icephys' when ``/general/intracellular_ephys`` holds an ``IntracellularElectrode`` (one cell row
+    per electrode of a foreign file; our slice files hold one), else 'ecephys' when the file has a
+    ``/units`` table or extracellular electrodes (one unit row per unit, or per unit × epoch of our burst
+    metrics), else 'other' (sessions table only).
+
+Group labels (every row of every table)
+    ``subject``, ``session_id``, ``region`` (Allen CCF acronym), ``region_label`` (the lab's label),
+    ``drug`` (agent of the in vivo treatment or vehicle; 'none'), ``dose`` (label, e.g. '10 mg/kg'; the
+    volume for a vehicle), ``dose_value``, ``dose_unit``, ``stress`` (paradigm(s); 'none'),
+    ``hours_since_injection``, ``time_group``, ``experimental_group``, ``file`` (path relative to the
+    archive) and ``object_path`` (the object inside the file).
+
+``hours_since_injection`` and ``time_group``
+    Slice cells: hours from the in vivo injection to the start of the recording (the icephys
+    experimental-conditions column, else ``-administration_time / 3600``). ``time_group`` is the time
+    suffix of the study's experimental group when it has one ('stress-ketamine-1h' → '1h'); otherwise
+    the hours snapped, on a log scale, to the nearest of :data:`TIME_GROUPS` ('pre-injection' before it,
+    'none' without injection). In vivo unit × epoch rows: hours from the injection to the epoch start
+    (negative for a baseline epoch) and ``time_group`` is the epoch name ('baseline', 'post-injection').
+
+See :data:`SESSION_COLUMNS`, :data:`CELL_COLUMNS` and :data:`UNIT_COLUMNS` for the other columns.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from nwb_ketamine.analysis.bursts import METRICS
+from nwb_ketamine.filelayout import CELL_DESCRIPTIONS
+
+TABLES = ("sessions", "cells", "units")
+#: Time groups a slice cell's hours since injection snap to when the group name carries none.
+TIME_GROUPS = {"30min": 0.5, "1h": 1.0, "2h": 2.0, "4h": 4.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0,
+               "72h": 72.0, "7d": 168.0}  # fmt: skip
+
+LABEL_COLUMNS = [
+    "subject",
+    "session_id",
+    "region",
+    "region_label",
+    "drug",
+    "dose",
+    "dose_value",
+    "dose_unit",
+    "stress",
+    "hours_since_injection",
+    "time_group",
+    "experimental_group",
+    "file",
+    "object_path",
+]
+SESSION_COLUMNS = LABEL_COLUMNS + [
+    "modality",  # from the content: 'icephys' (intracellular electrodes), 'ecephys' (units, electrodes), 'other'
+    "origin",  # 'nwb-ketamine' (carries our marker, see the module docstring) or 'foreign'
+    "contents",  # foreign files: data objects per place and neurodata type; '' for ours (see _contents)
+    "namespaces",  # cached namespaces and versions, e.g. 'core 2.5.0, ndx-testextension 0.1.0'
+    "identifier",
+    "session_start_time",  # ISO 8601
+    "species",
+    "sex",
+    "injection_time_s",  # administration_time of the treatment (s from the session start)
+    "bath_drugs",
+    "epochs",  # epoch names, comma-separated
+    "n_cells",
+    "n_units",
+    "n_good_units",
+    "n_raw_series",  # raw ElectricalSeries in acquisition (one per recorded segment; 0: sorting-only or --no-raw)
+    "file_size",
+]
+#: Cell-level EPSC results as stored (SI units).
+EPSC_CELL_COLUMNS = list(CELL_DESCRIPTIONS)
+#: Display-unit copies of the main measures (what the explorer plots).
+CELL_DISPLAY_COLUMNS = {
+    "ampa_amplitude_pa": ("ampa_peak_a", 1e12),
+    "nmda_amplitude_pa": ("nmda_peak_a", 1e12),
+    "nmda_value_at_latency_pa": ("nmda_value_at_latency_a", 1e12),
+    "ampa_decay_tau_ms": ("ampa_decay_tau_s", 1e3),
+    "nmda_decay_tau_ms": ("nmda_decay_tau_s", 1e3),
+    "series_resistance_mohm": ("series_resistance_ohm", 1e-6),
+    "input_resistance_mohm": ("input_resistance_ohm", 1e-6),
+}
+CELL_COLUMNS = (
+    LABEL_COLUMNS
+    + ["slice_id", "cell_id", "cell_key", "row", "bath_drugs", "has_analysis"]
+    + EPSC_CELL_COLUMNS
+    + list(CELL_DISPLAY_COLUMNS)
+    + ["epsc_parameters"]  # JSON {parameter: value} of the analysis
+)
+#: Per unit and epoch, as the burst analysis stores them.
+BURST_COLUMNS = list(METRICS)
+UNIT_COLUMNS = (
+    LABEL_COLUMNS
+    + ["unit_row", "unit_id", "unit_name", "unit_key", "curation_label", "tetrode", "electrode_group"]
+    + ["unit_n_spikes", "unit_firing_rate_hz", "isi_violations_fraction", "presence_ratio", "snr"]
+    + ["epoch", "start_s", "stop_s"]
+    + BURST_COLUMNS
+    + ["metrics_path", "metrics_row", "burst_parameters"]  # burst_parameters: JSON {parameter: value}
+)
+COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
+
+_TIME_SUFFIX = re.compile(r"-(\d+(?:\.\d+)?(?:min|h|d))$")
+
+
+def as_float(value) -> float:
+    """``float(value)``, NaN for a value that is not a number (``None``, '', text).
+
+    Parameters
+    ----------
+    value
+        Anything.
+
+    Returns
+    -------
+    float
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def time_group(hours: float, experimental_group: str = "") -> str:
+    """The time group label of a slice cell (see the module docstring).
+
+    Parameters
+    ----------
+    hours
+        Hours from the injection to the recording (NaN or None: no injection).
+    experimental_group
+        The study's group name; its time suffix, when it has one, is the time group.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> time_group(1.3, "stress-ketamine-1h")
+    '1h'
+    >>> time_group(20.0), time_group(-1.0), time_group(float("nan"))
+    ('24h', 'pre-injection', 'none')
+    """
+    match = _TIME_SUFFIX.search(experimental_group or "")
+    if match:
+        return match.group(1)
+    if hours is None or not math.isfinite(hours):
+        return "none"
+    if hours < 0:
+        return "pre-injection"
+    log_h = math.log(max(hours, 1e-3))
+    return min(TIME_GROUPS, key=lambda label: abs(math.log(TIME_GROUPS[label]) - log_h))
