@@ -115,7 +115,7 @@ def cell_sweeps(path) -> dict:
             if not ref:
                 continue
             series = f[ref]
-            if h5tables.neurodata_type(series) == "VoltageClampSeries":
+            if h5read.type_of(series) == "VoltageClampSeries":
                 rows.append((i, int(start), int(count), series))
         holding = _holding(f, len(refs))
         stored = _epsc_analysis(f)
@@ -150,8 +150,8 @@ def cell_sweeps(path) -> dict:
         electrode = {}
         if rows and "electrode" in rows[0][3]:
             e = rows[0][3]["electrode"]
-            electrode = {"name": e.name.rsplit("/", 1)[-1], "location": h5tables.scalar(e, "location"),
-                         "slice": h5tables.scalar(e, "slice"), "cell_id": h5tables.scalar(e, "cell_id")}  # fmt: skip
+            electrode = {"name": e.name.rsplit("/", 1)[-1]}
+            electrode.update({field: h5read.scalar(e, field, None) for field in ("location", "slice", "cell_id")})
         injection, _ = h5tables.injection(f)
     return cell_result(current, rate, records, summary, parameters, electrode, injection)
 

@@ -41,28 +41,6 @@ def attr(obj, name: str, default=None):
     return h5read.decode(value)
 
 
-def scalar(group, name: str, default=None):
-    """A scalar dataset of ``group`` (strings decoded), ``default`` when absent.
-
-    Parameters
-    ----------
-    group
-        An h5py group, or None.
-    name
-        The dataset.
-    default
-        Returned when the group or the dataset is absent.
-
-    Returns
-    -------
-    object
-    """
-    if group is None or name not in group:
-        return default
-    value = group[name][()]
-    return h5read.decode(value.item() if isinstance(value, np.generic) else value)
-
-
 def ragged(table, name: str) -> list[np.ndarray]:
     """Every row of a ragged column (``name`` with ``name_index``) of a DynamicTable as an array.
 
@@ -112,21 +90,6 @@ def colnames(table) -> list[str]:
     return [str(h5read.decode(c)) for c in table.attrs.get("colnames", [])]
 
 
-def neurodata_type(obj) -> str:
-    """The ``neurodata_type`` of an HDF5 object ('' for none).
-
-    Parameters
-    ----------
-    obj
-        An h5py group or dataset.
-
-    Returns
-    -------
-    str
-    """
-    return str(h5read.decode(obj.attrs.get("neurodata_type", "")))
-
-
 def series_timing(group) -> tuple[float, float | None]:
     """(starting_time or 0, rate or None) of a TimeSeries group.
 
@@ -166,7 +129,7 @@ def injection(f) -> tuple[float | None, str]:
     administrations = [
         {k: attr(g, k) for k in g.attrs}
         for g in meta.values()
-        if neurodata_type(g) == "DrugAdministration"
+        if h5read.type_of(g) == "DrugAdministration"
     ]  # fmt: skip
     adm = the_injection(administrations)
     if adm is None or adm.get("administration_time") is None:
@@ -233,5 +196,5 @@ def raw_series(f) -> list:
     acquisition = f.get(ACQUISITION_PATH)
     if acquisition is None:
         return []
-    groups = [g for g in acquisition.values() if neurodata_type(g) == "ElectricalSeries"]
+    groups = [g for g in acquisition.values() if h5read.type_of(g) == "ElectricalSeries"]
     return sorted(groups, key=lambda g: series_timing(g)[0])

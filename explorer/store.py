@@ -44,7 +44,7 @@ class ArchiveStore:
     ----------
     archive : Path
     sessions, cells, units : pandas.DataFrame
-        The catalog tables (see :mod:`nwb_ketamine.archive.catalog`).
+        The catalog tables (see :mod:`nwb_ketamine.archive.catalog_columns`).
     validation : dict or None
         The validation report, if one was found.
     """

@@ -1,10 +1,10 @@
 """Decoding what h5py returns: strings, attributes, scalar datasets and DynamicTable columns.
 
 Design decision: the catalog (:mod:`nwb_ketamine.archive.catalog_read`) and the explorer's detail views
-(``nwb_ketamine.explorer.nwbread``) read our files with h5py instead of building pynwb's objects (tens of
-milliseconds instead of about a second per file). h5py returns variable-length strings as ``bytes`` (pynwb
-too, over h5py) and attributes as numpy scalars or arrays; they become Python values here, one way for
-every reader, the domain checks included.
+(``nwb_ketamine.explorer.h5tables`` and its readers) read our files with h5py instead of building pynwb's
+objects (tens of milliseconds instead of about a second per file). h5py returns variable-length strings
+as ``bytes`` (pynwb too, over h5py) and attributes as numpy scalars or arrays; they become Python values
+here, one way for every reader, the domain checks included.
 """
 
 from __future__ import annotations
