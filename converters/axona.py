@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index
+from nwb_ketamine.converters.sorted_units import SortedUnits, UnitCollector, tetrode_index
 from nwb_ketamine.errors import ConversionError
 
 START, END = b"data_start", b"\r\ndata_end"
@@ -216,7 +216,7 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     path = Path(path)
     files, set_path = _spike_files(path)
     settings = read_set(set_path) if set_path is not None else {}
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
     sources = [str(set_path)] if set_path is not None else []
     rate = sampling_rate_hz
@@ -249,17 +249,8 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
         names[tet] = channel_names(settings, number, n_channels)
         scale = uv_per_count(settings, number, n_channels)
         with_waveforms &= scale is not None
-        for cluster in np.unique(clusters):
-            sel = clusters == cluster
-            ids.append(f"{base}.{number}_{int(cluster)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(cluster)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            if scale is not None:
-                w = content["waveforms"][sel].astype(np.float64) * scale
-                means.append(w.mean(axis=0))
-                sds.append(w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan))
+        waveforms_uv = content["waveforms"].astype(np.float64) * scale if scale is not None else None
+        units.add_clusters(clusters, samples, waveforms_uv, prefix=f"{base}.{number}", tetrode=tet, file=file)
     if session is not None and settings:
         # The .set names every channel of the rig: give the names of the study's other tetrodes too.
         for i, tetrode in enumerate(session.tetrodes):
@@ -275,18 +266,19 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
                 "sorting.path must name one trial"
             )
         duration = duration if duration is not None else set_duration
+    means, sds = units.waveforms() if with_waveforms else (None, None)
     return SortedUnits(
-        ids,
-        spikes,
+        units.ids,
+        units.spikes,
         float(rate if rate is not None else timebase),
-        labels,
-        tetrodes,
-        np.stack(means) if with_waveforms and means else None,
-        np.stack(sds) if with_waveforms and sds else None,
+        units.labels,
+        units.tetrodes,
+        means,
+        sds,
         channel_names=names,
         duration_s=duration if duration else None,
         source_files=tuple(sources),
         reader=READER,
         waveform_rate_hz=waveform_rate,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

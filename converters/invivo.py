@@ -34,7 +34,8 @@ Design decisions:
   ``after injection of <drug> at <t> s``, and without epochs in the study file the injection splits the
   recording into ``baseline`` and ``post-injection``. The injection's time is in the drug administration
   object of the extension (relative to the session start) and, on most rigs, in the TTL events.
-- **Units** come from :mod:`nwb_ketamine.converters.units` (``read_sorting`` and ``add_units``); the
+- **Units** are read by the sorting format's reader (:func:`nwb_ketamine.converters.registry.read_sorting`)
+  and written by :func:`nwb_ketamine.converters.units.add_units`; the
   converter passes the raw recording so waveforms can be cut from it even when the raw series itself is
   not stored (``include_raw=False``, the ``--no-raw`` option). phy/Kilosort count samples of the
   concatenated segments; time-stamped formats (Neuralynx, MClust, Axona, Open Ephys .spikes) count time on
@@ -58,6 +59,8 @@ from pynwb.event import EventsTable
 from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
+from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
+from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.filelayout import (
     ELECTRODE_COLUMNS,
@@ -68,17 +71,6 @@ from nwb_ketamine.filelayout import (
 )
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
 from nwb_ketamine.vocabulary import CCF_REGIONS
-
-#: Sorting formats whose spike samples count the concatenated raw segments (the file the sorter read).
-CONCATENATED_CLOCK = frozenset({"phy"})
-#: The acquisition system each sorting-only format comes from (the Device of a session without raw data).
-SORTING_SYSTEMS = {
-    "axona": ("Axona", "Axona DacqUSB tetrode spike files"),
-    "ntt": ("Neuralynx", "Neuralynx tetrode spike files (.ntt)"),
-    "mclust": ("Neuralynx", "MClust cluster files (.t) of a Neuralynx recording"),
-    "phy": ("unknown", "phy/Kilosort sorting (the raw .dat was not kept)"),
-    "openephys_spikes": ("Open Ephys", "Open Ephys spike files (.spikes)"),
-}
 
 
 class InVivoConverter(SessionConverter):
@@ -132,14 +124,12 @@ class InVivoConverter(SessionConverter):
 
     @cached_property
     def sorting(self):
-        """The session's spike sorting (:class:`~nwb_ketamine.converters.units.SortedUnits`), or None."""
-        from nwb_ketamine.converters import units as units_module
-
+        """The session's spike sorting (:class:`~nwb_ketamine.converters.sorted_units.SortedUnits`), or None."""
         s = self.session
         if s.sorting_path is None:
             return None
         rate = self.raw.sampling_rate_hz if self.raw is not None else None
-        return units_module.read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
+        return read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
 
     def segment_samples(self) -> list[int]:
         """Samples converted per segment: all of them, or the first seconds of each with ``stub``."""
@@ -208,7 +198,8 @@ class InVivoConverter(SessionConverter):
             model_name = f"{manufacturer} system ({name} format)"
             description = raw.describe()
         else:
-            manufacturer, what = SORTING_SYSTEMS.get(self.session.sorting_format, ("unknown", "spike sorting"))
+            entry = SORTING_FORMATS.get(self.session.sorting_format or "")
+            manufacturer, what = (entry.manufacturer, entry.system) if entry else ("unknown", "spike sorting")
             name = model_name = f"{manufacturer} system" if manufacturer != "unknown" else "acquisition system"
             description = f"Acquisition system known only from the sorting: {what}; no raw recording was kept."
         model = nwbfile.create_device_model(
@@ -396,7 +387,7 @@ class InVivoConverter(SessionConverter):
         units = self.sorting
         rate = float(units.sampling_rate_hz)
         raw = self.raw
-        if raw is not None and self.session.sorting_format in CONCATENATED_CLOCK:
+        if raw is not None and self._concatenated_clock:
             for uid, s in zip(units.ids, units.spike_samples, strict=True):
                 if s.size and (s[0] < 0 or s[-1] >= raw.n_samples):
                     raise ConversionError(
@@ -406,19 +397,23 @@ class InVivoConverter(SessionConverter):
             return [raw.session_times(s) for s in units.spike_samples]
         return [s / rate for s in units.spike_samples]
 
+    @property
+    def _concatenated_clock(self) -> bool:
+        """The sorting's samples count the concatenated raw segments (not the continuous clock)."""
+        return sorting_format(self.session.sorting_format, self.session.sorting_path).concatenated_clock
+
     def _add_units(self, nwbfile: NWBFile, rows_of_tetrode: list[list[int]]) -> None:
         from nwb_ketamine.analysis.bursts import BurstParameters
-        from nwb_ketamine.converters import units as units_module
 
         units = self.sorting
         if units is None:
             return
         times = self.spike_times
         raw = self.raw
-        if raw is not None and raw.segment_count > 1 and self.session.sorting_format not in CONCATENATED_CLOCK:
+        if raw is not None and raw.segment_count > 1 and not self._concatenated_clock:
             # Raw waveforms are cut at samples of the concatenated segments; time-stamped spikes are mapped there.
             units = dataclasses.replace(units, spike_samples=[raw.samples_of_times(t) for t in times])
-        units_module.add_units(
+        add_units(
             nwbfile,
             units,
             session=self.session,

@@ -1,4 +1,4 @@
-"""MClust cluster files (``.t``, ``.t32``, ``.t64``, ``._t``…) → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""MClust cluster files (``.t``, ``.t32``, ``.t64``, ``._t``…) → :class:`.sorted_units.SortedUnits`.
 
 Design decision: a small parser of our own (neo does not read MClust output). Formats, as MClust writes
 them (``MClustData.WriteTfiles`` of MClust 4, ``WriteTFiles`` of MClust 3) and reads them
@@ -40,7 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, neuralynx_clock_origin, tetrode_index, tetrode_number
+from nwb_ketamine.converters.sorted_units import (
+    SortedUnits,
+    mean_and_sd,
+    neuralynx_clock_origin,
+    tetrode_index,
+    tetrode_number,
+)
 from nwb_ketamine.errors import ConversionError
 
 BEGIN, END = b"%%BEGINHEADER", b"%%ENDHEADER"
@@ -209,6 +215,4 @@ def _matched_waveforms(ticks: np.ndarray, content: dict) -> tuple[np.ndarray, np
     nearest = np.where(np.abs(ts[left] - want) <= np.abs(ts[right] - want), left, right)
     if np.any(np.abs(ts[nearest] - want) > 50):
         return None
-    w = content["waveforms_uv"][nearest]
-    sd = w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan)
-    return w.mean(axis=0), sd
+    return mean_and_sd(content["waveforms_uv"][nearest])

@@ -33,24 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nwb_ketamine.converters.registry import RAW_FORMATS
 from nwb_ketamine.errors import ConversionError
-
-#: Short names accepted in study.yaml's ``raw.format`` → neo RawIO class name.
-FORMATS = {
-    "openephys_binary": "OpenEphysBinaryRawIO",
-    "openephys_legacy": "OpenEphysRawIO",
-    "openephys": "OpenEphysBinaryRawIO",
-    "neuralynx": "NeuralynxRawIO",
-    "intan": "IntanRawIO",
-    "blackrock": "BlackrockRawIO",
-    "plexon": "PlexonRawIO",
-    "plexon2": "Plexon2RawIO",
-    "axona": "AxonaRawIO",
-    "spikegadgets": "SpikeGadgetsRawIO",
-    "spikeglx": "SpikeGLXRawIO",
-    "tdt": "TdtRawIO",
-    "spike2": "Spike2RawIO",
-}
 
 #: Who makes the acquisition system each reader is for (the Device's manufacturer).
 MANUFACTURERS = {
@@ -103,10 +87,10 @@ def rawio_class_name(path: Path, fmt: str | None) -> str:
     import neo.rawio
 
     if fmt:
-        name = FORMATS.get(fmt.lower(), fmt)
+        name = RAW_FORMATS.get(fmt.lower(), fmt)
         if not hasattr(neo.rawio, name):
             raise ConversionError(
-                f"{path}: raw.format {fmt!r} is unknown; use one of {', '.join(FORMATS)} or a neo RawIO class name"
+                f"{path}: raw.format {fmt!r} is unknown; use one of {', '.join(RAW_FORMATS)} or a neo RawIO class name"
             )
         return name
     folder = path if path.is_dir() else path.parent
@@ -173,7 +157,7 @@ class RawRecording:
     path
         The recording folder (or file).
     fmt
-        Format short name (see :data:`FORMATS`) or neo RawIO class name; recognised from the files when None.
+        Format short name (:data:`.registry.RAW_FORMATS`) or neo RawIO class name; recognised from the files when None.
     stream
         Stream name or id; required when the recording has several streams.
     file

@@ -1,4 +1,4 @@
-"""Neuralynx ``.ntt`` tetrode spike files → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""Neuralynx ``.ntt`` tetrode spike files → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: our own small parser (a numpy structured dtype, the same record layout as neo's
 ``get_nse_or_ntt_dtype``), tested value for value against neo 0.14.6's ``NeuralynxRawIO`` on files
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import (
+from nwb_ketamine.converters.sorted_units import (
     SortedUnits,
-    label_of_cluster,
+    UnitCollector,
     neuralynx_clock_origin,
     tetrode_index,
     tetrode_number,
@@ -145,7 +145,7 @@ def read_ntt(path, *, session=None, sampling_rate_hz: float | None = None) -> So
     if not files:
         raise ConversionError(f"{path}: no .ntt files; check sorting.path")
     origin_us = neuralynx_clock_origin(session) or 0
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
     rate = sampling_rate_hz
     waveform_rate = None
@@ -161,28 +161,20 @@ def read_ntt(path, *, session=None, sampling_rate_hz: float | None = None) -> So
         samples = np.rint((content["timestamps_us"] - origin_us) * 1e-6 * rate).astype(np.int64)
         tet = tetrode_index(session, tetrode_number(file, NAME_PATTERN), file)
         names[tet] = content["channel_names"]
-        for cell in np.unique(content["cell"]):
-            sel = content["cell"] == cell
-            ids.append(f"{file.stem}_{int(cell)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(cell)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            w = content["waveforms_uv"][sel]
-            means.append(w.mean(axis=0))
-            sds.append(w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan))
+        units.add_clusters(content["cell"], samples, content["waveforms_uv"], prefix=file.stem, tetrode=tet, file=file)
+    means, sds = units.waveforms()
     return SortedUnits(
-        ids,
-        spikes,
+        units.ids,
+        units.spikes,
         float(rate),
-        labels,
-        tetrodes,
-        np.stack(means) if means else None,
-        np.stack(sds) if sds else None,
+        units.labels,
+        units.tetrodes,
+        means,
+        sds,
         channel_names=names,
         duration_s=None,
         source_files=tuple(str(f) for f in files),
         reader=READER,
         waveform_rate_hz=waveform_rate,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

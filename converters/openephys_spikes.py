@@ -1,4 +1,4 @@
-"""Open Ephys legacy ``.spikes`` files (GUI ≤ 0.6) → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""Open Ephys legacy ``.spikes`` files (GUI ≤ 0.6) → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: our own parser, because neo 0.14 reports zero spikes for files of GUI 0.6.7. The layout
 was checked against the real files in ``../shared/realdata`` and Open Ephys' ``OpenEphys.py``
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index, tetrode_number
+from nwb_ketamine.converters.sorted_units import SortedUnits, UnitCollector, tetrode_index, tetrode_number
 from nwb_ketamine.errors import ConversionError
 
 HEADER_BYTES = 1024
@@ -163,7 +163,7 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
     origin = clock_origin(files[0].parent)
     settings = files[0].parent / "settings.xml"
     electrodes = spike_channel_names(settings) if settings.exists() else {}
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
     rate = None
     for file in files:
@@ -181,26 +181,21 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
             names[tet] = electrodes[electrode]
         scale = (sampling_rate_hz or rate) / rate
         samples = np.rint((content["timestamps"] - origin) * scale).astype(np.int64)
-        for sid in np.unique(content["sorted_id"]):
-            sel = content["sorted_id"] == sid
-            ids.append(f"{file.name.split('_')[0]}_{int(sid)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(sid)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            w = content["waveforms_uv"][sel].astype(np.float64)
-            means.append(w.mean(axis=0))
-            sds.append(w.std(axis=0, ddof=1) if w.shape[0] > 1 else np.full(w.shape[1:], np.nan))
+        prefix = file.name.split("_")[0]
+        units.add_clusters(
+            content["sorted_id"], samples, content["waveforms_uv"], prefix=prefix, tetrode=tet, file=file
+        )
+    means, sds = units.waveforms()
     return SortedUnits(
-        ids=ids,
-        spike_samples=spikes,
+        ids=units.ids,
+        spike_samples=units.spikes,
         sampling_rate_hz=float(sampling_rate_hz or rate),
-        labels=labels,
-        tetrode=tetrodes,
-        waveforms_mean_uv=np.stack(means) if means else None,
-        waveforms_sd_uv=np.stack(sds) if sds else None,
+        labels=units.labels,
+        tetrode=units.tetrodes,
+        waveforms_mean_uv=means,
+        waveforms_sd_uv=sds,
         channel_names=names or None,
         source_files=tuple(str(f) for f in files) + ((str(settings),) if electrodes else ()),
         reader=READER,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

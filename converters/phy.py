@@ -1,4 +1,4 @@
-"""phy / Kilosort output folders → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""phy / Kilosort output folders → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: the ``.npy`` and ``.tsv`` files are read directly with numpy (no neo), because what
 matters here is the curation: a cluster's label is the curator's ``group`` from ``cluster_group.tsv``,
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, tetrode_of_channel
+from nwb_ketamine.analysis.waveforms import stack_padded
+from nwb_ketamine.converters.sorted_units import SortedUnits, tetrode_of_channel
 from nwb_ketamine.errors import ConversionError
 
 READER = "nwb_ketamine.converters.phy (phy/Kilosort .npy and .tsv files)"
@@ -207,7 +208,7 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
             cols = [_column_of(channel_map, c) for c in session.tetrodes[tet].channels]
             nan = np.full(len(template), np.nan)
             shapes.append(np.stack([template[:, c] if c is not None else nan for c in cols], 1))
-    shape = _pad(shapes) if shapes and len(shapes) == len(ids) else None
+    shape = stack_padded(shapes) if shapes and len(shapes) == len(ids) else None
     duration, dat_files = dat_duration_s(folder, params, rate)
     description = TEMPLATES_DESCRIPTION.format(
         whitening=", unwhitened with whitening_mat_inv.npy" if unwhitened else "",
@@ -228,12 +229,6 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
         templates=shape,
         templates_description=description if shape is not None else None,
     )
-
-
-def _pad(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stack per-unit templates, NaN-padding tetrodes with fewer channels."""
-    width = max(a.shape[1] for a in arrays)
-    return np.stack([np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in arrays])
 
 
 def _column_of(channel_map, channel: int) -> int | None:

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
+from nwb_ketamine.analysis.burst_store import read_burst_metrics
 from nwb_ketamine.analysis.bursts import METRICS, BurstParameters
-from nwb_ketamine.converters.units import add_units, read_burst_metrics, read_sorting
+from nwb_ketamine.converters.registry import read_sorting
+from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from tests.sorting.conftest import MemmapRaw, nwbfile_with_electrodes
 
