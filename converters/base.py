@@ -20,7 +20,23 @@ from nwb_ketamine.metadata import Study
 
 
 class SessionConverter(ABC):
-    """Base class: converts one session of a study into one NWB file."""
+    """Base class: converts one session of a study into one NWB file.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    session
+        The session of ``study`` to convert.
+    stub
+        Convert only a short preview of the data.
+
+    Examples
+    --------
+    >>> study = load_study("study.yaml")  # doctest: +SKIP
+    >>> InVivoConverter(study, study.invivo_sessions[0]).run_conversion("session.nwb")  # doctest: +SKIP
+    >>> AbfSliceConverter(study, study.slice_sessions[0]).run_conversion("cell.nwb")  # doctest: +SKIP
+    """
 
     #: Short description used when the study file gives none.
     session_description = "A recording session."

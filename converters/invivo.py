@@ -45,7 +45,6 @@ Design decisions:
 from __future__ import annotations
 
 import dataclasses
-import re
 from functools import cached_property
 from pathlib import Path
 
@@ -53,22 +52,15 @@ import h5py
 import numpy as np
 from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
-from pynwb.epoch import TimeIntervals
-from pynwb.event import EventsTable
 
 from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
+from nwb_ketamine.converters.recording_tables import add_events, add_segments
 from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
 from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
-from nwb_ketamine.filelayout import (
-    ELECTRODE_COLUMNS,
-    EVENTS_PREFIX,
-    RECORDING_GAPS,
-    RECORDING_SEGMENTS,
-    raw_series_names,
-)
+from nwb_ketamine.filelayout import ELECTRODE_COLUMNS, raw_series_names
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
@@ -89,10 +81,6 @@ class InVivoConverter(SessionConverter):
     workers
         Threads compressing raw chunks (default: all cores).
 
-    Examples
-    --------
-    >>> study = load_study("study.yaml")  # doctest: +SKIP
-    >>> InVivoConverter(study, study.invivo_sessions[0]).run_conversion("session.nwb")  # doctest: +SKIP
     """
 
     session_description = "Tetrode recording of single units in a freely moving mouse."
@@ -187,7 +175,7 @@ class InVivoConverter(SessionConverter):
         rows_of_tetrode, channels = self._add_electrodes(nwbfile, device)
         if self.raw is not None:
             self._add_segments(nwbfile, channels)
-            self._add_events(nwbfile)
+            add_events(nwbfile, self.raw, self.recording_end_s(), self.stub)
         self._add_epochs(nwbfile)
         self._add_units(nwbfile, rows_of_tetrode)
 
@@ -249,51 +237,9 @@ class InVivoConverter(SessionConverter):
 
     def _add_segments(self, nwbfile: NWBFile, channels: list[int]) -> None:
         """The raw series of every segment (when stored), the segments table and the gaps between them."""
-        raw = self.raw
-        rate = raw.sampling_rate_hz
-        names = raw_series_names(raw.segment_count)
+        names = raw_series_names(self.raw.segment_count)
         sizes = self.segment_samples()
-        offsets = raw.segment_offsets_s
-        files = "; ".join(str(Path(f).relative_to(raw.path)) if raw.path.is_dir() else Path(f).name
-                          for f in raw.source_files)  # fmt: skip
-        segments = TimeIntervals(
-            name=RECORDING_SEGMENTS,
-            description=(
-                "The parts of the raw recording as the reader split it (at gaps or stop/restart), each stored "
-                "as its own ElectricalSeries, with what it was read from."
-            ),
-        )
-        for column, description in (
-            ("series_name", "the ElectricalSeries in acquisition holding this segment (empty: raw not stored)"),
-            ("segment", "segment index of the reader (0-based)"),
-            ("n_samples", "samples per channel written for this segment"),
-            ("stream", "the reader's signal stream (name and id)"),
-            ("reader", "the reader, its version and options"),
-            ("source_files", "files of the raw folder the reader opens, relative to it"),
-        ):
-            segments.add_column(column, description)
-        for k, (name, n) in enumerate(zip(names, sizes, strict=True)):
-            segments.add_interval(
-                start_time=float(offsets[k]),
-                stop_time=float(offsets[k] + n / rate),
-                series_name=name if self.include_raw else "",
-                segment=k,
-                n_samples=int(n),
-                stream=f"{raw.stream_name} (id {raw.stream_id})",
-                reader=raw.reader,
-                source_files=files,
-            )
-        nwbfile.add_time_intervals(segments)
-        if raw.segment_count > 1:
-            gaps = TimeIntervals(
-                name=RECORDING_GAPS,
-                description="Time between the end of one recorded segment and the start of the next: no samples.",
-            )
-            gaps.add_column("after_segment", "the segment the gap follows")
-            for k in range(raw.segment_count - 1):
-                end = offsets[k] + raw.segment_sizes[k] / rate
-                gaps.add_interval(start_time=float(end), stop_time=float(offsets[k + 1]), after_segment=k)
-            nwbfile.add_time_intervals(gaps)
+        add_segments(nwbfile, self.raw, names, sizes, self.include_raw)
         if self.include_raw:
             self._add_raw_series(nwbfile, channels, names, sizes)
 
@@ -326,42 +272,6 @@ class InVivoConverter(SessionConverter):
             )
             nwbfile.add_acquisition(series)
             self._pending.append((name, k, channels, n))
-
-    def _add_events(self, nwbfile: NWBFile) -> None:
-        raw = self.raw
-        end = self.recording_end_s()
-        used: set[str] = set()
-        for event in raw.events:
-            keep = np.ones(event.times_s.size, dtype=bool)
-            if self.stub:
-                keep = event.times_s < end
-            times = np.asarray(event.times_s, dtype=np.float64)[keep]
-            if not times.size:
-                continue
-            order = np.argsort(times, kind="stable")
-            name = re.sub(r"[^A-Za-z0-9_]+", "_", f"{EVENTS_PREFIX}{event.name}").strip("_")
-            while name in used:
-                name += "_"
-            used.add(name)
-            early = int(np.count_nonzero(times < 0))
-            note = (
-                f" {early} event(s) precede the recording's first sample (the session start): their times are "
-                "negative, as the acquisition clock recorded them."
-                if early
-                else ""
-            )
-            table = EventsTable(
-                name=name,
-                description=f"Events of channel {event.name!r} recorded by the acquisition system ({raw.format}); "
-                f"times on the session clock (the first raw sample is 0).{note}",
-                source_description=f"Acquisition system, read with {raw.reader}",
-            )
-            table.add_column("label", "event label, TTL line or event string as the system recorded it")
-            durations = None if event.durations_s is None else np.asarray(event.durations_s)[keep][order]
-            for i, (t, label) in enumerate(zip(times[order], np.asarray(event.labels)[keep][order], strict=True)):
-                extra = {} if durations is None else {"duration": float(durations[i])}
-                table.add_event(timestamp=float(t), label=str(label), **extra)
-            nwbfile.add_events_table(table)
 
     def _add_epochs(self, nwbfile: NWBFile) -> None:
         session = self.session
