@@ -52,7 +52,7 @@ SERIES = {
 
 
 def _compressed(sweep: np.ndarray) -> H5DataIO:
-    """gzip with shuffle, one chunk per sweep: readable by every HDF5 reader, and command steps shrink to nothing."""
+    """Gzip with shuffle, one chunk per sweep: any HDF5 reader reads it, and command steps shrink to nothing."""
     return H5DataIO(sweep, compression="gzip", compression_opts=4, shuffle=True, chunks=sweep.shape)
 
 
@@ -131,6 +131,7 @@ class AbfSliceConverter(SessionConverter):
         return self._recordings
 
     def create_nwbfile(self) -> NWBFile:
+        """An NWBFile with the cell's metadata, the bath drugs at their first file's start, and the notes."""
         from nwb_ketamine.nwbfile import new_nwbfile
 
         bath = {}
@@ -143,6 +144,13 @@ class AbfSliceConverter(SessionConverter):
         return nwbfile
 
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
+        """Add the electrode, every sweep with its icephys tables, the pClamp tags and the EPSC analysis.
+
+        Parameters
+        ----------
+        nwbfile
+            The file built by :meth:`create_nwbfile`.
+        """
         from ndx_dandi_icephys import DandiIcephysMetadata
 
         session = self.session
@@ -284,8 +292,11 @@ class AbfSliceConverter(SessionConverter):
 
     @staticmethod
     def _add_tags(nwbfile, recordings) -> None:
-        """pClamp comment tags as intervals: a tag (e.g. '+drug at 3min') announces a condition that holds
-        until the next tag of the same file or the end of that file."""
+        """Add the pClamp comment tags as intervals.
+
+        A tag (e.g. '+drug at 3min') announces a condition that holds until the next tag of the same file or
+        the end of that file.
+        """
         rows = []
         for info, rec, offset in recordings:
             if not rec.tags:

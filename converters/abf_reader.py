@@ -67,6 +67,13 @@ class AbfRecording:
     command_unit_from_study: bool = False
 
     def has_command(self, sweep: int) -> bool:
+        """Whether ``sweep`` has a command stored.
+
+        Parameters
+        ----------
+        sweep
+            The sweep index.
+        """
         return self.command is not None and not (self.command_missing is not None and self.command_missing[sweep])
 
 
@@ -96,6 +103,11 @@ def header_start(abf) -> tuple[datetime | None, str]:
     pyabf hides both failures of the header: an ABF1 ``lFileStartDate`` of 0 (no date stored) becomes the
     file system's creation time of the file (a copy's is the day it was copied), and an unreadable date
     becomes year 1. Both are None here, so that nothing but the header or the study file dates a file.
+
+    Parameters
+    ----------
+    abf
+        The file opened with pyabf.
     """
     if abf.abfVersion["major"] == 1:
         header = abf._headerV1
@@ -111,7 +123,17 @@ def header_start(abf) -> tuple[datetime | None, str]:
 
 
 def implausible_start(start: datetime | None, text: str, tz) -> str | None:
-    """Why a header start is implausible (the header's text and the reason), or None when it is plausible."""
+    """Why a header start is implausible (the header's text and the reason), or None when it is plausible.
+
+    Parameters
+    ----------
+    start
+        The header start, or None.
+    text
+        The header's value as text.
+    tz
+        The study's time zone, in which the naive start is read.
+    """
     if start is None:
         return text
     if start < EARLIEST_PLAUSIBLE_DATE:
@@ -122,7 +144,7 @@ def implausible_start(start: datetime | None, text: str, tz) -> str | None:
 
 
 def _synthesise_command(abf, channel: int, n_sweeps: int, n: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """pyabf's command waveform of each sweep, which sweeps have none (all NaN), and pyabf's reason.
+    """The command waveform pyabf builds for each sweep, which sweeps have none (all NaN), and pyabf's reason.
 
     pyabf builds the command from the protocol's epoch table, or reads it from a stimulus file; when it
     cannot (stimulus file not found, unknown waveform source) it returns NaN for ABF2 files and raises for
@@ -176,6 +198,13 @@ def sweep_starts_s(abf, path: Path) -> np.ndarray:
     sweep length there), which misplaces sweeps recorded with a longer start-to-start interval. The
     synch array records each sweep's real start, in ``fSynchTimeUnit`` microseconds, or in multiplexed
     samples when that unit is 0 (as pyabf treats tag times). Gap-free files have no synch array.
+
+    Parameters
+    ----------
+    abf
+        The file opened with pyabf.
+    path
+        The file, read for the ABF1 synch array and named in errors.
     """
     if abf.abfVersion["major"] == 1:
         header = abf._headerV1

@@ -1,4 +1,4 @@
-"""Axona DacqUSB tetrode-mode sessions (``.set`` + tetrode files ``.1`` … ``.N`` + Tint ``.cut``) → SortedUnits.
+r"""Axona DacqUSB tetrode-mode sessions (``.set`` + tetrode files ``.1`` … ``.N`` + Tint ``.cut``) → SortedUnits.
 
 Design decision: small parsers of our own. neo 0.14.6's ``AxonaRawIO`` is built around the continuous
 ``.bin`` file: on a tetrode-mode session (no ``.bin``) it finds no signal stream, and it looks for the
@@ -57,7 +57,7 @@ def _number(text: str) -> float:
     return float(text.split()[0])
 
 
-def read_header(text: str) -> dict[str, str]:
+def _read_header(text: str) -> dict[str, str]:
     """``key value`` lines of an Axona header or ``.set`` file (values stripped, may be empty)."""
     out = {}
     for line in text.splitlines():
@@ -67,12 +67,12 @@ def read_header(text: str) -> dict[str, str]:
     return out
 
 
-def read_set(path) -> dict[str, str]:
+def _read_set(path) -> dict[str, str]:
     """The ``key value`` lines of a ``.set`` file."""
-    return read_header(Path(path).read_text(encoding="latin-1"))
+    return _read_header(Path(path).read_text(encoding="latin-1"))
 
 
-def read_spike_file(path) -> dict:
+def _read_spike_file(path) -> dict:
     """Read one tetrode file.
 
     Returns
@@ -87,7 +87,7 @@ def read_spike_file(path) -> dict:
     start = data.find(START)
     if start < 0:
         raise ConversionError(f"{path}: no 'data_start'; not an Axona tetrode file, point sorting.path at the .set")
-    header = read_header(data[:start].decode("latin-1"))
+    header = _read_header(data[:start].decode("latin-1"))
     try:
         n = int(_number(header["num_spikes"]))
         timebase = _number(header.get("timebase", "96000 hz"))
@@ -124,7 +124,7 @@ def read_spike_file(path) -> dict:
     }
 
 
-def read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
+def _read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
     """Cluster id of every spike from a Tint ``.cut`` file."""
     path = Path(path)
     text = path.read_text(errors="replace")
@@ -144,14 +144,14 @@ def read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
     return ids
 
 
-def channel_names(settings: dict[str, str], number: int, n_channels: int = 4) -> list[str]:
+def _channel_names(settings: dict[str, str], number: int, n_channels: int = 4) -> list[str]:
     """Names of tetrode ``number``'s channels: the ``.set``'s ``channame_ch_<k>``, else neo's ``6a``…``6d``."""
     first = n_channels * (number - 1)
     return [settings.get(f"channame_ch_{first + i}") or f"{number}{LETTERS[i]}" for i in range(n_channels)]
 
 
-def uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> np.ndarray | None:
-    """uV per int8 count of tetrode ``number``'s channels, from ``ADC_fullscale_mv`` and ``gain_ch_<k>``."""
+def _uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> np.ndarray | None:
+    """Microvolts per int8 count of tetrode ``number``'s channels, from ``ADC_fullscale_mv`` and ``gain_ch_<k>``."""
     first = n_channels * (number - 1)
     try:
         fullscale = float(settings["ADC_fullscale_mv"])
@@ -215,7 +215,7 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     """
     path = Path(path)
     files, set_path = _spike_files(path)
-    settings = read_set(set_path) if set_path is not None else {}
+    settings = _read_set(set_path) if set_path is not None else {}
     units = UnitCollector()
     names: dict[int, list[str]] = {}
     sources = [str(set_path)] if set_path is not None else []
@@ -233,8 +233,8 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
                 "to the tetrode files that were cut"
             )
         tet = tetrode_index(session, number, file)
-        content = read_spike_file(file)
-        clusters = read_cut_file(cut, content["timestamps"].size)
+        content = _read_spike_file(file)
+        clusters = _read_cut_file(cut, content["timestamps"].size)
         sources += [str(file), str(cut)]
         if timebase is None:
             timebase, waveform_rate, duration = content["timebase_hz"], content["sample_rate_hz"], content["duration_s"]
@@ -246,15 +246,15 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
         ticks = content["timestamps"]
         samples = ticks if rate is None else np.rint(ticks * (float(rate) / timebase)).astype(np.int64)
         n_channels = content["waveforms"].shape[2]
-        names[tet] = channel_names(settings, number, n_channels)
-        scale = uv_per_count(settings, number, n_channels)
+        names[tet] = _channel_names(settings, number, n_channels)
+        scale = _uv_per_count(settings, number, n_channels)
         with_waveforms &= scale is not None
         waveforms_uv = content["waveforms"].astype(np.float64) * scale if scale is not None else None
         units.add_clusters(clusters, samples, waveforms_uv, prefix=f"{base}.{number}", tetrode=tet, file=file)
     if session is not None and settings:
         # The .set names every channel of the rig: give the names of the study's other tetrodes too.
         for i, tetrode in enumerate(session.tetrodes):
-            names.setdefault(i, channel_names(settings, getattr(tetrode, "number", 0) or i + 1, len(tetrode.channels)))
+            names.setdefault(i, _channel_names(settings, getattr(tetrode, "number", 0) or i + 1, len(tetrode.channels)))
     if set_path is not None and settings.get("duration"):
         try:
             set_duration = _number(settings["duration"])

@@ -169,6 +169,11 @@ class InVivoConverter(SessionConverter):
 
         The raw samples are written by :meth:`write_raw` once the file skeleton exists
         (:meth:`run_conversion` does both).
+
+        Parameters
+        ----------
+        nwbfile
+            The file built by :meth:`create_nwbfile`.
         """
         self.check()
         device = self._add_device(nwbfile)
@@ -336,7 +341,15 @@ class InVivoConverter(SessionConverter):
 
     # -- writing ----------------------------------------------------------------------------------------
     def write_raw(self, path: Path, progress=None) -> None:
-        """Stream the raw samples of every segment into the placeholder datasets of the file just written."""
+        """Stream the raw samples of every segment into the placeholder datasets of the file just written.
+
+        Parameters
+        ----------
+        path
+            The file just written by pynwb.
+        progress
+            Called with the number of samples written, or None.
+        """
         if not self._pending:
             return
         with h5py.File(path, "r+") as f:
@@ -350,5 +363,13 @@ class InVivoConverter(SessionConverter):
                 fill_dataset(f[f"acquisition/{name}/data"], read, workers=self.workers, progress=progress)
 
     def after_write(self, path: Path, progress=None) -> None:
-        """Stream the raw samples into the temporary file before the base class renames it into place."""
+        """Stream the raw samples into the temporary file before the base class renames it into place.
+
+        Parameters
+        ----------
+        path
+            The temporary file just written by pynwb.
+        progress
+            Called with the number of samples written, or None.
+        """
         self.write_raw(path, progress=progress)

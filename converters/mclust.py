@@ -85,6 +85,11 @@ def _sorted(values: np.ndarray) -> bool:
 def read_t_file(path) -> tuple[np.ndarray, int]:
     """Spike times of one MClust file in 0.1 ms ticks (uint64) and the integer width read (32 or 64).
 
+    Parameters
+    ----------
+    path
+        The MClust cluster file.
+
     Raises
     ------
     ConversionError

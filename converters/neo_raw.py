@@ -180,6 +180,7 @@ class RawRecording:
 
     @property
     def n_channels(self) -> int:
+        """Channels of the stream."""
         return len(self.channel_ids)
 
     @property
@@ -199,6 +200,7 @@ class RawRecording:
 
     @property
     def manufacturer(self) -> str:
+        """Who makes the acquisition system the reader is for ('unknown' when not listed)."""
         return MANUFACTURERS.get(self.format, "unknown")
 
     def describe(self) -> str:
@@ -226,7 +228,17 @@ class RawRecording:
         return channels
 
     def read_segment(self, segment: int, start: int, stop: int, channels=None) -> np.ndarray:
-        """Raw int16 samples ``[start, stop)`` of one segment (indices within it) and ``channels``."""
+        """Raw int16 samples ``[start, stop)`` of one segment (indices within it) and ``channels``.
+
+        Parameters
+        ----------
+        segment
+            The segment index.
+        start, stop
+            Sample range within the segment.
+        channels
+            Channel indices of the stream (all when None).
+        """
         start, stop = max(0, int(start)), min(self.segment_sizes[segment], int(stop))
         channels = self._channels(channels)
         if stop <= start:
@@ -248,6 +260,13 @@ class RawRecording:
         """Raw int16 samples ``[start, stop)`` of the concatenated segments and ``channels`` (all when None).
 
         Returns an array of shape (samples, channels); only the requested part is read from disk.
+
+        Parameters
+        ----------
+        start, stop
+            Sample range of the concatenated segments.
+        channels
+            Channel indices of the stream (all when None).
         """
         start, stop = max(0, int(start)), min(self.n_samples, int(stop))
         if self.segment_count == 1 or stop <= start:
@@ -262,18 +281,36 @@ class RawRecording:
         return np.concatenate(parts)
 
     def segment_of(self, samples) -> np.ndarray:
-        """Segment of each concatenated sample index."""
+        """Segment of each concatenated sample index.
+
+        Parameters
+        ----------
+        samples
+            Concatenated sample indices.
+        """
         return np.searchsorted(self._bounds, np.asarray(samples, dtype=np.int64), side="right") - 1
 
     def session_times(self, samples) -> np.ndarray:
-        """Session-clock times (s) of concatenated sample indices (segment start + position in it)."""
+        """Session-clock times (s) of concatenated sample indices (segment start + position in it).
+
+        Parameters
+        ----------
+        samples
+            Concatenated sample indices.
+        """
         samples = np.asarray(samples, dtype=np.int64)
         seg = np.clip(self.segment_of(samples), 0, self.segment_count - 1)
         offsets = np.asarray(self.segment_offsets_s)
         return offsets[seg] + (samples - self._bounds[seg]) / self.sampling_rate_hz
 
     def samples_of_times(self, times_s) -> np.ndarray:
-        """Concatenated sample index nearest each session-clock time; -1 for a time in a gap or outside."""
+        """Concatenated sample index nearest each session-clock time; -1 for a time in a gap or outside.
+
+        Parameters
+        ----------
+        times_s
+            Session-clock times (s).
+        """
         t = np.asarray(times_s, dtype=np.float64)
         offsets = np.asarray(self.segment_offsets_s)
         seg = np.clip(np.searchsorted(offsets, t, side="right") - 1, 0, self.segment_count - 1)
@@ -282,7 +319,15 @@ class RawRecording:
         return np.where(ok, self._bounds[seg] + within, -1)
 
     def to_uv(self, samples: np.ndarray, channels=None) -> np.ndarray:
-        """Samples from :meth:`read` in microvolts (float32), as neo's gain and offset say."""
+        """Samples from :meth:`read` in microvolts (float32), as neo's gain and offset say.
+
+        Parameters
+        ----------
+        samples
+            Raw samples, (samples, channels).
+        channels
+            The channels they were read from (all when None).
+        """
         idx = slice(None) if channels is None else np.asarray(channels, dtype=int)
         return (samples * self.gain_uv[idx] + self.offset_uv[idx]).astype(np.float32)
 
@@ -324,7 +369,13 @@ class RawRecording:
 
 
 def open_raw(session) -> RawRecording:
-    """Open the raw recording of an in vivo session as its study entry describes it."""
+    """Open the raw recording of an in vivo session as its study entry describes it.
+
+    Parameters
+    ----------
+    session
+        The :class:`~nwb_ketamine.metadata.InVivoSession` (its ``raw_*`` fields).
+    """
     return RawRecording(
         session.raw_path,
         session.raw_format,

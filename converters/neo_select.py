@@ -35,7 +35,15 @@ _UNIT_TO_UV = {"uV": 1.0, "µV": 1.0, "mV": 1e3, "V": 1e6}
 
 
 def rawio_class_name(path: Path, fmt: str | None) -> str:
-    """The neo RawIO class name for ``fmt`` (a short name or a class name), or recognised from ``path``."""
+    """The neo RawIO class name for ``fmt`` (a short name or a class name), or recognised from ``path``.
+
+    Parameters
+    ----------
+    path
+        The recording folder or file.
+    fmt
+        The study file's ``raw.format``, or None.
+    """
     import neo.rawio
 
     if fmt:
@@ -53,7 +61,17 @@ def rawio_class_name(path: Path, fmt: str | None) -> str:
 
 
 def source_argument(cls, path: Path, file: str | None) -> dict:
-    """The constructor argument neo's class wants: the folder itself, or the one recording file in it."""
+    """The constructor argument neo's class wants: the folder itself, or the one recording file in it.
+
+    Parameters
+    ----------
+    cls
+        The neo RawIO class.
+    path
+        The recording folder or file.
+    file
+        The study file's ``raw.file``, or None.
+    """
     params = inspect.signature(cls.__init__).parameters
     if "dirname" in params and file is None:
         return {"dirname": str(path if path.is_dir() else path.parent)}
@@ -78,6 +96,17 @@ def source_argument(cls, path: Path, file: str | None) -> dict:
 
 
 def check_options(cls, path: Path, options: dict) -> None:
+    """Refuse ``raw.neo_options`` that are not keyword arguments of the neo class.
+
+    Parameters
+    ----------
+    cls
+        The neo RawIO class.
+    path
+        The recording, named in the error.
+    options
+        The study file's ``raw.neo_options``.
+    """
     params = inspect.signature(cls.__init__).parameters
     unknown = sorted(set(options) - set(params) - {"self"})
     if unknown:
@@ -87,7 +116,7 @@ def check_options(cls, path: Path, options: dict) -> None:
         )
 
 
-def describe_streams(streams, channels) -> str:
+def _describe_streams(streams, channels) -> str:
     """One phrase per stream: ``'name' (id 0: 4 channels at 32000 Hz, uV)``."""
     out = []
     for s in streams:
@@ -199,11 +228,11 @@ def choose_stream(path: Path, streams, channels, wanted) -> int:
             if str(wanted) in (str(s["name"]), str(s["id"])):
                 return i
         raise ConversionError(
-            f"{path}: raw.stream {wanted!r} does not exist; the streams are {describe_streams(streams, channels)}"
+            f"{path}: raw.stream {wanted!r} does not exist; the streams are {_describe_streams(streams, channels)}"
         )
     if len(streams) == 1:
         return 0
     raise ConversionError(
-        f"{path}: {len(streams)} signal streams, {describe_streams(streams, channels)}; "
+        f"{path}: {len(streams)} signal streams, {_describe_streams(streams, channels)}; "
         "name the tetrode stream with raw.stream in the study file"
     )

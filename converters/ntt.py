@@ -57,7 +57,7 @@ READER = "nwb_ketamine.converters.ntt (Neuralynx .ntt records; checked against n
 NAME_PATTERN = r"(?:TT|Sc|Tet|tetrode)(\d+)"
 
 
-def read_header(path: Path) -> dict[str, str]:
+def _read_header(path: Path) -> dict[str, str]:
     """``-Key value`` lines of the 16 kB header."""
     with open(path, "rb") as f:
         raw = f.read(HEADER_BYTES)
@@ -72,8 +72,8 @@ def read_header(path: Path) -> dict[str, str]:
     return out
 
 
-def uv_per_count(header: dict[str, str], path) -> np.ndarray:
-    """uV per sample count of the four channels: ``ADBitVolts`` x 1e6, negated when ``InputInverted``."""
+def _uv_per_count(header: dict[str, str], path) -> np.ndarray:
+    """Microvolts per sample count of the four channels: ``ADBitVolts`` x 1e6, negated when ``InputInverted``."""
     try:
         bit_volts = np.array([float(v) for v in header["ADBitVolts"].split()], dtype=np.float64)
     except (KeyError, ValueError):
@@ -86,7 +86,7 @@ def uv_per_count(header: dict[str, str], path) -> np.ndarray:
     return bit_volts * 1e6 * (-1.0 if inverted else 1.0)
 
 
-def channel_names(header: dict[str, str], path) -> list[str]:
+def _channel_names(header: dict[str, str], path) -> list[str]:
     """``<AcqEntName>/AD<ADChannel>`` of the four channels (``TT6/AD20``...), from the header."""
     entity = (header.get("AcqEntName") or Path(path).stem).split()[0]
     channels = header.get("ADChannel", "").split()
@@ -98,6 +98,11 @@ def channel_names(header: dict[str, str], path) -> list[str]:
 def read_ntt_file(path) -> dict:
     """Read one ``.ntt`` file.
 
+    Parameters
+    ----------
+    path
+        The ``.ntt`` file.
+
     Returns
     -------
     dict
@@ -105,12 +110,12 @@ def read_ntt_file(path) -> dict:
         ``sampling_rate_hz``, ``channel_names`` and ``header``.
     """
     path = Path(path)
-    header = read_header(path)
+    header = _read_header(path)
     try:
         rate = float(header["SamplingFrequency"])
     except (KeyError, ValueError):
         raise ConversionError(f"{path}: header lacks -SamplingFrequency; not a Cheetah .ntt file") from None
-    scale = uv_per_count(header, path)
+    scale = _uv_per_count(header, path)
     size = path.stat().st_size - HEADER_BYTES
     if size % RECORD.itemsize:
         raise ConversionError(
@@ -122,7 +127,7 @@ def read_ntt_file(path) -> dict:
         "cell": data["cell"].astype(np.int64),
         "waveforms_uv": data["samples"].astype(np.float64) * scale,
         "sampling_rate_hz": rate,
-        "channel_names": channel_names(header, path),
+        "channel_names": _channel_names(header, path),
         "header": header,
     }
 

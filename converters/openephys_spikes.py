@@ -36,7 +36,7 @@ HEADER_BYTES = 1024
 READER = "nwb_ketamine.converters.openephys_spikes (Open Ephys legacy .spikes records)"
 
 
-def read_header(path: Path) -> dict[str, str]:
+def _read_header(path: Path) -> dict[str, str]:
     """The ``header.key = value;`` lines of the 1024-byte text header."""
     with open(path, "rb") as f:
         raw = f.read(HEADER_BYTES)
@@ -51,7 +51,15 @@ def read_header(path: Path) -> dict[str, str]:
 
 
 def record_dtype(n_channels: int, n_samples: int) -> np.dtype:
-    """The numpy dtype of one spike record."""
+    """The numpy dtype of one spike record.
+
+    Parameters
+    ----------
+    n_channels
+        Channels per spike (``header.num_channels``).
+    n_samples
+        Samples per channel (``header.samplesPerSpike``).
+    """
     return np.dtype(
         [
             ("event_type", "u1"),
@@ -77,6 +85,11 @@ def record_dtype(n_channels: int, n_samples: int) -> np.dtype:
 def read_spikes_file(path) -> dict:
     """Read one ``.spikes`` file.
 
+    Parameters
+    ----------
+    path
+        The ``.spikes`` file.
+
     Returns
     -------
     dict
@@ -84,7 +97,7 @@ def read_spikes_file(path) -> dict:
         n_channels, float32), ``sampling_rate_hz``, ``thresholds_uv`` and ``header``.
     """
     path = Path(path)
-    header = read_header(path)
+    header = _read_header(path)
     try:
         n_channels = int(header["num_channels"])
         n_samples = int(header.get("samplesPerSpike", 40))
@@ -117,7 +130,7 @@ def read_spikes_file(path) -> dict:
     }
 
 
-def clock_origin(folder: Path) -> int:
+def _clock_origin(folder: Path) -> int:
     """First timestamp of a ``.continuous`` file of the folder (the raw recording's first sample), else 0."""
     for continuous in sorted(folder.glob("*.continuous")):
         with open(continuous, "rb") as f:
@@ -128,7 +141,7 @@ def clock_origin(folder: Path) -> int:
     return 0
 
 
-def spike_channel_names(settings: Path) -> dict[str, list[str]]:
+def _spike_channel_names(settings: Path) -> dict[str, list[str]]:
     """Electrode name → its channels' names (``CH1``...) from a GUI 0.6 ``settings.xml``; {} if unreadable."""
     import xml.etree.ElementTree as ElementTree
 
@@ -160,9 +173,9 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
     files = sorted(path.glob("*.spikes")) if path.is_dir() else [path]
     if not files:
         raise ConversionError(f"{path}: no .spikes files; check sorting.path")
-    origin = clock_origin(files[0].parent)
+    origin = _clock_origin(files[0].parent)
     settings = files[0].parent / "settings.xml"
-    electrodes = spike_channel_names(settings) if settings.exists() else {}
+    electrodes = _spike_channel_names(settings) if settings.exists() else {}
     units = UnitCollector()
     names: dict[int, list[str]] = {}
     rate = None

@@ -79,10 +79,8 @@ def add_events(nwbfile: NWBFile, raw: RawRecording, end_s: float, stub: bool) ->
 
     Parameters
     ----------
-    nwbfile
-        The file being built.
-    raw
-        The raw recording.
+    nwbfile, raw
+        The file being built and the recording whose event channels it gets.
     end_s
         End of the converted recording (session clock).
     stub

@@ -32,7 +32,7 @@ from nwb_ketamine.errors import ConversionError
 class SortingFormat:
     """One spike-sorting format: its reader and what the files tell about the recording.
 
-    Parameters
+    Attributes
     ----------
     reader
         ``reader(path, *, session, sampling_rate_hz) -> SortedUnits``.

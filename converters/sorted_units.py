@@ -113,7 +113,13 @@ class SortedUnits:
         return len(self.ids)
 
     def file_of(self, i: int) -> str:
-        """The file unit ``i`` came from (the sorting's files when unknown)."""
+        """The file unit ``i`` came from (the sorting's files when unknown).
+
+        Parameters
+        ----------
+        i
+            The unit's index.
+        """
         if self.unit_files is not None:
             return self.unit_files[i]
         return ", ".join(self.source_files) or "the sorting"
@@ -151,7 +157,15 @@ def tetrode_index(session, number: int, path) -> int:
 
 
 def tetrode_number(path: Path, pattern: str) -> int:
-    """The rig's tetrode number a file name carries (``TT3.ntt`` → 3), from the first group of ``pattern``."""
+    """The rig's tetrode number a file name carries (``TT3.ntt`` → 3), from the first group of ``pattern``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    pattern
+        Regular expression whose first group is the number.
+    """
     match = re.search(pattern, Path(path).name)
     if not match:
         raise ConversionError(
@@ -162,7 +176,17 @@ def tetrode_number(path: Path, pattern: str) -> int:
 
 
 def tetrode_of_channel(session, channel: int, path) -> int:
-    """Index of the tetrode of ``session`` that holds recording channel ``channel``."""
+    """Index of the tetrode of ``session`` that holds recording channel ``channel``.
+
+    Parameters
+    ----------
+    session
+        The in vivo session.
+    channel
+        The recording channel.
+    path
+        The sorting, named in the error.
+    """
     for i, tetrode in enumerate(session.tetrodes):
         if channel in tetrode.channels:
             return i
@@ -172,14 +196,30 @@ def tetrode_of_channel(session, channel: int, path) -> int:
 
 
 def label_of_cluster(cluster: int) -> str:
-    """Cluster 0 of manual cluster cutters (SpikeSort3D, Tint, the Open Ephys box sorter) holds the
-    spikes no cluster claimed: 'unsorted'; every other cluster was cut by a person: 'good'."""
+    """Curation label of a cluster number of a manual cluster cutter (SpikeSort3D, Tint, Open Ephys).
+
+    Cluster 0 holds the spikes no cluster claimed: 'unsorted'; every other cluster was cut by a person:
+    'good'.
+
+    Parameters
+    ----------
+    cluster
+        The cluster number.
+    """
     return "unsorted" if cluster == 0 else "good"
 
 
 def neuralynx_clock_origin(session) -> int | None:
-    """Timestamp (µs) of the first record of the session's first ``.ncs`` file: the raw recording's first
-    sample on the Neuralynx clock; None when the session has no Neuralynx raw folder."""
+    """Timestamp (µs) of the first record of the session's first ``.ncs`` file, or None.
+
+    That is the raw recording's first sample on the Neuralynx clock; None when the session has no
+    Neuralynx raw folder.
+
+    Parameters
+    ----------
+    session
+        The in vivo session (its ``raw_path``), or None.
+    """
     raw_path = getattr(session, "raw_path", None)
     if raw_path is None or not Path(raw_path).is_dir():
         return None

@@ -18,7 +18,7 @@ from nwb_ketamine.analysis.parameters import ParameterSet
 class UnitsParameters(ParameterSet):
     """Parameters of the quality metrics and of the waveforms taken from raw data.
 
-    Parameters
+    Attributes
     ----------
     refractory_period_s
         ISIs shorter than this are violations (default 1.5 ms, a common convention).
@@ -50,7 +50,15 @@ UnitsParameters.DESCRIPTIONS = {
 
 
 def isi_violations_fraction(spike_times_s, refractory_period_s: float) -> float:
-    """Fraction of ISIs shorter than the refractory period (NaN with fewer than two spikes)."""
+    """Fraction of ISIs shorter than the refractory period (NaN with fewer than two spikes).
+
+    Parameters
+    ----------
+    spike_times_s
+        Sorted spike times (s).
+    refractory_period_s
+        The refractory period.
+    """
     t = np.asarray(spike_times_s, dtype=np.float64)
     if t.size < 2:
         return math.nan
@@ -58,7 +66,17 @@ def isi_violations_fraction(spike_times_s, refractory_period_s: float) -> float:
 
 
 def presence_ratio(spike_times_s, start_s: float, stop_s: float, bin_s: float) -> float:
-    """Fraction of the bins of ``[start_s, stop_s)`` (``bin_s`` long, the last one may be shorter) with a spike."""
+    """Fraction of the bins of ``[start_s, stop_s)`` (``bin_s`` long, the last one may be shorter) with a spike.
+
+    Parameters
+    ----------
+    spike_times_s
+        Spike times (s).
+    start_s, stop_s
+        The recording span.
+    bin_s
+        Bin length.
+    """
     duration = stop_s - start_s
     if duration <= 0:
         return math.nan
@@ -74,6 +92,11 @@ def waveform_snr(mean_uv, sd_uv) -> float:
 
     The SD across spikes of a waveform is the background noise plus the amplitude jitter, so this is
     a conservative signal-to-noise ratio that needs no raw data. NaN without an SD.
+
+    Parameters
+    ----------
+    mean_uv, sd_uv
+        Mean and SD waveform (samples, channels) in uV, or None.
     """
     if mean_uv is None or sd_uv is None:
         return math.nan

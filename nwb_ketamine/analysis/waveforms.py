@@ -16,6 +16,17 @@ def raw_waveforms(raw, samples: np.ndarray, channels, params: UnitsParameters) -
 
     Each window has its per-channel median removed first (the slow LFP and offsets are not part of the
     spike). Windows that would cross the ends of the recording are skipped.
+
+    Parameters
+    ----------
+    raw
+        The raw recording (``read(start, stop, channels)``, ``gain_uv``, ``sampling_rate_hz``, ``n_samples``).
+    samples
+        The unit's spike samples.
+    channels
+        The unit's tetrode channels.
+    params
+        The window and the number of spikes averaged.
     """
     rate = float(raw.sampling_rate_hz)
     before = int(round(params.waveform_before_s * rate))
