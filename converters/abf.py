@@ -134,7 +134,7 @@ class AbfSliceConverter(SessionConverter):
         """An NWBFile with the cell's metadata, the bath drugs at their first file's start, and the notes."""
         from nwb_ketamine.nwbfile import new_nwbfile
 
-        bath = {}
+        bath: dict[str, float] = {}
         for info, _, offset in self.recordings():
             for drug_id in info.bath:
                 bath.setdefault(drug_id, offset)
@@ -213,7 +213,7 @@ class AbfSliceConverter(SessionConverter):
         if sweeps:
             add_epsc_analysis(nwbfile, sweeps, rows, self.epsc_parameters())
 
-    def _add_file(self, nwbfile, electrode, file_index, info, rec, offset) -> int:
+    def _add_file(self, nwbfile, electrode, file_index, info, rec, offset) -> tuple[int, list[int]]:
         response_cls, stimulus_cls = SERIES[info.clamp_mode]
         response_factor = EXPECTED[info.clamp_mode]["response"][1][rec.response_unit]
         command_factor = EXPECTED[info.clamp_mode]["command"][1].get(rec.command_unit)
@@ -272,7 +272,7 @@ class AbfSliceConverter(SessionConverter):
         drug = study.drugs[session.injection.drug] if session.injection else None
         stress = study.stress_protocols[subject.stress].paradigm if subject.stress else "none"
         since = time_since_injection(session)
-        files_by_holding = {}
+        files_by_holding: dict[float, set[str]] = {}
         for info, _, _ in self.recordings():
             files_by_holding.setdefault(info.holding_potential_volts, set()).update(info.bath)
         for holding, sequentials in repetitions.items():

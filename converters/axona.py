@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -163,13 +164,21 @@ def _uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) ->
     return fullscale * 1000.0 / (gains * 128.0)
 
 
+def _parts(path: Path) -> tuple[str, int]:
+    """Base name and tetrode number of a tetrode file name that :data:`SPIKE_FILE` matches."""
+    match = SPIKE_FILE.fullmatch(path.name)
+    if match is None:
+        raise ConversionError(f"{path}: not an Axona tetrode file (<base>.<n>); set sorting.path to the .set file")
+    return match["base"], int(match["number"])
+
+
 def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
     """The tetrode files to read and the ``.set`` file of their trial."""
     if not path.exists() and Path(f"{path}.set").exists():
         path = Path(f"{path}.set")  # the trial's base name, as Tint and DacqUSB call it
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if SPIKE_FILE.fullmatch(p.name)), key=lambda p: p.name)
-        bases = sorted({SPIKE_FILE.fullmatch(p.name)["base"] for p in files})
+        bases = sorted({_parts(p)[0] for p in files})
         if len(bases) > 1:
             raise ConversionError(
                 f"{path}: tetrode files of {len(bases)} trials ({', '.join(bases)}); set sorting.path to one "
@@ -185,7 +194,7 @@ def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
         base = path.stem
         files = sorted(
             (p for p in path.parent.iterdir() if (m := SPIKE_FILE.fullmatch(p.name)) and m["base"] == base),
-            key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]),
+            key=lambda p: _parts(p)[1],
         )
         if not files:
             raise ConversionError(f"{path}: no tetrode files {base}.1 ... {base}.N next to the .set file")
@@ -196,7 +205,7 @@ def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
             raise ConversionError(f"{path}: not an Axona tetrode file (<base>.<n>); set sorting.path to the .set file")
         files = [path]
         set_path = path.with_name(f"{match['base']}.set")
-    files.sort(key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]))
+    files.sort(key=lambda p: _parts(p)[1])
     return files, set_path if set_path.exists() else None
 
 
@@ -223,8 +232,7 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     timebase = waveform_rate = duration = None
     with_waveforms = set_path is not None
     for file in files:
-        match = SPIKE_FILE.fullmatch(file.name)
-        base, number = match["base"], int(match["number"])
+        base, number = _parts(file)
         candidates = (file.with_name(f"{base}_{number}.cut"), file.with_name(f"{file.name}.cut"))
         cut = next((c for c in candidates if c.exists()), None)
         if cut is None:
@@ -270,7 +278,7 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     return SortedUnits(
         units.ids,
         units.spikes,
-        float(rate if rate is not None else timebase),
+        float(rate if rate is not None else cast(float, timebase)),  # files is not empty
         units.labels,
         units.tetrodes,
         means,

@@ -79,7 +79,7 @@ def _encode_chunk(block: np.ndarray, *, level: int = GZIP_LEVEL, shuffle: bool =
     if shuffle and raw.itemsize > 1:
         # HDF5's shuffle: byte k of every element, for k = 0..itemsize-1, one after the other.
         raw = np.ascontiguousarray(raw.view(np.uint8).reshape(-1, raw.itemsize).T)
-    return zlib.compress(memoryview(raw).cast("B"), level)
+    return zlib.compress(raw.data.cast("B"), level)
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:

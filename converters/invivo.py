@@ -119,12 +119,19 @@ class InVivoConverter(SessionConverter):
         rate = self.raw.sampling_rate_hz if self.raw is not None else None
         return read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
 
+    @property
+    def _raw(self) -> RawRecording:
+        """The raw recording, for the steps that run only when there is one."""
+        if self.raw is None:
+            raise ConversionError(f"session {self.session.key}: no raw recording; give raw in the study file")
+        return self.raw
+
     def segment_samples(self) -> list[int]:
         """Samples converted per segment: all of them, or the first seconds of each with ``stub``."""
-        sizes = self.raw.segment_sizes
+        sizes = self._raw.segment_sizes
         if not self.stub:
             return list(sizes)
-        return [min(n, int(round(self.STUB_SECONDS * self.raw.sampling_rate_hz))) for n in sizes]
+        return [min(n, int(round(self.STUB_SECONDS * self._raw.sampling_rate_hz))) for n in sizes]
 
     def recording_end_s(self) -> float:
         """End of the converted recording on the session clock."""
@@ -242,14 +249,14 @@ class InVivoConverter(SessionConverter):
 
     def _add_segments(self, nwbfile: NWBFile, channels: list[int]) -> None:
         """The raw series of every segment (when stored), the segments table and the gaps between them."""
-        names = raw_series_names(self.raw.segment_count)
+        names = raw_series_names(self._raw.segment_count)
         sizes = self.segment_samples()
-        add_segments(nwbfile, self.raw, names, sizes, self.include_raw)
+        add_segments(nwbfile, self._raw, names, sizes, self.include_raw)
         if self.include_raw:
             self._add_raw_series(nwbfile, channels, names, sizes)
 
     def _add_raw_series(self, nwbfile: NWBFile, channels: list[int], names: list[str], sizes: list[int]) -> None:
-        raw = self.raw
+        raw = self._raw
         gains, offsets = raw.gain_uv[channels], raw.offset_uv[channels]
         if not np.allclose(offsets, offsets[0]):
             raise ConversionError(
@@ -354,11 +361,11 @@ class InVivoConverter(SessionConverter):
             return
         with h5py.File(path, "r+") as f:
             for name, segment, channels, _ in self._pending:
-                contiguous = channels == list(range(self.raw.n_channels))
+                contiguous = channels == list(range(self._raw.n_channels))
                 selection = None if contiguous else channels
 
                 def read(a, b, segment=segment, selection=selection):
-                    return self.raw.read_segment(segment, a, b, selection)
+                    return self._raw.read_segment(segment, a, b, selection)
 
                 fill_dataset(f[f"acquisition/{name}/data"], read, workers=self.workers, progress=progress)
 

@@ -190,7 +190,8 @@ def read_mclust(path, *, session=None, sampling_rate_hz: float | None = None) ->
             waveform_rate = waveform_rate or content["sampling_rate_hz"]
             pair = _matched_waveforms(ticks, content)
         waveforms.append(pair)
-    have = bool(waveforms) and all(p is not None for p in waveforms)
+    pairs = [p for p in waveforms if p is not None]
+    have = bool(waveforms) and len(pairs) == len(waveforms)
     width = " and ".join(f"{b}-bit" for b in sorted(widths))
     return SortedUnits(
         ids,
@@ -198,8 +199,8 @@ def read_mclust(path, *, session=None, sampling_rate_hz: float | None = None) ->
         rate,
         labels,
         tetrodes,
-        np.stack([p[0] for p in waveforms]) if have else None,
-        np.stack([p[1] for p in waveforms]) if have else None,
+        np.stack([p[0] for p in pairs]) if have else None,
+        np.stack([p[1] for p in pairs]) if have else None,
         channel_names=names or None,
         duration_s=None,
         source_files=tuple(sources),

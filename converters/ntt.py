@@ -31,6 +31,7 @@ waveform's 8th sample in Cheetah's default alignment). The files state no durati
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -171,7 +172,7 @@ def read_ntt(path, *, session=None, sampling_rate_hz: float | None = None) -> So
     return SortedUnits(
         units.ids,
         units.spikes,
-        float(rate),
+        float(cast(float, rate)),  # files is not empty
         units.labels,
         units.tetrodes,
         means,

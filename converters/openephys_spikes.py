@@ -26,6 +26,7 @@ The files state no duration (``duration_s`` None).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -151,9 +152,9 @@ def _spike_channel_names(settings: Path) -> dict[str, list[str]]:
         return {}
     out = {}
     for node in root.iter("SPIKE_CHANNEL"):
-        local = node.get("local_channels", "")
-        if node.get("name") and local:
-            out[node.get("name")] = [f"CH{c.strip()}" for c in local.split(",") if c.strip()]
+        name, local = node.get("name"), node.get("local_channels", "")
+        if name and local:
+            out[name] = [f"CH{c.strip()}" for c in local.split(",") if c.strip()]
     return out
 
 
@@ -178,7 +179,7 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
     electrodes = _spike_channel_names(settings) if settings.exists() else {}
     units = UnitCollector()
     names: dict[int, list[str]] = {}
-    rate = None
+    rate: float | None = None
     for file in files:
         content = read_spikes_file(file)
         file_rate = content["sampling_rate_hz"]
@@ -202,7 +203,7 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
     return SortedUnits(
         ids=units.ids,
         spike_samples=units.spikes,
-        sampling_rate_hz=float(sampling_rate_hz or rate),
+        sampling_rate_hz=float(sampling_rate_hz or cast(float, rate)),  # files is not empty
         labels=units.labels,
         tetrode=units.tetrodes,
         waveforms_mean_uv=means,
