@@ -32,6 +32,7 @@ def _without_cut(trial, tmp_path):
 
 @pytest.fixture
 def trial(realdata):
+    """The real trial folder, checked against the MANIFEST."""
     path = realdata / FOLDER
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
@@ -40,10 +41,13 @@ def trial(realdata):
 
 
 class TestAxona(SortingReaderContract):
+    """The contract for the axona reader."""
+
     fmt = "axona"
 
     @pytest.fixture
     def case(self, trial):
+        """The files and their independent reading."""
         reference = {}
         for number in (6, 8):
             stamps, clusters = _decoded(trial, number)

@@ -18,10 +18,13 @@ def _truncated(folder, tmp_path):
 
 
 class TestOpenEphysSpikes(SortingReaderContract):
+    """The contract for the openephys_spikes reader."""
+
     fmt = "openephys_spikes"
 
     @pytest.fixture
     def case(self, realdata):
+        """The files and their independent reading."""
         folder = realdata / FOLDER
         if not folder.is_dir():
             pytest.skip(f"{folder} is absent")

@@ -52,12 +52,15 @@ class SortingReaderContract:
 
     @pytest.fixture
     def units(self, case):
+        """The sorting as the registry reads it."""
         return read_sorting(case.path, self.fmt, session=case.session, sampling_rate_hz=case.sampling_rate_hz)
 
     def test_registered(self):
+        """The format is an entry of the registry."""
         assert self.fmt in SORTING_FORMATS
 
     def test_metadata(self, case, units):
+        """Channel names per tetrode, duration, files read and reader line are what the files say."""
         assert units.channel_names == case.channel_names
         assert units.duration_s == (pytest.approx(case.duration_s) if case.duration_s is not None else None)
         read = {Path(f).name for f in units.source_files}
@@ -67,15 +70,18 @@ class SortingReaderContract:
             assert units.sampling_rate_hz == case.sampling_rate_hz
 
     def test_spike_times_equal_the_reference(self, case, units):
+        """Every unit and every spike sample equals the independent reading."""
         assert sorted(units.ids) == sorted(case.reference)
         for uid, samples in zip(units.ids, units.spike_samples, strict=True):
             np.testing.assert_array_equal(samples, np.sort(np.asarray(case.reference[uid], dtype=np.int64)), uid)
 
     def test_labels_and_tetrodes(self, case, units):
+        """Curation labels as the files give them; every unit on a tetrode of the session."""
         assert dict(zip(units.ids, units.labels, strict=True)) == case.labels
         assert all(0 <= t < len(case.session.tetrodes) for t in units.tetrode)
 
     def test_units_table_reads_back(self, case, units, tmp_path):
+        """The Units table written from the sorting reads back with pynwb: names, labels, spike times."""
         nwbfile, rows = nwbfile_with_electrodes(case.session)
         add_units(nwbfile, units, session=case.session, electrode_rows_of_tetrode=rows)
         path = tmp_path / f"{self.fmt}.nwb"
@@ -91,6 +97,7 @@ class SortingReaderContract:
                 )
 
     def test_refuses_a_bad_input(self, case, tmp_path):
+        """A broken sorting is refused with one line naming the file and the problem."""
         path, phrase = case.bad_input(tmp_path)
         with pytest.raises(ConversionError) as err:
             read_sorting(path, self.fmt, session=case.session, sampling_rate_hz=case.sampling_rate_hz)

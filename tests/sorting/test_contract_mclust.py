@@ -21,10 +21,13 @@ def _no_header_end(tmp_path):
 
 
 class TestMclust(SortingReaderContract):
+    """The contract for the mclust reader."""
+
     fmt = "mclust"
 
     @pytest.fixture
     def case(self, tmp_path):
+        """The files and their independent reading."""
         folder = tmp_path / "mclust"
         folder.mkdir()
         for name, (ticks, bits) in TICKS.items():

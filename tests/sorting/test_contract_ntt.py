@@ -32,10 +32,13 @@ def _truncated(tmp_path):
 
 
 class TestNtt(SortingReaderContract):
+    """The contract for the ntt reader."""
+
     fmt = "ntt"
 
     @pytest.fixture
     def case(self, tmp_path):
+        """The files and their independent reading."""
         rng = np.random.default_rng(0)
         records = np.zeros(200, dtype=RECORD)
         records["timestamp"] = np.sort(rng.choice(np.arange(10_000_000, 400_000_000), 200, replace=False))

@@ -16,10 +16,13 @@ def _without_labels(folder, tmp_path):
 
 
 class TestPhy(SortingReaderContract):
+    """The contract for the phy reader."""
+
     fmt = "phy"
 
     @pytest.fixture
     def case(self, tiny_study):
+        """The files and their independent reading."""
         root, study = tiny_study
         session = study.invivo_sessions[0]
         folder = session.sorting_path
