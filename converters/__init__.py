@@ -1,0 +1,1 @@
+"""Converters of the study's recordings into NWB files, and the readers of every format they read."""

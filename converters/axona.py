@@ -1,4 +1,4 @@
-"""Axona DacqUSB tetrode-mode sessions (``.set`` + tetrode files ``.1`` … ``.N`` + Tint ``.cut``) → SortedUnits.
+r"""Axona DacqUSB tetrode-mode sessions (``.set`` + tetrode files ``.1`` … ``.N`` + Tint ``.cut``) → SortedUnits.
 
 Design decision: small parsers of our own. neo 0.14.6's ``AxonaRawIO`` is built around the continuous
 ``.bin`` file: on a tetrode-mode session (no ``.bin``) it finds no signal stream, and it looks for the
@@ -41,10 +41,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index
+from nwb_ketamine.converters.sorted_units import SortedUnits, UnitCollector, tetrode_index
 from nwb_ketamine.errors import ConversionError
 
 START, END = b"data_start", b"\r\ndata_end"
@@ -57,7 +58,7 @@ def _number(text: str) -> float:
     return float(text.split()[0])
 
 
-def read_header(text: str) -> dict[str, str]:
+def _read_header(text: str) -> dict[str, str]:
     """``key value`` lines of an Axona header or ``.set`` file (values stripped, may be empty)."""
     out = {}
     for line in text.splitlines():
@@ -67,12 +68,12 @@ def read_header(text: str) -> dict[str, str]:
     return out
 
 
-def read_set(path) -> dict[str, str]:
+def _read_set(path) -> dict[str, str]:
     """The ``key value`` lines of a ``.set`` file."""
-    return read_header(Path(path).read_text(encoding="latin-1"))
+    return _read_header(Path(path).read_text(encoding="latin-1"))
 
 
-def read_spike_file(path) -> dict:
+def _read_spike_file(path) -> dict:
     """Read one tetrode file.
 
     Returns
@@ -87,7 +88,7 @@ def read_spike_file(path) -> dict:
     start = data.find(START)
     if start < 0:
         raise ConversionError(f"{path}: no 'data_start'; not an Axona tetrode file, point sorting.path at the .set")
-    header = read_header(data[:start].decode("latin-1"))
+    header = _read_header(data[:start].decode("latin-1"))
     try:
         n = int(_number(header["num_spikes"]))
         timebase = _number(header.get("timebase", "96000 hz"))
@@ -124,7 +125,7 @@ def read_spike_file(path) -> dict:
     }
 
 
-def read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
+def _read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
     """Cluster id of every spike from a Tint ``.cut`` file."""
     path = Path(path)
     text = path.read_text(errors="replace")
@@ -144,14 +145,14 @@ def read_cut_file(path, n_spikes: int | None = None) -> np.ndarray:
     return ids
 
 
-def channel_names(settings: dict[str, str], number: int, n_channels: int = 4) -> list[str]:
+def _channel_names(settings: dict[str, str], number: int, n_channels: int = 4) -> list[str]:
     """Names of tetrode ``number``'s channels: the ``.set``'s ``channame_ch_<k>``, else neo's ``6a``…``6d``."""
     first = n_channels * (number - 1)
     return [settings.get(f"channame_ch_{first + i}") or f"{number}{LETTERS[i]}" for i in range(n_channels)]
 
 
-def uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> np.ndarray | None:
-    """uV per int8 count of tetrode ``number``'s channels, from ``ADC_fullscale_mv`` and ``gain_ch_<k>``."""
+def _uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> np.ndarray | None:
+    """Microvolts per int8 count of tetrode ``number``'s channels, from ``ADC_fullscale_mv`` and ``gain_ch_<k>``."""
     first = n_channels * (number - 1)
     try:
         fullscale = float(settings["ADC_fullscale_mv"])
@@ -163,13 +164,21 @@ def uv_per_count(settings: dict[str, str], number: int, n_channels: int = 4) -> 
     return fullscale * 1000.0 / (gains * 128.0)
 
 
+def _parts(path: Path) -> tuple[str, int]:
+    """Base name and tetrode number of a tetrode file name that :data:`SPIKE_FILE` matches."""
+    match = SPIKE_FILE.fullmatch(path.name)
+    if match is None:
+        raise ConversionError(f"{path}: not an Axona tetrode file (<base>.<n>); set sorting.path to the .set file")
+    return match["base"], int(match["number"])
+
+
 def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
     """The tetrode files to read and the ``.set`` file of their trial."""
     if not path.exists() and Path(f"{path}.set").exists():
         path = Path(f"{path}.set")  # the trial's base name, as Tint and DacqUSB call it
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if SPIKE_FILE.fullmatch(p.name)), key=lambda p: p.name)
-        bases = sorted({SPIKE_FILE.fullmatch(p.name)["base"] for p in files})
+        bases = sorted({_parts(p)[0] for p in files})
         if len(bases) > 1:
             raise ConversionError(
                 f"{path}: tetrode files of {len(bases)} trials ({', '.join(bases)}); set sorting.path to one "
@@ -185,7 +194,7 @@ def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
         base = path.stem
         files = sorted(
             (p for p in path.parent.iterdir() if (m := SPIKE_FILE.fullmatch(p.name)) and m["base"] == base),
-            key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]),
+            key=lambda p: _parts(p)[1],
         )
         if not files:
             raise ConversionError(f"{path}: no tetrode files {base}.1 ... {base}.N next to the .set file")
@@ -196,7 +205,7 @@ def _spike_files(path: Path) -> tuple[list[Path], Path | None]:
             raise ConversionError(f"{path}: not an Axona tetrode file (<base>.<n>); set sorting.path to the .set file")
         files = [path]
         set_path = path.with_name(f"{match['base']}.set")
-    files.sort(key=lambda p: int(SPIKE_FILE.fullmatch(p.name)["number"]))
+    files.sort(key=lambda p: _parts(p)[1])
     return files, set_path if set_path.exists() else None
 
 
@@ -215,16 +224,15 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
     """
     path = Path(path)
     files, set_path = _spike_files(path)
-    settings = read_set(set_path) if set_path is not None else {}
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    settings = _read_set(set_path) if set_path is not None else {}
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
     sources = [str(set_path)] if set_path is not None else []
     rate = sampling_rate_hz
     timebase = waveform_rate = duration = None
     with_waveforms = set_path is not None
     for file in files:
-        match = SPIKE_FILE.fullmatch(file.name)
-        base, number = match["base"], int(match["number"])
+        base, number = _parts(file)
         candidates = (file.with_name(f"{base}_{number}.cut"), file.with_name(f"{file.name}.cut"))
         cut = next((c for c in candidates if c.exists()), None)
         if cut is None:
@@ -233,8 +241,8 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
                 "to the tetrode files that were cut"
             )
         tet = tetrode_index(session, number, file)
-        content = read_spike_file(file)
-        clusters = read_cut_file(cut, content["timestamps"].size)
+        content = _read_spike_file(file)
+        clusters = _read_cut_file(cut, content["timestamps"].size)
         sources += [str(file), str(cut)]
         if timebase is None:
             timebase, waveform_rate, duration = content["timebase_hz"], content["sample_rate_hz"], content["duration_s"]
@@ -246,24 +254,15 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
         ticks = content["timestamps"]
         samples = ticks if rate is None else np.rint(ticks * (float(rate) / timebase)).astype(np.int64)
         n_channels = content["waveforms"].shape[2]
-        names[tet] = channel_names(settings, number, n_channels)
-        scale = uv_per_count(settings, number, n_channels)
+        names[tet] = _channel_names(settings, number, n_channels)
+        scale = _uv_per_count(settings, number, n_channels)
         with_waveforms &= scale is not None
-        for cluster in np.unique(clusters):
-            sel = clusters == cluster
-            ids.append(f"{base}.{number}_{int(cluster)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(cluster)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            if scale is not None:
-                w = content["waveforms"][sel].astype(np.float64) * scale
-                means.append(w.mean(axis=0))
-                sds.append(w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan))
+        waveforms_uv = content["waveforms"].astype(np.float64) * scale if scale is not None else None
+        units.add_clusters(clusters, samples, waveforms_uv, prefix=f"{base}.{number}", tetrode=tet, file=file)
     if session is not None and settings:
         # The .set names every channel of the rig: give the names of the study's other tetrodes too.
         for i, tetrode in enumerate(session.tetrodes):
-            names.setdefault(i, channel_names(settings, getattr(tetrode, "number", 0) or i + 1, len(tetrode.channels)))
+            names.setdefault(i, _channel_names(settings, getattr(tetrode, "number", 0) or i + 1, len(tetrode.channels)))
     if set_path is not None and settings.get("duration"):
         try:
             set_duration = _number(settings["duration"])
@@ -275,18 +274,19 @@ def read_axona(path, *, session=None, sampling_rate_hz: float | None = None) -> 
                 "sorting.path must name one trial"
             )
         duration = duration if duration is not None else set_duration
+    means, sds = units.waveforms() if with_waveforms else (None, None)
     return SortedUnits(
-        ids,
-        spikes,
-        float(rate if rate is not None else timebase),
-        labels,
-        tetrodes,
-        np.stack(means) if with_waveforms and means else None,
-        np.stack(sds) if with_waveforms and sds else None,
+        units.ids,
+        units.spikes,
+        float(rate if rate is not None else cast(float, timebase)),  # files is not empty
+        units.labels,
+        units.tetrodes,
+        means,
+        sds,
         channel_names=names,
         duration_s=duration if duration else None,
         source_files=tuple(sources),
         reader=READER,
         waveform_rate_hz=waveform_rate,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

@@ -20,7 +20,23 @@ from nwb_ketamine.metadata import Study
 
 
 class SessionConverter(ABC):
-    """Base class: converts one session of a study into one NWB file."""
+    """Base class: converts one session of a study into one NWB file.
+
+    Parameters
+    ----------
+    study
+        The validated study.
+    session
+        The session of ``study`` to convert.
+    stub
+        Convert only a short preview of the data.
+
+    Examples
+    --------
+    >>> study = load_study("study.yaml")  # doctest: +SKIP
+    >>> InVivoConverter(study, study.invivo_sessions[0]).run_conversion("session.nwb")  # doctest: +SKIP
+    >>> AbfSliceConverter(study, study.slice_sessions[0]).run_conversion("cell.nwb")  # doctest: +SKIP
+    """
 
     #: Short description used when the study file gives none.
     session_description = "A recording session."
@@ -38,13 +54,37 @@ class SessionConverter(ABC):
 
     @abstractmethod
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
-        """Add the session's data to ``nwbfile``; every check of the sources runs here, before any write."""
+        """Add the session's data to ``nwbfile``; every check of the sources runs here, before any write.
+
+        Parameters
+        ----------
+        nwbfile
+            The file built by :meth:`create_nwbfile`.
+        """
 
     def after_write(self, path: Path, progress=None) -> None:  # noqa: B027 - a hook: most converters need none
-        """Write what pynwb's ``io.write`` cannot (e.g. streamed raw samples) into the closed file at ``path``."""
+        """Write what pynwb's ``io.write`` cannot (e.g. streamed raw samples) into the closed file at ``path``.
+
+        Parameters
+        ----------
+        path
+            The written, closed file.
+        progress
+            Called with the number of samples written, or None.
+        """
 
     def write_nwb(self, path: str | Path, nwbfile: NWBFile | None = None, *, progress=None) -> Path:
-        """Convert the session and write it to ``path`` as it is (not atomically: see :meth:`run_conversion`)."""
+        """Convert the session and write it to ``path`` as it is (not atomically: see :meth:`run_conversion`).
+
+        Parameters
+        ----------
+        path
+            The file to write.
+        nwbfile
+            An NWBFile already filled (default: built with :meth:`create_nwbfile` and :meth:`add_to_nwbfile`).
+        progress
+            Called with the number of samples written, for long raw recordings.
+        """
         path = Path(path)
         if nwbfile is None:
             nwbfile = self.create_nwbfile()

@@ -34,7 +34,17 @@ GZIP_LEVEL = 4
 
 
 def chunk_rows(n_channels: int, *, itemsize: int = 2, chunk_bytes: int = CHUNK_BYTES) -> int:
-    """Samples per chunk so that one chunk of all channels holds about ``chunk_bytes``."""
+    """Samples per chunk so that one chunk of all channels holds about ``chunk_bytes``.
+
+    Parameters
+    ----------
+    n_channels
+        Channels of the dataset.
+    itemsize
+        Bytes per sample.
+    chunk_bytes
+        Target chunk size.
+    """
     return max(1, chunk_bytes // (itemsize * max(1, n_channels)))
 
 
@@ -63,16 +73,16 @@ def int16_dataset(n_samples: int, n_channels: int, *, level: int = GZIP_LEVEL, r
     )
 
 
-def encode_chunk(block: np.ndarray, *, level: int = GZIP_LEVEL, shuffle: bool = True) -> bytes:
+def _encode_chunk(block: np.ndarray, *, level: int = GZIP_LEVEL, shuffle: bool = True) -> bytes:
     """The bytes HDF5's shuffle + deflate filters would store for ``block`` (one full, C-ordered chunk)."""
     raw = np.ascontiguousarray(block)
     if shuffle and raw.itemsize > 1:
         # HDF5's shuffle: byte k of every element, for k = 0..itemsize-1, one after the other.
         raw = np.ascontiguousarray(raw.view(np.uint8).reshape(-1, raw.itemsize).T)
-    return zlib.compress(memoryview(raw).cast("B"), level)
+    return zlib.compress(raw.data.cast("B"), level)
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
+def _limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's per-thread malloc arenas, so compression threads do not each keep their own heap.
 
     Every thread that allocates (zlib's output, shuffled copies) may get a private arena of up to 64 MB
@@ -126,9 +136,9 @@ def fill_dataset(
     shuffle = bool(dset.shuffle)
     dtype = dset.dtype
     workers = workers or os.cpu_count() or 1
-    limit_malloc_arenas()
+    _limit_malloc_arenas()
 
-    def job(start: int) -> tuple[int, bytes, int]:
+    def _job(start: int) -> tuple[int, bytes, int]:
         stop = min(start + rows, n_samples)
         block = np.asarray(read(start, stop), dtype=dtype)
         if block.shape != (stop - start, n_channels):
@@ -137,21 +147,21 @@ def fill_dataset(
             padded = np.zeros((rows, n_channels), dtype=dtype)
             padded[: stop - start] = block
             block = padded
-        payload = encode_chunk(block, level=level, shuffle=shuffle) if gzip else block.tobytes()
+        payload = _encode_chunk(block, level=level, shuffle=shuffle) if gzip else block.tobytes()
         return start, payload, stop - start
 
     starts = iter(range(0, n_samples, rows))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque = deque()
         for start in starts:
-            pending.append(pool.submit(job, start))
+            pending.append(pool.submit(_job, start))
             if len(pending) >= 2 * workers:
                 break
         while pending:
             start, payload, n = pending.popleft().result()
             nxt = next(starts, None)
             if nxt is not None:
-                pending.append(pool.submit(job, nxt))
+                pending.append(pool.submit(_job, nxt))
             dset.id.write_direct_chunk((start, 0), payload, 0)
             if progress is not None:
                 progress(n)

@@ -34,7 +34,8 @@ Design decisions:
   ``after injection of <drug> at <t> s``, and without epochs in the study file the injection splits the
   recording into ``baseline`` and ``post-injection``. The injection's time is in the drug administration
   object of the extension (relative to the session start) and, on most rigs, in the TTL events.
-- **Units** come from :mod:`nwb_ketamine.converters.units` (``read_sorting`` and ``add_units``); the
+- **Units** are read by the sorting format's reader (:func:`nwb_ketamine.converters.registry.read_sorting`)
+  and written by :func:`nwb_ketamine.converters.units.add_units`; the
   converter passes the raw recording so waveforms can be cut from it even when the raw series itself is
   not stored (``include_raw=False``, the ``--no-raw`` option). phy/Kilosort count samples of the
   concatenated segments; time-stamped formats (Neuralynx, MClust, Axona, Open Ephys .spikes) count time on
@@ -44,7 +45,6 @@ Design decisions:
 from __future__ import annotations
 
 import dataclasses
-import re
 from functools import cached_property
 from pathlib import Path
 
@@ -52,33 +52,17 @@ import h5py
 import numpy as np
 from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
-from pynwb.epoch import TimeIntervals
-from pynwb.event import EventsTable
 
 from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
+from nwb_ketamine.converters.recording_tables import add_events, add_segments
+from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
+from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
-from nwb_ketamine.filelayout import (
-    ELECTRODE_COLUMNS,
-    EVENTS_PREFIX,
-    RECORDING_GAPS,
-    RECORDING_SEGMENTS,
-    raw_series_names,
-)
+from nwb_ketamine.filelayout import ELECTRODE_COLUMNS, raw_series_names
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
 from nwb_ketamine.vocabulary import CCF_REGIONS
-
-#: Sorting formats whose spike samples count the concatenated raw segments (the file the sorter read).
-CONCATENATED_CLOCK = frozenset({"phy"})
-#: The acquisition system each sorting-only format comes from (the Device of a session without raw data).
-SORTING_SYSTEMS = {
-    "axona": ("Axona", "Axona DacqUSB tetrode spike files"),
-    "ntt": ("Neuralynx", "Neuralynx tetrode spike files (.ntt)"),
-    "mclust": ("Neuralynx", "MClust cluster files (.t) of a Neuralynx recording"),
-    "phy": ("unknown", "phy/Kilosort sorting (the raw .dat was not kept)"),
-    "openephys_spikes": ("Open Ephys", "Open Ephys spike files (.spikes)"),
-}
 
 
 class InVivoConverter(SessionConverter):
@@ -97,10 +81,6 @@ class InVivoConverter(SessionConverter):
     workers
         Threads compressing raw chunks (default: all cores).
 
-    Examples
-    --------
-    >>> study = load_study("study.yaml")  # doctest: +SKIP
-    >>> InVivoConverter(study, study.invivo_sessions[0]).run_conversion("session.nwb")  # doctest: +SKIP
     """
 
     session_description = "Tetrode recording of single units in a freely moving mouse."
@@ -132,21 +112,26 @@ class InVivoConverter(SessionConverter):
 
     @cached_property
     def sorting(self):
-        """The session's spike sorting (:class:`~nwb_ketamine.converters.units.SortedUnits`), or None."""
-        from nwb_ketamine.converters import units as units_module
-
+        """The session's spike sorting (:class:`~nwb_ketamine.converters.sorted_units.SortedUnits`), or None."""
         s = self.session
         if s.sorting_path is None:
             return None
         rate = self.raw.sampling_rate_hz if self.raw is not None else None
-        return units_module.read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
+        return read_sorting(s.sorting_path, s.sorting_format, session=s, sampling_rate_hz=rate)
+
+    @property
+    def _raw(self) -> RawRecording:
+        """The raw recording, for the steps that run only when there is one."""
+        if self.raw is None:
+            raise ConversionError(f"session {self.session.key}: no raw recording; give raw in the study file")
+        return self.raw
 
     def segment_samples(self) -> list[int]:
         """Samples converted per segment: all of them, or the first seconds of each with ``stub``."""
-        sizes = self.raw.segment_sizes
+        sizes = self._raw.segment_sizes
         if not self.stub:
             return list(sizes)
-        return [min(n, int(round(self.STUB_SECONDS * self.raw.sampling_rate_hz))) for n in sizes]
+        return [min(n, int(round(self.STUB_SECONDS * self._raw.sampling_rate_hz))) for n in sizes]
 
     def recording_end_s(self) -> float:
         """End of the converted recording on the session clock."""
@@ -191,13 +176,18 @@ class InVivoConverter(SessionConverter):
 
         The raw samples are written by :meth:`write_raw` once the file skeleton exists
         (:meth:`run_conversion` does both).
+
+        Parameters
+        ----------
+        nwbfile
+            The file built by :meth:`create_nwbfile`.
         """
         self.check()
         device = self._add_device(nwbfile)
         rows_of_tetrode, channels = self._add_electrodes(nwbfile, device)
         if self.raw is not None:
             self._add_segments(nwbfile, channels)
-            self._add_events(nwbfile)
+            add_events(nwbfile, self.raw, self.recording_end_s(), self.stub)
         self._add_epochs(nwbfile)
         self._add_units(nwbfile, rows_of_tetrode)
 
@@ -208,7 +198,8 @@ class InVivoConverter(SessionConverter):
             model_name = f"{manufacturer} system ({name} format)"
             description = raw.describe()
         else:
-            manufacturer, what = SORTING_SYSTEMS.get(self.session.sorting_format, ("unknown", "spike sorting"))
+            entry = SORTING_FORMATS.get(self.session.sorting_format or "")
+            manufacturer, what = (entry.manufacturer, entry.system) if entry else ("unknown", "spike sorting")
             name = model_name = f"{manufacturer} system" if manufacturer != "unknown" else "acquisition system"
             description = f"Acquisition system known only from the sorting: {what}; no raw recording was kept."
         model = nwbfile.create_device_model(
@@ -258,56 +249,14 @@ class InVivoConverter(SessionConverter):
 
     def _add_segments(self, nwbfile: NWBFile, channels: list[int]) -> None:
         """The raw series of every segment (when stored), the segments table and the gaps between them."""
-        raw = self.raw
-        rate = raw.sampling_rate_hz
-        names = raw_series_names(raw.segment_count)
+        names = raw_series_names(self._raw.segment_count)
         sizes = self.segment_samples()
-        offsets = raw.segment_offsets_s
-        files = "; ".join(str(Path(f).relative_to(raw.path)) if raw.path.is_dir() else Path(f).name
-                          for f in raw.source_files)  # fmt: skip
-        segments = TimeIntervals(
-            name=RECORDING_SEGMENTS,
-            description=(
-                "The parts of the raw recording as the reader split it (at gaps or stop/restart), each stored "
-                "as its own ElectricalSeries, with what it was read from."
-            ),
-        )
-        for column, description in (
-            ("series_name", "the ElectricalSeries in acquisition holding this segment (empty: raw not stored)"),
-            ("segment", "segment index of the reader (0-based)"),
-            ("n_samples", "samples per channel written for this segment"),
-            ("stream", "the reader's signal stream (name and id)"),
-            ("reader", "the reader, its version and options"),
-            ("source_files", "files of the raw folder the reader opens, relative to it"),
-        ):
-            segments.add_column(column, description)
-        for k, (name, n) in enumerate(zip(names, sizes, strict=True)):
-            segments.add_interval(
-                start_time=float(offsets[k]),
-                stop_time=float(offsets[k] + n / rate),
-                series_name=name if self.include_raw else "",
-                segment=k,
-                n_samples=int(n),
-                stream=f"{raw.stream_name} (id {raw.stream_id})",
-                reader=raw.reader,
-                source_files=files,
-            )
-        nwbfile.add_time_intervals(segments)
-        if raw.segment_count > 1:
-            gaps = TimeIntervals(
-                name=RECORDING_GAPS,
-                description="Time between the end of one recorded segment and the start of the next: no samples.",
-            )
-            gaps.add_column("after_segment", "the segment the gap follows")
-            for k in range(raw.segment_count - 1):
-                end = offsets[k] + raw.segment_sizes[k] / rate
-                gaps.add_interval(start_time=float(end), stop_time=float(offsets[k + 1]), after_segment=k)
-            nwbfile.add_time_intervals(gaps)
+        add_segments(nwbfile, self._raw, names, sizes, self.include_raw)
         if self.include_raw:
             self._add_raw_series(nwbfile, channels, names, sizes)
 
     def _add_raw_series(self, nwbfile: NWBFile, channels: list[int], names: list[str], sizes: list[int]) -> None:
-        raw = self.raw
+        raw = self._raw
         gains, offsets = raw.gain_uv[channels], raw.offset_uv[channels]
         if not np.allclose(offsets, offsets[0]):
             raise ConversionError(
@@ -336,42 +285,6 @@ class InVivoConverter(SessionConverter):
             nwbfile.add_acquisition(series)
             self._pending.append((name, k, channels, n))
 
-    def _add_events(self, nwbfile: NWBFile) -> None:
-        raw = self.raw
-        end = self.recording_end_s()
-        used: set[str] = set()
-        for event in raw.events:
-            keep = np.ones(event.times_s.size, dtype=bool)
-            if self.stub:
-                keep = event.times_s < end
-            times = np.asarray(event.times_s, dtype=np.float64)[keep]
-            if not times.size:
-                continue
-            order = np.argsort(times, kind="stable")
-            name = re.sub(r"[^A-Za-z0-9_]+", "_", f"{EVENTS_PREFIX}{event.name}").strip("_")
-            while name in used:
-                name += "_"
-            used.add(name)
-            early = int(np.count_nonzero(times < 0))
-            note = (
-                f" {early} event(s) precede the recording's first sample (the session start): their times are "
-                "negative, as the acquisition clock recorded them."
-                if early
-                else ""
-            )
-            table = EventsTable(
-                name=name,
-                description=f"Events of channel {event.name!r} recorded by the acquisition system ({raw.format}); "
-                f"times on the session clock (the first raw sample is 0).{note}",
-                source_description=f"Acquisition system, read with {raw.reader}",
-            )
-            table.add_column("label", "event label, TTL line or event string as the system recorded it")
-            durations = None if event.durations_s is None else np.asarray(event.durations_s)[keep][order]
-            for i, (t, label) in enumerate(zip(times[order], np.asarray(event.labels)[keep][order], strict=True)):
-                extra = {} if durations is None else {"duration": float(durations[i])}
-                table.add_event(timestamp=float(t), label=str(label), **extra)
-            nwbfile.add_events_table(table)
-
     def _add_epochs(self, nwbfile: NWBFile) -> None:
         session = self.session
         end = self.recording_end_s()
@@ -396,7 +309,7 @@ class InVivoConverter(SessionConverter):
         units = self.sorting
         rate = float(units.sampling_rate_hz)
         raw = self.raw
-        if raw is not None and self.session.sorting_format in CONCATENATED_CLOCK:
+        if raw is not None and self._concatenated_clock:
             for uid, s in zip(units.ids, units.spike_samples, strict=True):
                 if s.size and (s[0] < 0 or s[-1] >= raw.n_samples):
                     raise ConversionError(
@@ -406,19 +319,23 @@ class InVivoConverter(SessionConverter):
             return [raw.session_times(s) for s in units.spike_samples]
         return [s / rate for s in units.spike_samples]
 
+    @property
+    def _concatenated_clock(self) -> bool:
+        """The sorting's samples count the concatenated raw segments (not the continuous clock)."""
+        return sorting_format(self.session.sorting_format, self.session.sorting_path).concatenated_clock
+
     def _add_units(self, nwbfile: NWBFile, rows_of_tetrode: list[list[int]]) -> None:
         from nwb_ketamine.analysis.bursts import BurstParameters
-        from nwb_ketamine.converters import units as units_module
 
         units = self.sorting
         if units is None:
             return
         times = self.spike_times
         raw = self.raw
-        if raw is not None and raw.segment_count > 1 and self.session.sorting_format not in CONCATENATED_CLOCK:
+        if raw is not None and raw.segment_count > 1 and not self._concatenated_clock:
             # Raw waveforms are cut at samples of the concatenated segments; time-stamped spikes are mapped there.
             units = dataclasses.replace(units, spike_samples=[raw.samples_of_times(t) for t in times])
-        units_module.add_units(
+        add_units(
             nwbfile,
             units,
             session=self.session,
@@ -431,19 +348,35 @@ class InVivoConverter(SessionConverter):
 
     # -- writing ----------------------------------------------------------------------------------------
     def write_raw(self, path: Path, progress=None) -> None:
-        """Stream the raw samples of every segment into the placeholder datasets of the file just written."""
+        """Stream the raw samples of every segment into the placeholder datasets of the file just written.
+
+        Parameters
+        ----------
+        path
+            The file just written by pynwb.
+        progress
+            Called with the number of samples written, or None.
+        """
         if not self._pending:
             return
         with h5py.File(path, "r+") as f:
             for name, segment, channels, _ in self._pending:
-                contiguous = channels == list(range(self.raw.n_channels))
+                contiguous = channels == list(range(self._raw.n_channels))
                 selection = None if contiguous else channels
 
                 def read(a, b, segment=segment, selection=selection):
-                    return self.raw.read_segment(segment, a, b, selection)
+                    return self._raw.read_segment(segment, a, b, selection)
 
                 fill_dataset(f[f"acquisition/{name}/data"], read, workers=self.workers, progress=progress)
 
     def after_write(self, path: Path, progress=None) -> None:
-        """Stream the raw samples into the temporary file before the base class renames it into place."""
+        """Stream the raw samples into the temporary file before the base class renames it into place.
+
+        Parameters
+        ----------
+        path
+            The temporary file just written by pynwb.
+        progress
+            Called with the number of samples written, or None.
+        """
         self.write_raw(path, progress=progress)

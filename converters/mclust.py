@@ -1,4 +1,4 @@
-"""MClust cluster files (``.t``, ``.t32``, ``.t64``, ``._t``…) → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""MClust cluster files (``.t``, ``.t32``, ``.t64``, ``._t``…) → :class:`.sorted_units.SortedUnits`.
 
 Design decision: a small parser of our own (neo does not read MClust output). Formats, as MClust writes
 them (``MClustData.WriteTfiles`` of MClust 4, ``WriteTFiles`` of MClust 3) and reads them
@@ -40,7 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, neuralynx_clock_origin, tetrode_index, tetrode_number
+from nwb_ketamine.converters.sorted_units import (
+    SortedUnits,
+    mean_and_sd,
+    neuralynx_clock_origin,
+    tetrode_index,
+    tetrode_number,
+)
 from nwb_ketamine.errors import ConversionError
 
 BEGIN, END = b"%%BEGINHEADER", b"%%ENDHEADER"
@@ -78,6 +84,11 @@ def _sorted(values: np.ndarray) -> bool:
 
 def read_t_file(path) -> tuple[np.ndarray, int]:
     """Spike times of one MClust file in 0.1 ms ticks (uint64) and the integer width read (32 or 64).
+
+    Parameters
+    ----------
+    path
+        The MClust cluster file.
 
     Raises
     ------
@@ -179,7 +190,8 @@ def read_mclust(path, *, session=None, sampling_rate_hz: float | None = None) ->
             waveform_rate = waveform_rate or content["sampling_rate_hz"]
             pair = _matched_waveforms(ticks, content)
         waveforms.append(pair)
-    have = bool(waveforms) and all(p is not None for p in waveforms)
+    pairs = [p for p in waveforms if p is not None]
+    have = bool(waveforms) and len(pairs) == len(waveforms)
     width = " and ".join(f"{b}-bit" for b in sorted(widths))
     return SortedUnits(
         ids,
@@ -187,8 +199,8 @@ def read_mclust(path, *, session=None, sampling_rate_hz: float | None = None) ->
         rate,
         labels,
         tetrodes,
-        np.stack([p[0] for p in waveforms]) if have else None,
-        np.stack([p[1] for p in waveforms]) if have else None,
+        np.stack([p[0] for p in pairs]) if have else None,
+        np.stack([p[1] for p in pairs]) if have else None,
         channel_names=names or None,
         duration_s=None,
         source_files=tuple(sources),
@@ -209,6 +221,4 @@ def _matched_waveforms(ticks: np.ndarray, content: dict) -> tuple[np.ndarray, np
     nearest = np.where(np.abs(ts[left] - want) <= np.abs(ts[right] - want), left, right)
     if np.any(np.abs(ts[nearest] - want) > 50):
         return None
-    w = content["waveforms_uv"][nearest]
-    sd = w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan)
-    return w.mean(axis=0), sd
+    return mean_and_sd(content["waveforms_uv"][nearest])

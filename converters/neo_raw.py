@@ -27,30 +27,20 @@ Design decisions:
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nwb_ketamine.converters.neo_select import (
+    channel_scale,
+    check_options,
+    choose_stream,
+    rawio_class_name,
+    source_argument,
+    source_files,
+)
 from nwb_ketamine.errors import ConversionError
-
-#: Short names accepted in study.yaml's ``raw.format`` → neo RawIO class name.
-FORMATS = {
-    "openephys_binary": "OpenEphysBinaryRawIO",
-    "openephys_legacy": "OpenEphysRawIO",
-    "openephys": "OpenEphysBinaryRawIO",
-    "neuralynx": "NeuralynxRawIO",
-    "intan": "IntanRawIO",
-    "blackrock": "BlackrockRawIO",
-    "plexon": "PlexonRawIO",
-    "plexon2": "Plexon2RawIO",
-    "axona": "AxonaRawIO",
-    "spikegadgets": "SpikeGadgetsRawIO",
-    "spikeglx": "SpikeGLXRawIO",
-    "tdt": "TdtRawIO",
-    "spike2": "Spike2RawIO",
-}
 
 #: Who makes the acquisition system each reader is for (the Device's manufacturer).
 MANUFACTURERS = {
@@ -68,25 +58,6 @@ MANUFACTURERS = {
     "Spike2RawIO": "Cambridge Electronic Design",
 }
 
-#: File patterns that identify a format inside a folder, tried in order.
-_SIGNATURES = (
-    ("structure.oebin", "OpenEphysBinaryRawIO"),
-    ("*.continuous", "OpenEphysRawIO"),
-    ("*.ncs", "NeuralynxRawIO"),
-    ("*.rhd", "IntanRawIO"),
-    ("*.rhs", "IntanRawIO"),
-    ("*.ns[1-6]", "BlackrockRawIO"),
-    ("*.pl2", "Plexon2RawIO"),
-    ("*.plx", "PlexonRawIO"),
-    ("*.set", "AxonaRawIO"),
-    ("*.rec", "SpikeGadgetsRawIO"),
-    ("*.ap.bin", "SpikeGLXRawIO"),
-    ("*.smrx", "Spike2RawIO"),
-    ("*.smr", "Spike2RawIO"),
-)
-
-_UNIT_TO_UV = {"uV": 1.0, "µV": 1.0, "mV": 1e3, "V": 1e6}
-
 
 @dataclass(frozen=True)
 class Event:
@@ -98,73 +69,6 @@ class Event:
     labels: np.ndarray
 
 
-def rawio_class_name(path: Path, fmt: str | None) -> str:
-    """The neo RawIO class name for ``fmt`` (a short name or a class name), or recognised from ``path``."""
-    import neo.rawio
-
-    if fmt:
-        name = FORMATS.get(fmt.lower(), fmt)
-        if not hasattr(neo.rawio, name):
-            raise ConversionError(
-                f"{path}: raw.format {fmt!r} is unknown; use one of {', '.join(FORMATS)} or a neo RawIO class name"
-            )
-        return name
-    folder = path if path.is_dir() else path.parent
-    for pattern, name in _SIGNATURES:
-        if (path.is_file() and path.match(pattern)) or any(folder.rglob(pattern)):
-            return name
-    raise ConversionError(f"{path}: no recording format recognised from the files; set raw.format in the study file")
-
-
-def _source_argument(cls, path: Path, file: str | None) -> dict:
-    """The constructor argument neo's class wants: the folder itself, or the one recording file in it."""
-    params = inspect.signature(cls.__init__).parameters
-    if "dirname" in params and file is None:
-        return {"dirname": str(path if path.is_dir() else path.parent)}
-    if path.is_file():
-        return {"filename": str(path)}
-    if file is not None:
-        target = path / file
-        if not target.is_file():
-            raise ConversionError(f"{path}: raw.file {file!r} is not in this folder; fix raw.file in the study file")
-        return {"filename": str(target)}
-    # Readers of one file: the recording files are those with the reader's first (main) extension.
-    main = getattr(cls, "extensions", [""])[0].lower()
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lstrip(".").lower() == main)
-    if not files:
-        raise ConversionError(f"{path}: no {cls.__name__} file (.{main}) in this folder")
-    if len(files) > 1:
-        names = ", ".join(str(f.relative_to(path)) for f in files)
-        raise ConversionError(
-            f"{path}: {len(files)} recordings in this folder ({names}); name one with raw.file in the study file"
-        )
-    return {"filename": str(files[0])}
-
-
-def _check_options(cls, path: Path, options: dict) -> None:
-    params = inspect.signature(cls.__init__).parameters
-    unknown = sorted(set(options) - set(params) - {"self"})
-    if unknown:
-        known = ", ".join(n for n in params if n not in ("self", "dirname", "filename", "kargs", "kwargs"))
-        raise ConversionError(
-            f"{path}: raw.neo_options {unknown} are not options of neo's {cls.__name__} (its options: {known})"
-        )
-
-
-def describe_streams(streams, channels) -> str:
-    """One phrase per stream: ``'name' (id 0: 4 channels at 32000 Hz, uV)``."""
-    out = []
-    for s in streams:
-        chans = channels[channels["stream_id"] == s["id"]]
-        rates = sorted({float(r) for r in chans["sampling_rate"]})
-        units = sorted({str(u) or "no unit" for u in chans["units"]})
-        out.append(
-            f"{str(s['name'])!r} (id {s['id']}: {len(chans)} channels at {'/'.join(f'{r:g}' for r in rates)} Hz, "
-            f"{'/'.join(units)})"
-        )
-    return ", ".join(out)
-
-
 class RawRecording:
     """One signal stream of a raw recording, every segment, read lazily through neo.
 
@@ -173,7 +77,7 @@ class RawRecording:
     path
         The recording folder (or file).
     fmt
-        Format short name (see :data:`FORMATS`) or neo RawIO class name; recognised from the files when None.
+        Format short name (:data:`.registry.RAW_FORMATS`) or neo RawIO class name; recognised from the files when None.
     stream
         Stream name or id; required when the recording has several streams.
     file
@@ -216,8 +120,8 @@ class RawRecording:
         self.format = rawio_class_name(self.path, fmt)
         cls = getattr(neo.rawio, self.format)
         self.neo_options = dict(neo_options or {})
-        _check_options(cls, self.path, self.neo_options)
-        source = _source_argument(cls, self.path, file)
+        check_options(cls, self.path, self.neo_options)
+        source = source_argument(cls, self.path, file)
         try:
             self.rawio = cls(**source, **self.neo_options)
             self.rawio.parse_header()
@@ -234,13 +138,13 @@ class RawRecording:
         arguments = ", ".join(f"{k}={v!r}" for k, v in {**source, **self.neo_options}.items())
         #: What produced the samples, for provenance: ``neo 0.14.6 NeuralynxRawIO(dirname=..., ...)``.
         self.reader = f"neo {neo.__version__} {self.format}({arguments})"
-        self.source_files = self._source_files(cls, source)
+        self.source_files = source_files(cls, source)
         header = self.rawio.header
         streams = header["signal_streams"]
         if len(streams) == 0:
             raise ConversionError(f"{self.path}: {self.format} finds no continuous signals in this recording")
         channels_all = header["signal_channels"]
-        self.stream_index = self._choose_stream(streams, channels_all, stream)
+        self.stream_index = choose_stream(self.path, streams, channels_all, stream)
         self.stream_name = str(streams[self.stream_index]["name"])
         self.stream_id = str(streams[self.stream_index]["id"])
         chans = channels_all[channels_all["stream_id"] == streams[self.stream_index]["id"]]
@@ -262,7 +166,7 @@ class RawRecording:
         self.channel_names = [str(c) for c in chans["name"]]
         self.units = [str(u) for u in chans["units"]]
         dtype = np.dtype(chans["dtype"][0])
-        self.gain_uv, self.offset_uv = self._scale(chans, gain, unit)
+        self.gain_uv, self.offset_uv = channel_scale(self.path, chans, self.stream_name, gain, unit)
         if dtype == np.uint16:  # offset binary: sample_int16 = sample_uint16 - 32768
             self._shift = 32768
             self.offset_uv = self.offset_uv + 32768 * self.gain_uv
@@ -274,62 +178,9 @@ class RawRecording:
             )
         self.first_sample_time_s = self.segment_starts_s[0]
 
-    def _scale(self, chans, gain, unit) -> tuple[np.ndarray, np.ndarray]:
-        """Per-channel gain and offset in µV: from the header, or from the study for channels with no unit."""
-        units = [str(u) for u in chans["units"]]
-        unitless = [n for n, u in zip(self.channel_names, units, strict=True) if not u.strip()]
-        if gain is not None and not unitless:
-            raise ConversionError(
-                f"{self.path}: the header gives every channel a unit ({', '.join(sorted(set(units)))}); "
-                "remove raw.gain and raw.unit from the study file"
-            )
-        if unitless and gain is None:
-            raise ConversionError(
-                f"{self.path}: channels {unitless[:8]}{' ...' if len(unitless) > 8 else ''} of stream "
-                f"{self.stream_name!r} have no physical unit; give raw.gain and raw.unit (e.g. 0.195 and uV) "
-                "in the study file, or choose another raw.stream"
-            )
-        bad = sorted({u for u in units if u.strip() and u not in _UNIT_TO_UV})
-        if bad:
-            raise ConversionError(f"{self.path}: channel units {bad} are not voltages; choose another raw.stream")
-        gain_uv = np.empty(len(units))
-        offset_uv = np.empty(len(units))
-        for i, u in enumerate(units):
-            if u.strip():
-                gain_uv[i] = float(chans["gain"][i]) * _UNIT_TO_UV[u]
-                offset_uv[i] = float(chans["offset"][i]) * _UNIT_TO_UV[u]
-            else:
-                # The header's gain is a placeholder (usually 1) when it has no unit; the study's gain replaces it.
-                gain_uv[i] = float(gain) * _UNIT_TO_UV[unit]
-                offset_uv[i] = 0.0
-        return gain_uv, offset_uv
-
-    def _source_files(self, cls, source: dict) -> list[str]:
-        """The files the reader opens: the one file, or the folder's files with the reader's extensions."""
-        if "filename" in source:
-            return [str(source["filename"])]
-        extensions = {e.lower() for e in getattr(cls, "extensions", [])}
-        folder = Path(source["dirname"])
-        return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lstrip(".").lower() in extensions)
-
-    def _choose_stream(self, streams, channels, wanted) -> int:
-        if wanted is not None:
-            for i, s in enumerate(streams):
-                if str(wanted) in (str(s["name"]), str(s["id"])):
-                    return i
-            raise ConversionError(
-                f"{self.path}: raw.stream {wanted!r} does not exist; the streams are "
-                f"{describe_streams(streams, channels)}"
-            )
-        if len(streams) == 1:
-            return 0
-        raise ConversionError(
-            f"{self.path}: {len(streams)} signal streams, {describe_streams(streams, channels)}; "
-            "name the tetrode stream with raw.stream in the study file"
-        )
-
     @property
     def n_channels(self) -> int:
+        """Channels of the stream."""
         return len(self.channel_ids)
 
     @property
@@ -349,6 +200,7 @@ class RawRecording:
 
     @property
     def manufacturer(self) -> str:
+        """Who makes the acquisition system the reader is for ('unknown' when not listed)."""
         return MANUFACTURERS.get(self.format, "unknown")
 
     def describe(self) -> str:
@@ -376,7 +228,17 @@ class RawRecording:
         return channels
 
     def read_segment(self, segment: int, start: int, stop: int, channels=None) -> np.ndarray:
-        """Raw int16 samples ``[start, stop)`` of one segment (indices within it) and ``channels``."""
+        """Raw int16 samples ``[start, stop)`` of one segment (indices within it) and ``channels``.
+
+        Parameters
+        ----------
+        segment
+            The segment index.
+        start, stop
+            Sample range within the segment.
+        channels
+            Channel indices of the stream (all when None).
+        """
         start, stop = max(0, int(start)), min(self.segment_sizes[segment], int(stop))
         channels = self._channels(channels)
         if stop <= start:
@@ -398,6 +260,13 @@ class RawRecording:
         """Raw int16 samples ``[start, stop)`` of the concatenated segments and ``channels`` (all when None).
 
         Returns an array of shape (samples, channels); only the requested part is read from disk.
+
+        Parameters
+        ----------
+        start, stop
+            Sample range of the concatenated segments.
+        channels
+            Channel indices of the stream (all when None).
         """
         start, stop = max(0, int(start)), min(self.n_samples, int(stop))
         if self.segment_count == 1 or stop <= start:
@@ -412,18 +281,36 @@ class RawRecording:
         return np.concatenate(parts)
 
     def segment_of(self, samples) -> np.ndarray:
-        """Segment of each concatenated sample index."""
+        """Segment of each concatenated sample index.
+
+        Parameters
+        ----------
+        samples
+            Concatenated sample indices.
+        """
         return np.searchsorted(self._bounds, np.asarray(samples, dtype=np.int64), side="right") - 1
 
     def session_times(self, samples) -> np.ndarray:
-        """Session-clock times (s) of concatenated sample indices (segment start + position in it)."""
+        """Session-clock times (s) of concatenated sample indices (segment start + position in it).
+
+        Parameters
+        ----------
+        samples
+            Concatenated sample indices.
+        """
         samples = np.asarray(samples, dtype=np.int64)
         seg = np.clip(self.segment_of(samples), 0, self.segment_count - 1)
         offsets = np.asarray(self.segment_offsets_s)
         return offsets[seg] + (samples - self._bounds[seg]) / self.sampling_rate_hz
 
     def samples_of_times(self, times_s) -> np.ndarray:
-        """Concatenated sample index nearest each session-clock time; -1 for a time in a gap or outside."""
+        """Concatenated sample index nearest each session-clock time; -1 for a time in a gap or outside.
+
+        Parameters
+        ----------
+        times_s
+            Session-clock times (s).
+        """
         t = np.asarray(times_s, dtype=np.float64)
         offsets = np.asarray(self.segment_offsets_s)
         seg = np.clip(np.searchsorted(offsets, t, side="right") - 1, 0, self.segment_count - 1)
@@ -432,7 +319,15 @@ class RawRecording:
         return np.where(ok, self._bounds[seg] + within, -1)
 
     def to_uv(self, samples: np.ndarray, channels=None) -> np.ndarray:
-        """Samples from :meth:`read` in microvolts (float32), as neo's gain and offset say."""
+        """Samples from :meth:`read` in microvolts (float32), as neo's gain and offset say.
+
+        Parameters
+        ----------
+        samples
+            Raw samples, (samples, channels).
+        channels
+            The channels they were read from (all when None).
+        """
         idx = slice(None) if channels is None else np.asarray(channels, dtype=int)
         return (samples * self.gain_uv[idx] + self.offset_uv[idx]).astype(np.float32)
 
@@ -474,7 +369,13 @@ class RawRecording:
 
 
 def open_raw(session) -> RawRecording:
-    """Open the raw recording of an in vivo session as its study entry describes it."""
+    """Open the raw recording of an in vivo session as its study entry describes it.
+
+    Parameters
+    ----------
+    session
+        The :class:`~nwb_ketamine.metadata.InVivoSession` (its ``raw_*`` fields).
+    """
     return RawRecording(
         session.raw_path,
         session.raw_format,

@@ -1,4 +1,4 @@
-"""Neuralynx ``.ntt`` tetrode spike files → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""Neuralynx ``.ntt`` tetrode spike files → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: our own small parser (a numpy structured dtype, the same record layout as neo's
 ``get_nse_or_ntt_dtype``), tested value for value against neo 0.14.6's ``NeuralynxRawIO`` on files
@@ -31,12 +31,13 @@ waveform's 8th sample in Cheetah's default alignment). The files state no durati
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from nwb_ketamine.converters.units import (
+from nwb_ketamine.converters.sorted_units import (
     SortedUnits,
-    label_of_cluster,
+    UnitCollector,
     neuralynx_clock_origin,
     tetrode_index,
     tetrode_number,
@@ -57,7 +58,7 @@ READER = "nwb_ketamine.converters.ntt (Neuralynx .ntt records; checked against n
 NAME_PATTERN = r"(?:TT|Sc|Tet|tetrode)(\d+)"
 
 
-def read_header(path: Path) -> dict[str, str]:
+def _read_header(path: Path) -> dict[str, str]:
     """``-Key value`` lines of the 16 kB header."""
     with open(path, "rb") as f:
         raw = f.read(HEADER_BYTES)
@@ -72,8 +73,8 @@ def read_header(path: Path) -> dict[str, str]:
     return out
 
 
-def uv_per_count(header: dict[str, str], path) -> np.ndarray:
-    """uV per sample count of the four channels: ``ADBitVolts`` x 1e6, negated when ``InputInverted``."""
+def _uv_per_count(header: dict[str, str], path) -> np.ndarray:
+    """Microvolts per sample count of the four channels: ``ADBitVolts`` x 1e6, negated when ``InputInverted``."""
     try:
         bit_volts = np.array([float(v) for v in header["ADBitVolts"].split()], dtype=np.float64)
     except (KeyError, ValueError):
@@ -86,7 +87,7 @@ def uv_per_count(header: dict[str, str], path) -> np.ndarray:
     return bit_volts * 1e6 * (-1.0 if inverted else 1.0)
 
 
-def channel_names(header: dict[str, str], path) -> list[str]:
+def _channel_names(header: dict[str, str], path) -> list[str]:
     """``<AcqEntName>/AD<ADChannel>`` of the four channels (``TT6/AD20``...), from the header."""
     entity = (header.get("AcqEntName") or Path(path).stem).split()[0]
     channels = header.get("ADChannel", "").split()
@@ -98,6 +99,11 @@ def channel_names(header: dict[str, str], path) -> list[str]:
 def read_ntt_file(path) -> dict:
     """Read one ``.ntt`` file.
 
+    Parameters
+    ----------
+    path
+        The ``.ntt`` file.
+
     Returns
     -------
     dict
@@ -105,12 +111,12 @@ def read_ntt_file(path) -> dict:
         ``sampling_rate_hz``, ``channel_names`` and ``header``.
     """
     path = Path(path)
-    header = read_header(path)
+    header = _read_header(path)
     try:
         rate = float(header["SamplingFrequency"])
     except (KeyError, ValueError):
         raise ConversionError(f"{path}: header lacks -SamplingFrequency; not a Cheetah .ntt file") from None
-    scale = uv_per_count(header, path)
+    scale = _uv_per_count(header, path)
     size = path.stat().st_size - HEADER_BYTES
     if size % RECORD.itemsize:
         raise ConversionError(
@@ -122,7 +128,7 @@ def read_ntt_file(path) -> dict:
         "cell": data["cell"].astype(np.int64),
         "waveforms_uv": data["samples"].astype(np.float64) * scale,
         "sampling_rate_hz": rate,
-        "channel_names": channel_names(header, path),
+        "channel_names": _channel_names(header, path),
         "header": header,
     }
 
@@ -145,7 +151,7 @@ def read_ntt(path, *, session=None, sampling_rate_hz: float | None = None) -> So
     if not files:
         raise ConversionError(f"{path}: no .ntt files; check sorting.path")
     origin_us = neuralynx_clock_origin(session) or 0
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
     rate = sampling_rate_hz
     waveform_rate = None
@@ -161,28 +167,20 @@ def read_ntt(path, *, session=None, sampling_rate_hz: float | None = None) -> So
         samples = np.rint((content["timestamps_us"] - origin_us) * 1e-6 * rate).astype(np.int64)
         tet = tetrode_index(session, tetrode_number(file, NAME_PATTERN), file)
         names[tet] = content["channel_names"]
-        for cell in np.unique(content["cell"]):
-            sel = content["cell"] == cell
-            ids.append(f"{file.stem}_{int(cell)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(cell)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            w = content["waveforms_uv"][sel]
-            means.append(w.mean(axis=0))
-            sds.append(w.std(axis=0, ddof=1) if len(w) > 1 else np.full(w.shape[1:], np.nan))
+        units.add_clusters(content["cell"], samples, content["waveforms_uv"], prefix=file.stem, tetrode=tet, file=file)
+    means, sds = units.waveforms()
     return SortedUnits(
-        ids,
-        spikes,
-        float(rate),
-        labels,
-        tetrodes,
-        np.stack(means) if means else None,
-        np.stack(sds) if sds else None,
+        units.ids,
+        units.spikes,
+        float(cast(float, rate)),  # files is not empty
+        units.labels,
+        units.tetrodes,
+        means,
+        sds,
         channel_names=names,
         duration_s=None,
         source_files=tuple(str(f) for f in files),
         reader=READER,
         waveform_rate_hz=waveform_rate,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

@@ -1,4 +1,4 @@
-"""Open Ephys legacy ``.spikes`` files (GUI ≤ 0.6) → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""Open Ephys legacy ``.spikes`` files (GUI ≤ 0.6) → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: our own parser, because neo 0.14 reports zero spikes for files of GUI 0.6.7. The layout
 was checked against the real files in ``../shared/realdata`` and Open Ephys' ``OpenEphys.py``
@@ -26,17 +26,18 @@ The files state no duration (``duration_s`` None).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, label_of_cluster, tetrode_index, tetrode_number
+from nwb_ketamine.converters.sorted_units import SortedUnits, UnitCollector, tetrode_index, tetrode_number
 from nwb_ketamine.errors import ConversionError
 
 HEADER_BYTES = 1024
 READER = "nwb_ketamine.converters.openephys_spikes (Open Ephys legacy .spikes records)"
 
 
-def read_header(path: Path) -> dict[str, str]:
+def _read_header(path: Path) -> dict[str, str]:
     """The ``header.key = value;`` lines of the 1024-byte text header."""
     with open(path, "rb") as f:
         raw = f.read(HEADER_BYTES)
@@ -51,7 +52,15 @@ def read_header(path: Path) -> dict[str, str]:
 
 
 def record_dtype(n_channels: int, n_samples: int) -> np.dtype:
-    """The numpy dtype of one spike record."""
+    """The numpy dtype of one spike record.
+
+    Parameters
+    ----------
+    n_channels
+        Channels per spike (``header.num_channels``).
+    n_samples
+        Samples per channel (``header.samplesPerSpike``).
+    """
     return np.dtype(
         [
             ("event_type", "u1"),
@@ -77,6 +86,11 @@ def record_dtype(n_channels: int, n_samples: int) -> np.dtype:
 def read_spikes_file(path) -> dict:
     """Read one ``.spikes`` file.
 
+    Parameters
+    ----------
+    path
+        The ``.spikes`` file.
+
     Returns
     -------
     dict
@@ -84,7 +98,7 @@ def read_spikes_file(path) -> dict:
         n_channels, float32), ``sampling_rate_hz``, ``thresholds_uv`` and ``header``.
     """
     path = Path(path)
-    header = read_header(path)
+    header = _read_header(path)
     try:
         n_channels = int(header["num_channels"])
         n_samples = int(header.get("samplesPerSpike", 40))
@@ -117,7 +131,7 @@ def read_spikes_file(path) -> dict:
     }
 
 
-def clock_origin(folder: Path) -> int:
+def _clock_origin(folder: Path) -> int:
     """First timestamp of a ``.continuous`` file of the folder (the raw recording's first sample), else 0."""
     for continuous in sorted(folder.glob("*.continuous")):
         with open(continuous, "rb") as f:
@@ -128,7 +142,7 @@ def clock_origin(folder: Path) -> int:
     return 0
 
 
-def spike_channel_names(settings: Path) -> dict[str, list[str]]:
+def _spike_channel_names(settings: Path) -> dict[str, list[str]]:
     """Electrode name → its channels' names (``CH1``...) from a GUI 0.6 ``settings.xml``; {} if unreadable."""
     import xml.etree.ElementTree as ElementTree
 
@@ -138,9 +152,9 @@ def spike_channel_names(settings: Path) -> dict[str, list[str]]:
         return {}
     out = {}
     for node in root.iter("SPIKE_CHANNEL"):
-        local = node.get("local_channels", "")
-        if node.get("name") and local:
-            out[node.get("name")] = [f"CH{c.strip()}" for c in local.split(",") if c.strip()]
+        name, local = node.get("name"), node.get("local_channels", "")
+        if name and local:
+            out[name] = [f"CH{c.strip()}" for c in local.split(",") if c.strip()]
     return out
 
 
@@ -160,12 +174,12 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
     files = sorted(path.glob("*.spikes")) if path.is_dir() else [path]
     if not files:
         raise ConversionError(f"{path}: no .spikes files; check sorting.path")
-    origin = clock_origin(files[0].parent)
+    origin = _clock_origin(files[0].parent)
     settings = files[0].parent / "settings.xml"
-    electrodes = spike_channel_names(settings) if settings.exists() else {}
-    ids, spikes, labels, tetrodes, means, sds, unit_files = [], [], [], [], [], [], []
+    electrodes = _spike_channel_names(settings) if settings.exists() else {}
+    units = UnitCollector()
     names: dict[int, list[str]] = {}
-    rate = None
+    rate: float | None = None
     for file in files:
         content = read_spikes_file(file)
         file_rate = content["sampling_rate_hz"]
@@ -181,26 +195,21 @@ def read_openephys_spikes(path, *, session=None, sampling_rate_hz: float | None 
             names[tet] = electrodes[electrode]
         scale = (sampling_rate_hz or rate) / rate
         samples = np.rint((content["timestamps"] - origin) * scale).astype(np.int64)
-        for sid in np.unique(content["sorted_id"]):
-            sel = content["sorted_id"] == sid
-            ids.append(f"{file.name.split('_')[0]}_{int(sid)}")
-            spikes.append(samples[sel])
-            labels.append(label_of_cluster(int(sid)))
-            tetrodes.append(tet)
-            unit_files.append(str(file))
-            w = content["waveforms_uv"][sel].astype(np.float64)
-            means.append(w.mean(axis=0))
-            sds.append(w.std(axis=0, ddof=1) if w.shape[0] > 1 else np.full(w.shape[1:], np.nan))
+        prefix = file.name.split("_")[0]
+        units.add_clusters(
+            content["sorted_id"], samples, content["waveforms_uv"], prefix=prefix, tetrode=tet, file=file
+        )
+    means, sds = units.waveforms()
     return SortedUnits(
-        ids=ids,
-        spike_samples=spikes,
-        sampling_rate_hz=float(sampling_rate_hz or rate),
-        labels=labels,
-        tetrode=tetrodes,
-        waveforms_mean_uv=np.stack(means) if means else None,
-        waveforms_sd_uv=np.stack(sds) if sds else None,
+        ids=units.ids,
+        spike_samples=units.spikes,
+        sampling_rate_hz=float(sampling_rate_hz or cast(float, rate)),  # files is not empty
+        labels=units.labels,
+        tetrode=units.tetrodes,
+        waveforms_mean_uv=means,
+        waveforms_sd_uv=sds,
         channel_names=names or None,
         source_files=tuple(str(f) for f in files) + ((str(settings),) if electrodes else ()),
         reader=READER,
-        unit_files=unit_files,
+        unit_files=units.unit_files,
     )

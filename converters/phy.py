@@ -1,4 +1,4 @@
-"""phy / Kilosort output folders → :class:`~nwb_ketamine.converters.units.SortedUnits`.
+"""phy / Kilosort output folders → :class:`~nwb_ketamine.converters.sorted_units.SortedUnits`.
 
 Design decision: the ``.npy`` and ``.tsv`` files are read directly with numpy (no neo), because what
 matters here is the curation: a cluster's label is the curator's ``group`` from ``cluster_group.tsv``,
@@ -33,13 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nwb_ketamine.converters.units import SortedUnits, tetrode_of_channel
+from nwb_ketamine.analysis.waveforms import stack_padded
+from nwb_ketamine.converters.sorted_units import SortedUnits, tetrode_of_channel
 from nwb_ketamine.errors import ConversionError
 
 READER = "nwb_ketamine.converters.phy (phy/Kilosort .npy and .tsv files)"
 
 
-def read_params(path: Path) -> dict:
+def _read_params(path: Path) -> dict:
     """The ``name = literal`` assignments of a phy ``params.py`` (never executed)."""
     out = {}
     try:
@@ -58,7 +59,7 @@ def _read_tsv(path: Path) -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def read_labels(folder: Path) -> dict[int, str]:
+def _read_labels(folder: Path) -> dict[int, str]:
     """Curated label of every labelled cluster: cluster_group.tsv, else the group column of cluster_info.tsv."""
     for name in ("cluster_group.tsv", "cluster_info.tsv"):
         path = folder / name
@@ -94,7 +95,7 @@ def _load(folder: Path, name: str, required: bool = True):
         raise ConversionError(f"{path}: not a readable .npy file ({exc}); export the sorting again") from None
 
 
-def dat_duration_s(folder: Path, params: dict, rate: float) -> tuple[float | None, list[Path]]:
+def _dat_duration_s(folder: Path, params: dict, rate: float) -> tuple[float | None, list[Path]]:
     """Length of the raw data file(s) ``params.py`` names, when they are there: (seconds or None, files)."""
     names = params.get("dat_path")
     if not names or not params.get("n_channels_dat"):
@@ -135,7 +136,7 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
     if not folder.is_dir():
         raise ConversionError(f"{folder}: not a phy folder; sorting.path must name the folder")
     params_path = folder / "params.py"
-    params = read_params(params_path) if params_path.exists() else {}
+    params = _read_params(params_path) if params_path.exists() else {}
     rate = float(params.get("sample_rate", sampling_rate_hz or 0.0))
     if rate <= 0:
         raise ConversionError(
@@ -147,7 +148,7 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
             "check raw.path and sorting.path"
         )
     read = [params_path] if params_path.exists() else []
-    labels = read_labels(folder)
+    labels = _read_labels(folder)
     read += [folder / n for n in ("cluster_group.tsv", "cluster_info.tsv") if (folder / n).exists()]
     spike_times = _load(folder, "spike_times.npy").reshape(-1).astype(np.int64)
     clusters = _load(folder, "spike_clusters.npy", required=False)
@@ -207,8 +208,8 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
             cols = [_column_of(channel_map, c) for c in session.tetrodes[tet].channels]
             nan = np.full(len(template), np.nan)
             shapes.append(np.stack([template[:, c] if c is not None else nan for c in cols], 1))
-    shape = _pad(shapes) if shapes and len(shapes) == len(ids) else None
-    duration, dat_files = dat_duration_s(folder, params, rate)
+    shape = stack_padded(shapes) if shapes and len(shapes) == len(ids) else None
+    duration, dat_files = _dat_duration_s(folder, params, rate)
     description = TEMPLATES_DESCRIPTION.format(
         whitening=", unwhitened with whitening_mat_inv.npy" if unwhitened else "",
         amplitude=", times the unit's mean amplitudes.npy" if scaled else "",
@@ -228,12 +229,6 @@ def read_phy(folder, *, session, sampling_rate_hz: float | None = None) -> Sorte
         templates=shape,
         templates_description=description if shape is not None else None,
     )
-
-
-def _pad(arrays: list[np.ndarray]) -> np.ndarray:
-    """Stack per-unit templates, NaN-padding tetrodes with fewer channels."""
-    width = max(a.shape[1] for a in arrays)
-    return np.stack([np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=np.nan) for a in arrays])
 
 
 def _column_of(channel_map, channel: int) -> int | None:

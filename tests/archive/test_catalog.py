@@ -129,7 +129,7 @@ def test_units_match_ground_truth_and_the_pynwb_reader(tiny):
     """
     from pynwb import NWBHDF5IO
 
-    from nwb_ketamine.converters.units import read_burst_metrics
+    from nwb_ketamine.analysis.burst_store import read_burst_metrics
 
     archive, truth = tiny
     build_catalog(archive, progress=False)

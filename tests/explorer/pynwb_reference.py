@@ -157,7 +157,7 @@ def cell_sweeps_pynwb(path) -> dict:
 
 def unit_spikes_pynwb(path, unit_row: int) -> dict:
     """``unitread.unit_spikes(path, unit_row)`` read through pynwb's objects: the same dict (see there)."""
-    from nwb_ketamine.converters.units import read_burst_metrics
+    from nwb_ketamine.analysis.burst_store import read_burst_metrics
 
     nwbfile = open_nwb(path)
     units = nwbfile.units

@@ -29,7 +29,7 @@ def archive(tiny_archive, simulated_tiny):
 
 
 def test_cell_sweeps_equal_pyabf(archive, store):
-    from nwb_ketamine.converters.abf import CURRENT_UNITS, read_abf
+    from nwb_ketamine.converters.abf_reader import CURRENT_UNITS, read_abf
     from nwb_ketamine.metadata import load_study
 
     study = load_study(archive[1])

@@ -152,8 +152,8 @@ def test_units_end_to_end_on_the_session_clock(tiny_nwb, tiny_study):
 def test_burst_parameters_of_the_study_are_used_and_stored(tiny_study, tmp_path):
     import dataclasses
 
+    from nwb_ketamine.analysis.burst_store import read_burst_metrics
     from nwb_ketamine.analysis.bursts import BurstParameters
-    from nwb_ketamine.converters.units import read_burst_metrics
 
     _, study, _ = tiny_study
     custom = {"onset_isi_s": 0.01, "end_isi_s": 0.015, "min_silence_s": 0.2, "min_spikes": 3}

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nwb_ketamine.converters.neo_raw import RawRecording, rawio_class_name
+from nwb_ketamine.converters.neo_raw import RawRecording
+from nwb_ketamine.converters.neo_select import rawio_class_name
 from nwb_ketamine.errors import ConversionError
 
 

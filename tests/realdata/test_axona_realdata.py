@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
-from nwb_ketamine.converters.units import add_units, read_sorting
+from nwb_ketamine.converters.registry import read_sorting
+from nwb_ketamine.converters.units import add_units
 from tests.conftest import sha256
 from tests.sorting.conftest import nwbfile_with_electrodes, tetrode_session
 

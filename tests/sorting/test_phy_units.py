@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from pynwb import NWBHDF5IO
 
+from nwb_ketamine.analysis.burst_store import read_burst_metrics
 from nwb_ketamine.analysis.bursts import METRICS, BurstParameters
-from nwb_ketamine.converters.units import add_units, read_burst_metrics, read_sorting
+from nwb_ketamine.converters.registry import read_sorting
+from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from tests.sorting.conftest import MemmapRaw, nwbfile_with_electrodes
 
@@ -147,17 +149,6 @@ def test_phy_without_dat(tiny_study, tmp_path):
     with pytest.raises(ConversionError) as err:
         read_sorting(folder, "phy", session=session, sampling_rate_hz=None)
     assert "params.py" in str(err.value) and "sample_rate = " in str(err.value) and "\n" not in str(err.value)
-
-
-def test_missing_cluster_group_is_one_line_error(tiny_study, tmp_path):
-    _, study = tiny_study
-    session = study.invivo_sessions[0]
-    folder = tmp_path / "phy"
-    shutil.copytree(session.sorting_path, folder)
-    (folder / "cluster_group.tsv").unlink()
-    with pytest.raises(ConversionError) as err:
-        read_sorting(folder, "phy", session=session, sampling_rate_hz=30_000.0)
-    assert "cluster_group.tsv" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_wrong_rate_and_unknown_format(tiny_study):

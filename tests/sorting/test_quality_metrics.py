@@ -5,14 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from nwb_ketamine.converters.units import (
-    SortedUnits,
-    UnitsParameters,
-    isi_violations_fraction,
-    presence_ratio,
-    raw_waveforms,
-    waveform_snr,
-)
+from nwb_ketamine.analysis.quality import UnitsParameters, isi_violations_fraction, presence_ratio, waveform_snr
+from nwb_ketamine.analysis.waveforms import raw_waveforms
+from nwb_ketamine.converters.sorted_units import SortedUnits
 
 
 def test_isi_violations():

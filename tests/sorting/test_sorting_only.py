@@ -9,7 +9,9 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from nwb_ketamine.converters.axona import read_axona
-from nwb_ketamine.converters.units import SortedUnits, add_units, read_sorting, tetrode_index
+from nwb_ketamine.converters.registry import read_sorting
+from nwb_ketamine.converters.sorted_units import SortedUnits, tetrode_index
+from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from tests.sorting.conftest import nwbfile_with_electrodes, tetrode_session
 
