@@ -40,6 +40,8 @@ class SessionConverter(ABC):
 
     #: Short description used when the study file gives none.
     session_description = "A recording session."
+    #: The batch run's options this converter takes as keyword arguments (``include_raw``, ``workers``).
+    RUN_OPTIONS: tuple[str, ...] = ()
 
     def __init__(self, study: Study, session, *, stub: bool = False):
         self.study = study

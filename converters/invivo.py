@@ -84,6 +84,7 @@ class InVivoConverter(SessionConverter):
     """
 
     session_description = "Tetrode recording of single units in a freely moving mouse."
+    RUN_OPTIONS = ("include_raw", "workers")
     STUB_SECONDS = 2.0
 
     def __init__(

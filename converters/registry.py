@@ -76,15 +76,16 @@ RAW_FORMATS: dict[str, str] = {
     "spike2": "Spike2RawIO",
 }
 
-#: Session kind → (module, class) of its converter; imported on use (the converters import this table).
+#: Session type (the study file's ``sessions[].type``) → (module, class) of its converter; imported on use
+#: (the converters import this table).
 CONVERTERS: dict[str, tuple[str, str]] = {
-    "abf": ("nwb_ketamine.converters.abf", "AbfSliceConverter"),
+    "slice": ("nwb_ketamine.converters.abf", "AbfSliceConverter"),
     "invivo": ("nwb_ketamine.converters.invivo", "InVivoConverter"),
 }
 
 
 def converter_class(kind: str) -> type:
-    """The session converter class of a session kind ('abf' or 'invivo').
+    """The session converter class of a session type ('slice' or 'invivo').
 
     Parameters
     ----------

@@ -35,7 +35,7 @@ from nwb_ketamine.archive.manifest import (
 )
 from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.errors import NwbKetamineError
-from nwb_ketamine.metadata import SliceSession, Study, load_study
+from nwb_ketamine.metadata import Study, load_study
 
 PARTIAL_SUFFIXES = (".partial", ".converting")
 
@@ -102,13 +102,11 @@ def _validate_nwb(path: Path) -> None:
 
 
 def _make_converter(study: Study, session, *, stub: bool, threads: int | None, include_raw: bool = True):
-    if isinstance(session, SliceSession):
-        from nwb_ketamine.converters.abf import AbfSliceConverter
+    from nwb_ketamine.converters.registry import converter_class
 
-        return AbfSliceConverter(study, session, stub=stub)
-    from nwb_ketamine.converters.invivo import InVivoConverter
-
-    return InVivoConverter(study, session, stub=stub, include_raw=include_raw, workers=threads)
+    cls = converter_class(session.type)
+    options = {"include_raw": include_raw, "workers": threads}
+    return cls(study, session, stub=stub, **{k: v for k, v in options.items() if k in cls.RUN_OPTIONS})
 
 
 def convert_session(
