@@ -186,7 +186,7 @@ class AbfSliceConverter(SessionConverter):
 
     def epsc_parameters(self):
         """The EPSC analysis parameters of the study file."""
-        from nwb_ketamine.analysis.epsc import EpscParameters
+        from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 
         try:
             return EpscParameters(**self.study.analysis.get("epsc", {}))
