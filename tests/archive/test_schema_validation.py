@@ -44,10 +44,11 @@ def test_file_without_cached_namespaces_falls_back_to_pynwb(tmp_path):
     """
     from datetime import UTC, datetime
 
-    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb import NWBHDF5IO
+    from pynwb.testing.mock.file import mock_NWBFile
 
     path = tmp_path / "no-specs.nwb"
-    nwbfile = NWBFile(session_description="s", identifier="i", session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    nwbfile = mock_NWBFile(session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
     with NWBHDF5IO(str(path), "w") as io:
         io.write(nwbfile, cache_spec=False)
     assert cached_namespace_versions(path) == ()

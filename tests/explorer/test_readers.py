@@ -125,13 +125,14 @@ def test_raw_window_reads_only_the_window(tmp_path):
     from datetime import datetime
 
     from hdmf.backends.hdf5 import H5DataIO
-    from pynwb import NWBHDF5IO, NWBFile
+    from pynwb import NWBHDF5IO
     from pynwb.ecephys import ElectricalSeries
+    from pynwb.testing.mock.ecephys import mock_ElectrodeGroup
+    from pynwb.testing.mock.file import mock_NWBFile
 
     # 600 s x 4 channels at 1 kHz in 1 s chunks: a window of 2 s touches 2-3 of 600 chunks.
-    nwbfile = NWBFile("long", "long", datetime(2024, 1, 1, tzinfo=UTC))
-    device = nwbfile.create_device("d")
-    group = nwbfile.create_electrode_group("g", "g", "unknown", device)
+    nwbfile = mock_NWBFile(session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    group = mock_ElectrodeGroup(nwbfile=nwbfile)
     for _ in range(4):
         nwbfile.add_electrode(group=group, location="unknown")
     data = np.random.default_rng(0).integers(-2000, 2000, size=(600_000, 4), dtype=np.int16)

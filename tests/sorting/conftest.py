@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from pynwb import NWBFile
 
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import simulate_study
@@ -38,9 +37,11 @@ class MemmapRaw:
 
 def nwbfile_with_electrodes(session):
     """An NWBFile with one electrode group per tetrode; returns (nwbfile, rows of each tetrode)."""
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    nwbfile = NWBFile(session_description="test", identifier="test", session_start_time=start)
-    device = nwbfile.create_device(name="tetrodes")
+    from pynwb.testing.mock.device import mock_Device
+    from pynwb.testing.mock.file import mock_NWBFile
+
+    nwbfile = mock_NWBFile(session_start_time=datetime(2024, 1, 1, tzinfo=UTC))
+    device = mock_Device(name="tetrodes", nwbfile=nwbfile)
     rows = []
     for i, tetrode in enumerate(session.tetrodes):
         group = nwbfile.create_electrode_group(
