@@ -31,7 +31,7 @@ def cached_namespace_versions(path: str | Path) -> tuple[tuple[str, str], ...]:
         return tuple(sorted((name, version) for name, group in groups for version in group))
 
 
-def _validators_for(path: str, key: tuple) -> tuple:
+def _validators_for(path: str, key: tuple) -> tuple | None:
     with _lock:
         if key not in _validators:
             from hdmf.validate import ValidatorMap
