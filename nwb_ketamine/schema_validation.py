@@ -20,7 +20,18 @@ _lock = threading.Lock()
 
 
 def cached_namespace_versions(path: str | Path) -> tuple[tuple[str, str], ...]:
-    """The (name, version) of every namespace cached in the file's ``/specifications`` (empty when none)."""
+    """The (name, version) of every namespace cached in the file's ``/specifications`` (empty when none).
+
+    Parameters
+    ----------
+    path : str or Path
+        The NWB file.
+
+    Returns
+    -------
+    tuple of (str, str)
+        Sorted (namespace, version) pairs.
+    """
     import h5py
 
     with h5py.File(path, "r") as f:
@@ -46,7 +57,18 @@ def _validators_for(path: str, key: tuple) -> tuple | None:
 
 
 def schema_errors(path: str | Path) -> list:
-    """The schema validation errors of the NWB file at ``path`` (``[]`` when valid), as ``pynwb.validate``."""
+    """The schema validation errors of the NWB file at ``path`` (``[]`` when valid), as ``pynwb.validate``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The NWB file.
+
+    Returns
+    -------
+    list
+        pynwb's validation errors; ``[]`` when the file is valid.
+    """
     import warnings
 
     from hdmf.build import BuildManager, TypeMap
