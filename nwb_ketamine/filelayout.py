@@ -46,17 +46,17 @@ INTRACELLULAR_EPHYS_PATH = "/general/intracellular_ephys"
 INTRACELLULAR_RESPONSES_PATH = f"{INTRACELLULAR_EPHYS_PATH}/intracellular_recordings/responses"
 
 
-def processing_path(module: str, name: str) -> str:
+def _processing_path(module: str, name: str) -> str:
     """Object path of ``name`` in processing module ``module``: ``/processing/<module>/<name>``."""
     return f"/processing/{module}/{name}"
 
 
-EPSC_SWEEPS_PATH = processing_path(ICEPHYS_MODULE, EPSC_SWEEPS)
-EPSC_CELL_PATH = processing_path(ICEPHYS_MODULE, EPSC_CELL)
-EPSC_PARAMETERS_PATH = processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
-BURST_METRICS_PATH = processing_path(ECEPHYS_MODULE, BURST_METRICS)
-BURST_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
-UNITS_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
+EPSC_SWEEPS_PATH = _processing_path(ICEPHYS_MODULE, EPSC_SWEEPS)
+EPSC_CELL_PATH = _processing_path(ICEPHYS_MODULE, EPSC_CELL)
+EPSC_PARAMETERS_PATH = _processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
+BURST_METRICS_PATH = _processing_path(ECEPHYS_MODULE, BURST_METRICS)
+BURST_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
+UNITS_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
 
 
 def raw_series_names(n_segments: int) -> list[str]:
@@ -166,11 +166,11 @@ def the_injection(administrations: Iterable[Mapping]) -> Mapping | None:
     if not preferred:
         return None
 
-    def time(a):
+    def _time(a):
         t = a.get("administration_time")
         return math.inf if t is None else float(t)
 
-    return min(preferred, key=time)
+    return min(preferred, key=_time)
 
 
 def amount_of(administration: Mapping) -> tuple[float, str] | None:

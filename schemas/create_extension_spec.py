@@ -28,7 +28,7 @@ def _number(name, doc, dtype="float64", required=False):
     return NWBAttributeSpec(name=name, doc=doc, dtype=dtype, required=required)
 
 
-def build_types():
+def _build_types():
     administration = NWBGroupSpec(
         neurodata_type_def="DrugAdministration",
         neurodata_type_inc="NWBContainer",
@@ -102,7 +102,7 @@ def main(out_dir=None):
         contact=["nwb-ketamine@example.org"],
     )
     builder.include_namespace("core")
-    export_spec(builder, build_types(), str(out_dir or Path(__file__).resolve().parent))
+    export_spec(builder, _build_types(), str(out_dir or Path(__file__).resolve().parent))
 
 
 if __name__ == "__main__":

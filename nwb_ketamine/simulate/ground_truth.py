@@ -49,7 +49,7 @@ time_s is the session clock. Rates in invivo_unit_epochs.csv are per recorded se
 """
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict]) -> None:
     """Write rows as CSV with every column of every row, in first-seen order (an empty file if no rows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -210,13 +210,13 @@ def session_truth(
                     **stats,
                 }
             )
-    write_csv(gt / "units.csv", unit_rows)
+    _write_csv(gt / "units.csv", unit_rows)
     burst_rows = []
     for i, c in enumerate(clusters):
         for row in spikes.burst_table(c.train, fs):
             name = "baseline" if row["first_spike_s"] < session.baseline_s else "post-injection"
             burst_rows.append({"cluster_id": i, "unit": c.unit, "epoch": name, **row})
-    write_csv(gt / "bursts.csv", burst_rows)
+    _write_csv(gt / "bursts.csv", burst_rows)
     session_row = {
         "session": f"{a.subject}-{session.session_id}",
         "subject": a.subject,
@@ -267,11 +267,11 @@ def write_study_truth(out: Path, plan: StudyPlan, cell_results: list[tuple], ses
 
     gt = out / "ground_truth"
     gt.mkdir(exist_ok=True)
-    write_csv(gt / "slice_sweeps.csv", sweep_rows)
-    write_csv(gt / "slice_cells.csv", cell_rows)
-    write_csv(gt / "slice_files.csv", file_rows)
-    write_csv(gt / "invivo_sessions.csv", session_rows)
-    write_csv(gt / "invivo_unit_epochs.csv", epoch_rows)
+    _write_csv(gt / "slice_sweeps.csv", sweep_rows)
+    _write_csv(gt / "slice_cells.csv", cell_rows)
+    _write_csv(gt / "slice_files.csv", file_rows)
+    _write_csv(gt / "invivo_sessions.csv", session_rows)
+    _write_csv(gt / "invivo_unit_epochs.csv", epoch_rows)
     (gt / "parameters.json").write_text(
         json.dumps(
             {"seed": int(plan.seed), "size": plan.size, "parameters": plan.params.to_dict()}, indent=2, default=str

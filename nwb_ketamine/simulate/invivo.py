@@ -157,7 +157,7 @@ def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPla
     return SpikeTable(samples[order], cluster[order], scale[order], templates)
 
 
-def session_lfp(plan: StudyPlan, session: SessionPlan) -> tuple[np.ndarray, np.ndarray]:
+def _session_lfp(plan: StudyPlan, session: SessionPlan) -> tuple[np.ndarray, np.ndarray]:
     """The LFP (uV at ``lfp_rate_hz``, over the recorded samples) and each channel's LFP gain."""
     ip = session_params(plan, session)
     rng = rng_for(plan.seed, "lfp", session.animal.subject, session.session_id)
@@ -177,7 +177,7 @@ def session_signal(plan: StudyPlan, session: SessionPlan, table: SpikeTable):
     """
     ip = session_params(plan, session)
     a = session.animal
-    lfp, gains = session_lfp(plan, session)
+    lfp, gains = _session_lfp(plan, session)
     n_samples = sum(n for _, n in session_recordings(plan, session))
     noise_rng = rng_for(plan.seed, "noise", a.subject, session.session_id)
     return signal_chunks(noise_rng, n_samples, lfp, gains, table, ip), n_samples
@@ -207,7 +207,7 @@ def neuralynx_stream(plan: StudyPlan) -> str:
 def neuralynx_lfp_signal(plan: StudyPlan, session: SessionPlan) -> np.ndarray:
     """The LFP channel's signal (uV) over the recorded samples at 2 kHz: the LFP every tetrode wire carries."""
     ip = session_params(plan, session)
-    lfp, _ = session_lfp(plan, session)
+    lfp, _ = _session_lfp(plan, session)
     step = int(ip.sampling_rate_hz // ip.lfp_rate_hz)
     n = sum(n for _, n in session_recordings(plan, session)) // step
     return lfp[:n]

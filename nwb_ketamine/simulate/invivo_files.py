@@ -36,7 +36,7 @@ def write_session_files(
     clusters = session_units(plan, session)
     table = spike_table(plan, session, clusters)
     clock = write_raw(out, plan, session, table, progress)
-    write_sorting(out, plan, session, clusters, table)
+    _write_sorting(out, plan, session, clusters, table)
     return clusters, clock
 
 
@@ -89,7 +89,7 @@ def write_raw(
     return {"first_sample_number": "", "first_timestamp_us": t0_us}
 
 
-def write_sorting(out: Path, plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan], table: SpikeTable):
+def _write_sorting(out: Path, plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan], table: SpikeTable):
     """Write the session's phy folder: every spike of ``table`` with its cluster's label and template."""
     ip = session_params(plan, session)
     n_ch = ip.n_tetrodes * ip.channels_per_tetrode

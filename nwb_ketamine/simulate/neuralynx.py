@@ -107,7 +107,7 @@ def original_file_name(start_time: datetime, name: str) -> str:
     return f"C:\\CheetahData\\{start_time.strftime('%Y-%m-%d_%H-%M-%S')}\\{name}"
 
 
-def ncs_header(channel: NcsChannel, start_time: datetime, stop_time: datetime) -> bytes:
+def _ncs_header(channel: NcsChannel, start_time: datetime, stop_time: datetime) -> bytes:
     """The 16 kB header of one ``.ncs`` file, as Cheetah 6.4 writes it (times are local wall-clock)."""
     lines = [
         ("FileType", "NCS"),
@@ -153,7 +153,7 @@ def record_timestamps(first_timestamp_us: int, start: int, n: int, sampling_rate
     return first_timestamp_us + np.rint(offsets * (1e6 / sampling_rate_hz)).astype(np.int64)
 
 
-def check_sections(sections: Sequence[tuple[int, int]], sampling_rate_hz: int) -> None:
+def _check_sections(sections: Sequence[tuple[int, int]], sampling_rate_hz: int) -> None:
     """Refuse sections that overlap or do not start and end on whole microseconds and samples.
 
     Raises
@@ -216,14 +216,14 @@ def write_ncs_files(
     if len(rates) != 1:
         raise ValueError(f"channels of one call must share a sampling rate, got {sorted(rates)}")
     fs = rates.pop()
-    check_sections(sections, fs)
+    _check_sections(sections, fs)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     last_start, last_n = sections[-1]
     stop_time = start_time + timedelta(seconds=(last_start + last_n) / fs)
     paths = [folder / f"{c.name}.ncs" for c in channels]
     for path, c in zip(paths, channels, strict=True):
-        path.write_bytes(ncs_header(c, start_time, stop_time))
+        path.write_bytes(_ncs_header(c, start_time, stop_time))
 
     times = [record_timestamps(first_timestamp_us, start, n, fs) for start, n in sections]
     ends = np.cumsum([n for _, n in sections])
@@ -285,7 +285,7 @@ def write_ncs_files(
 def _neo_filter_params(c: NcsChannel) -> tuple:
     """The header's filter keys as neo 0.14's NlxHeader normalises them, sorted (its stream key)."""
 
-    def number(value: float):
+    def _as_number(value: float):
         text = _number(value)
         return float(text) if "." in text else int(text)
 
@@ -293,11 +293,11 @@ def _neo_filter_params(c: NcsChannel) -> tuple:
         sorted(
             [
                 ("DSPLowCutFilterEnabled", True),
-                ("DspLowCutFrequency", number(c.low_cut_hz)),
+                ("DspLowCutFrequency", _as_number(c.low_cut_hz)),
                 ("DspLowCutFilterType", "DCO"),
                 ("DspLowCutNumTaps", 0),
                 ("DSPHighCutFilterEnabled", True),
-                ("DspHighCutFrequency", number(c.high_cut_hz)),
+                ("DspHighCutFrequency", _as_number(c.high_cut_hz)),
                 ("DspHighCutFilterType", "FIR"),
                 ("DspHighCutNumTaps", c.high_cut_taps),
                 ("DspDelayCompensation", True),
