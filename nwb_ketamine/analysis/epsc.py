@@ -8,8 +8,8 @@ NMDA measure, fit range, QC thresholds, the holding potentials that say AMPA or 
 :class:`EpscParameters`, which turns into a table (:meth:`EpscParameters.rows`) stored next to the
 results, so a reader knows exactly which rule produced them. SI units throughout (A, V, Ohm, s).
 
-Conventions
------------
+Conventions:
+
 - Times of windows are relative to the stimulus (EPSC) or to the test-pulse edges, in s.
 - A sweep's kind follows its holding potential: near ``ampa_holding_v`` is ``'AMPA'`` (inward EPSC),
   near ``nmda_holding_v`` is ``'NMDA'`` (outward EPSC), anything else ``'other'``; the polarity of
