@@ -60,7 +60,13 @@ UNITS_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
 
 
 def raw_series_names(n_segments: int) -> list[str]:
-    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments."""
+    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments.
+
+    Parameters
+    ----------
+    n_segments
+        Number of recorded segments.
+    """
     if n_segments == 1:
         return [RAW_SERIES]
     return [f"{RAW_SERIES}_segment{k}" for k in range(n_segments)]
@@ -174,7 +180,13 @@ def the_injection(administrations: Iterable[Mapping]) -> Mapping | None:
 
 
 def amount_of(administration: Mapping) -> tuple[float, str] | None:
-    """(value, unit) of an administration's dose, else its concentration, else its volume; None without any."""
+    """(value, unit) of an administration's dose, else its concentration, else its volume; None without any.
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration's attributes as a mapping.
+    """
     for amount in AMOUNTS:
         if administration.get(amount) is not None:
             return float(administration[amount]), str(administration.get(f"{amount}_unit") or "")
@@ -182,7 +194,13 @@ def amount_of(administration: Mapping) -> tuple[float, str] | None:
 
 
 def injection_label(administration: Mapping | None) -> str:
-    """'ketamine 10 mg/kg' for an administration ('' for None)."""
+    """'ketamine 10 mg/kg' for an administration ('' for None).
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration's attributes as a mapping, or None.
+    """
     if administration is None:
         return ""
     amount = amount_of(administration)

@@ -93,7 +93,13 @@ def _build_types():
 
 
 def main(out_dir=None):
-    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder)."""
+    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder).
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into; None writes next to this script.
+    """
     builder = NWBNamespaceBuilder(
         doc="Drug administration and stress protocol metadata for pharmacology studies.",
         name=NAME,

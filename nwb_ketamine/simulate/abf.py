@@ -52,7 +52,13 @@ class ProtocolSpec:
 
 
 def lsb_pa(params: SliceParameters) -> float:
-    """Current of one ADC bit, in pA, as pyabf computes it from the header's float32 fields."""
+    """Current of one ADC bit, in pA, as pyabf computes it from the header's float32 fields.
+
+    Parameters
+    ----------
+    params
+        The slice acquisition parameters (ADC range and resolution, gains).
+    """
     f32 = np.float32
     scale = float(f32(params.instrument_scale_factor_v_per_pa)) * float(f32(params.signal_gain))
     return float(f32(params.adc_range_v)) / params.adc_resolution / scale
@@ -75,7 +81,13 @@ def epsc_kernel(t: np.ndarray, rise_s: float, decay_s: float) -> np.ndarray:
 
 
 def peak_time(rise_s: float, decay_s: float) -> float:
-    """Time from onset to the peak of a difference of exponentials, in s."""
+    """Time from onset to the peak of a difference of exponentials, in s.
+
+    Parameters
+    ----------
+    rise_s, decay_s
+        Rise and decay time constants, in s (``rise_s < decay_s``).
+    """
     return rise_s * decay_s / (decay_s - rise_s) * np.log(decay_s / rise_s)
 
 

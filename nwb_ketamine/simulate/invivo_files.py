@@ -32,6 +32,17 @@ def write_session_files(
     """Write a session's raw recording and phy sorting under ``out``.
 
     Returns the session's clusters and the ground-truth fields that describe its clock.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    progress
+        Called with the number of samples written after each chunk; None for no reports.
     """
     clusters = session_units(plan, session)
     table = spike_table(plan, session, clusters)
@@ -43,7 +54,21 @@ def write_session_files(
 def write_raw(
     out: Path, plan: StudyPlan, session: SessionPlan, table: SpikeTable, progress: Callable[[int], None] | None
 ) -> dict:
-    """Write a session's raw recording; returns the ground-truth fields that describe its clock."""
+    """Write a session's raw recording; returns the ground-truth fields that describe its clock.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    table
+        The session's spikes (:func:`~nwb_ketamine.simulate.invivo.spike_table`).
+    progress
+        Called with the number of samples written after each chunk; None for no reports.
+    """
     ip = session_params(plan, session)
     fs = ip.sampling_rate_hz
     a = session.animal

@@ -75,7 +75,13 @@ class NcsChannel:
         return self.ad_bit_volts * 1e6 * (-1.0 if self.inverted else 1.0)
 
     def codes(self, signal_uv: np.ndarray) -> np.ndarray:
-        """The int16 counts Cheetah stores for a signal in uV (rounded, clipped, sign-flipped if inverted)."""
+        """The int16 counts Cheetah stores for a signal in uV (rounded, clipped, sign-flipped if inverted).
+
+        Parameters
+        ----------
+        signal_uv
+            The signal, in uV.
+        """
         return np.clip(np.rint(np.asarray(signal_uv, dtype=np.float64) / self.gain_uv), -32768, 32767).astype("<i2")
 
 
@@ -84,7 +90,17 @@ def _number(value: float) -> str:
 
 
 def text_header(lines: list[tuple[str, str]], original: str, opened: datetime, closed: datetime) -> bytes:
-    """A 16 kB Neuralynx text header (``.ncs`` and ``.nev``): the banner, ``-Key value`` CRLF lines, NUL padding."""
+    """A 16 kB Neuralynx text header (``.ncs`` and ``.nev``): the banner, ``-Key value`` CRLF lines, NUL padding.
+
+    Parameters
+    ----------
+    lines
+        ``(key, value)`` header lines; the first is written before the file identity lines, the others after.
+    original
+        The ``-OriginalFileName`` value.
+    opened, closed
+        When the file was opened and closed (local wall-clock time).
+    """
     first = [
         ("FileVersion", "3.4"),
         ("FileUUID", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{original}|{opened.isoformat()}"))),
@@ -103,7 +119,15 @@ def text_header(lines: list[tuple[str, str]], original: str, opened: datetime, c
 
 
 def original_file_name(start_time: datetime, name: str) -> str:
-    """The ``-OriginalFileName`` Cheetah records: its data folder on the rig's Windows PC."""
+    """The ``-OriginalFileName`` Cheetah records: its data folder on the rig's Windows PC.
+
+    Parameters
+    ----------
+    start_time
+        Start of the recording (local wall-clock time); names the data folder.
+    name
+        The file name, e.g. ``CSC1.ncs``.
+    """
     return f"C:\\CheetahData\\{start_time.strftime('%Y-%m-%d_%H-%M-%S')}\\{name}"
 
 
@@ -314,6 +338,11 @@ def neo_stream_names(channels: Sequence[NcsChannel]) -> dict[str, str]:
     decreasing rate, numbers the distinct filter settings in sorted order, and names a stream
     ``stream<i>_<rate>Hz_<range in mV>mVRange_DSPFilter<j>``. Channels are taken in file-name order,
     as neo lists the folder.
+
+    Parameters
+    ----------
+    channels
+        Every ``.ncs`` channel of the folder.
 
     Examples
     --------
