@@ -46,21 +46,27 @@ INTRACELLULAR_EPHYS_PATH = "/general/intracellular_ephys"
 INTRACELLULAR_RESPONSES_PATH = f"{INTRACELLULAR_EPHYS_PATH}/intracellular_recordings/responses"
 
 
-def processing_path(module: str, name: str) -> str:
+def _processing_path(module: str, name: str) -> str:
     """Object path of ``name`` in processing module ``module``: ``/processing/<module>/<name>``."""
     return f"/processing/{module}/{name}"
 
 
-EPSC_SWEEPS_PATH = processing_path(ICEPHYS_MODULE, EPSC_SWEEPS)
-EPSC_CELL_PATH = processing_path(ICEPHYS_MODULE, EPSC_CELL)
-EPSC_PARAMETERS_PATH = processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
-BURST_METRICS_PATH = processing_path(ECEPHYS_MODULE, BURST_METRICS)
-BURST_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
-UNITS_PARAMETERS_PATH = processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
+EPSC_SWEEPS_PATH = _processing_path(ICEPHYS_MODULE, EPSC_SWEEPS)
+EPSC_CELL_PATH = _processing_path(ICEPHYS_MODULE, EPSC_CELL)
+EPSC_PARAMETERS_PATH = _processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
+BURST_METRICS_PATH = _processing_path(ECEPHYS_MODULE, BURST_METRICS)
+BURST_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
+UNITS_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
 
 
 def raw_series_names(n_segments: int) -> list[str]:
-    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments."""
+    """Names of the raw ElectricalSeries of a recording with ``n_segments`` segments.
+
+    Parameters
+    ----------
+    n_segments
+        Number of recorded segments.
+    """
     if n_segments == 1:
         return [RAW_SERIES]
     return [f"{RAW_SERIES}_segment{k}" for k in range(n_segments)]
@@ -166,15 +172,21 @@ def the_injection(administrations: Iterable[Mapping]) -> Mapping | None:
     if not preferred:
         return None
 
-    def time(a):
+    def _time(a):
         t = a.get("administration_time")
         return math.inf if t is None else float(t)
 
-    return min(preferred, key=time)
+    return min(preferred, key=_time)
 
 
 def amount_of(administration: Mapping) -> tuple[float, str] | None:
-    """(value, unit) of an administration's dose, else its concentration, else its volume; None without any."""
+    """(value, unit) of an administration's dose, else its concentration, else its volume; None without any.
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration's attributes as a mapping.
+    """
     for amount in AMOUNTS:
         if administration.get(amount) is not None:
             return float(administration[amount]), str(administration.get(f"{amount}_unit") or "")
@@ -182,7 +194,13 @@ def amount_of(administration: Mapping) -> tuple[float, str] | None:
 
 
 def injection_label(administration: Mapping | None) -> str:
-    """'ketamine 10 mg/kg' for an administration ('' for None)."""
+    """'ketamine 10 mg/kg' for an administration ('' for None).
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration's attributes as a mapping, or None.
+    """
     if administration is None:
         return ""
     amount = amount_of(administration)

@@ -28,7 +28,7 @@ def _number(name, doc, dtype="float64", required=False):
     return NWBAttributeSpec(name=name, doc=doc, dtype=dtype, required=required)
 
 
-def build_types():
+def _build_types():
     administration = NWBGroupSpec(
         neurodata_type_def="DrugAdministration",
         neurodata_type_inc="NWBContainer",
@@ -93,7 +93,13 @@ def build_types():
 
 
 def main(out_dir=None):
-    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder)."""
+    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder).
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into; None writes next to this script.
+    """
     builder = NWBNamespaceBuilder(
         doc="Drug administration and stress protocol metadata for pharmacology studies.",
         name=NAME,
@@ -102,7 +108,7 @@ def main(out_dir=None):
         contact=["nwb-ketamine@example.org"],
     )
     builder.include_namespace("core")
-    export_spec(builder, build_types(), str(out_dir or Path(__file__).resolve().parent))
+    export_spec(builder, _build_types(), str(out_dir or Path(__file__).resolve().parent))
 
 
 if __name__ == "__main__":

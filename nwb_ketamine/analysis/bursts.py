@@ -15,8 +15,8 @@ in float64 seconds carry a rounding error that grows with the time since the sta
 ISIs would be classified differently depending on when they occur. 1 ns is far below any acquisition
 clock's tick (33 µs at 30 kHz, 1 µs for Neuralynx timestamps), so it never joins two distinct ISIs.
 
-Conventions (for :func:`burst_metrics`)
----------------------------------------
+Conventions of :func:`burst_metrics`:
+
 - An epoch is ``[start_s, stop_s)``; a spike belongs to it when its time is in it.
 - A burst belongs to the epoch that holds its first spike; its size counts all its spikes.
 - Detection runs on the whole train (the silence before a burst may lie in the previous epoch).
@@ -55,7 +55,7 @@ class BurstParameters(ParameterSet):
     20 ms onset/end ISIs and a preceding silence), and equal the simulator's ``BurstRule``. They are
     **not** confirmed values of Chen et al. 2024; state your own in the study file when they differ.
 
-    Parameters
+    Attributes
     ----------
     onset_isi_s
         A burst starts only where the ISI to the next spike is at most this (default 20 ms).
@@ -249,6 +249,20 @@ def epoch_burst_metrics(spike_times_s, epochs, params: BurstParameters) -> list[
     """:func:`burst_metrics` of one unit for each ``(name, start_s, stop_s)`` epoch, with ``epoch`` added.
 
     Bursts are detected once on the whole train.
+
+    Parameters
+    ----------
+    spike_times_s
+        The unit's spike times (s), sorted.
+    epochs
+        ``(name, start_s, stop_s)`` triples; each epoch is ``[start_s, stop_s)`` on the spike clock (s).
+    params
+        The burst rule.
+
+    Returns
+    -------
+    list of dict
+        One row per epoch: ``epoch``, ``start_s``, ``stop_s`` and the :data:`METRICS` keys.
     """
     t = np.asarray(spike_times_s, dtype=np.float64)
     b = detect_bursts(t, params)

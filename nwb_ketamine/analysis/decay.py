@@ -69,7 +69,28 @@ def fit_exponential_decay(t_s, y, weights=None, iterations: int = 8) -> tuple[np
 
 
 def fit_decay(y, ys, ipk, pk, fs, p: EpscParameters) -> np.ndarray:
-    """Decay tau of positive EPSCs ``y`` (rows), between the fractions of the peak found on ``ys``."""
+    """Decay tau of positive EPSCs ``y`` (rows), between the fractions of the peak found on ``ys``.
+
+    Parameters
+    ----------
+    y
+        EPSCs made positive, one sweep per row, from the stimulus (A).
+    ys
+        ``y`` smoothed; the fit range is found on it.
+    ipk
+        Sample index of each row's peak.
+    pk
+        Each row's peak amplitude (A, positive).
+    fs
+        Sampling rate (Hz).
+    p
+        The analysis parameters (fit fractions, fit end, minimum number of fit points).
+
+    Returns
+    -------
+    numpy.ndarray
+        The time constant of each row (s); NaN where the fit is impossible or fails.
+    """
     n_rows, n = y.shape
     col = np.arange(n)[None, :]
     after = col >= ipk[:, None]

@@ -8,8 +8,8 @@ NMDA measure, fit range, QC thresholds, the holding potentials that say AMPA or 
 :class:`EpscParameters`, which turns into a table (:meth:`EpscParameters.rows`) stored next to the
 results, so a reader knows exactly which rule produced them. SI units throughout (A, V, Ohm, s).
 
-Conventions
------------
+Conventions:
+
 - Times of windows are relative to the stimulus (EPSC) or to the test-pulse edges, in s.
 - A sweep's kind follows its holding potential: near ``ampa_holding_v`` is ``'AMPA'`` (inward EPSC),
   near ``nmda_holding_v`` is ``'NMDA'`` (outward EPSC), anything else ``'other'``; the polarity of
@@ -97,24 +97,24 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
     fs = float(rate_hz)
     p = params
 
-    def idx(t: float) -> int:
+    def _idx(t: float) -> int:
         return int(round(t * fs))
 
     # Test pulse: holding current just before it, peak transient after the onset, steady state at the end.
-    on = idx(p.test_pulse_start_s)
-    off = idx(p.test_pulse_start_s + p.test_pulse_duration_s)
-    holding_current = _window_mean(x, on - max(1, idx(p.holding_window_s)), on)
+    on = _idx(p.test_pulse_start_s)
+    off = _idx(p.test_pulse_start_s + p.test_pulse_duration_s)
+    holding_current = _window_mean(x, on - max(1, _idx(p.holding_window_s)), on)
     dv = p.test_pulse_amplitude_v
     sign_dv = math.copysign(1.0, dv)
-    transient = _window(x, on, on + max(1, idx(p.test_pulse_peak_window_s))) - holding_current[:, None]
+    transient = _window(x, on, on + max(1, _idx(p.test_pulse_peak_window_s))) - holding_current[:, None]
     peak_transient = sign_dv * _nanmax_rows(sign_dv * transient)
-    steady = _window_mean(x, off - max(1, idx(p.test_pulse_steady_state_window_s)), off) - holding_current
+    steady = _window_mean(x, off - max(1, _idx(p.test_pulse_steady_state_window_s)), off) - holding_current
     rs = _divide(dv, peak_transient)
     rin = _divide(dv, steady)
 
     # EPSC: baseline before the stimulus, then per polarity its own search and fit windows.
-    stim = idx(p.stimulus_time_s)
-    baseline = _window_mean(x, stim - max(1, idx(p.baseline_window_s)), stim)
+    stim = _idx(p.stimulus_time_s)
+    baseline = _window_mean(x, stim - max(1, _idx(p.baseline_window_s)), stim)
     kind = classify_sweeps(holding, p)
     polarity = np.where(kind == "AMPA", -1.0, np.where(kind == "NMDA", 1.0, np.sign(holding - p.epsc_reversal_v)))
     polarity[polarity == 0] = 1.0
@@ -122,8 +122,8 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
     peak = np.full(n_sweeps, np.nan)
     peak_time = np.full(n_sweeps, np.nan)
     tau = np.full(n_sweeps, np.nan)
-    half = idx(p.latency_window_s / 2)
-    centre = stim + idx(p.nmda_latency_s)
+    half = _idx(p.latency_window_s / 2)
+    centre = stim + _idx(p.nmda_latency_s)
     value_at_latency = _window_mean(x, centre - half, centre + half + 1) - baseline
 
     # Two groups (inward and outward EPSCs), each measured for all its sweeps at once.
@@ -134,13 +134,13 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
         rows = np.flatnonzero(polarity == pol)
         if rows.size == 0:
             continue
-        start = stim + idx(p.artefact_blanking_s)
-        stop = stim + idx(max(decay_end, peak_end)) + 1
+        start = stim + _idx(p.artefact_blanking_s)
+        stop = stim + _idx(max(decay_end, peak_end)) + 1
         if start < 0 or stop > n_samples or stop - start < 3:
             continue
         y = pol * (x[rows, start:stop] - baseline[rows, None])  # the EPSC made positive
-        ys = _moving_average(y, max(1, idx(smoothing)))
-        n_peak = min(stop, stim + idx(peak_end) + 1) - start
+        ys = _moving_average(y, max(1, _idx(smoothing)))
+        n_peak = min(stop, stim + _idx(peak_end) + 1) - start
         ipk = _nanargmax_rows(ys[:, :n_peak])
         ok = ipk >= 0
         pk = np.where(ok, ys[np.arange(rows.size), np.clip(ipk, 0, None)], np.nan)

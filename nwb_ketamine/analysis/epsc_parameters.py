@@ -15,7 +15,7 @@ class EpscParameters(ParameterSet):
     be stated by the user (or read from the protocol). The other defaults are typical values used in
     slice electrophysiology labs, not values from any particular paper.
 
-    Parameters
+    Attributes
     ----------
     stimulus_time_s
         Time of the extracellular stimulus from the start of the sweep.

@@ -26,7 +26,18 @@ COLUMNS = {
 
 
 def unit_of(name: str) -> str:
-    """The SI unit a parameter name declares by its suffix ('' when dimensionless)."""
+    """The SI unit a parameter name declares by its suffix ('' when dimensionless).
+
+    Parameters
+    ----------
+    name
+        A parameter (field) name such as ``baseline_window_s``.
+
+    Returns
+    -------
+    str
+        The unit, e.g. ``'s'``, or ``''``.
+    """
     return next((unit for suffix, unit in UNIT_SUFFIXES.items() if name.endswith(suffix)), "")
 
 
@@ -48,7 +59,18 @@ class ParameterSet:
 
     @classmethod
     def from_rows(cls, rows):
-        """Rebuild the parameters from :meth:`rows` output (or any ``(name, value, ...)``); unknown names raise."""
+        """Rebuild the parameters from :meth:`rows` output (or any ``(name, value, ...)``); unknown names raise.
+
+        Parameters
+        ----------
+        rows
+            Iterable of sequences whose first two items are a field name and its value (in the field's unit).
+
+        Returns
+        -------
+        ParameterSet
+            An instance of ``cls``; fields not in ``rows`` keep their defaults.
+        """
         types = {f.name: f.type for f in fields(cast(Any, cls))}
         kwargs = {}
         for row in rows:
@@ -60,7 +82,22 @@ class ParameterSet:
 
 
 def parameter_table(name: str, description: str, params: ParameterSet) -> DynamicTable:
-    """An NWB table with one row per parameter: parameter, value, unit, meaning."""
+    """An NWB table with one row per parameter: parameter, value, unit, meaning.
+
+    Parameters
+    ----------
+    name
+        Name of the table in the NWB file.
+    description
+        Description of the table.
+    params
+        The parameters to store.
+
+    Returns
+    -------
+    hdmf.common.DynamicTable
+        The table, with the :data:`COLUMNS` columns.
+    """
     table = DynamicTable(name=name, description=description)
     for column, meaning in COLUMNS.items():
         table.add_column(name=column, description=meaning)
@@ -70,5 +107,18 @@ def parameter_table(name: str, description: str, params: ParameterSet) -> Dynami
 
 
 def read_parameter_table(table, cls: type[ParameterSet]):
-    """The parameters stored by :func:`parameter_table`, as an instance of ``cls``."""
+    """The parameters stored by :func:`parameter_table`, as an instance of ``cls``.
+
+    Parameters
+    ----------
+    table
+        The stored table (a DynamicTable with ``parameter`` and ``value`` columns).
+    cls
+        The :class:`ParameterSet` subclass to build.
+
+    Returns
+    -------
+    ParameterSet
+        An instance of ``cls``.
+    """
     return cls.from_rows(zip(table["parameter"].data[:], table["value"].data[:], strict=True))

@@ -43,6 +43,20 @@ def _finite(values) -> np.ndarray:
 def rank_biserial(u_a: float, n_a: int, n_b: int) -> float:
     """Rank-biserial correlation from the U statistic of sample ``a``.
 
+    Parameters
+    ----------
+    u_a
+        Mann–Whitney U statistic of sample ``a``.
+    n_a, n_b
+        Sizes of samples ``a`` and ``b``.
+
+    Returns
+    -------
+    float
+        r in [-1, 1] (positive when ``a`` tends to be larger); NaN when a sample is empty.
+
+    Examples
+    --------
     >>> rank_biserial(12.0, 4, 3)  # every a above every b
     1.0
     """
@@ -54,6 +68,18 @@ def rank_biserial(u_a: float, n_a: int, n_b: int) -> float:
 def hedges_g(a, b) -> float:
     """Hedges' g of ``a`` minus ``b`` (Cohen's d on the pooled SD, small-sample corrected).
 
+    Parameters
+    ----------
+    a, b
+        The two samples (array-like; NaNs are dropped).
+
+    Returns
+    -------
+    float
+        g; NaN with fewer than two values on a side or a pooled SD of 0.
+
+    Examples
+    --------
     >>> round(hedges_g([1, 2, 3], [4, 5, 6]), 4)
     -2.4
     """
@@ -70,6 +96,20 @@ def hedges_g(a, b) -> float:
 def average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ranks (1-based, ties get their average rank) and the size of every group of tied values.
 
+    Parameters
+    ----------
+    values
+        One-dimensional array to rank.
+
+    Returns
+    -------
+    ranks : numpy.ndarray
+        The rank of each value, in the order of ``values``.
+    ties : numpy.ndarray
+        Size of each group of equal values, in increasing order of value.
+
+    Examples
+    --------
     >>> average_ranks(np.array([10.0, 20.0, 10.0, 30.0]))
     (array([1.5, 3. , 1.5, 4. ]), array([2, 1, 1]))
     """
@@ -92,6 +132,18 @@ def mann_whitney(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     the exact distribution when a sample has at most 8 values and there are no ties (delegated to scipy), otherwise
     the normal approximation with tie and continuity corrections, computed here because scipy's generic
     array-API wrapper costs ~2 ms per call and the compare view runs dozens of tests per change.
+
+    Parameters
+    ----------
+    a, b
+        The two samples (one-dimensional, finite, each non-empty).
+
+    Returns
+    -------
+    u_a : float
+        U statistic of ``a``.
+    p : float
+        Two-sided p value.
     """
     from scipy import special, stats
 
@@ -112,6 +164,20 @@ def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """Welch's unequal-variance t test of ``a`` vs ``b``: (t, two-sided p, degrees of freedom).
 
     The formulas of ``scipy.stats.ttest_ind(a, b, equal_var=False)``, without its per-call overhead.
+
+    Parameters
+    ----------
+    a, b
+        The two samples (one-dimensional, finite, at least two values each).
+
+    Returns
+    -------
+    t : float
+        The t statistic of ``a`` minus ``b``.
+    p : float
+        Two-sided p value.
+    df : float
+        Welch–Satterthwaite degrees of freedom.
     """
     from scipy import special
 
@@ -125,6 +191,11 @@ def compare_two(a, b) -> dict:
     """Mann–Whitney U (two-sided) with rank-biserial r, and Welch's t with Hedges' g, of ``a`` vs ``b``.
 
     NaNs are dropped. Tests that need more data than given (U: one value per side; t: two) give NaN.
+
+    Parameters
+    ----------
+    a, b
+        The two samples (array-like).
 
     Returns
     -------
@@ -181,6 +252,26 @@ def normalise_to_reference(
 
     Rows whose ``by`` group has no reference cells (or a reference mean of 0) become NaN.
 
+    Parameters
+    ----------
+    frame
+        A pandas DataFrame with one row per cell (or unit).
+    value
+        The column to normalise.
+    by
+        Columns whose labels the reference must share (those missing from ``frame`` are ignored).
+    column
+        The column that holds the reference label.
+    reference
+        The reference level of ``column``.
+
+    Returns
+    -------
+    pandas.Series
+        ``value`` in percent of the matching reference mean, aligned with ``frame``.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"region": ["LH"] * 3, "drug": ["saline", "saline", "ketamine"], "x": [1.0, 3.0, 1.0]})
     >>> normalise_to_reference(df, "x", by=["region"]).tolist()
@@ -198,7 +289,20 @@ def normalise_to_reference(
 
 
 def reference_level(column: str, levels: Sequence[str]) -> str | None:
-    """The control level of ``column`` among ``levels`` (saline for drug, none for stress), else the first."""
+    """The control level of ``column`` among ``levels`` (saline for drug, none for stress), else the first.
+
+    Parameters
+    ----------
+    column
+        A grouping column, e.g. ``'drug'``.
+    levels
+        The levels present in the data.
+
+    Returns
+    -------
+    str or None
+        The reference level; None when ``levels`` is empty.
+    """
     levels = list(levels)
     for candidate in REFERENCE_LEVELS.get(column, ()):
         if candidate in levels:
@@ -208,6 +312,17 @@ def reference_level(column: str, levels: Sequence[str]) -> str | None:
 
 def group_counts(frame, groups: Sequence[str], value: str | None = None, subject: str = "subject"):
     """Cells and animals per group (rows with a NaN ``value`` are not counted).
+
+    Parameters
+    ----------
+    frame
+        A pandas DataFrame with one row per cell (or unit).
+    groups
+        Columns that define the groups.
+    value
+        Column whose NaN rows are left out; None counts every row.
+    subject
+        Column naming the animal of each row.
 
     Returns
     -------

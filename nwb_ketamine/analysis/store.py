@@ -76,7 +76,21 @@ def analyse_cell(sweeps: list[dict], params: EpscParameters) -> tuple[dict, dict
 def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list[int], params: EpscParameters) -> dict:
     """Analyse the cell and store results and parameters in ``nwbfile``; return the cell summary.
 
-    ``recording_rows`` gives, for each analysed sweep in order, its row in ``intracellular_recordings``.
+    Parameters
+    ----------
+    nwbfile
+        The file being written; it receives the ``icephys`` processing module.
+    sweeps
+        The cell's sweeps as :func:`analyse_cell` takes them.
+    recording_rows
+        For each analysed sweep in order, its row in ``intracellular_recordings``.
+    params
+        The EPSC analysis parameters; stored next to the results.
+
+    Returns
+    -------
+    dict
+        The cell summary.
     """
     measures, summary = analyse_cell(sweeps, params)
     module = nwbfile.create_processing_module(
@@ -113,7 +127,18 @@ def _column(values):
 
 
 def read_epsc_analysis(nwbfile: NWBFile) -> tuple[dict, dict, EpscParameters] | None:
-    """The stored (per-sweep measures, cell summary, parameters) of a file, or None when there are none."""
+    """The stored (per-sweep measures, cell summary, parameters) of a file, or None when there are none.
+
+    Parameters
+    ----------
+    nwbfile
+        An open NWB file.
+
+    Returns
+    -------
+    tuple of (dict, dict, EpscParameters) or None
+        Per-sweep measures (column name to array), cell summary, and the parameters that produced them.
+    """
     module = nwbfile.processing.get(ICEPHYS_MODULE)
     if module is None or EPSC_CELL not in module.data_interfaces:
         return None

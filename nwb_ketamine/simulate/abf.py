@@ -52,7 +52,13 @@ class ProtocolSpec:
 
 
 def lsb_pa(params: SliceParameters) -> float:
-    """Current of one ADC bit, in pA, as pyabf computes it from the header's float32 fields."""
+    """Current of one ADC bit, in pA, as pyabf computes it from the header's float32 fields.
+
+    Parameters
+    ----------
+    params
+        The slice acquisition parameters (ADC range and resolution, gains).
+    """
     f32 = np.float32
     scale = float(f32(params.instrument_scale_factor_v_per_pa)) * float(f32(params.signal_gain))
     return float(f32(params.adc_range_v)) / params.adc_resolution / scale
@@ -75,7 +81,13 @@ def epsc_kernel(t: np.ndarray, rise_s: float, decay_s: float) -> np.ndarray:
 
 
 def peak_time(rise_s: float, decay_s: float) -> float:
-    """Time from onset to the peak of a difference of exponentials, in s."""
+    """Time from onset to the peak of a difference of exponentials, in s.
+
+    Parameters
+    ----------
+    rise_s, decay_s
+        Rise and decay time constants, in s (``rise_s < decay_s``).
+    """
     return rise_s * decay_s / (decay_s - rise_s) * np.log(decay_s / rise_s)
 
 
@@ -118,13 +130,13 @@ def simulate_protocol(
     i_on = int(round(params.test_pulse_start_s * fs))
     i_off = i_on + int(round(params.test_pulse_duration_s * fs))
 
-    def step_response(i0):
+    def _step_response(i0):
         u = (np.arange(n) - i0)[None, :] / fs
         after = u >= 0
         resp = dv / rin[:, None] + dv * (1.0 / rs - 1.0 / rin)[:, None] * np.exp(-np.clip(u, 0, None) / tau[:, None])
         return np.where(after, resp * 1e3, 0.0)  # mV / MOhm = nA -> pA
 
-    sweeps += step_response(i_on) - step_response(i_off)
+    sweeps += _step_response(i_on) - _step_response(i_off)
 
     # Stimulus artefact, then the evoked EPSC.
     i_stim = int(round(params.stimulus_time_s * fs))
@@ -190,7 +202,7 @@ def simulate_protocol(
     return sweeps, truth
 
 
-def quantise(sweeps: np.ndarray, params: SliceParameters) -> np.ndarray:
+def _quantise(sweeps: np.ndarray, params: SliceParameters) -> np.ndarray:
     """ADC codes (int16) of currents in pA; saturates like a real digitiser."""
     return np.clip(np.rint(sweeps / lsb_pa(params)), -32768, 32767).astype("<i2")
 
@@ -229,7 +241,7 @@ def write_abf(
     ndarray
         The currents as any reader sees them (ADC codes times the bit size), in pA.
     """
-    codes = quantise(sweeps, params)
+    codes = _quantise(sweeps, params)
     n_sweeps, n_points = codes.shape
     fs = params.sampling_rate_hz
     data_start = HEADER_BLOCKS * BLOCK_SIZE
@@ -237,61 +249,61 @@ def write_abf(
     synch_block = HEADER_BLOCKS + -(-data_bytes // BLOCK_SIZE)
     header = bytearray(data_start)
 
-    def put(fmt, offset, *values):
+    def _put(fmt, offset, *values):
         struct.pack_into("<" + fmt, header, offset, *values)
 
-    put("4s", 0, b"ABF ")
-    put("f", 4, 1.83)  # fFileVersionNumber
-    put("h", 8, 5)  # nOperationMode: episodic stimulation
-    put("i", 10, codes.size)  # lActualAcqLength
-    put("i", 16, n_sweeps)  # lActualEpisodes
-    put("i", 20, int(start_time.strftime("%Y%m%d")))  # lFileStartDate
-    put("i", 24, start_time.hour * 3600 + start_time.minute * 60 + start_time.second)  # lFileStartTime
-    put("f", 32, 1.83)  # fHeaderVersionNumber
-    put("i", 40, HEADER_BLOCKS)  # lDataSectionPtr
-    put("i", 92, synch_block)  # lSynchArrayPtr
-    put("i", 96, n_sweeps)  # lSynchArraySize
-    put("h", 100, 0)  # nDataFormat: int16
-    put("h", 120, 1)  # nADCNumChannels
-    put("f", 122, 1e6 / fs)  # fADCSampleInterval, us
-    put("f", 130, 0.0)  # fSynchTimeUnit: synch array in samples
-    put("i", 138, n_points)  # lNumSamplesPerEpisode
-    put("i", 146, n_sweeps)  # lEpisodesPerRun
-    put("i", 150, 1)  # lRunsPerTrial
-    put("i", 154, 1)  # lNumberOfTrials
-    put("f", 178, params.sweep_interval_s)  # fEpisodeStartToStart (ABF 1.8 layout)
-    put("f", 244, params.adc_range_v)
-    put("f", 248, params.adc_range_v)  # fDACRange
-    put("i", 252, params.adc_resolution)
-    put("i", 256, params.adc_resolution)  # lDACResolution
-    put("16s", 294, b"nwb-ketamine sim")  # sCreatorInfo
-    put("h", 366, start_time.microsecond // 1000)  # nFileStartMillisecs
-    put("16h", 378, *range(16))  # nADCPtoLChannelMap
-    put("16h", 410, 0, *([-1] * 15))  # nADCSamplingSeq
-    put("10s", 442, b"IN 0".ljust(10))  # sADCChannelName[0]
+    _put("4s", 0, b"ABF ")
+    _put("f", 4, 1.83)  # fFileVersionNumber
+    _put("h", 8, 5)  # nOperationMode: episodic stimulation
+    _put("i", 10, codes.size)  # lActualAcqLength
+    _put("i", 16, n_sweeps)  # lActualEpisodes
+    _put("i", 20, int(start_time.strftime("%Y%m%d")))  # lFileStartDate
+    _put("i", 24, start_time.hour * 3600 + start_time.minute * 60 + start_time.second)  # lFileStartTime
+    _put("f", 32, 1.83)  # fHeaderVersionNumber
+    _put("i", 40, HEADER_BLOCKS)  # lDataSectionPtr
+    _put("i", 92, synch_block)  # lSynchArrayPtr
+    _put("i", 96, n_sweeps)  # lSynchArraySize
+    _put("h", 100, 0)  # nDataFormat: int16
+    _put("h", 120, 1)  # nADCNumChannels
+    _put("f", 122, 1e6 / fs)  # fADCSampleInterval, us
+    _put("f", 130, 0.0)  # fSynchTimeUnit: synch array in samples
+    _put("i", 138, n_points)  # lNumSamplesPerEpisode
+    _put("i", 146, n_sweeps)  # lEpisodesPerRun
+    _put("i", 150, 1)  # lRunsPerTrial
+    _put("i", 154, 1)  # lNumberOfTrials
+    _put("f", 178, params.sweep_interval_s)  # fEpisodeStartToStart (ABF 1.8 layout)
+    _put("f", 244, params.adc_range_v)
+    _put("f", 248, params.adc_range_v)  # fDACRange
+    _put("i", 252, params.adc_resolution)
+    _put("i", 256, params.adc_resolution)  # lDACResolution
+    _put("16s", 294, b"nwb-ketamine sim")  # sCreatorInfo
+    _put("h", 366, start_time.microsecond // 1000)  # nFileStartMillisecs
+    _put("16h", 378, *range(16))  # nADCPtoLChannelMap
+    _put("16h", 410, 0, *([-1] * 15))  # nADCSamplingSeq
+    _put("10s", 442, b"IN 0".ljust(10))  # sADCChannelName[0]
     for i in range(16):
-        put("8s", 602 + 8 * i, b"pA".ljust(8))
-        put("f", 730 + 4 * i, 1.0)  # fADCProgrammableGain
-        put("f", 922 + 4 * i, params.instrument_scale_factor_v_per_pa)
-        put("f", 1050 + 4 * i, params.signal_gain)
-    put("10s", 1306, b"Cmd 0".ljust(10))  # sDACChannelName[0]
-    put("8s", 1346, b"mV".ljust(8))  # sDACChannelUnit[0]
+        _put("8s", 602 + 8 * i, b"pA".ljust(8))
+        _put("f", 730 + 4 * i, 1.0)  # fADCProgrammableGain
+        _put("f", 922 + 4 * i, params.instrument_scale_factor_v_per_pa)
+        _put("f", 1050 + 4 * i, params.signal_gain)
+    _put("10s", 1306, b"Cmd 0".ljust(10))  # sDACChannelName[0]
+    _put("8s", 1346, b"mV".ljust(8))  # sDACChannelUnit[0]
     # Command waveform as an epoch table (what pClamp's waveform tab stores): epoch A holds, epoch B is
     # the test pulse; before A the DAC holds for 1/64 of the sweep, after B it returns to holding.
     pre = n_points // 64
     i_on = int(round(params.test_pulse_start_s * fs))
     i_width = int(round(params.test_pulse_duration_s * fs))
-    put("h", 1440, 0)  # nActiveDACChannel
-    put("2h", 2296, 1, 0)  # nWaveformEnable
-    put("2h", 2300, 1, 0)  # nWaveformSource: epochs
-    put("2h", 2304, 0, 0)  # nInterEpisodeLevel: use holding
-    put("20h", 2308, 1, 1, *([0] * 18))  # nEpochType: step, step
-    put("20f", 2348, holding_mv, holding_mv + params.test_pulse_mv, *([0.0] * 18))  # fEpochInitLevel
-    put("20i", 2508, i_on - pre, i_width, *([0] * 18))  # lEpochInitDuration, samples
-    put("16h", 4512, *([0] * 16))  # nTelegraphEnable: gains are in the header, not telegraphed
-    put("256s", 4898, f"C:\\Axon\\Params\\{protocol}.pro".encode())  # sProtocolPath
-    put("128s", 5154, f"{protocol} at {holding_mv:+g} mV".encode())  # sFileCommentNew
-    put("f", 5298, holding_mv)  # fInstrumentHoldingLevel[0]
+    _put("h", 1440, 0)  # nActiveDACChannel
+    _put("2h", 2296, 1, 0)  # nWaveformEnable
+    _put("2h", 2300, 1, 0)  # nWaveformSource: epochs
+    _put("2h", 2304, 0, 0)  # nInterEpisodeLevel: use holding
+    _put("20h", 2308, 1, 1, *([0] * 18))  # nEpochType: step, step
+    _put("20f", 2348, holding_mv, holding_mv + params.test_pulse_mv, *([0.0] * 18))  # fEpochInitLevel
+    _put("20i", 2508, i_on - pre, i_width, *([0] * 18))  # lEpochInitDuration, samples
+    _put("16h", 4512, *([0] * 16))  # nTelegraphEnable: gains are in the header, not telegraphed
+    _put("256s", 4898, f"C:\\Axon\\Params\\{protocol}.pro".encode())  # sProtocolPath
+    _put("128s", 5154, f"{protocol} at {holding_mv:+g} mV".encode())  # sFileCommentNew
+    _put("f", 5298, holding_mv)  # fInstrumentHoldingLevel[0]
 
     # Synch array: (start, length) of each episode, in samples.
     interval = int(round(params.sweep_interval_s * fs))
@@ -306,8 +318,8 @@ def write_abf(
     tag_bytes = b"".join(
         struct.pack("<i56shh", int(round(time_s * fs)), text.encode()[:56].ljust(56), 1, 0) for time_s, text in tags
     )
-    put("i", 44, tag_block if tags else 0)  # lTagSectionPtr
-    put("i", 48, len(tags))  # lNumTagEntries
+    _put("i", 44, tag_block if tags else 0)  # lTagSectionPtr
+    _put("i", 48, len(tags))  # lNumTagEntries
     with open(path, "wb") as f:
         f.write(header)
         f.write(codes.tobytes())

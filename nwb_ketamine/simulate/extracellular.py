@@ -28,7 +28,17 @@ class SpikeTable:
 
 
 def make_lfp(rng: np.random.Generator, duration_s: float, params: InVivoParameters) -> np.ndarray:
-    """Low-rate LFP in uV sampled at ``params.lfp_rate_hz``: theta with slow modulation plus brown noise."""
+    """Low-rate LFP in uV sampled at ``params.lfp_rate_hz``: theta with slow modulation plus brown noise.
+
+    Parameters
+    ----------
+    rng
+        Random generator.
+    duration_s
+        Length of the signal, in s.
+    params
+        The in vivo parameters (LFP rate, theta frequency, amplitude).
+    """
     n = int(np.ceil(duration_s * params.lfp_rate_hz)) + 2
     # float32 and in place: a 1 h session is 3.6 M samples, and this must stay small next to the chunks.
     lfp = np.arange(n, dtype=np.float32)

@@ -49,7 +49,7 @@ time_s is the session clock. Rates in invivo_unit_epochs.csv are per recorded se
 """
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict]) -> None:
     """Write rows as CSV with every column of every row, in first-seen order (an empty file if no rows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -63,7 +63,18 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def cell_truth(plan: StudyPlan, cell: CellPlan, truths: list[list[dict]]) -> tuple[list[dict], dict, list[dict]]:
-    """The sweep rows, the cell row and the file rows of one cell, from each file's per-sweep truth."""
+    """The sweep rows, the cell row and the file rows of one cell, from each file's per-sweep truth.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    cell
+        The slice cell.
+    truths
+        Per-sweep truth of each of the cell's files, in file order (what
+        :func:`~nwb_ketamine.simulate.slice_cells.write_cell_files` returns).
+    """
     sp = plan.params.slice
     sweep_rows, file_rows = [], []
     means = {}
@@ -146,6 +157,19 @@ def session_truth(
     """Write a session's ``units.csv``, ``spikes.csv`` and ``bursts.csv``; returns its epoch, unit and session rows.
 
     ``clock`` holds the fields :func:`~nwb_ketamine.simulate.invivo_files.write_raw` returns.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    clusters
+        The session's clusters with their trains.
+    clock
+        The fields :func:`~nwb_ketamine.simulate.invivo_files.write_raw` returns.
     """
     ip = session_params(plan, session)
     fs = ip.sampling_rate_hz
@@ -210,13 +234,13 @@ def session_truth(
                     **stats,
                 }
             )
-    write_csv(gt / "units.csv", unit_rows)
+    _write_csv(gt / "units.csv", unit_rows)
     burst_rows = []
     for i, c in enumerate(clusters):
         for row in spikes.burst_table(c.train, fs):
             name = "baseline" if row["first_spike_s"] < session.baseline_s else "post-injection"
             burst_rows.append({"cluster_id": i, "unit": c.unit, "epoch": name, **row})
-    write_csv(gt / "bursts.csv", burst_rows)
+    _write_csv(gt / "bursts.csv", burst_rows)
     session_row = {
         "session": f"{a.subject}-{session.session_id}",
         "subject": a.subject,
@@ -255,6 +279,17 @@ def write_study_truth(out: Path, plan: StudyPlan, cell_results: list[tuple], ses
 
     ``cell_results`` and ``session_results`` are what :func:`cell_truth` and :func:`session_truth` return, in plan
     order.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    cell_results
+        What :func:`cell_truth` returns for each cell, in plan order.
+    session_results
+        What :func:`session_truth` returns for each session, in plan order.
     """
     sweep_rows, cell_rows, file_rows, epoch_rows, session_rows = [], [], [], [], []
     for s, c, f in cell_results:
@@ -267,11 +302,11 @@ def write_study_truth(out: Path, plan: StudyPlan, cell_results: list[tuple], ses
 
     gt = out / "ground_truth"
     gt.mkdir(exist_ok=True)
-    write_csv(gt / "slice_sweeps.csv", sweep_rows)
-    write_csv(gt / "slice_cells.csv", cell_rows)
-    write_csv(gt / "slice_files.csv", file_rows)
-    write_csv(gt / "invivo_sessions.csv", session_rows)
-    write_csv(gt / "invivo_unit_epochs.csv", epoch_rows)
+    _write_csv(gt / "slice_sweeps.csv", sweep_rows)
+    _write_csv(gt / "slice_cells.csv", cell_rows)
+    _write_csv(gt / "slice_files.csv", file_rows)
+    _write_csv(gt / "invivo_sessions.csv", session_rows)
+    _write_csv(gt / "invivo_unit_epochs.csv", epoch_rows)
     (gt / "parameters.json").write_text(
         json.dumps(
             {"seed": int(plan.seed), "size": plan.size, "parameters": plan.params.to_dict()}, indent=2, default=str

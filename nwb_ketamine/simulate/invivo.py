@@ -26,11 +26,31 @@ from .plan import SessionPlan, StudyPlan, rng_for
 
 @dataclass
 class ClusterPlan:
-    unit: str  # ground-truth name, e.g. t1u2
-    label: str  # good, mua, noise
-    kind: str  # bursting, tonic, mua, noise
+    """One cluster of a session's sorting, with its spike train and waveform.
+
+    Attributes
+    ----------
+    unit
+        Ground-truth name, e.g. ``t1u2``.
+    label
+        phy's label: ``good``, ``mua`` or ``noise``.
+    kind
+        ``bursting``, ``tonic``, ``mua`` or ``noise``.
+    tetrode
+        Index (0-based) of the tetrode the cluster was recorded on.
+    template_uv
+        Mean waveform, shape (n_samples, n_channels), in uV.
+    train
+        The spike train on the session clock.
+    event_rate_hz
+        Events (single spikes or bursts) per second the train was drawn with, in Hz.
+    """
+
+    unit: str
+    label: str
+    kind: str
     tetrode: int
-    template_uv: np.ndarray  # (n_samples, n_channels)
+    template_uv: np.ndarray
     train: spikes.SpikeTrain
     event_rate_hz: float
 
@@ -53,7 +73,15 @@ def _waveform(rng, params, peak_uv, channels, n_channels, kind) -> np.ndarray:
 
 
 def session_params(plan: StudyPlan, session: SessionPlan) -> InVivoParameters:
-    """The in vivo parameters a session is written with: a Neuralynx session has one tetrode at 32 kHz."""
+    """The in vivo parameters a session is written with: a Neuralynx session has one tetrode at 32 kHz.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    """
     ip = plan.params.invivo
     if session.variant == "neuralynx":
         return replace(
@@ -66,7 +94,15 @@ def session_params(plan: StudyPlan, session: SessionPlan) -> InVivoParameters:
 
 
 def session_recordings(plan: StudyPlan, session: SessionPlan) -> list[tuple[int, int]]:
-    """``(start, n_samples)`` of each stretch recorded without a pause, in samples of the session clock."""
+    """``(start, n_samples)`` of each stretch recorded without a pause, in samples of the session clock.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    """
     fs = session_params(plan, session).sampling_rate_hz
     out = []
     for t0, t1 in session.recorded_stretches_s:
@@ -88,6 +124,13 @@ def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
 
     Trains are on the session clock (samples from the first recorded sample) and have no spike during a
     pause of recording.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
     """
     ip, spk = session_params(plan, session), plan.params.spikes
     a = session.animal
@@ -141,6 +184,15 @@ def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPla
 
     Samples count the recorded samples (the recordings concatenated, as Kilosort sees them); without a
     pause they are the session clock's samples.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    clusters
+        The session's clusters (:func:`session_units`).
     """
     rng = rng_for(plan.seed, "amplitudes", session.animal.subject, session.session_id)
     samples = np.concatenate([c.train.samples for c in clusters])
@@ -157,7 +209,7 @@ def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPla
     return SpikeTable(samples[order], cluster[order], scale[order], templates)
 
 
-def session_lfp(plan: StudyPlan, session: SessionPlan) -> tuple[np.ndarray, np.ndarray]:
+def _session_lfp(plan: StudyPlan, session: SessionPlan) -> tuple[np.ndarray, np.ndarray]:
     """The LFP (uV at ``lfp_rate_hz``, over the recorded samples) and each channel's LFP gain."""
     ip = session_params(plan, session)
     rng = rng_for(plan.seed, "lfp", session.animal.subject, session.session_id)
@@ -174,17 +226,32 @@ def session_signal(plan: StudyPlan, session: SessionPlan, table: SpikeTable):
 
     Exactly what is written to ``continuous.dat`` (the recordings one after the other) or to the
     Neuralynx tetrode channels.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    table
+        The session's spikes (:func:`spike_table`).
     """
     ip = session_params(plan, session)
     a = session.animal
-    lfp, gains = session_lfp(plan, session)
+    lfp, gains = _session_lfp(plan, session)
     n_samples = sum(n for _, n in session_recordings(plan, session))
     noise_rng = rng_for(plan.seed, "noise", a.subject, session.session_id)
     return signal_chunks(noise_rng, n_samples, lfp, gains, table, ip), n_samples
 
 
 def neuralynx_channels(plan: StudyPlan) -> tuple[list[neuralynx.NcsChannel], neuralynx.NcsChannel]:
-    """The tetrode channels (CSC1-4, wide band at 32 kHz) and the LFP channel (LFP1, 2 kHz) of a Cheetah folder."""
+    """The tetrode channels (CSC1-4, wide band at 32 kHz) and the LFP channel (LFP1, 2 kHz) of a Cheetah folder.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    """
     ip = plan.params.invivo
     tetrode = [
         neuralynx.NcsChannel(
@@ -199,22 +266,44 @@ def neuralynx_channels(plan: StudyPlan) -> tuple[list[neuralynx.NcsChannel], neu
 
 
 def neuralynx_stream(plan: StudyPlan) -> str:
-    """The name neo gives the 32 kHz tetrode stream of the simulated Neuralynx folder."""
+    """The name neo gives the 32 kHz tetrode stream of the simulated Neuralynx folder.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    """
     tetrode, lfp = neuralynx_channels(plan)
     return neuralynx.neo_stream_names([*tetrode, lfp])[tetrode[0].name]
 
 
 def neuralynx_lfp_signal(plan: StudyPlan, session: SessionPlan) -> np.ndarray:
-    """The LFP channel's signal (uV) over the recorded samples at 2 kHz: the LFP every tetrode wire carries."""
+    """The LFP channel's signal (uV) over the recorded samples at 2 kHz: the LFP every tetrode wire carries.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    """
     ip = session_params(plan, session)
-    lfp, _ = session_lfp(plan, session)
+    lfp, _ = _session_lfp(plan, session)
     step = int(ip.sampling_rate_hz // ip.lfp_rate_hz)
     n = sum(n for _, n in session_recordings(plan, session)) // step
     return lfp[:n]
 
 
 def first_timestamp_us(plan: StudyPlan, session: SessionPlan) -> int:
-    """Cheetah's acquisition-clock timestamp (us) of a Neuralynx session's first recorded sample."""
+    """Cheetah's acquisition-clock timestamp (us) of a Neuralynx session's first recorded sample.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    """
     ip = plan.params.invivo
     return int(
         rng_for(plan.seed, "clock", session.animal.subject, session.session_id).integers(
@@ -224,7 +313,13 @@ def first_timestamp_us(plan: StudyPlan, session: SessionPlan) -> int:
 
 
 def sorting_folder(session: SessionPlan) -> str:
-    """Path of the phy folder relative to the study folder."""
+    """Path of the phy folder relative to the study folder.
+
+    Parameters
+    ----------
+    session
+        The in vivo session; its variant decides where Kilosort's output sits.
+    """
     if session.variant == "openephys":
         return str(Path(session.folder) / openephys.stream_folder(Path("")).as_posix() / "kilosort")
     if session.variant == "openephys_split":

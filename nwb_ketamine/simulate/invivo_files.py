@@ -32,18 +32,43 @@ def write_session_files(
     """Write a session's raw recording and phy sorting under ``out``.
 
     Returns the session's clusters and the ground-truth fields that describe its clock.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    progress
+        Called with the number of samples written after each chunk; None for no reports.
     """
     clusters = session_units(plan, session)
     table = spike_table(plan, session, clusters)
     clock = write_raw(out, plan, session, table, progress)
-    write_sorting(out, plan, session, clusters, table)
+    _write_sorting(out, plan, session, clusters, table)
     return clusters, clock
 
 
 def write_raw(
     out: Path, plan: StudyPlan, session: SessionPlan, table: SpikeTable, progress: Callable[[int], None] | None
 ) -> dict:
-    """Write a session's raw recording; returns the ground-truth fields that describe its clock."""
+    """Write a session's raw recording; returns the ground-truth fields that describe its clock.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    session
+        The in vivo session.
+    table
+        The session's spikes (:func:`~nwb_ketamine.simulate.invivo.spike_table`).
+    progress
+        Called with the number of samples written after each chunk; None for no reports.
+    """
     ip = session_params(plan, session)
     fs = ip.sampling_rate_hz
     a = session.animal
@@ -89,7 +114,7 @@ def write_raw(
     return {"first_sample_number": "", "first_timestamp_us": t0_us}
 
 
-def write_sorting(out: Path, plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan], table: SpikeTable):
+def _write_sorting(out: Path, plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan], table: SpikeTable):
     """Write the session's phy folder: every spike of ``table`` with its cluster's label and template."""
     ip = session_params(plan, session)
     n_ch = ip.n_tetrodes * ip.channels_per_tetrode

@@ -75,7 +75,13 @@ class NcsChannel:
         return self.ad_bit_volts * 1e6 * (-1.0 if self.inverted else 1.0)
 
     def codes(self, signal_uv: np.ndarray) -> np.ndarray:
-        """The int16 counts Cheetah stores for a signal in uV (rounded, clipped, sign-flipped if inverted)."""
+        """The int16 counts Cheetah stores for a signal in uV (rounded, clipped, sign-flipped if inverted).
+
+        Parameters
+        ----------
+        signal_uv
+            The signal, in uV.
+        """
         return np.clip(np.rint(np.asarray(signal_uv, dtype=np.float64) / self.gain_uv), -32768, 32767).astype("<i2")
 
 
@@ -84,7 +90,17 @@ def _number(value: float) -> str:
 
 
 def text_header(lines: list[tuple[str, str]], original: str, opened: datetime, closed: datetime) -> bytes:
-    """A 16 kB Neuralynx text header (``.ncs`` and ``.nev``): the banner, ``-Key value`` CRLF lines, NUL padding."""
+    """A 16 kB Neuralynx text header (``.ncs`` and ``.nev``): the banner, ``-Key value`` CRLF lines, NUL padding.
+
+    Parameters
+    ----------
+    lines
+        ``(key, value)`` header lines; the first is written before the file identity lines, the others after.
+    original
+        The ``-OriginalFileName`` value.
+    opened, closed
+        When the file was opened and closed (local wall-clock time).
+    """
     first = [
         ("FileVersion", "3.4"),
         ("FileUUID", str(uuid.uuid5(uuid.NAMESPACE_URL, f"{original}|{opened.isoformat()}"))),
@@ -103,11 +119,19 @@ def text_header(lines: list[tuple[str, str]], original: str, opened: datetime, c
 
 
 def original_file_name(start_time: datetime, name: str) -> str:
-    """The ``-OriginalFileName`` Cheetah records: its data folder on the rig's Windows PC."""
+    """The ``-OriginalFileName`` Cheetah records: its data folder on the rig's Windows PC.
+
+    Parameters
+    ----------
+    start_time
+        Start of the recording (local wall-clock time); names the data folder.
+    name
+        The file name, e.g. ``CSC1.ncs``.
+    """
     return f"C:\\CheetahData\\{start_time.strftime('%Y-%m-%d_%H-%M-%S')}\\{name}"
 
 
-def ncs_header(channel: NcsChannel, start_time: datetime, stop_time: datetime) -> bytes:
+def _ncs_header(channel: NcsChannel, start_time: datetime, stop_time: datetime) -> bytes:
     """The 16 kB header of one ``.ncs`` file, as Cheetah 6.4 writes it (times are local wall-clock)."""
     lines = [
         ("FileType", "NCS"),
@@ -153,7 +177,7 @@ def record_timestamps(first_timestamp_us: int, start: int, n: int, sampling_rate
     return first_timestamp_us + np.rint(offsets * (1e6 / sampling_rate_hz)).astype(np.int64)
 
 
-def check_sections(sections: Sequence[tuple[int, int]], sampling_rate_hz: int) -> None:
+def _check_sections(sections: Sequence[tuple[int, int]], sampling_rate_hz: int) -> None:
     """Refuse sections that overlap or do not start and end on whole microseconds and samples.
 
     Raises
@@ -216,14 +240,14 @@ def write_ncs_files(
     if len(rates) != 1:
         raise ValueError(f"channels of one call must share a sampling rate, got {sorted(rates)}")
     fs = rates.pop()
-    check_sections(sections, fs)
+    _check_sections(sections, fs)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     last_start, last_n = sections[-1]
     stop_time = start_time + timedelta(seconds=(last_start + last_n) / fs)
     paths = [folder / f"{c.name}.ncs" for c in channels]
     for path, c in zip(paths, channels, strict=True):
-        path.write_bytes(ncs_header(c, start_time, stop_time))
+        path.write_bytes(_ncs_header(c, start_time, stop_time))
 
     times = [record_timestamps(first_timestamp_us, start, n, fs) for start, n in sections]
     ends = np.cumsum([n for _, n in sections])
@@ -285,7 +309,7 @@ def write_ncs_files(
 def _neo_filter_params(c: NcsChannel) -> tuple:
     """The header's filter keys as neo 0.14's NlxHeader normalises them, sorted (its stream key)."""
 
-    def number(value: float):
+    def _as_number(value: float):
         text = _number(value)
         return float(text) if "." in text else int(text)
 
@@ -293,11 +317,11 @@ def _neo_filter_params(c: NcsChannel) -> tuple:
         sorted(
             [
                 ("DSPLowCutFilterEnabled", True),
-                ("DspLowCutFrequency", number(c.low_cut_hz)),
+                ("DspLowCutFrequency", _as_number(c.low_cut_hz)),
                 ("DspLowCutFilterType", "DCO"),
                 ("DspLowCutNumTaps", 0),
                 ("DSPHighCutFilterEnabled", True),
-                ("DspHighCutFrequency", number(c.high_cut_hz)),
+                ("DspHighCutFrequency", _as_number(c.high_cut_hz)),
                 ("DspHighCutFilterType", "FIR"),
                 ("DspHighCutNumTaps", c.high_cut_taps),
                 ("DspDelayCompensation", True),
@@ -314,6 +338,11 @@ def neo_stream_names(channels: Sequence[NcsChannel]) -> dict[str, str]:
     decreasing rate, numbers the distinct filter settings in sorted order, and names a stream
     ``stream<i>_<rate>Hz_<range in mV>mVRange_DSPFilter<j>``. Channels are taken in file-name order,
     as neo lists the folder.
+
+    Parameters
+    ----------
+    channels
+        Every ``.ncs`` channel of the folder.
 
     Examples
     --------

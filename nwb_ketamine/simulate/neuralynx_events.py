@@ -51,7 +51,17 @@ class NevEvent:
 
 
 def ttl_events(rising_us: int, falling_us: int, port: int = 0, bit: int = 0) -> list[NevEvent]:
-    """The two events Cheetah writes for a TTL pulse on one input bit: the port value goes up, then to 0."""
+    """The two events Cheetah writes for a TTL pulse on one input bit: the port value goes up, then to 0.
+
+    Parameters
+    ----------
+    rising_us, falling_us
+        Timestamps of the rising and falling edges, in us on the acquisition clock.
+    port
+        Input port number.
+    bit
+        Input bit of the port.
+    """
     value = 1 << bit
     return [
         NevEvent(
@@ -62,7 +72,13 @@ def ttl_events(rising_us: int, falling_us: int, port: int = 0, bit: int = 0) -> 
 
 
 def recording_events(sections_us: Sequence[tuple[int, int]]) -> list[NevEvent]:
-    """ "Starting Recording" at each section's first sample and "Stopping Recording" at its last sample."""
+    """The events "Starting Recording" at each section's first sample and "Stopping Recording" at its last sample.
+
+    Parameters
+    ----------
+    sections_us
+        ``(first_us, last_us)`` timestamps of each recorded section's first and last sample, in us.
+    """
     events = []
     for first_us, last_us in sections_us:
         events.append(NevEvent(first_us, RECORDING_EVENT_ID, 0, "Starting Recording"))

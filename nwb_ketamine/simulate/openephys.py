@@ -46,12 +46,28 @@ RECORD_NODE = "Record Node 101"
 
 
 def recording_folder(root: Path, recording: int = 1) -> Path:
-    """The ``recording<N>`` folder inside an Open Ephys session folder (``recording1`` by default)."""
+    """The ``recording<N>`` folder inside an Open Ephys session folder (``recording1`` by default).
+
+    Parameters
+    ----------
+    root
+        The session folder.
+    recording
+        Recording number (1-based).
+    """
     return Path(root) / RECORD_NODE / "experiment1" / f"recording{recording}"
 
 
 def stream_folder(root: Path, recording: int = 1) -> Path:
-    """The continuous stream folder (holds ``continuous.dat``) of a recording of a session folder."""
+    """The continuous stream folder (holds ``continuous.dat``) of a recording of a session folder.
+
+    Parameters
+    ----------
+    root
+        The session folder.
+    recording
+        Recording number (1-based).
+    """
     return recording_folder(root, recording) / "continuous" / STREAM_FOLDER
 
 
@@ -87,6 +103,13 @@ def concatenated_to_session(samples: np.ndarray, recordings: Sequence[tuple[int,
 
 def session_to_concatenated(samples: np.ndarray, recordings: Sequence[tuple[int, int]]) -> np.ndarray:
     """Inverse of :func:`concatenated_to_session`; every sample must fall inside a recording.
+
+    Parameters
+    ----------
+    samples
+        Sample indices on the session clock.
+    recordings
+        ``(start, n_samples)`` of each recording on the session clock, in order.
 
     Examples
     --------
@@ -310,7 +333,15 @@ def write_openephys(
 
 
 def quantised(signal_uv: np.ndarray, params: InVivoParameters) -> np.ndarray:
-    """The signal as readers see it: int16 codes times ``bit_volts``, in uV."""
+    """The signal as readers see it: int16 codes times ``bit_volts``, in uV.
+
+    Parameters
+    ----------
+    signal_uv
+        The float signal, in uV.
+    params
+        The in vivo parameters (``bit_volts``, uV per code).
+    """
     inv_bit = np.float32(1.0 / params.bit_volts)
     codes = np.clip(np.rint(signal_uv * inv_bit), -32768, 32767).astype(np.int16)
     return codes.astype(np.float64) * params.bit_volts

@@ -36,18 +36,44 @@ TIME_HOURS = {"1h": 1.0, "24h": 24.0}
 
 
 def rng_for(seed: int, *key: str) -> np.random.Generator:
-    """A generator that depends only on the seed and the key (a file or object name)."""
+    """A generator that depends only on the seed and the key (a file or object name).
+
+    Parameters
+    ----------
+    seed
+        The study's random seed.
+    *key
+        Names that identify what the generator is for, e.g. ``("abf", path)``.
+    """
     return np.random.default_rng(np.random.SeedSequence([seed, *(zlib.crc32(k.encode()) for k in key)]))
 
 
 @dataclass
 class Animal:
+    """One simulated animal and its group.
+
+    Attributes
+    ----------
+    subject
+        Subject id.
+    stress
+        One of ``parameters.STRESS_LEVELS``.
+    drug
+        One of ``parameters.DRUGS``.
+    time_group
+        One of ``parameters.TIME_GROUPS`` for slice animals; None for in vivo animals.
+    day
+        Day of the experiment.
+    kind
+        ``'slice'`` or ``'invivo'``.
+    """
+
     subject: str
     stress: str
     drug: str
-    time_group: str | None  # slice animals only
+    time_group: str | None
     day: date
-    kind: str  # slice or invivo
+    kind: str
 
     @property
     def group(self) -> str:
@@ -58,6 +84,26 @@ class Animal:
 
 @dataclass
 class CellPlan:
+    """One patched slice cell and the ABF files recorded from it.
+
+    Attributes
+    ----------
+    animal
+        The animal the slice came from.
+    session_id, slice_id, cell_id
+        Identifiers of the recording session, the slice and the cell.
+    region
+        One of ``parameters.SLICE_REGIONS``.
+    start
+        Start of the cell's first file.
+    injection
+        Time of the animal's injection.
+    slicing
+        Time the slices were cut.
+    files
+        One dict per ABF file: ``path``, ``protocol``, ``holding_mv``, ``start``, ``n_sweeps``.
+    """
+
     animal: Animal
     session_id: str
     slice_id: str
@@ -66,7 +112,7 @@ class CellPlan:
     start: datetime
     injection: datetime
     slicing: datetime
-    files: list[dict] = field(default_factory=list)  # path, protocol, holding, start, n_sweeps
+    files: list[dict] = field(default_factory=list)
 
 
 #: The kinds of in vivo session the simulator writes (``SessionPlan.variant``).
@@ -75,14 +121,35 @@ VARIANTS = ("openephys", "openephys_split", "neuralynx", "sorting_only")
 
 @dataclass
 class SessionPlan:
+    """One in vivo recording session: baseline, injection, post-injection recording.
+
+    Attributes
+    ----------
+    animal
+        The recorded animal.
+    session_id
+        Session identifier.
+    start
+        Time of the first recorded sample.
+    baseline_s
+        Recording before the injection, in s.
+    post_s
+        Recording after the injection, in s (pauses included).
+    folder
+        The session's folder, relative to the study folder.
+    variant
+        One of :data:`VARIANTS`: how the session's files are written.
+    pauses
+        Stretches of the session clock (s) when recording was paused; nothing is recorded in them.
+    """
+
     animal: Animal
     session_id: str
     start: datetime
     baseline_s: float
     post_s: float
-    folder: str  # relative to OUT
+    folder: str
     variant: str = "openephys"
-    #: Stretches of the session clock (s) when recording was paused; nothing is recorded in them.
     pauses: tuple[tuple[float, float], ...] = ()
 
     @property
@@ -98,11 +165,30 @@ class SessionPlan:
 
     @property
     def injection(self) -> datetime:
+        """Time of the injection: the end of the baseline."""
         return self.start + timedelta(seconds=self.baseline_s)
 
 
 @dataclass
 class StudyPlan:
+    """Every animal, cell and session of a simulated study, with the parameters it is drawn from.
+
+    Attributes
+    ----------
+    seed
+        Random seed; with ``size`` and ``params`` it determines every file.
+    size
+        One of ``parameters.SIZES``.
+    animals
+        Every animal, slice and in vivo.
+    cells
+        Every slice cell.
+    sessions
+        Every in vivo session.
+    params
+        The simulation parameters.
+    """
+
     seed: int
     size: str
     animals: list[Animal]

@@ -21,7 +21,15 @@ def _clipped(rng, mean_sd, lo_hi=None):
 
 
 def cell_specs(plan: StudyPlan, cell: CellPlan) -> list[abf_io.ProtocolSpec]:
-    """The protocol specs of one cell, drawn from its group's parameters (deterministic per cell)."""
+    """The protocol specs of one cell, drawn from its group's parameters (deterministic per cell).
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    cell
+        The slice cell.
+    """
     sp = plan.params.slice
     a = cell.animal
     animal_factor = float(np.exp(rng_for(plan.seed, "animal", a.subject).normal(0.0, sp.animal_amplitude_cv)))
@@ -74,20 +82,46 @@ def cell_specs(plan: StudyPlan, cell: CellPlan) -> list[abf_io.ProtocolSpec]:
 
 
 def simulate_cell_file(plan: StudyPlan, cell: CellPlan, index: int) -> tuple[np.ndarray, list[dict]]:
-    """Float sweeps (pA) and per-sweep truth of one file of one cell; what ``simulate_study`` writes."""
+    """Float sweeps (pA) and per-sweep truth of one file of one cell; what ``simulate_study`` writes.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    cell
+        The slice cell.
+    index
+        Index of the file in ``cell.files``.
+    """
     spec = cell_specs(plan, cell)[index]
     rng = rng_for(plan.seed, "abf", cell.files[index]["path"])
     return abf_io.simulate_protocol(spec, plan.params.slice, rng)
 
 
 def file_tags(protocol: str) -> tuple[tuple[float, str], ...]:
-    """The comment tags of a file: ``(seconds from the file start, text)``."""
+    """The comment tags of a file: ``(seconds from the file start, text)``.
+
+    Parameters
+    ----------
+    protocol
+        The file's protocol name, e.g. ``NMDA-EPSC``.
+    """
     # The experimenter tags the wash-in of NBQX when the NMDA protocol starts, as labs do in pClamp.
     return ((2.0, "NBQX 10 uM in bath"),) if protocol == "NMDA-EPSC" else ()
 
 
 def write_cell_files(out: Path, plan: StudyPlan, cell: CellPlan) -> list[list[dict]]:
-    """Write the ABF files of one cell under ``out``; returns each file's per-sweep truth, in file order."""
+    """Write the ABF files of one cell under ``out``; returns each file's per-sweep truth, in file order.
+
+    Parameters
+    ----------
+    out
+        The study folder everything is written under.
+    plan
+        The study plan (seed and simulation parameters).
+    cell
+        The slice cell.
+    """
     sp = plan.params.slice
     truths = []
     for i, f in enumerate(cell.files):

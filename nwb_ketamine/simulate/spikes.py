@@ -126,7 +126,21 @@ def generate_unit(
 def poisson_train(
     rng: np.random.Generator, duration_s: float, rate_hz: float, refractory_s: float, sampling_rate_hz: float
 ) -> np.ndarray:
-    """Spike samples of a Poisson process with a dead time (multi-unit activity, artefacts)."""
+    """Spike samples of a Poisson process with a dead time (multi-unit activity, artefacts).
+
+    Parameters
+    ----------
+    rng
+        Random generator.
+    duration_s
+        Length of the train, in s.
+    rate_hz
+        Mean rate, in Hz.
+    refractory_s
+        Dead time after each spike, in s.
+    sampling_rate_hz
+        Sampling rate the spike times are rounded to, in Hz.
+    """
     n = int(duration_s * rate_hz * 1.5 + 20)
     gaps = refractory_s + rng.exponential(max(1.0 / rate_hz - refractory_s, 1e-4), n)
     times = np.cumsum(gaps)
@@ -138,6 +152,11 @@ def position_in_burst(burst_id: np.ndarray) -> np.ndarray:
     """0 for the first spike of a burst and for spikes outside bursts, 1 for the second spike, and so on.
 
     Expects the burst ids of one train in time order.
+
+    Parameters
+    ----------
+    burst_id
+        Burst id of each spike (-1 outside bursts), in time order.
     """
     starts = np.ones(burst_id.size, dtype=bool)
     starts[1:] = burst_id[1:] != burst_id[:-1]
@@ -147,7 +166,15 @@ def position_in_burst(burst_id: np.ndarray) -> np.ndarray:
 
 
 def burst_table(train: SpikeTrain, sampling_rate_hz: float) -> list[dict]:
-    """One row per burst: id, first and last spike time (s), number of spikes, intraburst frequency (Hz)."""
+    """One row per burst: id, first and last spike time (s), number of spikes, intraburst frequency (Hz).
+
+    Parameters
+    ----------
+    train
+        The spike train.
+    sampling_rate_hz
+        Sampling rate of the train's samples, in Hz.
+    """
     in_burst = train.burst_id >= 0
     ids, first, sizes = np.unique(train.burst_id[in_burst], return_index=True, return_counts=True)
     t = train.samples[in_burst] / sampling_rate_hz
@@ -179,6 +206,17 @@ def burst_statistics(
     = mean over bursts of (spikes - 1) / (last - first spike time); ``tonic_rate_hz`` = spikes outside
     bursts / epoch duration. The epoch duration excludes ``gaps`` (pauses of recording, ``(start, stop)``
     in s): rates are per recorded second.
+
+    Parameters
+    ----------
+    train
+        The spike train.
+    start_s, stop_s
+        The epoch, in s on the train's clock.
+    sampling_rate_hz
+        Sampling rate of the train's samples, in Hz.
+    gaps
+        Pauses of recording, ``(start, stop)`` in s; excluded from the epoch duration.
     """
     t = train.samples / sampling_rate_hz
     sel = (t >= start_s) & (t < stop_s)

@@ -28,7 +28,13 @@ def _duration(seconds: float) -> str:
 
 
 def study_document(plan: StudyPlan) -> dict:
-    """The study.yaml content of a plan, as plain data."""
+    """The study.yaml content of a plan, as plain data.
+
+    Parameters
+    ----------
+    plan
+        The study plan (seed and simulation parameters).
+    """
     rng = rng_for(plan.seed, "subjects")
     doc: dict[str, Any] = {
         "format_version": 1,
@@ -212,7 +218,15 @@ def _invivo_entry(plan: StudyPlan, s: SessionPlan) -> dict:
 
 
 def write_study_file(out: Path, plan: StudyPlan) -> Path:
-    """Write ``out/study.yaml`` with a header comment naming the seed and size; returns its path."""
+    """Write ``out/study.yaml`` with a header comment naming the seed and size; returns its path.
+
+    Parameters
+    ----------
+    out
+        The study folder.
+    plan
+        The study plan (seed and simulation parameters).
+    """
     study_path = out / "study.yaml"
     header = (
         "# nwb-ketamine study file, written by `nwb-ketamine simulate` "
