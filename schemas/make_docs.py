@@ -15,6 +15,7 @@ DOCS = HERE.parent / "docs"
 
 
 def extension_reference() -> str:
+    """The ndx-drug-stress extension's reference, from its YAML spec."""
     namespace = yaml.safe_load((HERE / "ndx-drug-stress.namespace.yaml").read_text())["namespaces"][0]
     spec = yaml.safe_load((HERE / "ndx-drug-stress.extensions.yaml").read_text())
     out = [
@@ -63,6 +64,8 @@ def _table(schema: dict, defs: dict) -> list[str]:
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
     for name, sub in schema.get("properties", {}).items():
         target = defs[sub["$ref"].rsplit("/", 1)[1]] if "$ref" in sub else {}
+        if target.get("type") not in (None, "object"):  # a definition of a plain value (an id): inline it
+            sub, target = {**target, **{k: v for k, v in sub.items() if k != "$ref"}}, {}
         doc = sub.get("description", target.get("description", ""))
         if "default" in sub and sub["default"] not in ([], {}):
             doc += f" Default: `{json.dumps(sub['default'])}`."
@@ -119,13 +122,14 @@ def study_file_reference() -> str:
         *_table(schema, defs),
         "",
     ]
-    for name in order:
+    for name in [name for name in order if defs[name].get("type") == "object"]:
         sub = defs[name]
         out += [f"## {name}", "", *([sub["description"], ""] if "description" in sub else []), *_table(sub, defs), ""]
     return "\n".join(out)
 
 
 def analysis_reference() -> str:
+    """The analysis parameters' reference, from the parameter dataclasses."""
     from dataclasses import MISSING, fields
 
     from nwb_ketamine.analysis.bursts import BurstParameters
@@ -149,6 +153,7 @@ def analysis_reference() -> str:
 
 
 def main():
+    """Write the three references into docs/."""
     DOCS.mkdir(exist_ok=True)
     (DOCS / "analysis.md").write_text(analysis_reference())
     (DOCS / "extension.md").write_text(extension_reference())

@@ -33,13 +33,20 @@ def _config(name: str, *any_of: str) -> ConfigDict:
     return ConfigDict(extra="forbid", title=name, json_schema_extra=extra, regex_engine="python-re")
 
 
-def ident(description: str = ID_DESCRIPTION, example: str = "m01") -> Any:
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]*$"
+#: The one definition of an identifier in the schema (``$defs/id``), which every id field refers to.
+ID_SCHEMA = {"type": "string", "pattern": ID_PATTERN, "description": ID_DESCRIPTION}
+
+
+#: Marks an id field's schema, which :func:`~nwb_ketamine.metadata.schema.study_schema` makes a ``$defs/id`` reference.
+ID_MARK = "x-identifier"
+
+
+def ident(example: str) -> Any:
     """A required identifier field.
 
     Parameters
     ----------
-    description : str
-        The field's description.
     example : str
         A valid identifier.
 
@@ -48,7 +55,7 @@ def ident(description: str = ID_DESCRIPTION, example: str = "m01") -> Any:
     FieldInfo
         The pydantic field.
     """
-    return Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.+-]*$", description=description, examples=[example])
+    return Field(pattern=ID_PATTERN, description=ID_DESCRIPTION, examples=[example], json_schema_extra={ID_MARK: True})
 
 
 def quantity(label: str, what: str, units: tuple[str, ...], example: str, *, required: bool = False) -> Any:
@@ -179,7 +186,7 @@ class SubjectEntry(BaseModel):  # numpydoc ignore=PR01
 
     model_config = _config("subject", "date_of_birth", "age")
 
-    id: str = ident()
+    id: str = ident(example="m01")
     species: str = Field(description="Latin binomial ('Mus musculus') or an NCBITaxon IRI.", examples=["Mus musculus"])
     strain: str | None = Field(None, description="Strain name.", examples=["C57BL/6J"])
     sex: Literal[vocab.SEX_CODES] = Field(  # type: ignore[valid-type]
@@ -302,12 +309,8 @@ class EpochEntry(BaseModel):  # numpydoc ignore=PR01
     model_config = _config("epoch")
 
     name: str = Field(min_length=1, description="Name of the interval.", examples=["baseline"])
-    start: str = quantity(
-        "Start relative to the session start", "time", tuple(TIME_UNITS), "0 min", required=True
-    )
-    stop: str = quantity(
-        "Stop relative to the session start", "time", tuple(TIME_UNITS), "30 min", required=True
-    )
+    start: str = quantity("Start relative to the session start", "time", tuple(TIME_UNITS), "0 min", required=True)
+    stop: str = quantity("Stop relative to the session start", "time", tuple(TIME_UNITS), "30 min", required=True)
 
 
 class RawRecordingEntry(BaseModel):  # numpydoc ignore=PR01

@@ -17,7 +17,7 @@ import jsonschema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from nwb_ketamine.metadata.loader import Problems
-from nwb_ketamine.metadata.model import StudyFile
+from nwb_ketamine.metadata.model import ID_MARK, ID_SCHEMA, StudyFile
 
 SCHEMA_ID = "https://nwb-ketamine.example.org/schemas/study.schema.json"
 
@@ -62,11 +62,13 @@ class _Generator(GenerateJsonSchema):
 
 
 def _untitled(node: Any) -> Any:
-    """The schema without pydantic's titles (property names are kept, whatever they are)."""
+    """The schema without pydantic's titles (property names are kept, whatever they are), ids as references."""
     if isinstance(node, list):
         return [_untitled(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get(ID_MARK):  # an id field refers to the one definition of an id
+        return {"$ref": "#/$defs/id", **{k: v for k, v in node.items() if k not in (*ID_SCHEMA, ID_MARK, "title")}}
     out = {}
     for key, value in node.items():
         if key == "title":
@@ -95,7 +97,7 @@ def study_schema() -> dict:
     for key, name in names.items():
         text = text.replace(f'"#/$defs/{key}"', f'"#/$defs/{name}"')
     renamed = json.loads(text)
-    renamed["$defs"] = {names[key]: sub for key, sub in renamed["$defs"].items()}
+    renamed["$defs"] = {"id": ID_SCHEMA, **{names[key]: sub for key, sub in renamed["$defs"].items()}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

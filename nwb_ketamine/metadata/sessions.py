@@ -163,9 +163,7 @@ class SessionRules:
         slicing = parse_datetime(self.problems, p + ("slicing_time",), s.slicing_time, self.now)
         if slicing and start and slicing > start:
             self.problems.add(p + ("slicing_time",), "is after the recording start")
-        files = [
-            self._abf_file(p + ("files", j), f, s, start) for j, f in enumerate(s.files or []) if f is not None
-        ]
+        files = [self._abf_file(p + ("files", j), f, s, start) for j, f in enumerate(s.files or []) if f is not None]
         required = (s.session_id, s.subject, s.slice_id, s.cell_id, s.clamp_mode, s.files)
         if start is None or not region_ok or None in required or None in files or len(files) != len(s.files or []):
             return None

@@ -1,4 +1,4 @@
-"""The generated references in docs/, the extension YAML and the study file's schema must match what the generators write now."""
+"""The generated docs, the extension YAML and the study file's schema must match what their generators write now."""
 
 import subprocess
 import sys
