@@ -11,6 +11,7 @@ module         job
 =============  ====================================================================
 ``loader``     YAML with the line of every field; locating problems
 ``values``     quantities with units, dates, timezone-aware date-times
+``fields``     identifier and quantity fields, vocabularies as literals
 ``model``      the file's structure (pydantic models)
 ``schema``     the JSON Schema generated from the model; its errors as messages
 ``partial``    the model of a file that breaks it, for the rules

@@ -3,106 +3,35 @@
 The JSON Schema (``schemas/study.schema.json``) and the reference (``docs/study-file.md``) are generated
 from these models, and the structural checks of a study file are that schema's. The models describe the
 file as written (quantities and date-times stay text); the domain rules read them and build the typed
-study the converters use (:mod:`nwb_ketamine.metadata.study`). A model's first docstring paragraph is its
-description in the schema; ``units`` marks a quantity field with the units it accepts.
+study the converters use (:mod:`nwb_ketamine.metadata.study`). A model's docstring is its description in
+the schema; a quantity field carries the units it accepts (:func:`~nwb_ketamine.metadata.fields.quantity`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nwb_ketamine import vocabulary as vocab
-from nwb_ketamine.metadata.values import QUANTITY_PATTERN, TIME_UNITS, Units
-
-LICENSES = Literal["CC0-1.0", "CC-BY-4.0", "CC-BY-NC-4.0"]
-SORTING_FORMATS = Literal["phy", "ntt", "mclust", "axona", "openephys_spikes"]
-ID_DESCRIPTION = (
-    "An identifier: letters, digits, '.', '+', '-'; no spaces, slashes or underscores (DANDI uses '_' as separator)."
+from nwb_ketamine.metadata.fields import (
+    DATE_DESCRIPTION,
+    DATETIME_DESCRIPTION,
+    LICENSES,
+    SORTING_FORMATS,
+    ClampMode,
+    Paradigm,
+    Role,
+    Route,
+    SexCode,
+    ident,
+    model_config_of,
+    quantity,
 )
-DATETIME_DESCRIPTION = "ISO 8601 date-time with a UTC offset."
-DATE_DESCRIPTION = "ISO 8601 date, YYYY-MM-DD."
-
-ClampMode = Literal[vocab.CLAMP_MODES]  # type: ignore[valid-type]  # a Literal built from the vocabulary tuple
+from nwb_ketamine.metadata.values import TIME_UNITS
 
 
-def _config(name: str, *any_of: str) -> ConfigDict:
-    """Config of a file model: no unknown fields; ``name`` in the schema; at least one of ``any_of`` given."""
-    extra = {"anyOf": [{"required": [field]} for field in any_of]} if any_of else None
-    return ConfigDict(extra="forbid", title=name, json_schema_extra=extra, regex_engine="python-re")
-
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.+-]*$"
-#: The one definition of an identifier in the schema (``$defs/id``), which every id field refers to.
-ID_SCHEMA = {"type": "string", "pattern": ID_PATTERN, "description": ID_DESCRIPTION}
-
-
-#: Marks an id field's schema, which :func:`~nwb_ketamine.metadata.schema.study_schema` makes a ``$defs/id`` reference.
-ID_MARK = "x-identifier"
-
-
-def ident(example: str) -> Any:
-    """A required identifier field.
-
-    Parameters
-    ----------
-    example : str
-        A valid identifier.
-
-    Returns
-    -------
-    FieldInfo
-        The pydantic field.
-    """
-    return Field(pattern=ID_PATTERN, description=ID_DESCRIPTION, examples=[example], json_schema_extra={ID_MARK: True})
-
-
-def quantity(label: str, what: str, units: tuple[str, ...], example: str, *, required: bool = False) -> Any:
-    """A quantity field: a number and one of ``units``, e.g. ``10 mg/kg``.
-
-    Parameters
-    ----------
-    label : str
-        The start of its description (``Dose``).
-    what : str
-        What it is in messages (``dose``).
-    units : tuple of str
-        The units it accepts.
-    example : str
-        A valid value.
-    required : bool
-        Whether the field must be given.
-
-    Returns
-    -------
-    FieldInfo
-        The pydantic field, its :class:`Units` in its metadata.
-    """
-    description = f"{label} ({', '.join(units)}): a number and a unit."
-    default = ... if required else None
-    info = Field(default, pattern=QUANTITY_PATTERN, description=description, examples=[example])
-    info.metadata.append(Units(tuple(units), what))
-    return info
-
-
-def units(field: object) -> Units | None:
-    """The units a model field accepts when it is a quantity (see :func:`quantity`).
-
-    Parameters
-    ----------
-    field : FieldInfo
-        A field of a model's ``model_fields``.
-
-    Returns
-    -------
-    Units or None
-        None for a field that is not a quantity.
-    """
-    return next((m for m in getattr(field, "metadata", ()) if isinstance(m, Units)), None)
-
-
-class StudyInfo(BaseModel):  # numpydoc ignore=PR01
+class StudyInfo(BaseModel):
     """What the study is; becomes the dandiset metadata and each NWB file's general fields."""
 
     model_config = ConfigDict(extra="forbid", title="study", frozen=True)
@@ -133,15 +62,13 @@ class StudyInfo(BaseModel):  # numpydoc ignore=PR01
     )
 
 
-class StressProtocolEntry(BaseModel):  # numpydoc ignore=PR01
+class StressProtocolEntry(BaseModel):
     """A stress protocol (paradigm 'none' for unstressed controls)."""
 
-    model_config = _config("stress_protocol")
+    model_config = model_config_of("stress_protocol")
 
     id: str = ident(example="crs")
-    paradigm: Literal[vocab.PARADIGMS] = Field(  # type: ignore[valid-type]
-        description="The kind of stress.", examples=["chronic restraint"]
-    )
+    paradigm: Paradigm = Field(description="The kind of stress.", examples=["chronic restraint"])
     duration_per_day: str | None = quantity("Exposure per day", "duration", tuple(vocab.DURATION_UNITS), "2 h")
     number_of_days: int | None = Field(None, ge=0, description="Days of exposure.", examples=[14])
     start_date: str | None = Field(
@@ -154,10 +81,10 @@ class StressProtocolEntry(BaseModel):  # numpydoc ignore=PR01
     description: str | None = Field(None, description="Free text.", examples=["Daily restraint in the home cage."])
 
 
-class DrugEntry(BaseModel):  # numpydoc ignore=PR01
+class DrugEntry(BaseModel):
     """A drug or vehicle and how it is given."""
 
-    model_config = _config("drug", "dose", "concentration", "volume")
+    model_config = model_config_of("drug", "dose", "concentration", "volume")
 
     id: str = ident(example="ketamine-10")
     agent: str = Field(
@@ -170,28 +97,22 @@ class DrugEntry(BaseModel):  # numpydoc ignore=PR01
     concentration: str | None = quantity(
         "Concentration for bath application", "concentration", vocab.CONCENTRATION_UNITS, "10 uM"
     )
-    route: Literal[vocab.ROUTES] = Field(  # type: ignore[valid-type]
-        description="How it is given.", examples=["intraperitoneal"]
-    )
+    route: Route = Field(description="How it is given.", examples=["intraperitoneal"])
     vehicle: str | None = Field(None, description="What it is dissolved in.", examples=["0.9% saline"])
     volume: str | None = quantity("Volume", "volume", vocab.VOLUME_UNITS, "10 mL/kg")
-    role: Literal[vocab.ROLES] = Field(  # type: ignore[valid-type]
-        description="Why it is given.", examples=["treatment"]
-    )
+    role: Role = Field(description="Why it is given.", examples=["treatment"])
     description: str | None = Field(None, description="Free text.", examples=["Racemic ketamine."])
 
 
-class SubjectEntry(BaseModel):  # numpydoc ignore=PR01
+class SubjectEntry(BaseModel):
     """One animal, with the fields DANDI requires."""
 
-    model_config = _config("subject", "date_of_birth", "age")
+    model_config = model_config_of("subject", "date_of_birth", "age")
 
     id: str = ident(example="m01")
     species: str = Field(description="Latin binomial ('Mus musculus') or an NCBITaxon IRI.", examples=["Mus musculus"])
     strain: str | None = Field(None, description="Strain name.", examples=["C57BL/6J"])
-    sex: Literal[vocab.SEX_CODES] = Field(  # type: ignore[valid-type]
-        description="M, F, U (unknown) or O (other), as DANDI requires.", examples=["M"]
-    )
+    sex: SexCode = Field(description="M, F, U (unknown) or O (other), as DANDI requires.", examples=["M"])
     date_of_birth: str | None = Field(
         None, pattern=r"^\d{4}-\d{2}-\d{2}$", description=DATE_DESCRIPTION, examples=["2023-12-01"]
     )
@@ -205,19 +126,19 @@ class SubjectEntry(BaseModel):  # numpydoc ignore=PR01
     description: str | None = Field(None, description="Free text.", examples=["Littermate of m02."])
 
 
-class InjectionEntry(BaseModel):  # numpydoc ignore=PR01
+class InjectionEntry(BaseModel):
     """The in vivo injection this session follows."""
 
-    model_config = _config("injection")
+    model_config = model_config_of("injection")
 
     drug: str = Field(description="id of a drug.", examples=["ketamine-10"])
     time: str = Field(description=DATETIME_DESCRIPTION, examples=["2024-02-15T09:00:00+08:00"])
 
 
-class AbfFileEntry(BaseModel):  # numpydoc ignore=PR01
+class AbfFileEntry(BaseModel):
     """One ABF file of a slice cell, with what the ABF header cannot be trusted to say."""
 
-    model_config = _config("abf_file")
+    model_config = model_config_of("abf_file")
 
     path: str = Field(description="Path of the .abf file, relative to the study file.", examples=["raw/c1_ampa.abf"])
     protocol: str = Field(description="Protocol name, e.g. 'AMPA-EPSC', 'NMDA-EPSC'.", examples=["AMPA-EPSC"])
@@ -254,10 +175,10 @@ class AbfFileEntry(BaseModel):  # numpydoc ignore=PR01
     )
 
 
-class SliceSessionEntry(BaseModel):  # numpydoc ignore=PR01
+class SliceSessionEntry(BaseModel):
     """One cell recorded in an acute slice; becomes one NWB file."""
 
-    model_config = _config("slice_session")
+    model_config = model_config_of("slice_session")
 
     type: Literal["slice"] = Field(description="slice", examples=["slice"])
     session_id: str = ident(example="20240215")
@@ -281,10 +202,10 @@ class SliceSessionEntry(BaseModel):  # numpydoc ignore=PR01
     files: list[AbfFileEntry] = Field(min_length=1, description="The cell's ABF files, in recording order.")
 
 
-class TetrodeEntry(BaseModel):  # numpydoc ignore=PR01
+class TetrodeEntry(BaseModel):
     """One tetrode (or any channel group) and where it was."""
 
-    model_config = _config("tetrode")
+    model_config = model_config_of("tetrode")
 
     number: int | None = Field(
         None,
@@ -303,20 +224,20 @@ class TetrodeEntry(BaseModel):  # numpydoc ignore=PR01
     region: str = Field(description="Allen CCF acronym or a known lab label (LHb...).", examples=["LHb"])
 
 
-class EpochEntry(BaseModel):  # numpydoc ignore=PR01
+class EpochEntry(BaseModel):
     """A named interval, e.g. baseline or post-injection."""
 
-    model_config = _config("epoch")
+    model_config = model_config_of("epoch")
 
     name: str = Field(min_length=1, description="Name of the interval.", examples=["baseline"])
     start: str = quantity("Start relative to the session start", "time", tuple(TIME_UNITS), "0 min", required=True)
     stop: str = quantity("Stop relative to the session start", "time", tuple(TIME_UNITS), "30 min", required=True)
 
 
-class RawRecordingEntry(BaseModel):  # numpydoc ignore=PR01
+class RawRecordingEntry(BaseModel):
     """The raw recording of an in vivo session, as neo reads it. Optional when the session has a sorting (a sorting-only session: units, waveforms and events, no ElectricalSeries)."""  # noqa: E501
 
-    model_config = _config("raw_recording")
+    model_config = model_config_of("raw_recording")
 
     path: str = Field(description="Folder, relative to the study file.", examples=["raw/2024-03-15_14-00-00"])
     format: str | None = Field(
@@ -357,19 +278,19 @@ class RawRecordingEntry(BaseModel):  # numpydoc ignore=PR01
     )
 
 
-class SortingEntry(BaseModel):  # numpydoc ignore=PR01
+class SortingEntry(BaseModel):
     """Spike sorting output of an in vivo session."""
 
-    model_config = _config("sorting")
+    model_config = model_config_of("sorting")
 
     path: str = Field(description="Folder or file, relative to the study file.", examples=["sorting/kilosort"])
     format: SORTING_FORMATS = Field(description="The spike sorter's output format.", examples=["phy"])
 
 
-class InVivoSessionEntry(BaseModel):  # numpydoc ignore=PR01
+class InVivoSessionEntry(BaseModel):
     """One in vivo tetrode recording session; becomes one NWB file. It needs a raw recording, a spike sorting, or both."""  # noqa: E501
 
-    model_config = _config("invivo_session", "raw", "sorting")
+    model_config = model_config_of("invivo_session", "raw", "sorting")
 
     type: Literal["invivo"] = Field(description="invivo", examples=["invivo"])
     session_id: str = ident(example="20240315")
@@ -389,10 +310,10 @@ class InVivoSessionEntry(BaseModel):  # numpydoc ignore=PR01
     epochs: list[EpochEntry] = Field(default_factory=list, description="Epochs relative to the session start.")
 
 
-class AnalysisEntry(BaseModel):  # numpydoc ignore=PR01
+class AnalysisEntry(BaseModel):
     """Analysis parameters, by analysis; each value is stored in the NWB files next to the results it produced."""
 
-    model_config = _config("analysis")
+    model_config = model_config_of("analysis")
 
     epsc: dict[str, float] | None = Field(
         None,
@@ -412,7 +333,7 @@ class AnalysisEntry(BaseModel):  # numpydoc ignore=PR01
 SessionEntry = Annotated[SliceSessionEntry | InVivoSessionEntry, Field(discriminator="type")]
 
 
-class StudyFile(BaseModel):  # numpydoc ignore=PR01
+class StudyFile(BaseModel):
     """One file describes a study: who got which drug and which stress protocol when, and where the raw recordings are. Paths are relative to this file."""  # noqa: E501
 
     model_config = ConfigDict(extra="forbid", title="nwb-ketamine study metadata file")

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
+from nwb_ketamine.metadata.fields import units
 from nwb_ketamine.metadata.loader import FieldPath, Problems
-from nwb_ketamine.metadata.model import AnalysisEntry, DrugEntry, StressProtocolEntry, SubjectEntry, units
+from nwb_ketamine.metadata.model import AnalysisEntry, DrugEntry, StressProtocolEntry, SubjectEntry
 from nwb_ketamine.metadata.study import DrugInfo, StressProtocolInfo, SubjectInfo
 from nwb_ketamine.metadata.values import Quantity, parse_date, parse_quantity
 

@@ -16,8 +16,9 @@ from typing import Any
 import jsonschema
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
+from nwb_ketamine.metadata.fields import ID_MARK, ID_SCHEMA
 from nwb_ketamine.metadata.loader import Problems
-from nwb_ketamine.metadata.model import ID_MARK, ID_SCHEMA, StudyFile
+from nwb_ketamine.metadata.model import StudyFile
 
 SCHEMA_ID = "https://nwb-ketamine.example.org/schemas/study.schema.json"
 
@@ -25,30 +26,35 @@ SCHEMA_ID = "https://nwb-ketamine.example.org/schemas/study.schema.json"
 class _Generator(GenerateJsonSchema):
     """pydantic's JSON Schema generator, adapted to a file where optional fields are left out."""
 
-    def field_title_should_be_set(self, schema) -> bool:  # noqa: D102
+    def field_title_should_be_set(self, schema) -> bool:  # numpydoc ignore=PR01
+        """No titles: the field names say it."""
         return False
 
-    def default_schema(self, schema: Any) -> JsonSchemaValue:  # noqa: D102
+    def default_schema(self, schema: Any) -> JsonSchemaValue:  # numpydoc ignore=PR01
+        """An optional field is left out, not null: ``X | None = None`` is written as ``X``."""
         inner = schema["schema"]
         if schema.get("default", ...) is None and inner["type"] == "nullable":
             return self.generate_inner(inner["schema"])
         return super().default_schema(schema)
 
-    def nullable_schema(self, schema: Any) -> JsonSchemaValue:  # noqa: D102
+    def nullable_schema(self, schema: Any) -> JsonSchemaValue:  # numpydoc ignore=PR01
+        """A nullable plain type is one ``type`` list."""
         inner = self.generate_inner(schema["schema"])
         if set(inner) == {"type"}:
             kinds = inner["type"] if isinstance(inner["type"], list) else [inner["type"]]
             return {"type": [*kinds, "null"]}
         return super().nullable_schema(schema)
 
-    def union_schema(self, schema: Any) -> JsonSchemaValue:  # noqa: D102
+    def union_schema(self, schema: Any) -> JsonSchemaValue:  # numpydoc ignore=PR01
+        """A union of plain types is one ``type`` list."""
         out = super().union_schema(schema)
         options = out.get("anyOf", [])
         if options and all(set(option) == {"type"} and isinstance(option["type"], str) for option in options):
             return {"type": [option["type"] for option in options]}
         return out
 
-    def tagged_union_schema(self, schema: Any) -> JsonSchemaValue:  # noqa: D102
+    def tagged_union_schema(self, schema: Any) -> JsonSchemaValue:  # numpydoc ignore=PR01
+        """Entries picked by their ``type``: ``if``/``then`` per tag, so errors name the entry's fields."""
         tags = list(schema["choices"])
         return {
             "type": "object",

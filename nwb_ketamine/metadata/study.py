@@ -18,7 +18,7 @@ from nwb_ketamine.metadata.values import Quantity
 
 
 @dataclass(frozen=True)
-class StressProtocolInfo:  # numpydoc ignore=PR01
+class StressProtocolInfo:
     """A declared stress protocol (fields as in the file's ``stress_protocols`` entries)."""
 
     id: str
@@ -39,7 +39,7 @@ class StressProtocolInfo:  # numpydoc ignore=PR01
 
 
 @dataclass(frozen=True)
-class DrugInfo:  # numpydoc ignore=PR01
+class DrugInfo:
     """A declared drug (fields as in the file's ``drugs`` entries)."""
 
     id: str
@@ -60,7 +60,7 @@ class DrugInfo:  # numpydoc ignore=PR01
 
 
 @dataclass(frozen=True)
-class SubjectInfo:  # numpydoc ignore=PR01
+class SubjectInfo:
     """A declared animal (fields as in the file's ``subjects`` entries)."""
 
     id: str
@@ -77,7 +77,7 @@ class SubjectInfo:  # numpydoc ignore=PR01
 
 
 @dataclass(frozen=True)
-class Injection:
+class Injection:  # numpydoc ignore=PR02
     """The injection a session follows.
 
     Parameters
@@ -93,7 +93,7 @@ class Injection:
 
 
 @dataclass(frozen=True)
-class AbfFileInfo:
+class AbfFileInfo:  # numpydoc ignore=PR02
     """One ABF file of a slice cell, with what the study file says about it (the header is only checked).
 
     Parameters
@@ -139,7 +139,7 @@ class AbfFileInfo:
 
 
 @dataclass(frozen=True)
-class SliceSession:  # numpydoc ignore=PR01
+class SliceSession:
     """One slice cell (fields as in the file's ``slice`` sessions; ``files`` resolved)."""
 
     session_id: str
@@ -167,7 +167,7 @@ class SliceSession:  # numpydoc ignore=PR01
 
 
 @dataclass(frozen=True)
-class Tetrode:
+class Tetrode:  # numpydoc ignore=PR02
     """One tetrode (or channel group) of an in vivo session.
 
     Parameters
@@ -191,7 +191,7 @@ class Tetrode:
 
 
 @dataclass(frozen=True)
-class Epoch:
+class Epoch:  # numpydoc ignore=PR02
     """A named interval of an in vivo session.
 
     Parameters
@@ -208,7 +208,7 @@ class Epoch:
 
 
 @dataclass(frozen=True)
-class InVivoSession:
+class InVivoSession:  # numpydoc ignore=PR02
     """One in vivo session: a raw recording (``raw_*``), a spike sorting (``sorting_*``), or both.
 
     Parameters
@@ -268,7 +268,7 @@ class InVivoSession:
 
 
 @dataclass(frozen=True)
-class Study:
+class Study:  # numpydoc ignore=PR02
     """A validated study file. Paths in it are absolute.
 
     Parameters

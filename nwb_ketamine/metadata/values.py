@@ -28,7 +28,7 @@ ABF_COMMAND_UNITS = {"voltage_clamp": ABF_VOLTAGE_UNITS, "current_clamp": ABF_CU
 
 
 @dataclass(frozen=True)
-class Quantity:
+class Quantity:  # numpydoc ignore=PR02
     """A number with its unit, as written in the study file (e.g. ``10 mg/kg``).
 
     Parameters
@@ -47,7 +47,7 @@ class Quantity:
 
 
 @dataclass(frozen=True)
-class Units:
+class Units:  # numpydoc ignore=PR02
     """Marks a model field as a quantity: a number and one of ``units``; ``what`` names it in messages.
 
     Parameters
