@@ -67,15 +67,18 @@ def check_timezone(problems: Problems, timezone: str | None) -> None:
         problems.add(("timezone",), f"{timezone!r} is not an IANA time zone name, e.g. 'Asia/Shanghai'")
 
 
-def declared_ids(problems: Problems, entries: Sequence[BaseModel | None], section: str, label: str) -> dict:
+def declared_ids(problems: Problems, entries: object, section: str, label: str) -> dict:
     """The ids declared in a section, each with the index of its first entry; a repeated id is a problem.
+
+    An id that breaks the identifier pattern is still declared (the schema reports it), so a reference
+    to it is not a second problem.
 
     Parameters
     ----------
     problems : Problems
         Where to report.
-    entries : sequence
-        The section's entries (None where an entry is not a mapping).
+    entries : object
+        The section as parsed (a list of mappings when valid).
     section : str
         The section's name (``subjects``).
     label : str
@@ -87,9 +90,9 @@ def declared_ids(problems: Problems, entries: Sequence[BaseModel | None], sectio
         Index of the first entry of each id.
     """
     seen: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        ident = getattr(entry, "id", None)
-        if ident is None:
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        if not isinstance(ident, str):
             continue
         if ident in seen:
             problems.add((section, i, "id"), f"duplicate {label} id {ident!r} (also at {section}[{seen[ident]}])")

@@ -67,6 +67,14 @@ class _Generator(GenerateJsonSchema):
         }
 
 
+#: The order of keywords in the schema, which is the order a validator reports a value's problems in:
+#: its type before the allowed values, an object's required fields before the problems of its fields.
+_KEY_ORDER = {key: i for i, key in enumerate(
+    ["$ref", "type", "const", "enum", "additionalProperties", "required", "minItems", "minLength", "minimum",
+     "pattern", "properties", "items", "anyOf", "allOf"]
+)}  # fmt: skip
+
+
 def _untitled(node: Any) -> Any:
     """The schema without pydantic's titles (property names are kept, whatever they are), ids as references."""
     if isinstance(node, list):
@@ -77,7 +85,7 @@ def _untitled(node: Any) -> Any:
         return {"$ref": "#/$defs/id", **{k: v for k, v in node.items() if k not in (*ID_SCHEMA, ID_MARK, "title")}}
     out = {}
     for key, value in node.items():
-        if key == "title":
+        if key == "title" or (key == "type" and ("enum" in node or "const" in node)):  # the choices say it
             continue
         if key in ("properties", "$defs"):
             out[key] = {name: _untitled(sub) for name, sub in value.items()}
@@ -85,7 +93,7 @@ def _untitled(node: Any) -> Any:
             out[key] = value
         else:
             out[key] = _untitled(value)
-    return out
+    return dict(sorted(out.items(), key=lambda item: _KEY_ORDER.get(item[0], len(_KEY_ORDER))))
 
 
 @cache

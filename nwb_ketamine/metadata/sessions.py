@@ -189,10 +189,19 @@ class SessionRules:
             if t is None:
                 continue
             tp = p + ("tetrodes", j)
+            # a value the file gives but the schema rejected has no default in its place
+            broken = {
+                name for name in ("number", "channels") if name in t.model_fields_set and getattr(t, name) is None
+            }
             number = t.number if t.number is not None else j + 1
-            if number in numbers:
-                self.problems.add(tp + ("number",), f"tetrode number {number} is already tetrodes[{numbers[number]}]")
-            numbers.setdefault(number, j)
+            if "number" not in broken:
+                if number in numbers:
+                    message = f"tetrode number {number} is already tetrodes[{numbers[number]}]"
+                    self.problems.add(tp + ("number",), message)
+                numbers.setdefault(number, j)
+            if broken:
+                self._region(tp + ("region",), t.region, "")
+                continue
             channels = tuple(t.channels) if t.channels is not None else tuple(range(4 * (number - 1), 4 * number))
             for c in channels:
                 if c in used:

@@ -60,9 +60,9 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
 
     stress_entries, drug_entries = model.stress_protocols or [], model.drugs or []
     subject_entries, session_entries = model.subjects or [], model.sessions or []
-    stress_ids = rules.declared_ids(problems, stress_entries, "stress_protocols", "stress")
-    drug_ids = rules.declared_ids(problems, drug_entries, "drugs", "drug")
-    subject_ids = rules.declared_ids(problems, subject_entries, "subjects", "subject")
+    stress_ids = rules.declared_ids(problems, data.get("stress_protocols"), "stress_protocols", "stress")
+    drug_ids = rules.declared_ids(problems, data.get("drugs"), "drugs", "drug")
+    subject_ids = rules.declared_ids(problems, data.get("subjects"), "subjects", "subject")
     stress_protocols = rules.stress_protocols(problems, stress_entries)
     drugs = rules.drugs(problems, drug_entries)
     subjects = rules.subjects(problems, subject_entries, stress_ids, now)
