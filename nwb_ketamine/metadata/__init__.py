@@ -23,7 +23,6 @@ module         job
 """
 
 from nwb_ketamine.metadata.loader import locate, read_study_file
-from nwb_ketamine.metadata.model import StudyInfo
 from nwb_ketamine.metadata.study import (
     AbfFileInfo,
     DrugInfo,
@@ -33,6 +32,7 @@ from nwb_ketamine.metadata.study import (
     SliceSession,
     StressProtocolInfo,
     Study,
+    StudyInfo,
     SubjectInfo,
     Tetrode,
     time_since_injection,

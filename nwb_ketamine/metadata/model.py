@@ -31,10 +31,10 @@ from nwb_ketamine.metadata.fields import (
 from nwb_ketamine.metadata.values import TIME_UNITS
 
 
-class StudyInfo(BaseModel):
+class StudyEntry(BaseModel):
     """What the study is; becomes the dandiset metadata and each NWB file's general fields."""
 
-    model_config = ConfigDict(extra="forbid", title="study", frozen=True)
+    model_config = ConfigDict(extra="forbid", title="study")
 
     title: str = Field(
         min_length=1, description="Title of the study (the dandiset name).", examples=["Ketamine in LHb"]
@@ -339,7 +339,7 @@ class StudyFile(BaseModel):
     model_config = ConfigDict(extra="forbid", title="nwb-ketamine study metadata file")
 
     format_version: Literal[1] = Field(description="Version of this file format. Currently 1.", examples=[1])
-    study: StudyInfo
+    study: StudyEntry
     timezone: str = Field(
         description="IANA time zone of the lab; used for rig clocks that record local time.",
         examples=["Asia/Shanghai"],

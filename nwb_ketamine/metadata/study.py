@@ -13,8 +13,22 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from nwb_ketamine import vocabulary as vocab
-from nwb_ketamine.metadata.model import StudyInfo
 from nwb_ketamine.metadata.values import Quantity
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """What the study is (fields as in the file's ``study`` section)."""
+
+    title: str
+    description: str
+    institution: str
+    lab: str
+    experimenters: tuple[str, ...]
+    license: str
+    related_publications: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    contributors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

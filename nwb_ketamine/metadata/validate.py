@@ -13,11 +13,11 @@ from pathlib import Path
 from nwb_ketamine.errors import StudyFileError
 from nwb_ketamine.metadata import rules
 from nwb_ketamine.metadata.loader import Problems, read_study_file
-from nwb_ketamine.metadata.model import SliceSessionEntry, StudyFile, StudyInfo
+from nwb_ketamine.metadata.model import SliceSessionEntry, StudyEntry, StudyFile
 from nwb_ketamine.metadata.partial import partial
 from nwb_ketamine.metadata.schema import check_structure
 from nwb_ketamine.metadata.sessions import SessionRules
-from nwb_ketamine.metadata.study import Study
+from nwb_ketamine.metadata.study import Study, StudyInfo
 
 
 def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True, now: datetime | None = None) -> Study:
@@ -87,7 +87,7 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     analysis = data.get("analysis") or {}  # as written: an integer parameter stays an integer
     return Study(
         path=path,
-        info=StudyInfo.model_validate(data["study"]),
+        info=StudyInfo(**StudyEntry.model_validate(data["study"]).model_dump()),
         timezone=data["timezone"],
         subjects=subjects,
         stress_protocols=stress_protocols,
