@@ -1,7 +1,7 @@
 """Generate the human-readable references in docs/ from the specs in this folder.
 
 ``docs/extension.md`` comes from the ndx-drug-stress YAML spec and ``docs/study-file.md`` from the
-study file's JSON Schema, so the docs cannot drift from what the code enforces. A test checks that
+study file's model, so the docs cannot drift from what the code enforces. A test checks that
 the committed docs equal what this script writes. Run: ``python schemas/make_docs.py``.
 """
 
@@ -15,6 +15,7 @@ DOCS = HERE.parent / "docs"
 
 
 def extension_reference() -> str:
+    """The ndx-drug-stress extension's reference, from its YAML spec."""
     namespace = yaml.safe_load((HERE / "ndx-drug-stress.namespace.yaml").read_text())["namespaces"][0]
     spec = yaml.safe_load((HERE / "ndx-drug-stress.extensions.yaml").read_text())
     out = [
@@ -37,74 +38,98 @@ def extension_reference() -> str:
     return "\n".join(out)
 
 
-def _describe(schema, defs) -> tuple[str, str]:
+def _link(ref: str) -> str:
+    name = ref.rsplit("/", 1)[1]
+    return f"[{name}](#{name.replace('_', '-')})"
+
+
+def _kind(schema: dict) -> str:
+    """The type of a field as the reference writes it."""
     if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[1]
-        target = defs[name]
-        if target.get("type") == "object":
-            return f"[{name}](#{name.replace('_', '-')})", target.get("description", "")
-        return _describe(target, defs)
-    kind = schema.get("type", "")
-    if isinstance(kind, list):
-        kind = " or ".join(kind)
-    if "enum" in schema:
-        kind = "one of " + ", ".join(f"`{v}`" for v in schema["enum"])
+        return _link(schema["$ref"])
+    if "allOf" in schema:  # sessions: the schema picked by the entry's type
+        return " or ".join(_link(option["then"]["$ref"]) for option in schema["allOf"])
     if "const" in schema:
-        kind = f"`{schema['const']}`"
+        return f"`{schema['const']}`"
+    if "enum" in schema:
+        return "one of " + ", ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type", "")
     if kind == "array":
-        item_kind, item_doc = _describe(schema.get("items", {}), defs)
-        return f"list of {item_kind}", schema.get("description", item_doc)
-    return kind, schema.get("description", "")
+        return f"list of {_kind(schema.get('items', {}))}"
+    return " or ".join(kind) if isinstance(kind, list) else kind
 
 
-def _table(schema, defs) -> list[str]:
+def _table(schema: dict, defs: dict) -> list[str]:
     required = set(schema.get("required", []))
     rows = ["| field | type | required | description |", "|---|---|---|---|"]
     for name, sub in schema.get("properties", {}).items():
-        kind, doc = _describe(sub, defs)
+        target = defs[sub["$ref"].rsplit("/", 1)[1]] if "$ref" in sub else {}
+        if target.get("type") not in (None, "object"):  # a definition of a plain value (an id): inline it
+            sub, target = {**target, **{k: v for k, v in sub.items() if k != "$ref"}}, {}
+        doc = sub.get("description", target.get("description", ""))
+        if "default" in sub and sub["default"] not in ([], {}):
+            doc += f" Default: `{json.dumps(sub['default'])}`."
         if "examples" in sub:
             doc += " Example: " + ", ".join(f"`{json.dumps(e, ensure_ascii=False)}`" for e in sub["examples"])
-        rows.append(f"| `{name}` | {kind} | {'yes' if name in required else 'no'} | {doc} |")
+        rows.append(f"| `{name}` | {_kind(sub)} | {'yes' if name in required else 'no'} | {doc.strip()} |")
     if "anyOf" in schema:
         names = [f"`{option['required'][0]}`" for option in schema["anyOf"]]
         rows.append(f"| | | | at least one of {' and '.join(names)} must be given |")
     return rows
 
 
+def _refs(schema, found: list[str]) -> list[str]:
+    """The definitions a schema refers to, in the order a reader meets them."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "$ref" and value.rsplit("/", 1)[1] not in found:
+                found.append(value.rsplit("/", 1)[1])
+            elif key not in ("examples", "default"):
+                _refs(value, found)
+    elif isinstance(schema, list):
+        for item in schema:
+            _refs(item, found)
+    return found
+
+
 def study_file_reference() -> str:
-    schema = json.loads((HERE / "study.schema.json").read_text())
+    """The study file's reference, from its model (through the JSON Schema generated from it)."""
+    from nwb_ketamine.metadata.schema import study_schema
+
+    schema = study_schema()
     defs = schema["$defs"]
+    order = _refs(schema.get("properties", {}), [])
+    for name in order:  # definitions referred to from definitions, after the one that refers to them
+        for ref in _refs(defs[name], []):
+            if ref not in order:
+                order.append(ref)
     out = [
         "# The study file",
         "",
-        "Generated by `schemas/make_docs.py` from `schemas/study.schema.json`; do not edit by hand.",
+        "Generated by `schemas/make_docs.py` from the study file's model (`nwb_ketamine/metadata/model.py`); do "
+        "not edit by hand. The same model generates `schemas/study.schema.json`.",
         "See `examples/study.yaml` for a complete example. `nwb-ketamine check STUDY.yaml` validates a file.",
         "",
         schema["description"],
         "",
         "Rules checked beyond the schema: references to subjects, drugs and stress protocols must be declared; "
-        "units must be known (doses mg/kg, ug/kg, g/kg, mg, ug; concentrations M, mM, uM, nM, pM, mg/mL, ug/mL; "
-        "volumes mL, uL, mL/kg, uL/g; weights g, kg, mg; durations s, min, h, d; potentials mV, V); date-times must "
-        "carry a UTC offset and not be in the future; species must be a Latin binomial or an NCBITaxon IRI; "
-        "regions must be Allen CCF acronyms or known labels (LHb → LH); raw files must exist.",
+        "quantities must be in one of the units listed with their field; date-times must carry a UTC offset and "
+        "not be in the future; species must be a Latin binomial or an NCBITaxon IRI; regions must be Allen CCF "
+        "acronyms or known labels (LHb → LH); raw files must exist.",
         "",
         "## Top level",
         "",
         *_table(schema, defs),
         "",
-        "## study",
-        "",
-        *_table(schema["properties"]["study"], defs),
-        "",
     ]
-    for name, sub in defs.items():
-        if sub.get("type") == "object":
-            out += [f"## {name}", "", *([sub["description"], ""] if "description" in sub else []), *_table(sub, defs)]
-            out.append("")
+    for name in [name for name in order if defs[name].get("type") == "object"]:
+        sub = defs[name]
+        out += [f"## {name}", "", *([sub["description"], ""] if "description" in sub else []), *_table(sub, defs), ""]
     return "\n".join(out)
 
 
 def analysis_reference() -> str:
+    """The analysis parameters' reference, from the parameter dataclasses."""
     from dataclasses import MISSING, fields
 
     from nwb_ketamine.analysis.bursts import BurstParameters
@@ -128,6 +153,7 @@ def analysis_reference() -> str:
 
 
 def main():
+    """Write the three references into docs/."""
     DOCS.mkdir(exist_ok=True)
     (DOCS / "analysis.md").write_text(analysis_reference())
     (DOCS / "extension.md").write_text(extension_reference())

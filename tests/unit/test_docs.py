@@ -1,4 +1,4 @@
-"""The generated references in docs/ and the extension YAML must match what the generators write now."""
+"""The generated docs, the extension YAML and the study file's schema must match what their generators write now."""
 
 import subprocess
 import sys
@@ -24,3 +24,13 @@ def test_extension_spec_is_up_to_date(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(script), str(tmp_path)], check=True)
     after = {p.name: p.read_text() for p in tmp_path.glob("ndx-drug-stress.*.yaml")}
     assert after == before, "run python schemas/create_extension_spec.py and commit the YAML"
+
+
+def test_study_schema_is_up_to_date(tmp_path):
+    script = ROOT / "schemas" / "create_study_schema.py"
+    code = "import runpy, sys; runpy.run_path(sys.argv[1])['main'](sys.argv[2])"
+    subprocess.run([sys.executable, "-c", code, str(script), str(tmp_path)], check=True)
+    committed = (ROOT / "schemas" / "study.schema.json").read_text(encoding="utf-8")
+    assert (tmp_path / "study.schema.json").read_text(encoding="utf-8") == committed, (
+        "run python schemas/create_study_schema.py and commit the schema"
+    )
