@@ -133,7 +133,7 @@ def analysis_reference() -> str:
     from dataclasses import MISSING, fields
 
     from nwb_ketamine.analysis.bursts import BurstParameters
-    from nwb_ketamine.analysis.epsc import EpscParameters
+    from nwb_ketamine.analysis.epsc_parameters import EpscParameters
     from nwb_ketamine.analysis.parameters import unit_of
 
     out = [

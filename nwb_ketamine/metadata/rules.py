@@ -250,7 +250,7 @@ def check_analysis(problems: Problems, analysis: AnalysisEntry | None, has_slice
     from dataclasses import MISSING, fields
 
     from nwb_ketamine.analysis.bursts import BurstParameters
-    from nwb_ketamine.analysis.epsc import EpscParameters
+    from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 
     for section, cls, required in (("epsc", EpscParameters, has_slice_sessions), ("bursts", BurstParameters, False)):
         known = {f.name: f for f in fields(cls)}

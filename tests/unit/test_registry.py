@@ -1,11 +1,13 @@
 """The converter registry covers every session type and sorting format the study file allows."""
 
 import json
+from importlib.resources import files
 
 from nwb_ketamine.converters.abf import AbfSliceConverter
 from nwb_ketamine.converters.invivo import InVivoConverter
 from nwb_ketamine.converters.registry import CONVERTERS, SORTING_FORMATS, converter_class
-from nwb_ketamine.metadata import SCHEMA_PATH
+
+SCHEMA_PATH = files("nwb_ketamine.schemas") / "study.schema.json"
 
 
 def _enum(schema, *path):
