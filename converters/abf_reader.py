@@ -31,7 +31,7 @@ from nwb_ketamine.metadata import ABF_CURRENT_UNITS, ABF_VOLTAGE_UNITS
 
 logger = logging.getLogger(__name__)
 
-# One table of units for the study file's validator and the converter (metadata.py holds it).
+# One table of units for the study file's validator and the converter (nwb_ketamine.metadata.values holds it).
 CURRENT_UNITS = ABF_CURRENT_UNITS
 VOLTAGE_UNITS = ABF_VOLTAGE_UNITS
 #: What the response and the command of each clamp mode are measured in.
