@@ -16,6 +16,14 @@ from nwb_ketamine import vocabulary as vocab
 from nwb_ketamine.metadata.values import Quantity
 
 
+def _ccf(region: str) -> str:
+    """The CCF acronym of a validated region label."""
+    acronym = vocab.ccf_region(region)
+    if acronym is None:
+        raise ValueError(f"region {region!r} has no Allen CCF acronym; check the study file first")
+    return acronym
+
+
 @dataclass(frozen=True)
 class StudyInfo:
     """What the study is (fields as in the file's ``study`` section)."""
@@ -170,9 +178,9 @@ class SliceSession:
     type: str = "slice"
 
     @property
-    def ccf_region(self) -> str | None:
-        """The Allen CCF acronym of the region."""
-        return vocab.ccf_region(self.region)
+    def ccf_region(self) -> str:
+        """The Allen CCF acronym of the region (the validator refuses a region without one)."""
+        return _ccf(self.region)
 
     @property
     def key(self) -> str:
@@ -199,9 +207,9 @@ class Tetrode:  # numpydoc ignore=PR02
     number: int = 0
 
     @property
-    def ccf_region(self) -> str | None:
-        """The Allen CCF acronym of the region."""
-        return vocab.ccf_region(self.region)
+    def ccf_region(self) -> str:
+        """The Allen CCF acronym of the region (the validator refuses a region without one)."""
+        return _ccf(self.region)
 
 
 @dataclass(frozen=True)
