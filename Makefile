@@ -21,9 +21,15 @@ demo: $(BIN)/nwb-ketamine
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# ruff (style, imports, docstring rules), mypy (types) and numpydoc (every public function documents its
+# parameters) on the package; tests, benchmarks and examples get ruff only.
+PACKAGE_DIRS := nwb_ketamine converters explorer schemas
+
 lint: $(BIN)/nwb-ketamine
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy $(PACKAGE_DIRS)
+	$(BIN)/python -m numpydoc lint $$(find $(PACKAGE_DIRS) -name '*.py' | sort)
 
 format: $(BIN)/nwb-ketamine
 	$(BIN)/ruff check --fix .
