@@ -134,3 +134,66 @@ class ComparePanel:
         fig.xaxis.major_label_overrides = labels
         fig.yaxis.axis_label = ylabel
         self._title.text = title
+
+
+def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], values, subjects, colours: dict,
+                  ylabel: str, fmt: str = "png"):  # fmt: skip
+    """The compare figure drawn with matplotlib (PNG or SVG bytes), the same geometry as the bokeh facets.
+
+    Parameters
+    ----------
+    panels : list of (str, list of dict)
+        Each facet's title and groups (as given to :meth:`ComparePanel.show`), row by row.
+    shape : tuple of int
+        Facet rows and columns.
+    values, subjects : numpy.ndarray
+        The plotted measure and the animal of each row of the view's data.
+    colours : dict
+        Colour level → colour.
+    ylabel : str
+        The axis label.
+    fmt : str
+        'png' or 'svg'.
+
+    Returns
+    -------
+    io.BytesIO
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
+    widest = max((len(rows) for _, rows in panels), default=1)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(4, 2.2 * widest) * n_cols, 4.5 * n_rows), squeeze=False,
+                             sharey=True)  # fmt: skip
+    rng = np.random.default_rng(0)
+    for ax, (title, rows) in zip(axes.ravel(), panels, strict=False):
+        for row in rows:
+            v = values[row["index"]]
+            colour = colours.get(row["colour_level"], PALETTE[0])
+            ax.boxplot(v, positions=[row["pos"]], widths=0.6, showfliers=False, patch_artist=True,
+                       boxprops={"facecolor": colour, "alpha": 0.3}, medianprops={"color": "black"})  # fmt: skip
+            ax.scatter(row["pos"] + rng.uniform(-0.18, 0.18, len(v)), v, s=10, color=colour, alpha=0.7)
+            animals, which = np.unique(subjects[row["index"]], return_inverse=True)
+            means = np.bincount(which, v) / np.bincount(which)
+            ax.scatter(np.full(animals.size, row["pos"]), means, marker="D", s=40, facecolor="white",
+                       edgecolor="black", zorder=3)  # fmt: skip
+        ax.set_xticks([r["pos"] for r in rows])
+        ax.set_xticklabels(
+            [f"{r['x_level']}" + (f"\n{r['colour_level']}" if r["colour_level"] else "")
+             + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows], fontsize=8,
+        )  # fmt: skip
+        if title:
+            ax.set_title(title, fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format=fmt, dpi=120)
+    plt.close(fig)
+    out.seek(0)
+    return out
