@@ -36,8 +36,8 @@ from nwb_ketamine.explorer.urlstate import COMPARE_URL_PARAMS, DETAIL_URL_PARAMS
 
 log = logging.getLogger(__name__)
 
-VIEWS = {"compare": "Compare", "paired": "Paired (units)", "overview": "Overview", "cell": "Cell", "unit": "Unit", "traces": "Raw traces",
-         "file": "NWB file"}  # fmt: skip
+VIEWS = {"compare": "Compare", "paired": "Paired (units)", "overview": "Overview", "cell": "Cell", "unit": "Unit",
+         "traces": "Raw traces", "file": "NWB file"}  # fmt: skip
 #: view → (module, class) of the detail views, imported when first needed.
 DETAIL_VIEWS = {
     "cell": ("cell", "CellView"),

@@ -310,7 +310,7 @@ class CompareView(pn.viewable.Viewer):
     def _data_display(self) -> pd.DataFrame:
         """The plotted rows, the same columns for cells and units (epoch is empty for cells)."""
         shown = self.data.reindex(columns=DATA_COLUMNS)
-        shown["epoch"] = shown["epoch"].fillna("")
+        shown["epoch"] = shown["epoch"].astype(object).fillna("")
         shown[VALUE] = shown[VALUE].round(3)
         return shown
 

@@ -20,7 +20,7 @@ from nwb_ketamine.analysis.stats import STAT_COLUMNS, comparison_table
 
 MIXED_LEVEL = "mixed model (animal random effect)"
 #: Columns after the stats module's: the mixed model's, the row's p, its adjustment and a note.
-EXTRA_COLUMNS = ["n_obs", "n_animals", "estimate", "ci_low", "ci_high", "converged", "p", "p_holm", "note"]
+EXTRA_COLUMNS = ["n_obs", "n_animals", "estimate", "std_error", "ci_low", "ci_high", "converged", "p", "p_holm", "note"]
 #: The displayed columns (fixed, so the table does not rebuild its column models on a change).
 DISPLAY_COLUMNS = ["within", "group_a", "group_b", "level", "n_a", "n_b", "p", "p_holm", "rank_biserial",
                    "hedges_g", "estimate", "ci", "note"]  # fmt: skip

@@ -1,7 +1,8 @@
 """The explorer's state in the URL: which parameters the query string keeps, and reading them from a request.
 
 Design decision: **the URL is the state.** ``view``, ``cell``, ``unit`` and ``file`` of the app, the
-compare view's measure, grouping, facets and filters, the paired view's measure and facets, the unit view's burst rule (``unit_onset_isi_ms``, ...) and the traces
+compare view's measure, grouping, facets and filters, the paired view's measure and facets, the unit
+view's burst rule (``unit_onset_isi_ms``, ...) and the traces
 view's window (``traces_start_s``, ``traces_window_s``, ``traces_group``) are synced to the query string
 (``pn.state.location.sync``), so a view can be shared by copying the address. Detail views are rebuilt
 whenever the app's view or key changes, so their URL parameters live in one :class:`DetailState` that is
@@ -67,6 +68,8 @@ def _query_values(obj: param.Parameterized, names, args: dict) -> dict:
 
 def _deserialize(parameter: param.Parameter, text: str):
     # param's Number.deserialize returns the text unchanged (JSON numbers need no decoding)
+    if isinstance(parameter, param.Boolean):
+        return {"true": True, "false": False}[text.strip().lower()]
     if isinstance(parameter, param.List):
         values = json.loads(text)
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
