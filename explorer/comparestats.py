@@ -73,9 +73,24 @@ def statistics_table(
         order = table["level"].map(_LEVEL_ORDER)
         table = table.assign(_order=order).sort_values([*within, "group_a", "_order"], kind="stable")
         table = table.drop(columns="_order").reset_index(drop=True)
-    table["p_holm"] = adjust_p(table["p"].to_numpy(dtype=float), "holm") if len(table) else []
+    table["p_holm"] = _holm(table["p"].to_numpy(dtype=float)) if len(table) else []
     table["note"] = table["note"].fillna("")
     return table
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """:func:`adjust_p` (Holm) without the cost of the full garbage collection statsmodels' Holm branch runs.
+
+    In a served session holding 10,000-row documents that collection takes ~130 ms; frozen objects are
+    not scanned, and unfreezing returns them to the collector unchanged.
+    """
+    import gc
+
+    gc.freeze()
+    try:
+        return adjust_p(p, "holm")
+    finally:
+        gc.unfreeze()
 
 
 def caption(table: pd.DataFrame) -> str:
