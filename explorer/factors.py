@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.analysis.stats import reference_level
+from nwb_ketamine.analysis.stats import REFERENCE_LEVELS, reference_level
 
 #: factor → label, in the order the controls list them.
 FACTORS = {
@@ -133,7 +133,8 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
     rows : pandas.DataFrame
         Output of :func:`factor_rows`.
     filters : dict
-        factor → chosen levels (:data:`NOT_CONTROL` for every level but the control); an empty list, or
+        factor → chosen levels (:data:`NOT_CONTROL` for every level but the control, all levels when
+        none is a named control of :data:`~nwb_ketamine.analysis.stats.REFERENCE_LEVELS`); an empty list, or
         a factor the rows do not have, keeps every row.
 
     Returns
@@ -148,7 +149,8 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
         if NOT_CONTROL in chosen:
             present = rows[factor].unique()
             control = control_level(factor, present)
-            levels |= {str(v) for v in present if v != control}
+            known = control in REFERENCE_LEVELS.get(factor, ())  # with no named control, every level is kept
+            levels |= {str(v) for v in present if v != control or not known}
         keep &= rows[factor].isin(levels).to_numpy()
     return keep
 
