@@ -142,7 +142,7 @@ class CompareView(pn.viewable.Viewer):
 
     @property
     def filters(self) -> dict[str, list[str]]:
-        """factor → the levels its filter keeps (empty: all)."""
+        """The levels each factor's filter keeps (empty: all)."""
         return {factor: list(getattr(self, f"filter_{factor}")) for factor in FACTORS}
 
     @property
@@ -254,6 +254,7 @@ class CompareView(pn.viewable.Viewer):
         data = self.data
 
         def levels(column):
+            """The levels of ``column`` in the data (one None level when it is on no axis)."""
             return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
 
         row_levels, col_levels = levels(self.facet_row), levels(self.facet_col)

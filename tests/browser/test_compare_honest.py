@@ -5,7 +5,6 @@ from urllib.parse import quote
 import pytest
 
 from nwb_ketamine.explorer.store import ArchiveStore
-
 from tests.browser.conftest import screenshot
 from tests.browser.test_compare_plot import SCATTER_SOURCES
 

@@ -17,7 +17,11 @@ def test_compare_first_load_is_the_headline(synthetic):
     """NMDAR-EPSCs of stressed animals, x = region, colour = drug, one facet column per time since injection."""
     view = CompareView(synthetic)
     assert (view.measure, view.x, view.colour, view.facet_row, view.facet_col) == (
-        "nmda_amplitude", "region", "drug", "none", "time_group"
+        "nmda_amplitude",
+        "region",
+        "drug",
+        "none",
+        "time_group",
     )
     assert set(view.data["stress"]) == {"chronic restraint"} and set(view.data["region"]) == {"LH", "CA1"}
     assert [p.figure.title.text for p in view.panels] == ["Time since injection: 1h", "Time since injection: 24h"]
