@@ -253,8 +253,18 @@ class CompareView(pn.viewable.Viewer):
         """Per facet (row level, column level): the groups in x order with position, colour, counts and rows."""
         data = self.data
 
-        def levels(column):
-            """The levels of ``column`` in the data (one None level when it is on no axis)."""
+        def levels(column: str) -> list:
+            """The levels of ``column`` in the data (one None level when it is on no axis).
+
+            Parameters
+            ----------
+            column : str
+                A factor, or 'none'.
+
+            Returns
+            -------
+            list
+            """
             return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
 
         row_levels, col_levels = levels(self.facet_row), levels(self.facet_col)
@@ -275,7 +285,7 @@ class CompareView(pn.viewable.Viewer):
                 rows: list[dict] = []
                 for xl in x_levels:
                     for cl in colour_levels:
-                        labels = {}
+                        labels: dict[str, str] = {}
                         for role, level in (("row", row_level), ("col", col_level), ("x", xl), ("colour", cl)):
                             column = dict(named)[role]
                             if level is not None and column != "none":

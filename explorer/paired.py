@@ -126,7 +126,7 @@ class PairedView(pn.viewable.Viewer):
         self.figures = []
         for i, (labels, part) in enumerate(facets):
             title = " · ".join(f"{FACTORS[c]}: {v}" for c, v in labels.items())
-            fig = figure(height=360, width=300, x_range=Range1d(-0.3, 1.3), y_range=y_range, title=title,
+            fig = figure(height=360, width=300, x_range=Range1d(start=-0.3, end=1.3), y_range=y_range, title=title,
                          tools="pan,box_zoom,wheel_zoom,reset,save", toolbar_location="above")  # fmt: skip
             colour = PALETTE[(i + 1) % len(PALETTE)]
             units = ColumnDataSource({"xs": [[0.0, 1.0]] * len(part), "ys": part[["before", "after"]].values.tolist()})
@@ -185,6 +185,6 @@ class PairedView(pn.viewable.Viewer):
 
 
 def _n_label(part: pd.DataFrame):
-    from bokeh.models import Title
+    from bokeh.models.annotations import Title
 
     return Title(text=f"n = {len(part)} units / {part['subject'].nunique()} animals", align="center")
