@@ -39,8 +39,16 @@ CHANGES = [
     {"normalise": True},
     {"x": "drug"},
     {"measure": "percent_in_bursts"},
-    {"colour": "drug", "x": "region", "facet_row": "none", "facet_col": "time_group", "normalise": False,
-     "measure": "nmda_amplitude", "filter_stress": [NOT_CONTROL], "filter_region": []},
+    {
+        "colour": "drug",
+        "x": "region",
+        "facet_row": "none",
+        "facet_col": "time_group",
+        "normalise": False,
+        "measure": "nmda_amplitude",
+        "filter_stress": [NOT_CONTROL],
+        "filter_region": [],
+    },
 ]
 STATE = ("measure", "x", "colour", "facet_row", "facet_col", "normalise", "filter_stress", "filter_region")
 PROTOCOL = Protocol()

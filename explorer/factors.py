@@ -93,8 +93,8 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``key``, ``subject``, ``file``, the factors of :data:`FACTORS` present, then the source's other
-        columns under their own names; index 0..n-1.
+        ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only) and ``file``;
+        index 0..n-1.
     """
     source = getattr(store, table)
     if accepted_only:
@@ -104,11 +104,11 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
             source = source[source["curation_label"] == "good"]
     source = source.reset_index(drop=True)
     rows = pd.DataFrame({"key": source[KEY_COLUMNS[table]].astype(str), "subject": source["subject"].astype(str)})
-    rows["file"] = source["file"].to_numpy()
     for column in ("region", "drug", "dose", "stress", "time_group"):
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"
     if table == "units":
         rows["epoch"] = source["epoch"].astype(str).to_numpy() if "epoch" in source else "none"
+    rows["file"] = source["file"].to_numpy()
     sessions = store.sessions
     if "sex" in source:
         rows["sex"] = source["sex"].astype(str).to_numpy()
