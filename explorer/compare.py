@@ -28,7 +28,7 @@ from bokeh.models import Range1d
 
 from nwb_ketamine.analysis.stats import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, render_figure
+from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.factors import (
     DEFAULT_EPOCH,
     FACTORS,
@@ -37,7 +37,6 @@ from nwb_ketamine.explorer.factors import (
     factor_rows,
     filter_mask,
     one_epoch,
-    ordered_levels,
 )
 from nwb_ketamine.explorer.store import ArchiveStore
 
@@ -251,64 +250,10 @@ class CompareView(pn.viewable.Viewer):
 
     def _positions(self) -> dict:
         """Per facet (row level, column level): the groups in x order with position, colour, counts and rows."""
-        data = self.data
-
-        def levels(column: str) -> list:
-            """The levels of ``column`` in the data (one None level when it is on no axis).
-
-            Parameters
-            ----------
-            column : str
-                A factor, or 'none'.
-
-            Returns
-            -------
-            list
-            """
-            return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
-
-        row_levels, col_levels = levels(self.facet_row), levels(self.facet_col)
-        x_levels = ordered_levels(data[self.x], self.x) if not data.empty else []
-        colour_levels = levels(self.colour) if self.colour not in ("none", self.x) else [None]
+        layout, colour_levels = facet_groups(self.data, self.x, self.colour, self.facet_row, self.facet_col)
         self.colours = {level: PALETTE[i % len(PALETTE)] for i, level in enumerate(colour_levels)}
         self._colour_codes = {level: i % len(PALETTE) for i, level in enumerate(colour_levels)}
-        colour = self.colour if self.colour != self.x else "none"
-        named = [("row", self.facet_row), ("col", self.facet_col), ("x", self.x), ("colour", colour)]
-        columns = [*dict.fromkeys(c for _, c in named if c != "none")]
-        groups = data.groupby(columns, sort=False).indices if not data.empty else {}
-        indices = {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
-        self._subjects = pd.factorize(data["subject"])
-        subjects, keys = self._subjects[0], pd.factorize(data["key"])[0]
-        layout = {}
-        for row_level in row_levels:
-            for col_level in col_levels:
-                rows: list[dict] = []
-                for xl in x_levels:
-                    for cl in colour_levels:
-                        labels: dict[str, str] = {}
-                        for role, level in (("row", row_level), ("col", col_level), ("x", xl), ("colour", cl)):
-                            column = dict(named)[role]
-                            if level is not None and column != "none":
-                                if labels.get(column, level) != level:
-                                    labels = {}
-                                    break
-                                labels[column] = level
-                        if not labels:
-                            continue
-                        index = indices.get(tuple(labels.get(c) for c in columns))
-                        if index is None or index.size == 0:
-                            continue
-                        rows.append(
-                            {
-                                "x_level": xl,
-                                "colour_level": cl,
-                                "pos": len(rows),
-                                "n_cells": int(np.unique(keys[index]).size),
-                                "n_animals": int(np.unique(subjects[index]).size),
-                                "index": np.sort(index),
-                            }
-                        )
-                layout[(row_level, col_level)] = rows
+        self._subjects = pd.factorize(self.data["subject"])
         return layout
 
     def _facet_title(self, facet: tuple) -> str:

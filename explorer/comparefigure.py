@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, TapTool
 from bokeh.models.annotations import Title
@@ -84,7 +85,7 @@ class ComparePanel:
         Parameters
         ----------
         rows
-            The facet's groups (:meth:`CompareView._positions`): position, levels, counts, row indices.
+            The facet's groups (:func:`facet_groups`): position, levels, counts, row indices.
         values
             The plotted measure, one per row of the view's data.
         subjects
@@ -197,3 +198,79 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     plt.close(fig)
     out.seek(0)
     return out
+
+
+def facet_groups(data, x: str, colour: str, facet_row: str, facet_col: str) -> tuple[dict, list]:
+    """The groups of each facet of the compare figure, in x order, with their position, counts and rows.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The compare view's data: ``key``, ``subject`` and the factors on its axes.
+    x, colour, facet_row, facet_col : str
+        The factors on the axes ('none' for colour and the facets when unused).
+
+    Returns
+    -------
+    layout : dict
+        (row level, column level) → list of groups: ``x_level``, ``colour_level``, ``pos``, ``n_cells``
+        (distinct cells or units), ``n_animals``, ``index`` (sorted row numbers in ``data``).
+    colour_levels : list
+        The colour levels, control first ([None] without a colour axis).
+    """
+    from nwb_ketamine.explorer.factors import ordered_levels
+
+    def levels(column: str) -> list:
+        """The levels of ``column`` in the data (one None level when it is on no axis).
+
+        Parameters
+        ----------
+        column : str
+            A factor, or 'none'.
+
+        Returns
+        -------
+        list
+        """
+        return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
+
+    row_levels, col_levels = levels(facet_row), levels(facet_col)
+    x_levels = ordered_levels(data[x], x) if not data.empty else []
+    colour_levels = levels(colour) if colour not in ("none", x) else [None]
+    colour = colour if colour != x else "none"
+    named = [("row", facet_row), ("col", facet_col), ("x", x), ("colour", colour)]
+    columns = [*dict.fromkeys(c for _, c in named if c != "none")]
+    groups = data.groupby(columns, sort=False).indices if not data.empty else {}
+    indices = {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
+    subjects, keys = pd.factorize(data["subject"])[0], pd.factorize(data["key"])[0]
+    layout: dict[tuple, list[dict]] = {}
+    for row_level in row_levels:
+        for col_level in col_levels:
+            rows: list[dict] = []
+            for xl in x_levels:
+                for cl in colour_levels:
+                    labels: dict[str, str] = {}
+                    for role, level in (("row", row_level), ("col", col_level), ("x", xl), ("colour", cl)):
+                        column = dict(named)[role]
+                        if level is not None and column != "none":
+                            if labels.get(column, level) != level:
+                                labels = {}
+                                break
+                            labels[column] = level
+                    if not labels:
+                        continue
+                    index = indices.get(tuple(labels.get(c) for c in columns))
+                    if index is None or index.size == 0:
+                        continue
+                    rows.append(
+                        {
+                            "x_level": xl,
+                            "colour_level": cl,
+                            "pos": len(rows),
+                            "n_cells": int(np.unique(keys[index]).size),
+                            "n_animals": int(np.unique(subjects[index]).size),
+                            "index": np.sort(index),
+                        }
+                    )
+            layout[(row_level, col_level)] = rows
+    return layout, colour_levels
