@@ -26,18 +26,31 @@ from bokeh.document import Document
 from bokeh.protocol import Protocol
 
 from nwb_ketamine.explorer.compare import CompareView
+from nwb_ketamine.explorer.factors import NOT_CONTROL
 from nwb_ketamine.explorer.store import synthetic_store
 
 CHANGES = [
     {"measure": "firing_rate"},
     {"measure": "nmda_amplitude"},
     {"colour": "stress"},
-    {"facet": "time_group"},
+    {"facet_col": "none"},
+    {"facet_row": "stress", "facet_col": "time_group"},
+    {"filter_stress": [], "filter_region": ["LH"]},
     {"normalise": True},
     {"x": "drug"},
     {"measure": "percent_in_bursts"},
-    {"colour": "drug", "x": "region", "facet": "none", "normalise": False, "measure": "nmda_amplitude"},
+    {
+        "colour": "drug",
+        "x": "region",
+        "facet_row": "none",
+        "facet_col": "time_group",
+        "normalise": False,
+        "measure": "nmda_amplitude",
+        "filter_stress": [NOT_CONTROL],
+        "filter_region": [],
+    },
 ]
+STATE = ("measure", "x", "colour", "facet_row", "facet_col", "normalise", "filter_stress", "filter_region")
 PROTOCOL = Protocol()
 
 
@@ -82,7 +95,7 @@ def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5)
             update.append(elapsed)
             per_change[i].append(elapsed)
             patch_size.append(size)
-            state = {name: getattr(view, name) for name in ("measure", "x", "colour", "facet", "normalise")}
+            state = {name: getattr(view, name) for name in STATE}
             seconds, nbytes = full_build(store, state)
             baseline.append(seconds)
             full_size.append(nbytes)
@@ -96,6 +109,16 @@ def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5)
     print(f"  ratio update / rebuild: {u / b:.2f}")
     for i, change in enumerate(CHANGES):
         print(f"    {change}: median {1e3 * statistics.median(per_change[i]):.0f} ms")
+    costs = []
+    for _ in range(repeats):
+        events.clear()
+        start = time.perf_counter()
+        view.mixed_model = True
+        PROTOCOL.create("PATCH-DOC", list(events))
+        costs.append(time.perf_counter() - start)
+        view.mixed_model = False
+    n_models = int((view.stats["level"] == "cells").sum())
+    print(f"  mixed model on ({n_models} comparisons, on demand): median {1e3 * statistics.median(costs):.0f} ms")
 
 
 def bench_first_render(archive: Path) -> None:

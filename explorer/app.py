@@ -30,13 +30,14 @@ from param.parameterized import Watcher
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.overview import OverviewView
+from nwb_ketamine.explorer.paired import PairedView
 from nwb_ketamine.explorer.store import ArchiveStore
-from nwb_ketamine.explorer.urlstate import COMPARE_URL_PARAMS, DETAIL_URL_PARAMS, DetailState
+from nwb_ketamine.explorer.urlstate import COMPARE_URL_PARAMS, DETAIL_URL_PARAMS, PAIRED_URL_PARAMS, DetailState
 
 log = logging.getLogger(__name__)
 
-VIEWS = {"compare": "Compare", "overview": "Overview", "cell": "Cell", "unit": "Unit", "traces": "Raw traces",
-         "file": "NWB file"}  # fmt: skip
+VIEWS = {"compare": "Compare", "paired": "Paired (units)", "overview": "Overview", "cell": "Cell", "unit": "Unit",
+         "traces": "Raw traces", "file": "NWB file"}  # fmt: skip
 #: view → (module, class) of the detail views, imported when first needed.
 DETAIL_VIEWS = {
     "cell": ("cell", "CellView"),
@@ -75,6 +76,7 @@ class ExplorerApp(pn.viewable.Viewer):
         super().__init__(**params)
         self.store = store
         self.compare = CompareView(store)
+        self.paired = PairedView(store)
         self.overview: OverviewView | None = None
         self.detail = DetailState()
         #: detail view → the key (unit, file) its DetailState values were made for (None: any)
@@ -141,11 +143,14 @@ class ExplorerApp(pn.viewable.Viewer):
         self.current = body
         self._main.objects = [body]
         self._main.loading = False
-        self._sidebar_extra.objects = [self.compare.controls()] if self.view == "compare" else []
+        controls = {"compare": self.compare, "paired": self.paired}.get(self.view)
+        self._sidebar_extra.objects = [controls.controls()] if controls is not None else []
 
     def _build(self, view: str):
         if view == "compare":
             return self.compare
+        if view == "paired":
+            return self.paired
         if view == "overview":
             if self.overview is None:
                 self.overview = OverviewView(self.store)
@@ -213,6 +218,7 @@ class ExplorerApp(pn.viewable.Viewer):
             return
         location.sync(self, {name: name for name in ("view", "cell", "unit", "file")})
         location.sync(self.compare, {name: name for name in COMPARE_URL_PARAMS})
+        location.sync(self.paired, PAIRED_URL_PARAMS)
         location.sync(self.detail, {name: name for names in DETAIL_URL_PARAMS.values() for name in names})
         self._loaded = True
 

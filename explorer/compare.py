@@ -13,6 +13,13 @@ Design decisions:
   sources takes a few tens of ms. A figure is added only when more facets
   are shown than ever before in the session; fewer facets hide the spare figures. A tap on a point sets
   :attr:`CompareView.selected` to its cell or unit key.
+- The landing view is the study's headline: NMDAR-EPSC amplitude of stressed animals (the stress filter
+  "all but control"), x = region, colour = drug, one facet column per time since injection.
+- Honest units of observation: a unit measure shows one epoch (post-injection by default, said in a
+  notice) unless epoch or the unit's time group is on an axis, so a unit never counts twice in a box;
+  the n labels count distinct cells (units) and animals.
+- The statistics (:mod:`~nwb_ketamine.explorer.comparestats`) add the mixed model only when asked
+  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
 """
 
@@ -26,8 +33,18 @@ import panel as pn
 import param
 from bokeh.models import Range1d
 
-from nwb_ketamine.analysis.stats import STAT_COLUMNS, comparison_table, group_counts, normalise_to_reference
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel
+from nwb_ketamine.analysis.stats import normalise_to_reference
+from nwb_ketamine.explorer import comparestats
+from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
+from nwb_ketamine.explorer.factors import (
+    DEFAULT_EPOCH,
+    FACTORS,
+    NOT_CONTROL,
+    control_level,
+    factor_rows,
+    filter_mask,
+    one_epoch,
+)
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -41,24 +58,24 @@ MEASURES = {
     "burst_rate": ("Burst frequency", "units", "burst_rate_hz", "Hz", None),
     "spikes_per_burst": ("Spikes per burst", "units", "mean_spikes_per_burst", "", None),
     "intraburst_frequency": ("Intraburst frequency", "units", "mean_intraburst_frequency_hz", "Hz", None),
+    "tonic_rate": ("Tonic firing rate", "units", "tonic_rate_hz", "Hz", None),
 }
-GROUP_LABELS = {"region": "Region", "drug": "Drug", "stress": "Stress", "time_group": "Time since injection"}
-KEY_COLUMNS = {"cells": "cell_key", "units": "unit_key"}
-DATA_COLUMNS = ["key", "subject", "region", "drug", "stress", "time_group", "epoch", VALUE]
+GROUP_LABELS = FACTORS
+DATA_COLUMNS = ["key", "subject", *FACTORS, VALUE]
+#: Normalisation compares with the control mean of the same region, stress and time group.
+NORMALISE_WITHIN = ("region", "stress", "time_group")
+_AXES = {label: key for key, label in FACTORS.items()}
+_OR_NONE = {**_AXES, "None": "none"}
 
 
-def _levels(series: pd.Series, column: str) -> list[str]:
-    from nwb_ketamine.analysis.stats import reference_level
-
-    levels = sorted(series.astype(str).unique())
-    reference = reference_level(column, levels)
-    if reference is None or reference not in levels:
-        return levels
-    return [reference, *[v for v in levels if v != reference]]
+def _filter(factor: str, default=()) -> param.List:
+    return param.List(
+        default=list(default), item_type=str, doc=f"Levels of {FACTORS[factor].lower()} kept (all if empty)."
+    )
 
 
 class CompareView(pn.viewable.Viewer):
-    """Box plots of one measure by group, with cell-level and animal-level statistics.
+    """Box plots of one measure by group, with cell-level, animal-level and mixed-model statistics.
 
     Parameters
     ----------
@@ -71,17 +88,22 @@ class CompareView(pn.viewable.Viewer):
     measure: param.Selector[str] = param.Selector(
         default="nmda_amplitude", objects={v[0]: k for k, v in MEASURES.items()}
     )
-    x: param.Selector[str] = param.Selector(
-        default="region", objects={"Region": "region", "Drug": "drug"}, label="x axis"
-    )
-    colour: param.Selector[str] = param.Selector(
-        default="drug", objects={"Drug": "drug", "Stress": "stress", "None": "none"}
-    )
-    facet: param.Selector[str] = param.Selector(
-        default="none", objects={"None": "none", "Time since injection": "time_group", "Stress": "stress"}
-    )
-    normalise = param.Boolean(default=False, label="Normalise to the saline mean (same region and time)")
+    x: param.Selector[str] = param.Selector(default="region", objects=_AXES, label="x axis")
+    colour: param.Selector[str] = param.Selector(default="drug", objects=_OR_NONE)
+    facet_row: param.Selector[str] = param.Selector(default="none", objects=_OR_NONE, label="Facet rows")
+    facet_col: param.Selector[str] = param.Selector(default="time_group", objects=_OR_NONE, label="Facet columns")
+    filter_region = _filter("region")
+    filter_drug = _filter("drug")
+    filter_dose = _filter("dose")
+    filter_stress = _filter("stress", [NOT_CONTROL])
+    filter_time_group = _filter("time_group")
+    filter_epoch = _filter("epoch")
+    filter_sex = _filter("sex")
+    filter_qc = _filter("qc")
+    epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
+    normalise = param.Boolean(default=False, label="Normalise to the control mean (same region, stress and time)")
     accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only")
+    mixed_model = param.Boolean(default=False, label="Mixed model (animal random effect)")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
 
     def __init__(self, store: ArchiveStore, **params) -> None:
@@ -89,12 +111,15 @@ class CompareView(pn.viewable.Viewer):
         self.store = store
         self._y_range = Range1d(start=0, end=1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
-        self.panels: list[ComparePanel] = []  # the facets shown now
-        self._plot_area = pn.Row(sizing_mode="stretch_width")  # facets side by side (a grid re-lays out on change)
+        self.panels: list[ComparePanel] = []  # the facets shown now, row by row
+        self._shape: tuple[int, int] = (0, 0)
+        self._plot_area = pn.Column(sizing_mode="stretch_width")  # a Row of facets per facet row
         self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._stats_table = pn.widgets.Tabulator(
-            pd.DataFrame(), disabled=True, show_index=False, sizing_mode="stretch_width", height=220
-        )
+            pd.DataFrame(columns=comparestats.DISPLAY_COLUMNS), disabled=True, show_index=False,
+            sizing_mode="stretch_width", height=260,
+        )  # fmt: skip
+        self._stats_caption = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._data_table = pn.widgets.Tabulator(
             pd.DataFrame(),
             disabled=True,
@@ -106,6 +131,7 @@ class CompareView(pn.viewable.Viewer):
         )
         self._data_table.on_click(self._on_table_click)
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
+        self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = pn.Row(
             pn.widgets.FileDownload(callback=self.data_csv, filename="compare-data.csv", label="Data (CSV)"),
             pn.widgets.FileDownload(callback=self.stats_csv, filename="compare-statistics.csv", label="Stats (CSV)"),
@@ -121,130 +147,133 @@ class CompareView(pn.viewable.Viewer):
         return MEASURES[self.measure][1]
 
     @property
+    def filters(self) -> dict[str, list[str]]:
+        """The levels each factor's filter keeps (empty: all)."""
+        return {factor: list(getattr(self, f"filter_{factor}")) for factor in FACTORS}
+
+    @property
+    def control(self) -> str | None:
+        """The drug level normalisation and drug contrasts compare with (see :func:`factors.control_level`)."""
+        rows, _ = self._rows(self.table)
+        return control_level("drug", rows["drug"].unique()) if len(rows) else None
+
+    @property
     def value_label(self) -> str:
-        """Axis label of the current measure (with its unit, or '% of saline' when normalised)."""
+        """Axis label of the current measure (with its unit, or '% of CONTROL' when normalised)."""
         label, _, _, unit, _ = MEASURES[self.measure]
         if self.normalise:
-            return f"{label} (% of saline)"
+            return f"{label} (% of {self.control})"
         return f"{label} ({unit})" if unit else label
 
     @property
     def counts(self) -> pd.DataFrame:
-        """Cells (or unit × epoch rows) and animals per plotted group."""
-        return group_counts(self.data, self._groups(), VALUE)
+        """Distinct cells (or units) and animals per plotted group."""
+        groups = self._groups()
+        grouped = self.data.groupby(groups, observed=True, sort=True) if groups else None
+        if grouped is None:
+            return pd.DataFrame(
+                {"n_cells": [self.data["key"].nunique()], "n_animals": [self.data["subject"].nunique()]}
+            )
+        out = grouped["key"].nunique().to_frame("n_cells")
+        out["n_animals"] = grouped["subject"].nunique()
+        return out.reset_index()
+
+    def _axes(self) -> list[str]:
+        return [c for c in (self.x, self.colour, self.facet_row, self.facet_col) if c != "none"]
 
     def _groups(self) -> list[str]:
-        return [*dict.fromkeys(c for c in (self.x, self.colour, self.facet) if c != "none")]
+        return [*dict.fromkeys(self._axes())]
 
-    def _rows(self, table: str) -> pd.DataFrame:
-        """The rows of catalog ``table`` the view may show (QC filter applied), labels as strings.
+    def _rows(self, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows of catalog ``table`` the view may show (QC filter applied) and their measures.
 
-        Cached per table and filter, since only the measure column changes between most updates.
+        Cached per table and QC filter, since only the measure column changes between most updates.
         """
         cache_key = (table, self.accepted_only)
         if cache_key not in self._row_cache:
+            rows = factor_rows(self.store, table, self.accepted_only)
             source = getattr(self.store, table)
             if self.accepted_only:
                 if table == "cells" and "accepted" in source:
                     source = source[source["accepted"].astype(bool)]
                 elif table == "units" and "curation_label" in source:
                     source = source[source["curation_label"] == "good"]
-            extra = ["epoch"] if table == "units" else []
-            columns = [KEY_COLUMNS[table], "subject", "region", "drug", "stress", "time_group", "file", *extra]
-            rows = source[[*dict.fromkeys(columns)]].rename(columns={KEY_COLUMNS[table]: "key"})
-            rows = rows.astype({c: str for c in ("region", "drug", "stress", "time_group")})
             measures = [m[2] for m in MEASURES.values() if m[1] == table and m[2] in source]
-            self._row_cache[cache_key] = (rows.reset_index(drop=True), source[measures].reset_index(drop=True))
+            self._row_cache[cache_key] = (rows, source[measures].reset_index(drop=True))
         return self._row_cache[cache_key]
 
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
         rows, measures = self._rows(table)
         frame = rows.copy(deep=False)
-        frame[VALUE] = measures[column].to_numpy(dtype=float)
+        frame[VALUE] = measures[column].to_numpy(dtype=float) if column in measures else np.nan
         if transform is not None:
             frame[VALUE] = transform(frame[VALUE])
+        frame = frame[filter_mask(frame, self.filters)]
+        frame, self.shown_epoch = one_epoch(frame, self._axes(), self.epoch)
         if self.normalise:
-            frame[VALUE] = normalise_to_reference(frame, VALUE, by=("region", "time_group"))
+            control = control_level("drug", frame["drug"].unique()) if len(frame) else "saline"
+            frame = frame.assign(
+                **{VALUE: normalise_to_reference(frame, VALUE, by=NORMALISE_WITHIN, column="drug", reference=control)}
+            )
         return frame.dropna(subset=[VALUE]).reset_index(drop=True)
 
     def refresh(self) -> None:
         """Recompute the data, statistics and plot from the current parameters."""
         self.data = self._frame()
         contrast = self.colour if self.colour != "none" else self.x
-        within = [c for c in (self.x, self.facet) if c not in ("none", contrast)]
-        self.stats = comparison_table(self.data, VALUE, contrast, within)
+        within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
+        reference = control_level(contrast, self.data[contrast].unique()) if len(self.data) else None
+        self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
         self._layout = self._positions()
         if self.data.empty:
-            self._message.object = f"No {self.table} with a value of {MEASURES[self.measure][0]} in the catalog."
+            self._message.object = (
+                f"No {self.table} with a value of {MEASURES[self.measure][0]} in the catalog pass the filters."
+            )
             self._message.visible = True
         else:
             self._message.visible = False
+        notes = []
+        if self.shown_epoch is not None:
+            notes.append(
+                f"Unit measures: the **{self.shown_epoch}** epoch only (put Epoch on an axis to compare epochs)."
+            )
+        chosen = {f: v for f, v in self.filters.items() if v}
+        if chosen:
+            notes.append("Filters: " + "; ".join(f"{FACTORS[f]} ∈ {', '.join(v)}" for f, v in chosen.items()) + ".")
+        self._notice.object = " ".join(notes)
+        self._notice.visible = bool(notes)
         self._update_plot()
-        self._stats_table.value = self._stats_display()
+        self._stats_table.value = comparestats.display(self.stats)
+        self._stats_caption.object = comparestats.caption(self.stats)
         self._data_table.value = self._data_display()
 
-    @param.depends("measure", "x", "colour", "facet", "normalise", "accepted_only", watch=True)
+    @param.depends(
+        "measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only", "mixed_model", "epoch",
+        *[f"filter_{factor}" for factor in FACTORS], watch=True,
+    )  # fmt: skip
     def _on_change(self) -> None:
         self.refresh()
 
     def _positions(self) -> dict:
-        """Per facet level: the groups in x order with their position, colour level, counts and row indices."""
-        data = self.data
-        facet_levels = _levels(data[self.facet], self.facet) if self.facet != "none" else [None]
-        x_levels = _levels(data[self.x], self.x) if not data.empty else []
-        colour_levels = _levels(data[self.colour], self.colour) if self.colour not in ("none", self.x) else [None]
+        """Per facet (row level, column level): the groups in x order with position, colour, counts and rows."""
+        layout, colour_levels = facet_groups(self.data, self.x, self.colour, self.facet_row, self.facet_col)
         self.colours = {level: PALETTE[i % len(PALETTE)] for i, level in enumerate(colour_levels)}
         self._colour_codes = {level: i % len(PALETTE) for i, level in enumerate(colour_levels)}
-        columns = [c for c in (self.facet, self.x, self.colour) if c != "none"]
-        columns = [*dict.fromkeys(columns)]
-        groups = data.groupby(columns, sort=False).indices if not data.empty else {}
-        indices = {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
-        self._subjects = pd.factorize(data["subject"])
-        subjects = self._subjects[0]
-        layout = {}
-        for facet_level in facet_levels:
-            rows: list[dict] = []
-            for xl in x_levels:
-                for cl in colour_levels:
-                    labels = {self.x: xl}
-                    if cl is not None:
-                        labels[self.colour] = cl
-                    if facet_level is not None:
-                        labels[self.facet] = facet_level
-                    key = tuple(labels[c] for c in columns)
-                    index = indices.get(key)
-                    if index is None or index.size == 0:
-                        continue
-                    rows.append(
-                        {
-                            "x_level": xl,
-                            "colour_level": cl,
-                            "pos": len(rows),
-                            "n_cells": int(index.size),
-                            "n_animals": int(np.unique(subjects[index]).size),
-                            "index": np.sort(index),
-                        }
-                    )
-            layout[facet_level] = rows
+        self._subjects = pd.factorize(self.data["subject"])
         return layout
+
+    def _facet_title(self, facet: tuple) -> str:
+        parts = [f"{FACTORS[c]}: {level}" for c, level in zip((self.facet_row, self.facet_col), facet, strict=True)
+                 if level is not None]  # fmt: skip
+        return " · ".join(parts)
 
     # The tables always show the same columns: a Tabulator whose columns change rebuilds its column
     # models (~50 ms), the most expensive part of an update before this.
-    def _stats_display(self) -> pd.DataFrame:
-        """The statistics with the groups of each comparison in one 'within' column, numbers to 3 digits."""
-        within = [c for c in self.stats.columns if c not in ("group_a", "group_b", *STAT_COLUMNS)]
-        shown = self.stats[["group_a", "group_b", *STAT_COLUMNS]].copy()
-        labels = self.stats[within].astype(str).agg(" · ".join, axis=1) if within and len(shown) else "all"
-        shown.insert(0, "within", labels)
-        for column in STAT_COLUMNS[3:]:
-            shown[column] = [float(f"{v:.3g}") if np.isfinite(v) else np.nan for v in shown[column]]
-        return shown
-
     def _data_display(self) -> pd.DataFrame:
         """The plotted rows, the same columns for cells and units (epoch is empty for cells)."""
         shown = self.data.reindex(columns=DATA_COLUMNS)
-        shown["epoch"] = shown["epoch"].fillna("")
+        shown["epoch"] = shown["epoch"].astype(object).fillna("")
         shown[VALUE] = shown[VALUE].round(3)
         return shown
 
@@ -252,25 +281,32 @@ class CompareView(pn.viewable.Viewer):
     def _update_plot(self) -> None:
         """Put the current groups into the bokeh figures.
 
-        New data go into the existing sources when the number of panels is unchanged (a small document
-        patch); new figures are made only when it changes.
+        New data go into the existing sources (a small document patch); a figure is made only when more
+        facets are shown than ever before, and the rows of facets are laid out again only when the grid's
+        shape changes.
         """
         panels = list(self._layout.items())
         if len(self._pool) < len(panels):
             self._pool += [ComparePanel(self._y_range, self._on_tap) for _ in range(len(panels) - len(self._pool))]
-            self._plot_area.objects = [panel.pane for panel in self._pool]
-        if len(panels) != len(self.panels):  # figures are kept (hidden when unused): a small patch
+        n_rows = len({facet[0] for facet, _ in panels}) or 1
+        shape = (n_rows, max(len(panels) // n_rows, 1))
+        if shape != self._shape or len(panels) != len(self.panels):
             self.panels = self._pool[: len(panels)]
             for i, panel in enumerate(self._pool):
                 panel.pane.visible = i < len(panels)
+            grid = [pn.Row(*[p.pane for p in self.panels[r * shape[1] : (r + 1) * shape[1]]],
+                           sizing_mode="stretch_width") for r in range(shape[0])]  # fmt: skip
+            spare = [p.pane for p in self._pool[len(panels) :]]
+            self._plot_area.objects = [*grid, pn.Row(*spare, visible=False)]
+            self._shape = shape
         values = self.data[VALUE].to_numpy()
         low, high = (np.nanmin(values), np.nanmax(values)) if values.size else (0.0, 1.0)
         pad = 0.05 * (high - low) or 1.0
         self._y_range.update(start=low - pad, end=high + pad, reset_start=low - pad, reset_end=high + pad)
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(self.data))
-        for panel, (facet_level, rows) in zip(self.panels, panels, strict=True):
-            title = f"{GROUP_LABELS.get(self.facet, self.facet)}: {facet_level}" if facet_level is not None else ""
-            panel.show(rows, values, self._subjects, jitter, self._colour_codes, self.value_label, title)
+        for panel, (facet, rows) in zip(self.panels, panels, strict=True):
+            panel.show(rows, values, self._subjects, jitter, self._colour_codes, self.value_label,
+                       self._facet_title(facet))  # fmt: skip
 
     def _on_tap(self, rows) -> None:
         """A point was clicked: ``rows`` are its row numbers in :attr:`data`."""
@@ -283,12 +319,12 @@ class CompareView(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------------------------------- export
     def data_csv(self) -> io.StringIO:
-        """The plotted values, one row per cell or unit × epoch, with their group labels (CSV)."""
+        """The plotted values, one row per cell or unit in one epoch, with their group labels (CSV)."""
         out = self.data.rename(columns={VALUE: self.value_label})
         return io.StringIO(out.to_csv(index=False))
 
     def stats_csv(self) -> io.StringIO:
-        """The statistics table, cell level and animal level (CSV)."""
+        """The statistics table, every row with full-precision p-values (CSV)."""
         out = self.stats.copy()
         out.insert(0, "measure", self.value_label)
         return io.StringIO(out.to_csv(index=False))
@@ -305,61 +341,53 @@ class CompareView(pn.viewable.Viewer):
         -------
         io.BytesIO
         """
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        panels = list(self._layout.items())
-        fig, axes = plt.subplots(1, len(panels), figsize=(max(4, 2.2 * max(len(r) for _, r in panels) or 1), 4.5),
-                                 squeeze=False, sharey=True)  # fmt: skip
-        rng = np.random.default_rng(0)
-        for ax, (facet_level, rows) in zip(axes[0], panels, strict=True):
-            for row in rows:
-                values = self.data[VALUE].to_numpy()[row["index"]]
-                colour = self.colours.get(row["colour_level"], PALETTE[0])
-                ax.boxplot(values, positions=[row["pos"]], widths=0.6, showfliers=False, patch_artist=True,
-                           boxprops={"facecolor": colour, "alpha": 0.3}, medianprops={"color": "black"})  # fmt: skip
-                ax.scatter(row["pos"] + rng.uniform(-0.18, 0.18, len(values)), values, s=10, color=colour, alpha=0.7)
-                part = self.data.iloc[row["index"]]
-                means = part.groupby("subject")[VALUE].mean()
-                ax.scatter(np.full(len(means), row["pos"]), means, marker="D", s=40, facecolor="white",
-                           edgecolor="black", zorder=3)  # fmt: skip
-            ax.set_xticks([r["pos"] for r in rows])
-            ax.set_xticklabels(
-                [f"{r['x_level']}" + (f"\n{r['colour_level']}" if r["colour_level"] else "")
-                 + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows], fontsize=8,
-            )  # fmt: skip
-            if facet_level is not None:
-                ax.set_title(f"{GROUP_LABELS.get(self.facet, self.facet)}: {facet_level}", fontsize=9)
-        axes[0][0].set_ylabel(self.value_label)
-        fig.tight_layout()
-        out = io.BytesIO()
-        fig.savefig(out, format=fmt, dpi=120)
-        plt.close(fig)
-        out.seek(0)
-        return out
+        titled = [(self._facet_title(facet), rows) for facet, rows in self._layout.items()]
+        return render_figure(titled, self._shape, self.data[VALUE].to_numpy(), self.data["subject"].to_numpy(),
+                             self.colours, self.value_label, fmt)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
+    def filter_widgets(self) -> list:
+        """One multi-choice per factor, its options the levels of cells and units (and 'all but control')."""
+        widgets = []
+        for factor, label in FACTORS.items():
+            levels: set[str] = set()
+            for table in ("cells", "units"):
+                rows, _ = self._rows(table)
+                if factor in rows:
+                    levels |= set(rows[factor].unique())
+            options = [NOT_CONTROL, *sorted(levels | set(getattr(self, f"filter_{factor}")) - {NOT_CONTROL})]
+            widgets.append(pn.widgets.MultiChoice.from_param(
+                self.param[f"filter_{factor}"], options=options, name=label, placeholder="all",
+                sizing_mode="stretch_width",
+            ))  # fmt: skip
+        return widgets
+
     def controls(self):
         """The widgets of the view's parameters (the app puts them in the sidebar)."""
-        return pn.Param(
-            self.param,
-            parameters=["measure", "x", "colour", "facet", "normalise", "accepted_only"],
-            show_name=False,
-            widgets={"x": pn.widgets.RadioButtonGroup, "colour": pn.widgets.RadioButtonGroup},
+        return pn.Column(
+            pn.Param(
+                self.param,
+                parameters=["measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
+                show_name=False,
+            ),
+            pn.pane.Markdown("**Filters** (empty: all levels)"),
+            *self.filter_widgets(),
+            sizing_mode="stretch_width",
         )
 
     def __panel__(self):
         return pn.Column(
             self._message,
+            self._notice,
             self._plot_area,
             pn.pane.Markdown(
-                "◆ animal mean · labels: n = cells (units) / animals · click a point to open it",
+                "◆ animal mean · labels: n = distinct cells (units) / animals · click a point to open it",
                 styles={"font-size": "0.85em"},
             ),
             self.downloads,
-            pn.pane.Markdown("### Statistics (each level vs the control; cells and animal means)"),
+            pn.pane.Markdown("### Statistics (each level vs the control; cells, animal means, mixed model)"),
+            pn.widgets.Checkbox.from_param(self.param.mixed_model),
+            self._stats_caption,
             self._stats_table,
             pn.pane.Markdown("### Data"),
             self._data_table,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, TapTool
 from bokeh.models.annotations import Title
@@ -84,7 +85,7 @@ class ComparePanel:
         Parameters
         ----------
         rows
-            The facet's groups (:meth:`CompareView._positions`): position, levels, counts, row indices.
+            The facet's groups (:func:`facet_groups`): position, levels, counts, row indices.
         values
             The plotted measure, one per row of the view's data.
         subjects
@@ -134,3 +135,142 @@ class ComparePanel:
         fig.xaxis.major_label_overrides = labels
         fig.yaxis.axis_label = ylabel
         self._title.text = title
+
+
+def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], values, subjects, colours: dict,
+                  ylabel: str, fmt: str = "png"):  # fmt: skip
+    """The compare figure drawn with matplotlib (PNG or SVG bytes), the same geometry as the bokeh facets.
+
+    Parameters
+    ----------
+    panels : list of (str, list of dict)
+        Each facet's title and groups (as given to :meth:`ComparePanel.show`), row by row.
+    shape : tuple of int
+        Facet rows and columns.
+    values, subjects : numpy.ndarray
+        The plotted measure and the animal of each row of the view's data.
+    colours : dict
+        Colour level → colour.
+    ylabel : str
+        The axis label.
+    fmt : str
+        'png' or 'svg'.
+
+    Returns
+    -------
+    io.BytesIO
+    """
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
+    widest = max((len(rows) for _, rows in panels), default=1)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(4, 2.2 * widest) * n_cols, 4.5 * n_rows), squeeze=False,
+                             sharey=True)  # fmt: skip
+    rng = np.random.default_rng(0)
+    for ax, (title, rows) in zip(axes.ravel(), panels, strict=False):
+        for row in rows:
+            v = values[row["index"]]
+            colour = colours.get(row["colour_level"], PALETTE[0])
+            ax.boxplot(v, positions=[row["pos"]], widths=0.6, showfliers=False, patch_artist=True,
+                       boxprops={"facecolor": colour, "alpha": 0.3}, medianprops={"color": "black"})  # fmt: skip
+            ax.scatter(row["pos"] + rng.uniform(-0.18, 0.18, len(v)), v, s=10, color=colour, alpha=0.7)
+            animals, which = np.unique(subjects[row["index"]], return_inverse=True)
+            means = np.bincount(which, v) / np.bincount(which)
+            ax.scatter(np.full(animals.size, row["pos"]), means, marker="D", s=40, facecolor="white",
+                       edgecolor="black", zorder=3)  # fmt: skip
+        ax.set_xticks([r["pos"] for r in rows])
+        ax.set_xticklabels(
+            [f"{r['x_level']}" + (f"\n{r['colour_level']}" if r["colour_level"] else "")
+             + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows], fontsize=8,
+        )  # fmt: skip
+        if title:
+            ax.set_title(title, fontsize=9)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format=fmt, dpi=120)
+    plt.close(fig)
+    out.seek(0)
+    return out
+
+
+def facet_groups(data, x: str, colour: str, facet_row: str, facet_col: str) -> tuple[dict, list]:
+    """The groups of each facet of the compare figure, in x order, with their position, counts and rows.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The compare view's data: ``key``, ``subject`` and the factors on its axes.
+    x, colour, facet_row, facet_col : str
+        The factors on the axes ('none' for colour and the facets when unused).
+
+    Returns
+    -------
+    layout : dict
+        (row level, column level) → list of groups: ``x_level``, ``colour_level``, ``pos``, ``n_cells``
+        (distinct cells or units), ``n_animals``, ``index`` (sorted row numbers in ``data``).
+    colour_levels : list
+        The colour levels, control first ([None] without a colour axis).
+    """
+    from nwb_ketamine.explorer.factors import ordered_levels
+
+    def levels(column: str) -> list:
+        """The levels of ``column`` in the data (one None level when it is on no axis).
+
+        Parameters
+        ----------
+        column : str
+            A factor, or 'none'.
+
+        Returns
+        -------
+        list
+        """
+        return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
+
+    row_levels, col_levels = levels(facet_row), levels(facet_col)
+    x_levels = ordered_levels(data[x], x) if not data.empty else []
+    colour_levels = levels(colour) if colour not in ("none", x) else [None]
+    colour = colour if colour != x else "none"
+    named = [("row", facet_row), ("col", facet_col), ("x", x), ("colour", colour)]
+    columns = [*dict.fromkeys(c for _, c in named if c != "none")]
+    groups = data.groupby(columns, sort=False).indices if not data.empty else {}
+    indices = {k if isinstance(k, tuple) else (k,): v for k, v in groups.items()}
+    subjects, keys = pd.factorize(data["subject"])[0], pd.factorize(data["key"])[0]
+    layout: dict[tuple, list[dict]] = {}
+    for row_level in row_levels:
+        for col_level in col_levels:
+            rows: list[dict] = []
+            for xl in x_levels:
+                for cl in colour_levels:
+                    labels: dict[str, str] = {}
+                    for role, level in (("row", row_level), ("col", col_level), ("x", xl), ("colour", cl)):
+                        column = dict(named)[role]
+                        if level is not None and column != "none":
+                            if labels.get(column, level) != level:
+                                labels = {}
+                                break
+                            labels[column] = level
+                    if not labels:
+                        continue
+                    index = indices.get(tuple(labels.get(c) for c in columns))
+                    if index is None or index.size == 0:
+                        continue
+                    rows.append(
+                        {
+                            "x_level": xl,
+                            "colour_level": cl,
+                            "pos": len(rows),
+                            "n_cells": int(np.unique(keys[index]).size),
+                            "n_animals": int(np.unique(subjects[index]).size),
+                            "index": np.sort(index),
+                        }
+                    )
+            layout[(row_level, col_level)] = rows
+    return layout, colour_levels

@@ -199,7 +199,8 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
 
     ``n_rows`` cells and ``n_rows`` unit × epoch rows over ``n_sessions`` sessions (one animal each), in
     two regions (LH, CA1) × two drugs (saline, ketamine) × two stress levels × two time groups. Ketamine
-    lowers NMDAR-EPSCs and bursting in LH only.
+    lowers NMDAR-EPSCs and bursting in LH only. A unit's two epochs (baseline, post-injection) are
+    consecutive rows of one session.
 
     Parameters
     ----------
@@ -243,6 +244,8 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
 
     def _rows(kind: str) -> pd.DataFrame:
         pick = rng.integers(0, n_sessions, n_rows)
+        if kind == "units":  # a unit's two epochs come from its one session
+            pick = np.repeat(pick[: (n_rows + 1) // 2], 2)[:n_rows]
         out = sessions.iloc[pick].reset_index(drop=True).drop(columns=["modality", "n_cells", "n_units"])
         block = ((out["region"] == "LH") & (out["drug"] == "ketamine")).to_numpy()
         if kind == "cells":
@@ -266,6 +269,7 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
             out["burst_rate_hz"] = rng.gamma(2.0, 0.5, n_rows)
             out["mean_spikes_per_burst"] = 2 + rng.gamma(1.0, 1.0, n_rows)
             out["mean_intraburst_frequency_hz"] = rng.normal(150, 30, n_rows)
+            out["tonic_rate_hz"] = out["firing_rate_hz"] * (1 - out["percent_spikes_in_bursts"] / 100)
             out["object_path"] = UNITS_PATH
         return out
 

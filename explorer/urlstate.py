@@ -1,7 +1,8 @@
 """The explorer's state in the URL: which parameters the query string keeps, and reading them from a request.
 
 Design decision: **the URL is the state.** ``view``, ``cell``, ``unit`` and ``file`` of the app, the
-compare view's measure and grouping, the unit view's burst rule (``unit_onset_isi_ms``, ...) and the traces
+compare view's measure, grouping, facets and filters, the paired view's measure and facets, the unit
+view's burst rule (``unit_onset_isi_ms``, ...) and the traces
 view's window (``traces_start_s``, ``traces_window_s``, ``traces_group``) are synced to the query string
 (``pn.state.location.sync``), so a view can be shared by copying the address. Detail views are rebuilt
 whenever the app's view or key changes, so their URL parameters live in one :class:`DetailState` that is
@@ -11,15 +12,22 @@ values (the rule stored in the file, the first 10 s). Values that do not fit a p
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING
 
 import param
 
+from nwb_ketamine.explorer.factors import FACTORS
+
 if TYPE_CHECKING:
     from nwb_ketamine.explorer.app import ExplorerApp
 
-COMPARE_URL_PARAMS = ["measure", "x", "colour", "facet", "normalise", "accepted_only"]
+COMPARE_URL_PARAMS = ["measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only", "mixed_model",
+                      "epoch", *[f"filter_{factor}" for factor in FACTORS]]  # fmt: skip
+#: The paired view's parameters → their names in the URL.
+PAIRED_URL_PARAMS = {"measure": "paired_measure", "facet_row": "paired_row", "facet_col": "paired_col",
+                     "accepted_only": "paired_accepted_only"}  # fmt: skip
 APP_URL_PARAMS = ["cell", "unit", "file", "view"]
 #: Detail view → {URL name (a :class:`DetailState` parameter): the view's parameter}.
 DETAIL_URL_PARAMS = {
@@ -60,6 +68,13 @@ def _query_values(obj: param.Parameterized, names, args: dict) -> dict:
 
 def _deserialize(parameter: param.Parameter, text: str):
     # param's Number.deserialize returns the text unchanged (JSON numbers need no decoding)
+    if isinstance(parameter, param.Boolean):
+        return {"true": True, "false": False}[text.strip().lower()]
+    if isinstance(parameter, param.List):
+        values = json.loads(text)
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"{text!r} is not a list of labels")
+        return values
     if isinstance(parameter, param.Integer):
         return int(text)
     if isinstance(parameter, param.Number):
@@ -92,6 +107,8 @@ def apply_query(app: ExplorerApp, args: dict) -> None:
         The request's query arguments (name → list of values, as bytes or text).
     """
     compare = _query_values(app.compare, COMPARE_URL_PARAMS, args)
+    paired_args = {name: args[url] for name, url in PAIRED_URL_PARAMS.items() if url in args}
+    _update_each(app.paired, _query_values(app.paired, list(PAIRED_URL_PARAMS), paired_args))
     detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args)
     own = _query_values(app, APP_URL_PARAMS, args)
     _update_each(app.compare, compare)

@@ -52,13 +52,13 @@ def test_mouse_click_on_a_point_opens_its_cell(page, explorer_url, browser_archi
 
 
 def test_changing_the_measure_keeps_the_figure_and_replaces_its_points(page, explorer_url, browser_archive):
-    compare_page(page, explorer_url)
+    compare_page(page, explorer_url, "?facet_col=none")  # one facet for cells and units alike
     count = "() => [...Bokeh.documents[0]._all_models.values()].filter((m) => m.type === 'Figure').length"
     figures = page.evaluate(count)
     page.locator("select").first.select_option(label="Firing rate")
     page.wait_for_function("window.location.search.includes('measure=firing_rate')", timeout=15_000)
     units = ArchiveStore(browser_archive).units
-    good = int((units["curation_label"] == "good").sum())
+    good = int(((units["curation_label"] == "good") & (units["epoch"] == "post-injection")).sum())  # one epoch
     points = f"() => {SCATTER_SOURCES}.reduce((n, s) => n + s.get_length(), 0)"
     page.wait_for_function(f"({points})() === {good}", timeout=15_000)
     assert page.evaluate(count) == figures

@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,26 +13,38 @@ from nwb_ketamine.explorer.server import is_loopback, serve
 from nwb_ketamine.explorer.store import ArchiveStore
 
 
-def test_compare_first_load_is_nmda_by_region_and_drug(synthetic):
+def test_compare_first_load_is_the_headline(synthetic):
+    """NMDAR-EPSCs of stressed animals, x = region, colour = drug, one facet column per time since injection."""
     view = CompareView(synthetic)
-    assert (view.measure, view.x, view.colour) == ("nmda_amplitude", "region", "drug")
-    assert set(view.data["region"]) == {"LH", "CA1"}
+    assert (view.measure, view.x, view.colour, view.facet_row, view.facet_col) == (
+        "nmda_amplitude",
+        "region",
+        "drug",
+        "none",
+        "time_group",
+    )
+    assert set(view.data["stress"]) == {"chronic restraint"} and set(view.data["region"]) == {"LH", "CA1"}
+    assert [p.figure.title.text for p in view.panels] == ["Time since injection: 1h", "Time since injection: 24h"]
     assert set(view.stats["group_a"]) == {"ketamine"} and set(view.stats["group_b"]) == {"saline"}
     assert set(view.stats["level"]) == {"cells", "animals"}
-    lh = view.stats[(view.stats.region == "LH") & (view.stats.level == "cells")].iloc[0]
-    assert lh["mann_whitney_p"] < 1e-6 and lh["rank_biserial"] < 0  # the simulated block in LH
-    # n = cells / animals labels under each group, equal to the data's counts
-    labels = view.panels[0].figure.xaxis[0].major_label_overrides
-    counts = view.counts.set_index(["region", "drug"])
-    assert len(labels) == len(counts) == 4
-    for label in labels.values():
-        group, n = label.split("\n")
-        region, drug = group.split(" · ")
-        assert n == f"n = {counts.loc[(region, drug), 'n_cells']} / {counts.loc[(region, drug), 'n_animals']}"
+    lh = view.stats[(view.stats.region == "LH") & (view.stats.level == "cells")]
+    assert (lh["mann_whitney_p"] < 0.01).all() and (lh["rank_biserial"] < 0).all()  # the simulated block in LH
+    # n = cells / animals labels under each group, equal to the data's counts, in every facet
+    counts = view.counts.set_index(["time_group", "region", "drug"])
+    for panel, time in zip(view.panels, ["1h", "24h"], strict=True):
+        labels = panel.figure.xaxis[0].major_label_overrides
+        assert len(labels) == 4
+        for label in labels.values():
+            group, n = label.split("\n")
+            region, drug = group.split(" · ")
+            row = counts.loc[(time, region, drug)]
+            assert n == f"n = {row['n_cells']} / {row['n_animals']}"
     # every plotted point is one row of the data, at its value
-    points = view.panels[0].points.data
-    assert sorted(points["row"]) == list(range(len(view.data)))
-    assert points["value"] == pytest.approx(view.data["value"].to_numpy()[points["row"]])
+    rows = np.concatenate([p.points.data["row"] for p in view.panels])
+    assert sorted(rows) == list(range(len(view.data)))
+    for panel in view.panels:
+        points = panel.points.data
+        assert points["value"] == pytest.approx(view.data["value"].to_numpy()[points["row"]])
 
 
 @pytest.mark.parametrize("measure", list(MEASURES))
@@ -52,15 +65,15 @@ def test_every_measure_changes_data_and_plot(synthetic, measure):
 
 
 def test_grouping_facets_and_normalisation(synthetic):
-    view = CompareView(synthetic)
-    view.param.update(x="drug", colour="stress", facet="time_group")
+    view = CompareView(synthetic, filter_stress=[])
+    view.param.update(x="drug", colour="stress", facet_col="time_group")
     assert set(view.stats["group_b"]) == {"none"}
     assert "drug" in view.stats.columns and "time_group" in view.stats.columns
     assert len(view.panels) == 2  # one panel per time group
     assert [p.figure.title.text for p in view.panels] == ["Time since injection: 1h", "Time since injection: 24h"]
     assert sum(len(p.points.data["row"]) for p in view.panels) == len(view.data)
-    view.param.update(colour="drug", x="region", facet="none", normalise=True)
-    saline = view.data[view.data.drug == "saline"].groupby(["region", "time_group"])["value"].mean()
+    view.param.update(colour="drug", x="region", facet_col="none", normalise=True)
+    saline = view.data[view.data.drug == "saline"].groupby(["region", "stress", "time_group"])["value"].mean()
     assert saline.to_numpy() == pytest.approx(100.0)
     assert "% of saline" in view.value_label
 
@@ -70,7 +83,7 @@ def test_exports(synthetic):
     data = pd.read_csv(io.StringIO(view.data_csv().getvalue()))
     assert len(data) == len(view.data) and "NMDAR-EPSC amplitude (pA)" in data.columns
     stats = pd.read_csv(io.StringIO(view.stats_csv().getvalue()))
-    assert list(stats.columns[:3]) == ["measure", "region", "group_a"] and len(stats) == len(view.stats)
+    assert list(stats.columns[:4]) == ["measure", "region", "time_group", "group_a"] and len(stats) == len(view.stats)
     assert view.figure_bytes("png").read(8) == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in view.figure_bytes("svg").read()
 
