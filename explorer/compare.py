@@ -33,7 +33,7 @@ import panel as pn
 import param
 from bokeh.models import Range1d
 
-from nwb_ketamine.analysis.stats import normalise_to_reference
+from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.factors import (

@@ -5,7 +5,7 @@ row per unit of observation: ``cells`` (every cell or unit a point; Mann–Whitn
 (the animal means; same tests) and, on demand, the mixed model with the animal as a random intercept. The
 table's p column is each row's own test (Mann–Whitney, or the mixed model's Wald test) and ``p_holm``
 adjusts it over the table's rows, the family stated in :func:`caption`. The statistics themselves are
-:mod:`nwb_ketamine.analysis.stats` and :mod:`nwb_ketamine.analysis.hierarchical`.
+:mod:`nwb_ketamine.analysis.group_tables` and :mod:`nwb_ketamine.analysis.hierarchical`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from nwb_ketamine.analysis.group_tables import comparison_table
 from nwb_ketamine.analysis.hierarchical import adjust_p, format_p, mixed_model_table, power_note
-from nwb_ketamine.analysis.stats import STAT_COLUMNS, comparison_table
+from nwb_ketamine.analysis.stats import STAT_COLUMNS
 
 MIXED_LEVEL = "mixed model (animal random effect)"
 #: Columns after the stats module's: the mixed model's, the row's p, its adjustment and a note.
@@ -43,7 +44,7 @@ def statistics_table(
     within : sequence of str
         The factors splitting the comparisons.
     reference : str or None
-        The control level (None: :func:`~nwb_ketamine.analysis.stats.reference_level`).
+        The control level (None: :func:`~nwb_ketamine.analysis.group_tables.reference_level`).
     mixed : bool
         Add the mixed-model row of each comparison.
 

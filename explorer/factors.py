@@ -8,7 +8,7 @@ Design decisions:
 - :data:`NOT_CONTROL` is a filter level meaning "every level but the control" (stressed animals, drugged
   animals), so the landing view's "stressed animals" holds for any study's stress labels and survives a
   reload from the URL.
-- The control level of a factor is :func:`~nwb_ketamine.analysis.stats.reference_level` of its levels
+- The control level of a factor is :func:`~nwb_ketamine.analysis.group_tables.reference_level` of its levels
   (saline for drug, none or control for stress); :func:`control_level` is the one place that would read
   a drug-role column once the catalog carries one.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.analysis.stats import REFERENCE_LEVELS, reference_level
+from nwb_ketamine.analysis.group_tables import REFERENCE_LEVELS, reference_level
 
 #: factor → label, in the order the controls list them.
 FACTORS = {
@@ -134,7 +134,7 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
         Output of :func:`factor_rows`.
     filters : dict
         factor → chosen levels (:data:`NOT_CONTROL` for every level but the control, all levels when
-        none is a named control of :data:`~nwb_ketamine.analysis.stats.REFERENCE_LEVELS`); an empty list, or
+        none is a named control of :data:`~nwb_ketamine.analysis.group_tables.REFERENCE_LEVELS`); an empty list, or
         a factor the rows do not have, keeps every row.
 
     Returns

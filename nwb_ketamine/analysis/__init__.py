@@ -1,11 +1,17 @@
-"""Analyses of the study's recordings: pure numpy on arrays (only :mod:`~nwb_ketamine.analysis.store` touches NWB).
+"""Analyses of the study's recordings: numpy, scipy and statsmodels on arrays and frames.
+
+Only the storage modules (:mod:`~nwb_ketamine.analysis.store`, :mod:`~nwb_ketamine.analysis.burst_store`)
+touch NWB.
 
 :mod:`~nwb_ketamine.analysis.epsc` measures evoked EPSCs in voltage-clamp sweeps (test-pulse Rs and
 Rin, AMPAR and NMDAR EPSC amplitudes) with the parameters of :mod:`~nwb_ketamine.analysis.epsc_parameters`;
 :mod:`~nwb_ketamine.analysis.decay` fits decay time constants; :mod:`~nwb_ketamine.analysis.cell_summary`
 does quality control and per-cell summaries; :mod:`~nwb_ketamine.analysis.store` writes and reads them in
-NWB; :mod:`~nwb_ketamine.analysis.bursts` detects bursts in spike trains; :mod:`~nwb_ketamine.analysis.stats`
-compares groups.
+NWB; :mod:`~nwb_ketamine.analysis.quality` and :mod:`~nwb_ketamine.analysis.waveforms` describe sorted units;
+:mod:`~nwb_ketamine.analysis.bursts` detects bursts in spike trains. :mod:`~nwb_ketamine.analysis.stats`
+(two-sample tests), :mod:`~nwb_ketamine.analysis.group_tables` (tables over groups),
+:mod:`~nwb_ketamine.analysis.paired` (within units) and :mod:`~nwb_ketamine.analysis.hierarchical` (mixed
+models, corrections) compare groups.
 """
 
 from .cell_summary import concatenate_measures, quality_control, summarize_cell

@@ -7,16 +7,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from nwb_ketamine.analysis.stats import (
+from nwb_ketamine.analysis.group_tables import (
     animal_means,
-    compare_two,
     comparison_table,
     group_counts,
-    hedges_g,
     normalise_to_reference,
-    rank_biserial,
     reference_level,
 )
+from nwb_ketamine.analysis.stats import compare_two, hedges_g, rank_biserial
 
 
 def test_compare_two_matches_scipy():
