@@ -5,7 +5,9 @@ here once: the converters, :mod:`nwb_ketamine.analysis.store` and :mod:`nwb_keta
 these names, and the catalog, the explorer's h5py readers and the tests' pynwb references read with them,
 so writers and readers cannot drift apart without a test noticing (``tests/test_filelayout.py`` checks a
 converted archive against this module). The rule that picks *the* injection among a session's drug
-administrations is data about the layout too, so it lives here and nowhere else.
+administrations is data about the layout too, so it lives here and nowhere else, and so does the rule that
+bins a slice cell's hours since the injection into a named time point (:func:`nearest_time_point`): the
+converter stores its result, and the catalog applies it to files that do not.
 """
 
 from __future__ import annotations
@@ -119,6 +121,10 @@ SWEEP_COLUMNS = {
 SWEEP_RECORDING_COLUMN = "intracellular_recording"
 #: Column of the icephys experimental_conditions table holding each condition's holding potential (V).
 HOLDING_POTENTIAL_COLUMN = "holding_potential"
+#: Columns of the icephys experimental_conditions table: hours from the in vivo injection to the session
+#: start, and the time point of the study those hours are binned into (:func:`nearest_time_point`).
+HOURS_SINCE_INJECTION_COLUMN = "hours_since_injection"
+TIME_POINT_COLUMN = "time_point"
 #: Columns of the one-row epsc_cell table (name → description).
 CELL_DESCRIPTIONS = {
     "ampa_peak_a": "Mean AMPAR-EPSC peak over accepted AMPA sweeps (signed, A).",
@@ -206,3 +212,70 @@ def injection_label(administration: Mapping | None) -> str:
     amount = amount_of(administration)
     agent = str(administration.get("agent") or "")
     return agent if amount is None else f"{agent} {amount[0]:g} {amount[1]}".strip()
+
+
+# -- time points -----------------------------------------------------------------------------------------
+#: Time points (name → hours after the injection) for a study file that names none, and for files
+#: without a stored time point.
+DEFAULT_TIME_POINTS = {"30min": 0.5, "1h": 1.0, "2h": 2.0, "4h": 4.0, "6h": 6.0, "12h": 12.0, "24h": 24.0,
+                       "48h": 48.0, "72h": 72.0, "7d": 168.0}  # fmt: skip
+#: The time point of a recording before the injection, and of one without an injection.
+PRE_INJECTION = "pre-injection"
+NO_INJECTION = "none"
+
+
+def nearest_time_point(hours: float | None, points: Mapping[str, float]) -> str:
+    """The time point nearest to ``hours`` after the injection, on a log scale.
+
+    The log scale makes the boundary between two points their geometric mean (between 1 h and 24 h:
+    4.9 h), so a point's bin grows with its time, as the scatter of recording times does. Hours below 0
+    give :data:`PRE_INJECTION`, NaN or None (no injection) :data:`NO_INJECTION`.
+
+    Parameters
+    ----------
+    hours
+        Hours from the injection to the recording.
+    points
+        Name → hours of the study's time points (all positive); empty: :data:`DEFAULT_TIME_POINTS`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> nearest_time_point(4.0, {"1h": 1.0, "24h": 24.0}), nearest_time_point(5.0, {"1h": 1.0, "24h": 24.0})
+    ('1h', '24h')
+    >>> nearest_time_point(-1.0, {}), nearest_time_point(float("nan"), {}), nearest_time_point(0.4, {})
+    ('pre-injection', 'none', '30min')
+    """
+    if hours is None or not math.isfinite(hours):
+        return NO_INJECTION
+    if hours < 0:
+        return PRE_INJECTION
+    points = points or DEFAULT_TIME_POINTS
+    log_h = math.log(max(hours, 1e-3))
+    return min(points, key=lambda name: abs(math.log(points[name]) - log_h))
+
+
+def time_point_description(points: Mapping[str, float], declared: bool = True) -> str:
+    """The description of the :data:`TIME_POINT_COLUMN` column: the binning rule and the points.
+
+    Parameters
+    ----------
+    points
+        Name → hours of the time points the column's values come from.
+    declared
+        Whether they are the study file's ``time_points`` (else :data:`DEFAULT_TIME_POINTS`).
+
+    Returns
+    -------
+    str
+    """
+    listed = ", ".join(f"{name} = {hours:g} h" for name, hours in sorted(points.items(), key=lambda p: p[1]))
+    source = "the study file's time_points" if declared else "the default time points (the study file names none)"
+    return (
+        f"Time point of the study this condition belongs to: {HOURS_SINCE_INJECTION_COLUMN} binned to the nearest "
+        f"of {source} on a log scale ({listed}); '{PRE_INJECTION}' before the injection, '{NO_INJECTION}' "
+        "without one."
+    )

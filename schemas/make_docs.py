@@ -115,7 +115,8 @@ def study_file_reference() -> str:
         "Rules checked beyond the schema: references to subjects, drugs and stress protocols must be declared; "
         "quantities must be in one of the units listed with their field; date-times must carry a UTC offset and "
         "not be in the future; species must be a Latin binomial or an NCBITaxon IRI; regions must be Allen CCF "
-        "acronyms or known labels (LHb → LH); raw files must exist.",
+        "acronyms or known labels (LHb → LH); time points must be after the injection, with distinct names and "
+        "times; raw files must exist.",
         "",
         "## Top level",
         "",

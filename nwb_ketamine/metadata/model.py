@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nwb_ketamine import vocabulary as vocab
+from nwb_ketamine.filelayout import DEFAULT_TIME_POINTS
 from nwb_ketamine.metadata.fields import (
     DATE_DESCRIPTION,
     DATETIME_DESCRIPTION,
@@ -102,6 +103,19 @@ class DrugEntry(BaseModel):
     volume: str | None = quantity("Volume", "volume", vocab.VOLUME_UNITS, "10 mL/kg")
     role: Role = Field(description="Why it is given.", examples=["treatment"])
     description: str | None = Field(None, description="Free text.", examples=["Racemic ketamine."])
+
+
+class TimePointEntry(BaseModel):
+    """A time after the injection at which the study records, e.g. 1 h and 24 h; a slice cell belongs to the one nearest its recording time (on a log scale)."""  # noqa: E501
+
+    model_config = model_config_of("time_point")
+
+    name: str = Field(
+        min_length=1, description="The time point's label in the files and the explorer.", examples=["1h"]
+    )
+    after_injection: str = quantity(
+        "Time from the injection to the recording", "time point", tuple(vocab.DURATION_UNITS), "1 h", required=True
+    )
 
 
 class SubjectEntry(BaseModel):
@@ -350,6 +364,13 @@ class StudyFile(BaseModel):
     drugs: list[DrugEntry] = Field(
         default_factory=list,
         description="Drugs and vehicles (in vivo injections and bath applications), referred to by id.",
+    )
+    time_points: list[TimePointEntry] = Field(
+        default_factory=list,
+        description="The study's times after the injection. Each slice cell's hours since its injection are binned "
+        "into the nearest (on a log scale) and stored with the cell; without time_points the converter uses "
+        + ", ".join(DEFAULT_TIME_POINTS)
+        + ".",
     )
     subjects: list[SubjectEntry] = Field(min_length=1, description="The animals.")
     sessions: list[SessionEntry] = Field(

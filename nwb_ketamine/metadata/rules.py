@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
+from nwb_ketamine import vocabulary as vocab
 from nwb_ketamine.metadata.fields import units
 from nwb_ketamine.metadata.loader import FieldPath, Problems
-from nwb_ketamine.metadata.model import AnalysisEntry, DrugEntry, StressProtocolEntry, SubjectEntry
+from nwb_ketamine.metadata.model import AnalysisEntry, DrugEntry, StressProtocolEntry, SubjectEntry, TimePointEntry
 from nwb_ketamine.metadata.study import DrugInfo, StressProtocolInfo, SubjectInfo
 from nwb_ketamine.metadata.values import Quantity, parse_date, parse_quantity
 
@@ -186,6 +187,50 @@ def drugs(problems: Problems, entries: Sequence[DrugEntry | None]) -> dict:
             problems.add(p + ("dose",), "a bath-applied drug has a concentration, not a dose")
         if None not in (entry.id, entry.agent, entry.route, entry.role):
             out[entry.id] = DrugInfo(**{**entry.model_dump(include=entry.model_fields_set), **amounts})
+    return out
+
+
+def time_points(problems: Problems, entries: Sequence[TimePointEntry | None]) -> dict[str, float]:
+    """Check the time points and return their hours after the injection by name.
+
+    A time point's time must be positive (points are compared on a log scale), and names and times
+    must not repeat.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where to report.
+    entries : sequence
+        The ``time_points`` entries.
+
+    Returns
+    -------
+    dict
+        Hours after the injection by name, in file order.
+    """
+    out: dict[str, float] = {}
+    names: dict[str, int] = {}
+    times: dict[float, int] = {}
+    for i, entry in enumerate(entries):
+        if entry is None:
+            continue
+        p = ("time_points", i)
+        time = quantity_of(problems, p, entry, "after_injection")
+        if entry.name is not None and entry.name in names:
+            first = names[entry.name]
+            problems.add(p + ("name",), f"duplicate time point {entry.name!r} (also at time_points[{first}])")
+            continue
+        if time is None or entry.name is None:
+            continue
+        if time.value <= 0:
+            problems.add(p + ("after_injection",), f"{time} is not after the injection; give a positive time")
+            continue
+        hours = time.value * vocab.DURATION_UNITS[time.unit]
+        if hours in times:
+            problems.add(p + ("after_injection",), f"{time} is also the time of time_points[{times[hours]}]")
+            continue
+        names[entry.name], times[hours] = i, i
+        out[entry.name] = hours
     return out
 
 

@@ -307,6 +307,8 @@ class Study:  # numpydoc ignore=PR02
         The :class:`SliceSession` and :class:`InVivoSession` entries, in file order.
     analysis : dict
         Analysis parameters by analysis (``epsc``, ``bursts``).
+    time_points : dict
+        The ``time_points``: hours after the injection by name, in file order (empty when the file names none).
     raw : dict
         The parsed file.
     """
@@ -319,6 +321,7 @@ class Study:  # numpydoc ignore=PR02
     drugs: dict[str, DrugInfo]
     sessions: tuple[SliceSession | InVivoSession, ...]
     analysis: dict[str, dict[str, float]] = field(default_factory=dict)
+    time_points: dict[str, float] = field(default_factory=dict)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property

@@ -66,6 +66,7 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     stress_protocols = rules.stress_protocols(problems, stress_entries)
     drugs = rules.drugs(problems, drug_entries)
     subjects = rules.subjects(problems, subject_entries, stress_ids, now)
+    time_points = rules.time_points(problems, model.time_points or [])
 
     session_rules = SessionRules(problems, path.parent, subjects, subject_ids, drug_ids, now, check_files)
     sessions = []
@@ -94,6 +95,7 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
         drugs=drugs,
         sessions=tuple(sessions),
         analysis={key: dict(value) for key, value in analysis.items() if isinstance(value, dict)},
+        time_points=time_points,
         raw=data,
     )
 

@@ -43,6 +43,7 @@ def test_example_is_valid():
     assert cell.files[1].holding_potential_volts == pytest.approx(0.040)
     assert cell.files[1].bath == ("nbqx",)
     assert time_since_injection(cell).total_seconds() == 5400
+    assert study.time_points == {"1h": 1.0, "24h": 24.0}
     assert study.summary().startswith("study.yaml: 'Region-specific")
 
 
@@ -269,6 +270,34 @@ CASES = [
         "holding_potential: -70 mV\n        command: absent\n      - path: raw/m01_s1_c1_nmda",
         "command: absent",
         "sessions[0].files[0].command: 'absent' is not one of none",
+    ),
+    (
+        "duplicate time point name",
+        "{name: 24h, after_injection: 24 h}",
+        "{name: 1h, after_injection: 24 h}",
+        "{name: 1h, after_injection: 24 h}",
+        "time_points[1].name: duplicate time point '1h' (also at time_points[0])",
+    ),
+    (
+        "time point at the injection",
+        "{name: 1h, after_injection: 1 h}",
+        "{name: 1h, after_injection: 0 h}",
+        "after_injection: 0 h",
+        "time_points[0].after_injection: 0 h is not after the injection; give a positive time",
+    ),
+    (
+        "time point unit",
+        "after_injection: 24 h}",
+        "after_injection: 24 hours}",
+        "24 hours",
+        "time_points[1].after_injection: unknown unit 'hours' for time point (use one of: s, min, h, d)",
+    ),
+    (
+        "two time points at one time",
+        "after_injection: 24 h}",
+        "after_injection: 60 min}",
+        "60 min",
+        "time_points[1].after_injection: 60 min is also the time of time_points[0]",
     ),
     (
         "naive recording time",
