@@ -15,6 +15,11 @@ Design decisions:
   (one per protocol file, stimulus type = protocol) → repetitions (one per holding potential) →
   experimental conditions, whose rows carry labelled columns (region, drug, dose, stress, time since
   injection, holding potential) instead of NeuroConv's unlabelled ones.
+- The condition's ``time_point`` is the study's own: the hours from the injection to the session start,
+  binned into the nearest of the study file's ``time_points`` on a log scale
+  (:func:`~nwb_ketamine.filelayout.nearest_time_point`; the default points when the file names none), with
+  the rule and the points in the column's description. It is the catalog's time group, so the groups come
+  from the stored times, not from the experimental group's name.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ from nwb_ketamine.converters.abf_reader import (
 )
 from nwb_ketamine.converters.base import SessionConverter
 from nwb_ketamine.errors import ConversionError
+from nwb_ketamine.filelayout import (
+    DEFAULT_TIME_POINTS,
+    HOLDING_POTENTIAL_COLUMN,
+    HOURS_SINCE_INJECTION_COLUMN,
+    TIME_POINT_COLUMN,
+    nearest_time_point,
+    time_point_description,
+)
 from nwb_ketamine.metadata import AbfFileInfo, SliceSession, Study, time_since_injection
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
@@ -256,15 +269,21 @@ class AbfSliceConverter(SessionConverter):
         "drug": "Agent injected in vivo before slicing ('none' without injection).",
         "dose": "Dose (or volume for vehicle) of the in vivo injection, with unit.",
         "stress": "Stress paradigm of the subject ('none' without stress protocol).",
-        "hours_since_injection": "Hours from the in vivo injection to the session start (NaN without injection).",
-        "holding_potential": "Holding potential of the recordings of this condition, in volts.",
+        HOURS_SINCE_INJECTION_COLUMN: "Hours from the in vivo injection to the session start (NaN without injection).",
+        HOLDING_POTENTIAL_COLUMN: "Holding potential of the recordings of this condition, in volts.",
         "bath_drugs": "Drugs in the bath during these recordings (comma-separated agents).",
     }
+
+    def _time_points(self) -> dict[str, float]:
+        """The study's time points (name → hours), or the defaults when the study file names none."""
+        return self.study.time_points or DEFAULT_TIME_POINTS
 
     def _add_conditions_columns(self, nwbfile):
         conditions = nwbfile.get_icephys_experimental_conditions()
         for name, description in self.CONDITION_COLUMNS.items():
             conditions.add_column(name=name, description=description)
+        description = time_point_description(self._time_points(), declared=bool(self.study.time_points))
+        conditions.add_column(name=TIME_POINT_COLUMN, description=description)
 
     def _add_repetitions(self, nwbfile, repetitions: dict[float, list[int]]) -> None:
         session, study = self.session, self.study
@@ -272,6 +291,7 @@ class AbfSliceConverter(SessionConverter):
         drug = study.drugs[session.injection.drug] if session.injection else None
         stress = study.stress_protocols[subject.stress].paradigm if subject.stress else "none"
         since = time_since_injection(session)
+        hours = since.total_seconds() / 3600 if since is not None else float("nan")
         files_by_holding: dict[float, set[str]] = {}
         for info, _, _ in self.recordings():
             files_by_holding.setdefault(info.holding_potential_volts, set()).update(info.bath)
@@ -285,9 +305,12 @@ class AbfSliceConverter(SessionConverter):
                 drug=drug.agent if drug else "none",
                 dose=drug.amount if drug else "",
                 stress=stress,
-                hours_since_injection=since.total_seconds() / 3600 if since is not None else float("nan"),
-                holding_potential=holding,
                 bath_drugs=", ".join(sorted(study.drugs[d].agent for d in files_by_holding[holding])),
+                **{
+                    HOURS_SINCE_INJECTION_COLUMN: hours,
+                    HOLDING_POTENTIAL_COLUMN: holding,
+                    TIME_POINT_COLUMN: nearest_time_point(hours, self._time_points()),
+                },
             )
 
     @staticmethod

@@ -68,6 +68,42 @@ def tiny_archive(simulated_tiny, tmp_path_factory) -> Path:
     _assert_unchanged(archive, before)
 
 
+@pytest.fixture(scope="session")
+def vehicle_archive(simulated_tiny, tmp_path_factory) -> Path:
+    """The tiny study with other metadata, converted (``--no-raw``, with its catalog): a vehicle that is not
+    called saline, two doses of ketamine, the study's own time points and group names that lie.
+
+    The vehicle control (drug id ``saline``) is given as agent 'phosphate-buffered saline'; the in vivo
+    animal gets ketamine at 3 mg/kg (the slice animal 10 mg/kg); the time points are 'early' (90 min) and
+    'late' (1 d); every subject's group name ends in '-24h' although the cells are recorded 1 h after the
+    injection. Never change it."""
+    import shutil
+
+    import yaml
+
+    from nwb_ketamine.cli import main as cli
+
+    study = tmp_path_factory.mktemp("shared") / "vehicle"
+    shutil.copytree(simulated_tiny.parent, study)
+    doc = yaml.safe_load((study / "study.yaml").read_text())
+    vehicle = next(d for d in doc["drugs"] if d["id"] == "saline")
+    vehicle.update(agent="phosphate-buffered saline", vehicle="PBS")
+    ketamine = next(d for d in doc["drugs"] if d["id"] == "ketamine-10")
+    doc["drugs"].append({**ketamine, "id": "ketamine-3", "dose": "3 mg/kg"})
+    for session in doc["sessions"]:
+        if session["type"] == "invivo":
+            session["injection"]["drug"] = "ketamine-3"
+    doc["time_points"] = [{"name": "early", "after_injection": "90 min"}, {"name": "late", "after_injection": "1 d"}]
+    for subject in doc["subjects"]:
+        subject["group"] = subject["group"].removesuffix("-1h") + "-24h"
+    (study / "study.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    archive = study.parent / "vehicle-archive"
+    assert cli(["convert", str(study / "study.yaml"), str(archive), "--jobs", "1", "--no-raw", "--quiet"]) == 0
+    before = _digests(archive)
+    yield archive
+    _assert_unchanged(archive, before)
+
+
 @pytest.fixture
 def realdata():
     """The ../shared/realdata folder; tests using it skip cleanly when it is absent."""

@@ -8,18 +8,26 @@ Modality (``modality`` column, from the content)
 
 Group labels (every row of every table)
     ``subject``, ``session_id``, ``region`` (Allen CCF acronym), ``region_label`` (the lab's label),
-    ``drug`` (agent of the in vivo treatment or vehicle; 'none'), ``dose`` (label, e.g. '10 mg/kg'; the
-    volume for a vehicle), ``dose_value``, ``dose_unit``, ``stress`` (paradigm(s); 'none'),
-    ``hours_since_injection``, ``time_group``, ``experimental_group``, ``file`` (path relative to the
-    archive) and ``object_path`` (the object inside the file).
+    ``drug`` (agent of the in vivo treatment or vehicle; 'none'), ``drug_role`` (that administration's
+    role, one of the extension's roles, e.g. 'treatment' or 'vehicle control'; 'none' without an
+    injection, '' for a foreign file), ``dose`` (label, e.g. '10 mg/kg'; the volume for a vehicle),
+    ``dose_value``, ``dose_unit``, ``stress`` (paradigm(s); 'none'), ``hours_since_injection``,
+    ``time_group``, ``experimental_group``, ``file`` (path relative to the archive) and ``object_path``
+    (the object inside the file).
+
+    The control group is found by ``drug_role``, never by the drug's name: a study may call its vehicle
+    'PBS' (the explorer's :func:`~nwb_ketamine.explorer.factors.control_level`). The experimental group
+    is the study's label of the subject, kept for display; no other label is parsed from it.
 
 ``hours_since_injection`` and ``time_group``
     Slice cells: hours from the in vivo injection to the start of the recording (the icephys
-    experimental-conditions column, else ``-administration_time / 3600``). ``time_group`` is the time
-    suffix of the study's experimental group when it has one ('stress-ketamine-1h' → '1h'); otherwise
-    the hours snapped, on a log scale, to the nearest of :data:`TIME_GROUPS` ('pre-injection' before it,
-    'none' without injection). In vivo unit × epoch rows: hours from the injection to the epoch start
-    (negative for a baseline epoch) and ``time_group`` is the epoch name ('baseline', 'post-injection').
+    experimental-conditions column, else ``-administration_time / 3600``). ``time_group`` is the
+    condition's stored ``time_point`` (the converter bins the hours into the study file's own time points,
+    :func:`~nwb_ketamine.filelayout.nearest_time_point`); a file without that column (foreign, or written
+    before it existed) gets the hours binned the same way into :data:`TIME_GROUPS` ('pre-injection'
+    before the injection, 'none' without one). In vivo unit × epoch rows: hours from the injection to
+    the epoch start (negative for a baseline epoch) and ``time_group`` is the epoch name ('baseline',
+    'post-injection').
 
 See :data:`SESSION_COLUMNS`, :data:`CELL_COLUMNS` and :data:`UNIT_COLUMNS` for the other columns.
 """
@@ -27,15 +35,13 @@ See :data:`SESSION_COLUMNS`, :data:`CELL_COLUMNS` and :data:`UNIT_COLUMNS` for t
 from __future__ import annotations
 
 import math
-import re
 
 from nwb_ketamine.analysis.bursts import METRICS
-from nwb_ketamine.filelayout import CELL_DESCRIPTIONS
+from nwb_ketamine.filelayout import CELL_DESCRIPTIONS, DEFAULT_TIME_POINTS, nearest_time_point
 
 TABLES = ("sessions", "cells", "units")
-#: Time groups a slice cell's hours since injection snap to when the group name carries none.
-TIME_GROUPS = {"30min": 0.5, "1h": 1.0, "2h": 2.0, "4h": 4.0, "6h": 6.0, "12h": 12.0, "24h": 24.0, "48h": 48.0,
-               "72h": 72.0, "7d": 168.0}  # fmt: skip
+#: Time groups a slice cell's hours since injection are binned into when its file stores no time point.
+TIME_GROUPS = DEFAULT_TIME_POINTS
 
 LABEL_COLUMNS = [
     "subject",
@@ -43,6 +49,7 @@ LABEL_COLUMNS = [
     "region",
     "region_label",
     "drug",
+    "drug_role",
     "dose",
     "dose_value",
     "dose_unit",
@@ -102,8 +109,6 @@ UNIT_COLUMNS = (
 )
 COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
 
-_TIME_SUFFIX = re.compile(r"-(\d+(?:\.\d+)?(?:min|h|d))$")
-
 
 def as_float(value) -> float:
     """``float(value)``, NaN for a value that is not a number (``None``, '', text).
@@ -123,33 +128,22 @@ def as_float(value) -> float:
         return math.nan
 
 
-def time_group(hours: float, experimental_group: str = "") -> str:
-    """The time group label of a slice cell (see the module docstring).
+def time_group(hours: float) -> str:
+    """The time group of a slice cell whose file stores no time point (see the module docstring).
 
     Parameters
     ----------
     hours
         Hours from the injection to the recording (NaN or None: no injection).
-    experimental_group
-        The study's group name; its time suffix, when it has one, is the time group.
 
     Returns
     -------
     str
+        The nearest of :data:`TIME_GROUPS` on a log scale, 'pre-injection' or 'none'.
 
     Examples
     --------
-    >>> time_group(1.3, "stress-ketamine-1h")
-    '1h'
-    >>> time_group(20.0), time_group(-1.0), time_group(float("nan"))
-    ('24h', 'pre-injection', 'none')
+    >>> time_group(1.3), time_group(20.0), time_group(-1.0), time_group(float("nan"))
+    ('1h', '24h', 'pre-injection', 'none')
     """
-    match = _TIME_SUFFIX.search(experimental_group or "")
-    if match:
-        return match.group(1)
-    if hours is None or not math.isfinite(hours):
-        return "none"
-    if hours < 0:
-        return "pre-injection"
-    log_h = math.log(max(hours, 1e-3))
-    return min(TIME_GROUPS, key=lambda label: abs(math.log(TIME_GROUPS[label]) - log_h))
+    return nearest_time_point(hours, TIME_GROUPS)

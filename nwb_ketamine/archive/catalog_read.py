@@ -46,6 +46,8 @@ from nwb_ketamine.filelayout import (
     EPOCHS_PATH,
     EPSC_CELL_PATH,
     EPSC_PARAMETERS_PATH,
+    HOURS_SINCE_INJECTION_COLUMN,
+    TIME_POINT_COLUMN,
     UNITS_PATH,
     amount_of,
     the_injection,
@@ -68,6 +70,7 @@ def _drug_stress(f) -> dict:
     labels = {
         "experimental_group": "",
         "drug": "none",
+        "drug_role": "none",
         "dose": "",
         "dose_value": math.nan,
         "dose_unit": "",
@@ -95,6 +98,7 @@ def _drug_stress(f) -> dict:
             labels["dose_value"], labels["dose_unit"] = amount
             labels["dose"] = f"{amount[0]:g} {amount[1]}".strip()
         labels["drug"] = adm.get("agent") or "none"
+        labels["drug_role"] = adm.get("role") or "none"
         labels["injection_time_s"] = as_float(adm.get("administration_time"))
     labels["bath_drugs"] = ", ".join(
         sorted({a.get("agent") or "" for a in administrations if a.get("route") == "bath"})
@@ -135,14 +139,17 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     region = h5read.scalar(electrode, "location") if electrode is not None else ""
     row = dict(labels)
     row["region"], row["region_label"] = region, region
+    stored_point = ""  # the condition's time point, when the converter stored one
     if conditions is not None and "id" in conditions and len(conditions["id"]):
         for name in ("region", "region_label", "experimental_group", "drug", "dose", "stress"):
             if name in conditions:
                 value = h5read.column(conditions, name)[0]
                 if value != "" or name not in ("dose",):
                     row[name] = value
-        if "hours_since_injection" in conditions:
-            row["hours_since_injection"] = as_float(h5read.column(conditions, "hours_since_injection")[0])
+        if HOURS_SINCE_INJECTION_COLUMN in conditions:
+            row["hours_since_injection"] = as_float(h5read.column(conditions, HOURS_SINCE_INJECTION_COLUMN)[0])
+        if TIME_POINT_COLUMN in conditions:
+            stored_point = h5read.text(h5read.column(conditions, TIME_POINT_COLUMN)[0])
         if "bath_drugs" in conditions:
             bath = h5read.column(conditions, "bath_drugs")
             agents = {a.strip() for v in bath for a in str(v).split(",") if a.strip()}
@@ -150,7 +157,7 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     if not math.isfinite(as_float(row.get("hours_since_injection"))) and math.isfinite(labels["injection_time_s"]):
         row["hours_since_injection"] = -labels["injection_time_s"] / 3600
     row["hours_since_injection"] = as_float(row.get("hours_since_injection"))
-    row["time_group"] = time_group(row["hours_since_injection"], row["experimental_group"])
+    row["time_group"] = stored_point or time_group(row["hours_since_injection"])
     dandi = f.get("general/DandiIcephysMetadata")
     row["slice_id"] = h5read.scalar(dandi, "slice_id") or h5read.scalar(electrode, "slice")
     row["cell_id"] = h5read.scalar(dandi, "cell_id") or h5read.scalar(electrode, "cell_id")
@@ -264,7 +271,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
     session = _session_row(f, relpath, ours)
     labels = _drug_stress(f)
     if not ours:
-        labels.update(drug=UNKNOWN, stress=UNKNOWN)
+        labels.update(drug=UNKNOWN, stress=UNKNOWN, drug_role="")
     labels.update(subject=session["subject"], session_id=session["session_id"], file=relpath)
     labels.update(hours_since_injection=math.nan, time_group="none", region="", region_label="")
     if session["modality"] != "icephys":

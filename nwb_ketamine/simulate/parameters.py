@@ -24,7 +24,9 @@ ILLUSTRATIVE_NOTE = (
 STRESS_LEVELS = ("control", "stress")
 DRUGS = ("saline", "ketamine")
 SLICE_REGIONS = ("LHb", "CA1")
-TIME_GROUPS = ("1h", "24h")  # nominal time from injection to the first recorded cell
+#: Time points (name → hours): the nominal time from an animal's injection to its first recorded cell. The
+#: study file declares them as its time_points.
+TIME_GROUPS = {"1h": 1.0, "24h": 24.0}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from .parameters import DEFAULT_PARAMETERS, DRUGS, SIZES, STRESS_LEVELS, TIME_GR
 #: The labs' time zone: slice ABF headers and Cheetah headers are local wall-clock time.
 TZ = timezone(timedelta(hours=8))
 FIRST_DAY = date(2024, 3, 15)
-TIME_HOURS = {"1h": 1.0, "24h": 24.0}
 
 
 def rng_for(seed: int, *key: str) -> np.random.Generator:
@@ -259,7 +258,7 @@ def plan_study(
         first_cell = datetime(a.day.year, a.day.month, a.day.day, 10, 0, tzinfo=TZ)
         slicing = first_cell - timedelta(minutes=30)
         assert a.time_group is not None, a  # every slice animal has a time group
-        injection = first_cell - timedelta(hours=TIME_HOURS[a.time_group])
+        injection = first_cell - timedelta(hours=TIME_GROUPS[a.time_group])
         session_id = a.day.strftime("%Y%m%d")
         if s.tiny:
             regions = ["LHb"] if a.drug == "ketamine" else ["CA1"]

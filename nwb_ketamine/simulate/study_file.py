@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from .invivo import neuralynx_stream, session_params, sorting_folder
+from .parameters import TIME_GROUPS
 from .plan import SessionPlan, StudyPlan, rng_for
 
 TZ_NAME = "Asia/Shanghai"
@@ -110,6 +111,8 @@ def study_document(plan: StudyPlan) -> dict:
                 "role": "pharmacological isolation",
             },
         ],
+        # The design's time points; the converter stores each cell's nearest one (its recorded time binned).
+        "time_points": [{"name": name, "after_injection": f"{hours:g} h"} for name, hours in TIME_GROUPS.items()],
         "subjects": [],
     }
     if plan.cells:

@@ -22,6 +22,7 @@ from nwb_ketamine.archive import catalog as catalog_module
 from nwb_ketamine.archive.catalog import CatalogError, build_catalog, catalog_dir, load_catalog
 from nwb_ketamine.archive.catalog_columns import COLUMNS, LABEL_COLUMNS, time_group
 from nwb_ketamine.archive.catalog_read import read_nwb_file
+from nwb_ketamine.filelayout import TIME_POINT_COLUMN, nearest_time_point
 
 
 class CountingReader:
@@ -37,14 +38,70 @@ class CountingReader:
 
 
 def test_time_group_rule():
-    """The time group of a slice cell, from its group name or its hours since injection."""
-    assert time_group(1.4, "stress-ketamine-1h") == "1h"
-    assert time_group(22.0, "stress-ketamine-24h") == "24h"
+    """The default time group of a slice cell without a stored time point: its hours, binned on a log scale."""
     assert time_group(22.0) == "24h"
     assert time_group(1.3) == "1h"
     assert time_group(0.4) == "30min"
+    assert time_group(1.4) == "1h" and time_group(1.5) == "2h"  # the boundary is the geometric mean, sqrt(2) h
     assert time_group(-0.5) == "pre-injection"
     assert time_group(float("nan")) == "none"
+    points = {"early": 1.5, "late": 24.0}  # the boundary is sqrt(1.5 * 24) = 6 h
+    assert nearest_time_point(5.9, points) == "early" and nearest_time_point(6.1, points) == "late"
+
+
+#: The role of each agent of the vehicle archive's injections.
+ROLE_OF = {"ketamine": "treatment", "phosphate-buffered saline": "vehicle control"}
+
+
+def test_roles_and_time_points_come_from_the_metadata(vehicle_archive):
+    """drug_role is the injection's stored role; a cell's time group is the time point the converter stored.
+
+    Parameters
+    ----------
+    vehicle_archive
+        The tiny study with a vehicle called 'phosphate-buffered saline', two ketamine doses, time points
+        'early' and 'late', and group names ending in '-24h' for cells recorded 1 h after the injection.
+    """
+    from pynwb import NWBHDF5IO
+
+    tables = load_catalog(vehicle_archive)
+    for name, frame in tables.items():
+        assert list(frame.columns) == COLUMNS[name]
+        pairs = set(zip(frame["drug"], frame["drug_role"], strict=True))
+        assert pairs and pairs <= set(ROLE_OF.items()), (name, pairs)
+    cells = tables["cells"]
+    assert set(cells["drug"]) == {"ketamine", "phosphate-buffered saline"}
+    np.testing.assert_allclose(cells["hours_since_injection"], 1.0)
+    # the group names say 24h, the stored times say 1 h: the nearest of the study's points is 'early'
+    assert cells["experimental_group"].str.endswith("-24h").all() and (cells["time_group"] == "early").all()
+    assert set(tables["units"]["dose"]) == {"3 mg/kg"} and set(tables["units"]["drug_role"]) == {"treatment"}
+    with NWBHDF5IO(vehicle_archive / cells["file"].iloc[0], "r") as io:
+        conditions = io.read().icephys_experimental_conditions
+        assert set(conditions[TIME_POINT_COLUMN].data[:]) == {"early"}
+        description = conditions[TIME_POINT_COLUMN].description
+        assert "study file's time_points" in description and "early = 1.5 h, late = 24 h" in description
+
+
+def test_a_file_without_a_stored_time_point_gets_the_default_bins(vehicle_archive, tmp_path):
+    """An older file (no time_point column) is binned into the default time groups, not the study's points.
+
+    Parameters
+    ----------
+    vehicle_archive
+        The converted archive with the study's own time points.
+    tmp_path
+        A fresh temporary folder.
+    """
+    source = sorted(vehicle_archive.glob("sub-*/*_icephys.nwb"))[0]
+    older = tmp_path / source.name
+    shutil.copy(source, older)
+    with h5py.File(older, "r+") as f:
+        table = f["general/intracellular_ephys/experimental_conditions"]
+        del table[TIME_POINT_COLUMN]
+        table.attrs["colnames"] = [c for c in table.attrs["colnames"] if c != TIME_POINT_COLUMN]
+    (cell,) = read_nwb_file(older, older.name)["cells"]
+    (stored,) = read_nwb_file(source, source.name)["cells"]
+    assert stored["time_group"] == "early" and cell["time_group"] == time_group(cell["hours_since_injection"]) == "1h"
 
 
 def test_tables_have_the_documented_columns_and_labels(tiny):
@@ -99,7 +156,9 @@ def test_cells_match_ground_truth_and_the_pynwb_reader(tiny):
     np.testing.assert_allclose(merged["nmda_ampa_ratio"], merged["nmda_ampa_ratio_truth"], rtol=0.1)
     assert (merged["region_label"] == merged["region_truth"]).all()  # the lab's label, e.g. LHb
     assert set(merged["region"]) == {"LH", "CA1"}  # CCF acronyms
-    assert (merged["drug"] == merged["drug_truth"]).all() and (merged["time_group"] == "1h").all()
+    assert (merged["drug"] == merged["drug_truth"]).all() and (merged["time_group"] == merged["time_group_truth"]).all()
+    assert set(merged["drug_role"]) == {"treatment", "vehicle control"}
+    assert (merged["drug_role"] == np.where(merged["drug"] == "saline", "vehicle control", "treatment")).all()
     assert (merged["experimental_group"] == merged["group"]).all() and (merged["stress"] == "chronic restraint").all()
     np.testing.assert_allclose(merged["hours_since_injection"], merged["hours_since_injection_truth"], atol=1e-6)
     assert set(merged["dose"]) == {"10 mg/kg", "10 mL/kg"}

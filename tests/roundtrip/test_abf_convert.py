@@ -4,7 +4,7 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyabf
@@ -14,6 +14,7 @@ from pynwb import NWBHDF5IO
 from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 from nwb_ketamine.analysis.store import read_epsc_analysis
 from nwb_ketamine.converters.abf import AbfSliceConverter
+from nwb_ketamine.filelayout import nearest_time_point
 from nwb_ketamine.metadata import load_study
 from nwb_ketamine.simulate import simulate_study
 
@@ -77,9 +78,29 @@ def test_icephys_hierarchy_and_labelled_conditions(converted):
             assert row["stress"] == study.stress_protocols[subject.stress].paradigm
             assert row["experimental_group"] == subject.group
             assert row["hours_since_injection"] == pytest.approx(hours)
+            assert row["time_point"] == nearest_time_point(hours, study.time_points) == "1h"  # tiny: 1 h after
+        description = nwbfile.icephys_experimental_conditions["time_point"].description
+        assert "1h = 1 h, 24h = 24 h" in description and "log scale" in description
         electrode = nwbfile.icephys_electrodes["electrode"]
         assert electrode.location == session.ccf_region and electrode.cell_id == session.cell_id
         assert session.slice_id in electrode.slice
+
+
+def test_a_study_without_time_points_bins_into_the_default_points(converted, tmp_path):
+    from dataclasses import replace
+
+    from nwb_ketamine.filelayout import DEFAULT_TIME_POINTS
+
+    study, _ = converted
+    study = replace(study, time_points={})
+    session = study.slice_sessions[0]
+    # hours 1.6: nearest on a log scale is 2h of the defaults (1.6 > sqrt(2)); the study's own 1h otherwise
+    session = replace(session, injection=replace(session.injection, time=session.start_time - timedelta(hours=1.6)))
+    path = AbfSliceConverter(study, session, analyse=False).run_conversion(tmp_path / "cell_icephys.nwb")
+    with NWBHDF5IO(path, "r") as io:
+        conditions = io.read().icephys_experimental_conditions
+        assert set(conditions["time_point"].data[:]) == {nearest_time_point(1.6, DEFAULT_TIME_POINTS)} == {"2h"}
+        assert "default time points (the study file names none)" in conditions["time_point"].description
 
 
 def test_subject_and_drug_stress_metadata(converted):

@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from nwb_ketamine.errors import NwbKetamineError
-from nwb_ketamine.metadata import load_study
+from nwb_ketamine.filelayout import nearest_time_point
+from nwb_ketamine.metadata import load_study, time_since_injection
 from nwb_ketamine.simulate import SIZES, simulate_study
-from nwb_ketamine.simulate.parameters import DEFAULT_PARAMETERS
+from nwb_ketamine.simulate.parameters import DEFAULT_PARAMETERS, TIME_GROUPS
 from nwb_ketamine.simulate.plan import plan_study
 from nwb_ketamine.simulate.slice_cells import cell_specs
 from nwb_ketamine.simulate.study_file import study_document
@@ -143,8 +144,42 @@ def test_small_study_is_fast_and_valid(tmp_path):
     elapsed = time.perf_counter() - start
     study = load_study(path)
     assert len(study.slice_sessions) >= 40 and len(study.invivo_sessions) == 8
+    _assert_cells_in_their_time_points(path, study)
     # The bar is 30 s on an idle 2-core machine (measured 12-16 s); leave room for a loaded CI runner.
     assert elapsed < 45, f"small study took {elapsed:.1f} s"
+
+
+def _assert_cells_in_their_time_points(path, study):
+    """Every simulated cell's recorded hours since injection (ground truth) bin into its animal's time point."""
+    assert study.time_points == TIME_GROUPS  # the study file declares the design's time points
+    with open(path.parent / "ground_truth" / "slice_cells.csv") as f:
+        cells = list(csv.DictReader(f))
+    assert cells
+    for cell in cells:
+        assert nearest_time_point(float(cell["hours_since_injection"]), study.time_points) == cell["time_group"]
+    by_key = {(s.subject, s.session_id, s.slice_id, s.cell_id): s for s in study.slice_sessions}
+    for cell in cells:  # the converter's hours are the study file's: the session start minus its injection
+        session = by_key[(cell["subject"], cell["session_id"], cell["slice_id"], cell["cell_id"])]
+        hours = time_since_injection(session).total_seconds() / 3600
+        assert hours == pytest.approx(float(cell["hours_since_injection"]))
+
+
+def test_tiny_cells_are_recorded_in_their_time_points(tiny):
+    path, _, study = tiny
+    _assert_cells_in_their_time_points(path, study)
+
+
+@pytest.mark.parametrize("size", ["paper", "large"])
+def test_planned_cells_fall_in_their_time_point(size):
+    """The largest plans too: the last cell of a 1h animal is still nearer 1 h than 24 h (log scale)."""
+    plan = plan_study(0, size)
+    points = study_document(plan)["time_points"]
+    assert points == [{"name": name, "after_injection": f"{hours:g} h"} for name, hours in TIME_GROUPS.items()]
+    hours = {tg: [] for tg in TIME_GROUPS}
+    for cell in plan.cells:
+        hours[cell.animal.time_group].append((cell.start - cell.injection).total_seconds() / 3600)
+    for tg, values in hours.items():
+        assert values and {nearest_time_point(h, TIME_GROUPS) for h in values} == {tg}, (tg, min(values), max(values))
 
 
 def test_time_groups_are_the_time_from_injection_to_the_first_cell():
