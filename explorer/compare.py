@@ -155,7 +155,7 @@ class CompareView(pn.viewable.Viewer):
     def control(self) -> str | None:
         """The drug level normalisation and drug contrasts compare with (see :func:`factors.control_level`)."""
         rows, _ = self._rows(self.table)
-        return control_level("drug", rows["drug"].unique()) if len(rows) else None
+        return control_level("drug", rows) if len(rows) else None
 
     @property
     def value_label(self) -> str:
@@ -212,7 +212,7 @@ class CompareView(pn.viewable.Viewer):
         frame = frame[filter_mask(frame, self.filters)]
         frame, self.shown_epoch = one_epoch(frame, self._axes(), self.epoch)
         if self.normalise:
-            control = control_level("drug", frame["drug"].unique()) if len(frame) else "saline"
+            control = control_level("drug", frame) or ""  # by the drug roles (factors.control_levels)
             frame = frame.assign(
                 **{VALUE: normalise_to_reference(frame, VALUE, by=NORMALISE_WITHIN, column="drug", reference=control)}
             )
@@ -223,7 +223,7 @@ class CompareView(pn.viewable.Viewer):
         self.data = self._frame()
         contrast = self.colour if self.colour != "none" else self.x
         within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
-        reference = control_level(contrast, self.data[contrast].unique()) if len(self.data) else None
+        reference = control_level(contrast, self.data) if len(self.data) else None
         self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
         self._layout = self._positions()
         if self.data.empty:

@@ -206,7 +206,8 @@ def facet_groups(data, x: str, colour: str, facet_row: str, facet_col: str) -> t
     Parameters
     ----------
     data : pandas.DataFrame
-        The compare view's data: ``key``, ``subject`` and the factors on its axes.
+        The compare view's data: ``key``, ``subject``, the factors on its axes and ``drug_role`` (which
+        puts the drug's control levels first).
     x, colour, facet_row, facet_col : str
         The factors on the axes ('none' for colour and the facets when unused).
 
@@ -232,10 +233,10 @@ def facet_groups(data, x: str, colour: str, facet_row: str, facet_col: str) -> t
         -------
         list
         """
-        return ordered_levels(data[column], column) if column != "none" and not data.empty else [None]
+        return ordered_levels(data, column) if column != "none" and not data.empty else [None]
 
     row_levels, col_levels = levels(facet_row), levels(facet_col)
-    x_levels = ordered_levels(data[x], x) if not data.empty else []
+    x_levels = ordered_levels(data, x) if not data.empty else []
     colour_levels = levels(colour) if colour not in ("none", x) else [None]
     colour = colour if colour != x else "none"
     named = [("row", facet_row), ("col", facet_col), ("x", x), ("colour", colour)]

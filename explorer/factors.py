@@ -8,9 +8,17 @@ Design decisions:
 - :data:`NOT_CONTROL` is a filter level meaning "every level but the control" (stressed animals, drugged
   animals), so the landing view's "stressed animals" holds for any study's stress labels and survives a
   reload from the URL.
-- The control level of a factor is :func:`~nwb_ketamine.analysis.group_tables.reference_level` of its levels
-  (saline for drug, none or control for stress); :func:`control_level` is the one place that would read
-  a drug-role column once the catalog carries one.
+- The drug factor's level is the agent, with the dose when the catalog holds the agent at more than one
+  dose ('ketamine 3 mg/kg', 'ketamine 10 mg/kg'; one dose: 'ketamine'), so doses are never pooled; the
+  ``dose`` factor stays. A vehicle's amount is a volume, not a dose, so a vehicle control is never split.
+  The doses are counted over the whole catalog (its sessions table), so cells and units share the levels
+  a filter chooses.
+- The control levels come from the metadata, not from names (:func:`control_levels`): for drug, the levels
+  whose rows' injection has the role 'vehicle control' (the ``drug_role`` column, the extension's ROLES),
+  whatever the vehicle is called ('saline', 'PBS'). Only when no row carries a role (an archive of
+  foreign files) does the name rule of :func:`~nwb_ketamine.analysis.group_tables.reference_level` apply
+  (saline, vehicle or none for drug; none or control for stress, which has no role). Comparisons and
+  normalisation use one control, :func:`control_level`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine.analysis.group_tables import REFERENCE_LEVELS, reference_level
+from nwb_ketamine.vocabulary import ROLES
 
 #: factor → label, in the order the controls list them.
 FACTORS = {
@@ -37,33 +46,91 @@ NOT_CONTROL = "all but control"
 BASELINE_EPOCH = "baseline"
 DEFAULT_EPOCH = "post-injection"
 KEY_COLUMNS = {"cells": "cell_key", "units": "unit_key"}
+#: The catalog column holding the role of each row's injection, and the role that makes a control.
+ROLE_COLUMN = "drug_role"
+VEHICLE_ROLE = "vehicle control"
+assert VEHICLE_ROLE in ROLES, "the extension's roles name the vehicle control"
+#: drug_role values that carry no role: no injection, a foreign file, a catalog without the column.
+_NO_ROLE = ("", "none", "nan")
 
 
-def control_level(column: str, levels) -> str | None:
-    """The control level of factor ``column`` among ``levels`` (:func:`reference_level`).
+def _roles(rows: pd.DataFrame) -> pd.Series | None:
+    """The rows' drug roles as text, None when no row carries one (then the name rule applies)."""
+    if ROLE_COLUMN not in rows:
+        return None
+    roles = rows[ROLE_COLUMN].astype(str)
+    return roles if (~roles.isin(_NO_ROLE)).any() else None
+
+
+def control_levels(column: str, rows) -> list[str]:
+    """The control levels of factor ``column``: for drug, those whose rows have the role 'vehicle control'.
+
+    For drug, a level is a control when its rows' injection has the role :data:`VEHICLE_ROLE` (the
+    ``drug_role`` column), whatever the agent is called. Only when no row carries a role (foreign files,
+    or plain levels without rows) is the control found by name, as
+    :func:`~nwb_ketamine.analysis.group_tables.reference_level` does (saline, vehicle or none for drug;
+    none or control for stress): at most one level. Other factors have no control.
 
     Parameters
     ----------
     column : str
         The factor.
-    levels : iterable of str
-        Its levels in the data.
+    rows : pandas.DataFrame or iterable of str
+        Rows with the factor's column (and ``drug_role``, from :func:`factor_rows`), or just the levels.
+
+    Returns
+    -------
+    list of str
+        The control levels present, sorted; empty when none is known.
+    """
+    if isinstance(rows, pd.DataFrame):
+        levels = sorted(rows[column].astype(str).unique()) if column in rows else []
+        roles = _roles(rows) if column == "drug" else None
+        if roles is not None:
+            return sorted(set(rows[column].astype(str)[(roles == VEHICLE_ROLE).to_numpy()]))
+    else:
+        levels = sorted({str(v) for v in rows})
+    named = reference_level(column, levels)
+    return [named] if named in REFERENCE_LEVELS.get(column, ()) else []
+
+
+def control_level(column: str, rows) -> str | None:
+    """The one level comparisons and normalisation of factor ``column`` are made against.
+
+    The control of :func:`control_levels` (of several vehicle levels, the one with the most rows, then
+    the first by name); a factor without a known control compares with its first level.
+
+    Parameters
+    ----------
+    column : str
+        The factor.
+    rows : pandas.DataFrame or iterable of str
+        Rows with the factor's column (and ``drug_role``), or just the levels (then by name only).
 
     Returns
     -------
     str or None
         The control level (None without levels).
     """
-    return reference_level(column, sorted({str(v) for v in levels}))
+    controls = control_levels(column, rows)
+    if isinstance(rows, pd.DataFrame):
+        labels = rows[column].astype(str) if column in rows else pd.Series([], dtype=str)
+    else:
+        labels = pd.Series([str(v) for v in rows], dtype=str)
+    if controls:
+        counts = labels[labels.isin(controls)].value_counts()
+        return min(controls, key=lambda level: (-int(counts.get(level, 0)), level))
+    levels = sorted(labels.unique())
+    return levels[0] if levels else None
 
 
-def ordered_levels(series: pd.Series, column: str) -> list[str]:
-    """The levels of ``series`` sorted, the control first.
+def ordered_levels(rows, column: str) -> list[str]:
+    """The levels of factor ``column`` sorted, the control levels first.
 
     Parameters
     ----------
-    series : pandas.Series
-        A factor's labels.
+    rows : pandas.DataFrame or pandas.Series
+        Rows with the factor's column (and ``drug_role``), or the factor's labels alone.
     column : str
         The factor's name.
 
@@ -71,11 +138,49 @@ def ordered_levels(series: pd.Series, column: str) -> list[str]:
     -------
     list of str
     """
-    levels = sorted(series.astype(str).unique())
-    reference = control_level(column, levels) if levels else None
-    if reference is None or reference not in levels or column not in ("drug", "stress"):
+    frame = isinstance(rows, pd.DataFrame)
+    levels = sorted((rows[column] if frame else rows).astype(str).unique())
+    source = rows if frame else levels
+    controls = control_levels(column, source)
+    if not controls:
         return levels
-    return [reference, *[v for v in levels if v != reference]]
+    first = control_level(column, source)
+    front = [first, *(c for c in controls if c != first)]
+    return [*front, *(v for v in levels if v not in front)]
+
+
+def drug_levels(rows: pd.DataFrame, catalog: pd.DataFrame | None = None) -> np.ndarray:
+    """The drug factor's level of each row: the agent, with its dose when the catalog holds it at several.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Catalog rows with ``drug``, ``dose`` and (optionally) ``drug_role``.
+    catalog : pandas.DataFrame, optional
+        The rows whose doses count (the sessions table: every file once); default ``rows``.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        'ketamine 10 mg/kg' for an agent with more than one dose among the catalog's non-vehicle rows,
+        else the agent ('ketamine', 'saline').
+    """
+    drug = rows["drug"].astype(str) if "drug" in rows else pd.Series("none", index=rows.index)
+    if "dose" not in rows:
+        return drug.to_numpy()
+    catalog = rows if catalog is None or not {"drug", "dose"} <= set(catalog.columns) else catalog
+
+    def dosed(frame: pd.DataFrame) -> pd.Series:  # numpydoc ignore=PR01,RT01
+        """Rows with a dose that is not a vehicle's volume."""
+        dose = frame["dose"].fillna("").astype(str)
+        role = frame[ROLE_COLUMN].astype(str) if ROLE_COLUMN in frame else pd.Series("", index=frame.index)
+        return ~dose.isin(["", "nan"]) & (role != VEHICLE_ROLE)
+
+    known = catalog[dosed(catalog)]
+    doses = known.groupby(known["drug"].astype(str))["dose"].nunique()
+    several = set(doses.index[doses > 1])
+    split = drug.isin(several) & dosed(rows)
+    return np.where(split, drug + " " + rows["dose"].astype(str), drug)
 
 
 def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
@@ -93,8 +198,8 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only) and ``file``;
-        index 0..n-1.
+        ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only; ``drug`` as
+        :func:`drug_levels`), ``drug_role`` and ``file``; index 0..n-1.
     """
     source = getattr(store, table)
     if accepted_only:
@@ -106,6 +211,8 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     rows = pd.DataFrame({"key": source[KEY_COLUMNS[table]].astype(str), "subject": source["subject"].astype(str)})
     for column in ("region", "drug", "dose", "stress", "time_group"):
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"
+    rows["drug"] = drug_levels(source, store.sessions)
+    rows[ROLE_COLUMN] = source[ROLE_COLUMN].astype(str).to_numpy() if ROLE_COLUMN in source else ""
     if table == "units":
         rows["epoch"] = source["epoch"].astype(str).to_numpy() if "epoch" in source else "none"
     rows["file"] = source["file"].to_numpy()
@@ -133,9 +240,9 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
     rows : pandas.DataFrame
         Output of :func:`factor_rows`.
     filters : dict
-        factor → chosen levels (:data:`NOT_CONTROL` for every level but the control, all levels when
-        none is a named control of :data:`~nwb_ketamine.analysis.group_tables.REFERENCE_LEVELS`); an empty list, or
-        a factor the rows do not have, keeps every row.
+        factor → chosen levels (:data:`NOT_CONTROL` for every level but the controls of
+        :func:`control_levels`, all levels when the factor has none); an empty list, or a factor the rows
+        do not have, keeps every row.
 
     Returns
     -------
@@ -147,10 +254,8 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
             continue
         levels = set(chosen) - {NOT_CONTROL}
         if NOT_CONTROL in chosen:
-            present = rows[factor].unique()
-            control = control_level(factor, present)
-            known = control in REFERENCE_LEVELS.get(factor, ())  # with no named control, every level is kept
-            levels |= {str(v) for v in present if v != control or not known}
+            controls = set(control_levels(factor, rows))  # with no known control, every level is kept
+            levels |= {str(v) for v in rows[factor].unique()} - controls
         keep &= rows[factor].isin(levels).to_numpy()
     return keep
 

@@ -93,6 +93,7 @@ class PairedView(pn.viewable.Viewer):
         rows = factor_rows(self.store, "units", self.accepted_only)
         source = units[units["curation_label"] == "good"] if self.accepted_only and "curation_label" in units else units
         rows["value"] = source[column].to_numpy(dtype=float) if column in source else np.nan
+        self._unit_rows = rows  # their drug roles order the facets, the control first
         self.pairs = pair_epochs(rows.dropna(subset=["value"]), "value", unit=("subject", "key"),
                                  before=BASELINE_EPOCH, after=DEFAULT_EPOCH, groups=self.groups)  # fmt: skip
         self.stats = paired_table(self.pairs, groups=self.groups) if len(self.pairs) else pd.DataFrame(
@@ -114,7 +115,7 @@ class PairedView(pn.viewable.Viewer):
         out = []
         for key, part in self.pairs.groupby(self.groups, sort=False):
             out.append((dict(zip(self.groups, key if isinstance(key, tuple) else (key,), strict=True)), part))
-        order = {c: ordered_levels(self.pairs[c], c) for c in self.groups}
+        order = {c: ordered_levels(self._unit_rows, c) for c in self.groups}
         return sorted(out, key=lambda item: [order[c].index(item[0][c]) for c in self.groups])
 
     def _draw(self) -> None:

@@ -233,6 +233,7 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
     )
     sessions["region_label"] = sessions["region"].replace({"LH": "LHb"})
     sessions["dose"] = np.where(sessions["drug"] == "saline", "10 mL/kg", "10 mg/kg")
+    sessions["drug_role"] = np.where(sessions["drug"] == "saline", "vehicle control", "treatment")
     sessions["hours_since_injection"] = sessions["time_group"].map({"1h": 1.0, "24h": 24.0})
     sessions["experimental_group"] = sessions["stress"] + "-" + sessions["drug"]
     pairs = zip(sessions.subject, sessions.session_id, strict=True)

@@ -2,6 +2,11 @@
 
 Every comparison is made twice, with each cell (or unit) and with each animal's mean as the observation
 (:func:`comparison_table`, using the two-sample tests of :mod:`nwb_ketamine.analysis.stats`).
+
+The control level by name (:func:`reference_level`, :data:`REFERENCE_LEVELS`) is only a default for tables
+without metadata: the explorer finds its controls by the drug roles the files store
+(:func:`nwb_ketamine.explorer.factors.control_levels`) and passes the reference in, falling back to the
+names only when no row carries a role.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import numpy as np
 
 from nwb_ketamine.analysis.stats import STAT_COLUMNS, compare_two
 
-#: Reference level of a contrast column (the control group), when it is present in the data.
+#: Reference level of a contrast column (the control group) by name, when it is present in the data (the
+#: rule for data without drug roles, see the module docstring).
 REFERENCE_LEVELS = {"drug": ("saline", "vehicle", "none"), "stress": ("none", "control")}
 
 
