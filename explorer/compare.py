@@ -36,7 +36,7 @@ from bokeh.models import Range1d
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
-from nwb_ketamine.explorer.factors import FACTORS, control_level
+from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level
 from nwb_ketamine.explorer.filtered import FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
@@ -56,7 +56,7 @@ MEASURES = {
 GROUP_LABELS = FACTORS
 DATA_COLUMNS = ["key", "subject", *FACTORS, VALUE]
 #: Normalisation compares with the control mean of the same region, stress and time group.
-NORMALISE_WITHIN = ("region", "stress", "time_group")
+NORMALISE_WITHIN = MATCHED_WITHIN
 _AXES = {label: key for key, label in FACTORS.items()}
 _OR_NONE = {**_AXES, "None": "none"}
 

@@ -37,6 +37,8 @@ NOT_CONTROL = "all but control"
 BASELINE_EPOCH = "baseline"
 DEFAULT_EPOCH = "post-injection"
 KEY_COLUMNS = {"cells": "cell_key", "units": "unit_key"}
+#: The factors a drug group shares with its matched control (normalisation, fraction blocked).
+MATCHED_WITHIN = ("region", "stress", "time_group")
 
 
 def control_level(column: str, levels) -> str | None:
