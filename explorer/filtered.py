@@ -79,7 +79,8 @@ class FilteredView(pn.viewable.Viewer):
     filter_sex = _filter("sex")
     filter_qc = _filter("qc")
     epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
-    accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only")
+    # precedence: after the subclass's own parameters in the sidebar (pn.Param sorts by it)
+    accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only", precedence=1)
 
     def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(**params)
