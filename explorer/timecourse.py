@@ -176,6 +176,7 @@ class TimeCourseView(FilteredView):
         codes = {t: 1 + i for i, t in enumerate(t for t in treatments if t != control)} | {control: 0}
         out["code"] = out["treatment"].map(codes)
         out["colour"] = [PALETTE[c % len(PALETTE)] for c in out["code"]]
+        out["legend"] = [f"{t} (control)" if d == control else t for t, d in zip(out.treatment, out.drug, strict=True)]
         if self.x == "time":
             times = self.data.groupby("time_group")["hours_since_injection"].median().astype(float)
             times = sorted(times.items(), key=lambda item: (not np.isfinite(item[1]), item[1], item[0]))
@@ -202,7 +203,8 @@ class TimeCourseView(FilteredView):
     def _facets(self) -> tuple[list[Facet], tuple[int, int]]:
         """One :class:`Facet` per region (columns) × stress, and time group on a dose axis (rows, when several)."""
         if self.data.empty:
-            self.groups = self.summary.assign(pos=[], colour=[], code=[], line=[], label=[], n=[], treatment=[])
+            extra = ("pos", "colour", "code", "line", "label", "n", "treatment", "legend")
+            self.groups = self.summary.assign(**{c: [] for c in extra})
             return [], (0, 0)
         self.groups = groups = self._levels(self.summary)
         row_factors = [f for f in ("stress", "time_group") if self.data[f].nunique() > 1]

@@ -43,8 +43,8 @@ class Facet:
         ``xpos``, ``value``, ``subject``: one animal mean per group.
     groups : pandas.DataFrame
         Summary rows (:func:`~nwb_ketamine.explorer.timecoursestats.summary_table`) with ``pos``,
-        ``colour`` (a colour), ``line`` (groups with one ``line`` are joined along x), ``label`` and
-        ``n`` ('cells/animals').
+        ``colour`` (a colour), ``legend`` (its drug level), ``line`` (groups with one ``line`` are
+        joined along x), ``label`` and ``n`` ('cells/animals').
     control_mean : float
         Dose axis: the control's mean, drawn as a dashed line across the facet (NaN: none).
     message : str
@@ -112,7 +112,7 @@ class TimeCoursePanel:
         fig = _figure(400, y_range, self._title)
         self.points = _source("xpos", VALUE, "colour", "row")
         self.animals = _source("xpos", VALUE, "subject")
-        self.means = _source("xpos", "mean", "low", "high", "colour", "label", "n")
+        self.means = _source("xpos", "mean", "low", "high", "colour", "label", "n", "legend")
         self.lines = _source("xs", "ys", "colour")
         self.control = _source("xs", "ys")
         mapper = LinearColorMapper(palette=PALETTE, low=-0.5, high=len(PALETTE) - 0.5)
@@ -124,7 +124,9 @@ class TimeCoursePanel:
                               line_color="black", line_width=1.2)  # fmt: skip
         fig.segment("xpos", "low", "xpos", "high", source=self.means, color="colour", line_width=4)
         means = fig.scatter("xpos", "mean", source=self.means, marker="square", size=11, fill_color="colour",
-                            line_color="black", line_width=1.5)  # fmt: skip
+                            line_color="black", line_width=1.5, legend_field="legend")  # fmt: skip
+        fig.legend.location, fig.legend.label_text_font_size = "top_right", "8pt"
+        fig.legend.padding, fig.legend.spacing, fig.legend.background_fill_alpha = 4, 0, 0.6
         fig.add_layout(LabelSet(x="xpos", y=4, y_units="screen", text="n", source=self.means, text_align="center",
                                 text_font_size="9pt", text_color="#333333"))  # fmt: skip
         fig.add_tools(
@@ -196,7 +198,7 @@ class TimeCoursePanel:
         self.means.data = {
             "xpos": groups["pos"].tolist(), "mean": groups["mean"].tolist(), "low": groups["ci_low"].tolist(),
             "high": groups["ci_high"].tolist(), "colour": groups["colour"].tolist(), "label": groups["label"].tolist(),
-            "n": groups["n"].tolist(),
+            "n": groups["n"].tolist(), "legend": groups["legend"].tolist(),
         }  # fmt: skip
         self.lines.data = _lines(facet.lines)
         has_control = np.isfinite(facet.control_mean)
@@ -262,7 +264,7 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
             ax.axhline(facet.control_mean, color=PALETTE[0], ls="--", lw=1.2)
         for _, g in facet.groups.iterrows():
             ax.errorbar(g["pos"], g["mean"], yerr=_yerr(g["mean"], g["ci_low"], g["ci_high"]), fmt="s",
-                        color=g["colour"], mec="black", ms=7, lw=3, zorder=4)  # fmt: skip
+                        color=g["colour"], mec="black", ms=7, lw=3, zorder=4, label=g["legend"])  # fmt: skip
             ax.annotate(g["n"], (g["pos"], 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
                         textcoords="offset points", ha="center", fontsize=7)  # fmt: skip
         frac.axhline(0, color="black", ls=":", lw=1)
@@ -278,6 +280,9 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
             a.set_xticks(list(facet.ticks))
             a.set_xticklabels(list(facet.ticks.values()), fontsize=8)
         ax.set_title(facet.title, fontsize=9)
+        handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))  # one entry per drug level
+        if handles:
+            ax.legend(handles.values(), handles.keys(), fontsize=7, loc="upper right")
         frac.set_title(f"Fraction blocked · {facet.title}" if facet.title else "Fraction blocked", fontsize=9)
         if i % n_cols == 0:
             ax.set_ylabel(ylabel)
