@@ -32,12 +32,19 @@ from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.overview import OverviewView
 from nwb_ketamine.explorer.paired import PairedView
 from nwb_ketamine.explorer.store import ArchiveStore
-from nwb_ketamine.explorer.urlstate import COMPARE_URL_PARAMS, DETAIL_URL_PARAMS, PAIRED_URL_PARAMS, DetailState
+from nwb_ketamine.explorer.timecourse import TimeCourseView
+from nwb_ketamine.explorer.urlstate import (
+    COMPARE_URL_PARAMS,
+    DETAIL_URL_PARAMS,
+    PAIRED_URL_PARAMS,
+    TIMECOURSE_URL_PARAMS,
+    DetailState,
+)
 
 log = logging.getLogger(__name__)
 
-VIEWS = {"compare": "Compare", "paired": "Paired (units)", "overview": "Overview", "cell": "Cell", "unit": "Unit",
-         "traces": "Raw traces", "file": "NWB file"}  # fmt: skip
+VIEWS = {"compare": "Compare", "paired": "Paired (units)", "timecourse": "Time course", "overview": "Overview",
+         "cell": "Cell", "unit": "Unit", "traces": "Raw traces", "file": "NWB file"}  # fmt: skip
 #: view → (module, class) of the detail views, imported when first needed.
 DETAIL_VIEWS = {
     "cell": ("cell", "CellView"),
@@ -77,6 +84,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self.store = store
         self.compare = CompareView(store)
         self.paired = PairedView(store)
+        self._timecourse: TimeCourseView | None = None  # built when first opened (or named by the URL)
         self.overview: OverviewView | None = None
         self.detail = DetailState()
         #: detail view → the key (unit, file) its DetailState values were made for (None: any)
@@ -95,16 +103,26 @@ class ExplorerApp(pn.viewable.Viewer):
         self.current = None
         self._render()
 
+    @property
+    def timecourse(self) -> TimeCourseView:
+        """The time-course view, built on first use (its figures are not needed on the landing page)."""
+        if self._timecourse is None:
+            self._timecourse = TimeCourseView(self.store)
+            self._timecourse.param.watch(self._open_selected, "selected")
+            if self._loaded and pn.state.location is not None:
+                pn.state.location.sync(self._timecourse, TIMECOURSE_URL_PARAMS)
+        return self._timecourse
+
     # ------------------------------------------------------------------------------------------- navigation
     def _open_selected(self, event) -> None:
         key = event.new
         if not key:
             return
-        if self.compare.table == "cells":
+        if event.obj.table == "cells":
             self.param.update(cell=key, view="cell")
         else:
             self.param.update(unit=key, view="unit")
-        self.compare.selected = ""  # a parameter only signals changes: clear it so the same key opens again
+        event.obj.selected = ""  # a parameter only signals changes: clear it so the same key opens again
 
     def _open_file(self, event) -> None:
         key = event.new
@@ -143,7 +161,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self.current = body
         self._main.objects = [body]
         self._main.loading = False
-        controls = {"compare": self.compare, "paired": self.paired}.get(self.view)
+        controls = {"compare": self.compare, "paired": self.paired, "timecourse": self._timecourse}.get(self.view)
         self._sidebar_extra.objects = [controls.controls()] if controls is not None else []
 
     def _build(self, view: str):
@@ -151,6 +169,8 @@ class ExplorerApp(pn.viewable.Viewer):
             return self.compare
         if view == "paired":
             return self.paired
+        if view == "timecourse":
+            return self.timecourse
         if view == "overview":
             if self.overview is None:
                 self.overview = OverviewView(self.store)
@@ -219,6 +239,8 @@ class ExplorerApp(pn.viewable.Viewer):
         location.sync(self, {name: name for name in ("view", "cell", "unit", "file")})
         location.sync(self.compare, {name: name for name in COMPARE_URL_PARAMS})
         location.sync(self.paired, PAIRED_URL_PARAMS)
+        if self._timecourse is not None:  # else synced when first built
+            location.sync(self._timecourse, TIMECOURSE_URL_PARAMS)
         location.sync(self.detail, {name: name for names in DETAIL_URL_PARAMS.values() for name in names})
         self._loaded = True
 

@@ -36,15 +36,8 @@ from bokeh.models import Range1d
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
-from nwb_ketamine.explorer.factors import (
-    DEFAULT_EPOCH,
-    FACTORS,
-    NOT_CONTROL,
-    control_level,
-    factor_rows,
-    filter_mask,
-    one_epoch,
-)
+from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level
+from nwb_ketamine.explorer.filtered import FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -63,18 +56,12 @@ MEASURES = {
 GROUP_LABELS = FACTORS
 DATA_COLUMNS = ["key", "subject", *FACTORS, VALUE]
 #: Normalisation compares with the control mean of the same region, stress and time group.
-NORMALISE_WITHIN = ("region", "stress", "time_group")
+NORMALISE_WITHIN = MATCHED_WITHIN
 _AXES = {label: key for key, label in FACTORS.items()}
 _OR_NONE = {**_AXES, "None": "none"}
 
 
-def _filter(factor: str, default=()) -> param.List:
-    return param.List(
-        default=list(default), item_type=str, doc=f"Levels of {FACTORS[factor].lower()} kept (all if empty)."
-    )
-
-
-class CompareView(pn.viewable.Viewer):
+class CompareView(FilteredView):
     """Box plots of one measure by group, with cell-level, animal-level and mixed-model statistics.
 
     Parameters
@@ -92,29 +79,17 @@ class CompareView(pn.viewable.Viewer):
     colour: param.Selector[str] = param.Selector(default="drug", objects=_OR_NONE)
     facet_row: param.Selector[str] = param.Selector(default="none", objects=_OR_NONE, label="Facet rows")
     facet_col: param.Selector[str] = param.Selector(default="time_group", objects=_OR_NONE, label="Facet columns")
-    filter_region = _filter("region")
-    filter_drug = _filter("drug")
-    filter_dose = _filter("dose")
-    filter_stress = _filter("stress", [NOT_CONTROL])
-    filter_time_group = _filter("time_group")
-    filter_epoch = _filter("epoch")
-    filter_sex = _filter("sex")
-    filter_qc = _filter("qc")
-    epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
     normalise = param.Boolean(default=False, label="Normalise to the control mean (same region, stress and time)")
-    accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only")
     mixed_model = param.Boolean(default=False, label="Mixed model (animal random effect)")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
 
     def __init__(self, store: ArchiveStore, **params) -> None:
-        super().__init__(**params)
-        self.store = store
+        super().__init__(store, **params)
         self._y_range = Range1d(start=0, end=1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
         self.panels: list[ComparePanel] = []  # the facets shown now, row by row
         self._shape: tuple[int, int] = (0, 0)
         self._plot_area = pn.Column(sizing_mode="stretch_width")  # a Row of facets per facet row
-        self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(columns=comparestats.DISPLAY_COLUMNS), disabled=True, show_index=False,
             sizing_mode="stretch_width", height=260,
@@ -145,11 +120,6 @@ class CompareView(pn.viewable.Viewer):
     def table(self) -> str:
         """'cells' or 'units': the catalog table of the current measure."""
         return MEASURES[self.measure][1]
-
-    @property
-    def filters(self) -> dict[str, list[str]]:
-        """The levels each factor's filter keeps (empty: all)."""
-        return {factor: list(getattr(self, f"filter_{factor}")) for factor in FACTORS}
 
     @property
     def control(self) -> str | None:
@@ -184,33 +154,9 @@ class CompareView(pn.viewable.Viewer):
     def _groups(self) -> list[str]:
         return [*dict.fromkeys(self._axes())]
 
-    def _rows(self, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The rows of catalog ``table`` the view may show (QC filter applied) and their measures.
-
-        Cached per table and QC filter, since only the measure column changes between most updates.
-        """
-        cache_key = (table, self.accepted_only)
-        if cache_key not in self._row_cache:
-            rows = factor_rows(self.store, table, self.accepted_only)
-            source = getattr(self.store, table)
-            if self.accepted_only:
-                if table == "cells" and "accepted" in source:
-                    source = source[source["accepted"].astype(bool)]
-                elif table == "units" and "curation_label" in source:
-                    source = source[source["curation_label"] == "good"]
-            measures = [m[2] for m in MEASURES.values() if m[1] == table and m[2] in source]
-            self._row_cache[cache_key] = (rows, source[measures].reset_index(drop=True))
-        return self._row_cache[cache_key]
-
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
-        rows, measures = self._rows(table)
-        frame = rows.copy(deep=False)
-        frame[VALUE] = measures[column].to_numpy(dtype=float) if column in measures else np.nan
-        if transform is not None:
-            frame[VALUE] = transform(frame[VALUE])
-        frame = frame[filter_mask(frame, self.filters)]
-        frame, self.shown_epoch = one_epoch(frame, self._axes(), self.epoch)
+        frame = self.measure_frame(table, column, transform, self._axes())
         if self.normalise:
             control = control_level("drug", frame) or ""  # by the drug roles (factors.control_levels)
             frame = frame.assign(
@@ -238,9 +184,8 @@ class CompareView(pn.viewable.Viewer):
             notes.append(
                 f"Unit measures: the **{self.shown_epoch}** epoch only (put Epoch on an axis to compare epochs)."
             )
-        chosen = {f: v for f, v in self.filters.items() if v}
-        if chosen:
-            notes.append("Filters: " + "; ".join(f"{FACTORS[f]} ∈ {', '.join(v)}" for f, v in chosen.items()) + ".")
+        if self.filter_notes():
+            notes.append(self.filter_notes())
         self._notice.object = " ".join(notes)
         self._notice.visible = bool(notes)
         self._update_plot()
@@ -346,22 +291,6 @@ class CompareView(pn.viewable.Viewer):
                              self.colours, self.value_label, fmt)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
-    def filter_widgets(self) -> list:
-        """One multi-choice per factor, its options the levels of cells and units (and 'all but control')."""
-        widgets = []
-        for factor, label in FACTORS.items():
-            levels: set[str] = set()
-            for table in ("cells", "units"):
-                rows, _ = self._rows(table)
-                if factor in rows:
-                    levels |= set(rows[factor].unique())
-            options = [NOT_CONTROL, *sorted(levels | set(getattr(self, f"filter_{factor}")) - {NOT_CONTROL})]
-            widgets.append(pn.widgets.MultiChoice.from_param(
-                self.param[f"filter_{factor}"], options=options, name=label, placeholder="all",
-                sizing_mode="stretch_width",
-            ))  # fmt: skip
-        return widgets
-
     def controls(self):
         """The widgets of the view's parameters (the app puts them in the sidebar)."""
         return pn.Column(

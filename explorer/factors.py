@@ -52,6 +52,8 @@ VEHICLE_ROLE = "vehicle control"
 assert VEHICLE_ROLE in ROLES, "the extension's roles name the vehicle control"
 #: drug_role values that carry no role: no injection, a foreign file, a catalog without the column.
 _NO_ROLE = ("", "none", "nan")
+#: The factors a drug group shares with its matched control (normalisation, fraction blocked).
+MATCHED_WITHIN = ("region", "stress", "time_group")
 
 
 def _roles(rows: pd.DataFrame) -> pd.Series | None:
@@ -199,7 +201,7 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only; ``drug`` as
-        :func:`drug_levels`), ``drug_role`` and ``file``; index 0..n-1.
+        :func:`drug_levels`), ``agent`` (the drug without its dose), ``drug_role`` and ``file``; index 0..n-1.
     """
     source = getattr(store, table)
     if accepted_only:
@@ -211,6 +213,7 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     rows = pd.DataFrame({"key": source[KEY_COLUMNS[table]].astype(str), "subject": source["subject"].astype(str)})
     for column in ("region", "drug", "dose", "stress", "time_group"):
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"
+    rows["agent"] = rows["drug"]
     rows["drug"] = drug_levels(source, store.sessions)
     rows[ROLE_COLUMN] = source[ROLE_COLUMN].astype(str).to_numpy() if ROLE_COLUMN in source else ""
     if table == "units":

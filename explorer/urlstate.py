@@ -1,13 +1,15 @@
 """The explorer's state in the URL: which parameters the query string keeps, and reading them from a request.
 
 Design decision: **the URL is the state.** ``view``, ``cell``, ``unit`` and ``file`` of the app, the
-compare view's measure, grouping, facets and filters, the paired view's measure and facets, the unit
-view's burst rule (``unit_onset_isi_ms``, ...) and the traces
-view's window (``traces_start_s``, ``traces_window_s``, ``traces_group``) are synced to the query string
-(``pn.state.location.sync``), so a view can be shared by copying the address. Detail views are rebuilt
-whenever the app's view or key changes, so their URL parameters live in one :class:`DetailState` that is
-synced once and linked to each new detail view; opening another unit or file starts from that view's own
-values (the rule stored in the file, the first 10 s). Values that do not fit a parameter are ignored.
+compare view's measure, grouping, facets and filters, the paired view's measure and facets, the
+time-course view's measure, x axis and filters (``tc_``-prefixed, so they do not clash with the compare
+view's; the view is built only when opened or named by the URL), the unit view's burst rule
+(``unit_onset_isi_ms``, ...) and the traces view's window (``traces_start_s``, ``traces_window_s``,
+``traces_group``) are synced to the query string (``pn.state.location.sync``), so a view can be shared
+by copying the address. Detail views are rebuilt whenever the app's view or key changes, so their URL
+parameters live in one :class:`DetailState` that is synced once and linked to each new detail view;
+opening another unit or file starts from that view's own values (the rule stored in the file, the
+first 10 s). Values that do not fit a parameter are ignored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ COMPARE_URL_PARAMS = ["measure", "x", "colour", "facet_row", "facet_col", "norma
 #: The paired view's parameters → their names in the URL.
 PAIRED_URL_PARAMS = {"measure": "paired_measure", "facet_row": "paired_row", "facet_col": "paired_col",
                      "accepted_only": "paired_accepted_only"}  # fmt: skip
+#: The time-course view's parameters → their names in the URL.
+TIMECOURSE_URL_PARAMS = {"measure": "tc_measure", "x": "tc_x", "accepted_only": "tc_accepted_only",
+                         **{f"filter_{factor}": f"tc_filter_{factor}" for factor in FACTORS}}  # fmt: skip
 APP_URL_PARAMS = ["cell", "unit", "file", "view"]
 #: Detail view → {URL name (a :class:`DetailState` parameter): the view's parameter}.
 DETAIL_URL_PARAMS = {
@@ -107,8 +112,11 @@ def apply_query(app: ExplorerApp, args: dict) -> None:
         The request's query arguments (name → list of values, as bytes or text).
     """
     compare = _query_values(app.compare, COMPARE_URL_PARAMS, args)
-    paired_args = {name: args[url] for name, url in PAIRED_URL_PARAMS.items() if url in args}
-    _update_each(app.paired, _query_values(app.paired, list(PAIRED_URL_PARAMS), paired_args))
+    for view, mapping in (("paired", PAIRED_URL_PARAMS), ("timecourse", TIMECOURSE_URL_PARAMS)):
+        renamed = {name: args[url] for name, url in mapping.items() if url in args}
+        if renamed:  # app.timecourse is built on first access: only when the URL names its parameters
+            obj = getattr(app, view)
+            _update_each(obj, _query_values(obj, list(mapping), renamed))
     detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args)
     own = _query_values(app, APP_URL_PARAMS, args)
     _update_each(app.compare, compare)

@@ -1,0 +1,176 @@
+"""The base of the views that plot one catalog measure over filtered rows (compare, time course).
+
+Design decisions:
+
+- One set of filter parameters (``filter_<factor>`` for every factor of
+  :data:`~nwb_ketamine.explorer.factors.FACTORS`), the QC switch and the unit epoch live here, so the
+  compare and time-course views filter the same way and show the same widgets; the landing filter
+  "stressed animals" (stress: :data:`~nwb_ketamine.explorer.factors.NOT_CONTROL`) is the default of both.
+- The catalog rows of a table (:func:`~nwb_ketamine.explorer.factors.factor_rows`) and their measure
+  columns are read once per table and QC filter and cached: only the measure changes between most updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from nwb_ketamine.explorer.comparefigure import VALUE
+from nwb_ketamine.explorer.factors import DEFAULT_EPOCH, FACTORS, NOT_CONTROL, factor_rows, filter_mask, one_epoch
+from nwb_ketamine.explorer.store import ArchiveStore
+
+#: Numeric label columns of the catalog a view may carry along with its measure.
+NUMERIC_LABELS = ("hours_since_injection", "dose_value", "dose_unit")
+
+
+def _filter(factor: str, default=()) -> param.List:
+    return param.List(
+        default=list(default), item_type=str, doc=f"Levels of {FACTORS[factor].lower()} kept (all if empty)."
+    )
+
+
+def accepted_source(store: ArchiveStore, table: str, accepted_only: bool) -> pd.DataFrame:
+    """Catalog ``table`` with the QC filter of :func:`~nwb_ketamine.explorer.factors.factor_rows` applied.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The catalog.
+    table : str
+        'cells' or 'units'.
+    accepted_only : bool
+        Keep only QC-accepted cells, or units curated 'good'.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows, index 0..n-1 (row for row those of ``factor_rows``).
+    """
+    source = getattr(store, table)
+    if accepted_only:
+        if table == "cells" and "accepted" in source:
+            source = source[source["accepted"].astype(bool)]
+        elif table == "units" and "curation_label" in source:
+            source = source[source["curation_label"] == "good"]
+    return source.reset_index(drop=True)
+
+
+class FilteredView(pn.viewable.Viewer):
+    """Filters, QC switch and unit epoch shared by the measure views, and the rows they keep.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The archive's catalog.
+    **params
+        Initial values of the parameters below (and of the subclass's).
+    """
+
+    filter_region = _filter("region")
+    filter_drug = _filter("drug")
+    filter_dose = _filter("dose")
+    filter_stress = _filter("stress", [NOT_CONTROL])
+    filter_time_group = _filter("time_group")
+    filter_epoch = _filter("epoch")
+    filter_sex = _filter("sex")
+    filter_qc = _filter("qc")
+    epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
+    # precedence: after the subclass's own parameters in the sidebar (pn.Param sorts by it)
+    accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only", precedence=1)
+
+    def __init__(self, store: ArchiveStore, **params) -> None:
+        super().__init__(**params)
+        self.store = store
+        self.shown_epoch: str | None = None
+        self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    @property
+    def filters(self) -> dict[str, list[str]]:
+        """The levels each factor's filter keeps (empty: all)."""
+        return {factor: list(getattr(self, f"filter_{factor}")) for factor in FACTORS}
+
+    def _rows(self, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The rows of catalog ``table`` the view may show (QC filter applied) and their numeric columns.
+
+        Cached per table and QC filter, since only the measure column changes between most updates.
+        """
+        cache_key = (table, self.accepted_only)
+        if cache_key not in self._row_cache:
+            rows = factor_rows(self.store, table, self.accepted_only)
+            source = accepted_source(self.store, table, self.accepted_only)
+            numeric = [c for c in source.columns if c in NUMERIC_LABELS or pd.api.types.is_numeric_dtype(source[c])]
+            self._row_cache[cache_key] = (rows, source[numeric])
+        return self._row_cache[cache_key]
+
+    def measure_frame(
+        self, table: str, column: str, transform: Callable | None, axes: Sequence[str], carry: Sequence[str] = ()
+    ) -> pd.DataFrame:
+        """The rows kept by the filters with measure ``column`` as :data:`VALUE`, one epoch unless on an axis.
+
+        Sets :attr:`shown_epoch` (:func:`~nwb_ketamine.explorer.factors.one_epoch`).
+
+        Parameters
+        ----------
+        table : str
+            'cells' or 'units'.
+        column : str
+            The catalog column of the measure (all NaN when the catalog lacks it).
+        transform : callable or None
+            Applied to the values (e.g. ``numpy.abs``).
+        axes : sequence of str
+            The factors on the view's axes (a unit is shown in one epoch unless epoch or time group is one).
+        carry : sequence of str
+            Other catalog columns (:data:`NUMERIC_LABELS`) to keep alongside.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The factor rows with ``carry`` and :data:`VALUE` (rows without a value left out), index 0..n-1.
+        """
+        rows, numeric = self._rows(table)
+        frame = rows.copy(deep=False)
+        for name in carry:
+            frame[name] = numeric[name].to_numpy() if name in numeric else np.nan
+        frame[VALUE] = numeric[column].to_numpy(dtype=float) if column in numeric else np.nan
+        if transform is not None:
+            frame[VALUE] = transform(frame[VALUE])
+        frame = frame[filter_mask(frame, self.filters)]
+        frame, self.shown_epoch = one_epoch(frame, axes, self.epoch)
+        return frame.dropna(subset=[VALUE]).reset_index(drop=True)
+
+    def filter_widgets(self) -> list:
+        """One multi-choice per factor, its options the levels of cells and units (and 'all but control').
+
+        Returns
+        -------
+        list of panel.widgets.MultiChoice
+        """
+        widgets = []
+        for factor, label in FACTORS.items():
+            levels: set[str] = set()
+            for table in ("cells", "units"):
+                rows, _ = self._rows(table)
+                if factor in rows:
+                    levels |= set(rows[factor].unique())
+            options = [NOT_CONTROL, *sorted(levels | set(getattr(self, f"filter_{factor}")) - {NOT_CONTROL})]
+            widgets.append(pn.widgets.MultiChoice.from_param(
+                self.param[f"filter_{factor}"], options=options, name=label, placeholder="all",
+                sizing_mode="stretch_width",
+            ))  # fmt: skip
+        return widgets
+
+    def filter_notes(self) -> str:
+        """The filters in force, as one sentence ('' when none is set).
+
+        Returns
+        -------
+        str
+        """
+        chosen = {f: v for f, v in self.filters.items() if v}
+        if not chosen:
+            return ""
+        return "Filters: " + "; ".join(f"{FACTORS[f]} ∈ {', '.join(v)}" for f, v in chosen.items()) + "."
