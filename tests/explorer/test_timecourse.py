@@ -210,7 +210,6 @@ def test_url_opens_the_time_course_with_its_own_parameters(many):
     assert set(tc.data["region"]) == {"LH"}
 
 
-
 def test_groups_are_agent_and_dose_when_the_drug_factor_names_doses(vehicle_archive):
     """Two ketamine doses in the archive split the drug factor's levels; the time course groups by agent and dose."""
     store = ArchiveStore(vehicle_archive)
