@@ -79,8 +79,10 @@ def _epsc_analysis(f):
     if EPSC_CELL_PATH not in f:
         return None
     table = f[EPSC_SWEEPS_PATH]
-    sweeps = {name: h5read.column(table, name) for name in SWEEP_COLUMNS}
-    summary = {name: h5read.decode(f[EPSC_CELL_PATH][name][0]) for name in CELL_DESCRIPTIONS}
+    # Files written before a column was added lack it: the sweeps miss it, the summary holds NaN.
+    sweeps = {name: h5read.column(table, name) for name in SWEEP_COLUMNS if name in table}
+    cell = f[EPSC_CELL_PATH]
+    summary = {name: h5read.decode(cell[name][0]) if name in cell else np.nan for name in CELL_DESCRIPTIONS}
     params = h5tables.parameters(f[EPSC_PARAMETERS_PATH], EpscParameters)
     analysed = np.asarray(table[SWEEP_RECORDING_COLUMN][()])
     return sweeps, summary, params, analysed

@@ -41,11 +41,22 @@ from nwb_ketamine.explorer.filtered import FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
+#: The cell measures are the catalog's display-unit columns (or dimensionless stored ones); each decay
+#: tau is the mean of per-sweep fits, the weighted one from two exponentials where the rule of
+#: :mod:`~nwb_ketamine.analysis.decay` keeps them (else the single tau).
 MEASURES = {
     "nmda_amplitude": ("NMDAR-EPSC amplitude", "cells", "nmda_amplitude_pa", "pA", None),
+    "nmda_value_at_latency": ("NMDAR-EPSC at the fixed latency", "cells", "nmda_value_at_latency_pa", "pA", None),
     "ampa_amplitude": ("AMPAR-EPSC amplitude", "cells", "ampa_amplitude_pa", "pA", np.abs),
     "nmda_ampa_ratio": ("NMDA/AMPA ratio", "cells", "nmda_ampa_ratio", "", None),
-    "nmda_decay_tau": ("NMDAR decay τ", "cells", "nmda_decay_tau_ms", "ms", None),
+    "nmda_ampa_ratio_latency": ("NMDA/AMPA ratio at the fixed latency", "cells", "nmda_ampa_ratio_latency", "", None),
+    "nmda_decay_tau": ("NMDAR decay τ, one exponential", "cells", "nmda_decay_tau_ms", "ms", None),
+    "nmda_decay_tau_weighted": ("NMDAR decay τ, weighted", "cells", "nmda_decay_tau_weighted_ms", "ms", None),
+    "ampa_decay_tau": ("AMPAR decay τ, one exponential", "cells", "ampa_decay_tau_ms", "ms", None),
+    "series_resistance": ("Series resistance", "cells", "series_resistance_mohm", "MΩ", None),
+    "input_resistance": ("Input resistance", "cells", "input_resistance_mohm", "MΩ", None),
+    "ampa_holding_current": ("Holding current, AMPA sweeps at −70 mV", "cells", "ampa_holding_current_pa", "pA", None),
+    "nmda_holding_current": ("Holding current, NMDA sweeps at +40 mV", "cells", "nmda_holding_current_pa", "pA", None),
     "firing_rate": ("Firing rate", "units", "firing_rate_hz", "Hz", None),
     "percent_in_bursts": ("% spikes in bursts", "units", "percent_spikes_in_bursts", "%", None),
     "burst_rate": ("Burst frequency", "units", "burst_rate_hz", "Hz", None),

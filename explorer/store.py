@@ -256,6 +256,16 @@ def synthetic_store(n_rows: int = 200, n_sessions: int = 20, seed: int = 0, arch
             out["ampa_amplitude_pa"] = -rng.lognormal(np.log(200), 0.3, n_rows)
             out["nmda_ampa_ratio"] = out["nmda_amplitude_pa"] / -out["ampa_amplitude_pa"]
             out["nmda_decay_tau_ms"] = rng.normal(100, 20, n_rows)
+            # Their own generator, so that the values above (and the units after them) stay as they were.
+            more = np.random.default_rng(seed + 1)
+            out["nmda_value_at_latency_pa"] = out["nmda_amplitude_pa"] * more.uniform(0.6, 0.8, n_rows)
+            out["nmda_ampa_ratio_latency"] = out["nmda_value_at_latency_pa"] / -out["ampa_amplitude_pa"]
+            out["nmda_decay_tau_weighted_ms"] = out["nmda_decay_tau_ms"] * more.uniform(0.8, 1.0, n_rows)
+            out["ampa_decay_tau_ms"] = more.normal(5, 1, n_rows)
+            out["series_resistance_mohm"] = more.uniform(8, 25, n_rows)
+            out["input_resistance_mohm"] = more.lognormal(np.log(300), 0.3, n_rows)
+            out["ampa_holding_current_pa"] = more.normal(-40, 15, n_rows)
+            out["nmda_holding_current_pa"] = more.normal(120, 40, n_rows)
             out["accepted"] = rng.random(n_rows) > 0.05
             out["object_path"] = EPSC_CELL_PATH
         else:

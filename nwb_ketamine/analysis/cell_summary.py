@@ -15,6 +15,15 @@ import numpy as np
 from nwb_ketamine.analysis.epsc import measure_sweeps
 from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 
+#: Cell columns (after the kind's prefix) from the fit of the average sweep, and their per-sweep measure.
+_AVERAGE_DECAY = {
+    "decay_tau_average_s": "decay_tau_s",
+    "decay_tau_weighted_average_s": "decay_tau_weighted_s",
+    "decay_tau_fast_average_s": "decay_tau_fast_s",
+    "decay_tau_slow_average_s": "decay_tau_slow_s",
+    "decay_fast_fraction_average": "decay_fast_fraction",
+}
+
 
 def quality_control(measures: dict[str, np.ndarray], params: EpscParameters) -> tuple[np.ndarray, np.ndarray]:
     """Accept or reject each sweep of one cell from its series resistance.
@@ -109,7 +118,11 @@ def summarize_cell(
         ``nmda_value_at_latency_a``, ``nmda_ampa_ratio`` (NMDA peak / abs AMPA peak),
         ``nmda_ampa_ratio_latency`` (NMDA value at the latency / abs AMPA peak), ``ampa_decay_tau_s``
         and ``nmda_decay_tau_s`` (mean of per-sweep fits), ``ampa_decay_tau_average_s`` and
-        ``nmda_decay_tau_average_s`` (fit of the average sweep), ``ampa_holding_current_a``,
+        ``nmda_decay_tau_average_s`` (fit of the average sweep), the weighted taus of the
+        two-exponential rule (:mod:`~nwb_ketamine.analysis.decay`) ``*_decay_tau_weighted_s`` (mean
+        per sweep) and ``*_decay_tau_weighted_average_s`` (average sweep), the NMDA components of the
+        average sweep ``nmda_decay_tau_fast_average_s``, ``nmda_decay_tau_slow_average_s``,
+        ``nmda_decay_fast_fraction_average`` (NaN when one component is kept), ``ampa_holding_current_a``,
         ``nmda_holding_current_a``, ``series_resistance_ohm``, ``input_resistance_ohm`` (means over
         accepted sweeps), ``rs_change_max`` (largest relative Rs change from the first sweep, all
         sweeps); ints ``n_sweeps``, ``n_accepted``, ``n_ampa``, ``n_ampa_accepted``, ``n_nmda``,
@@ -132,16 +145,21 @@ def summarize_cell(
         out[f"n_{key}_accepted"] = int(use.sum())
         out[f"{key}_peak_a"] = _mean(measures["peak_a"], use)
         out[f"{key}_decay_tau_s"] = _mean(measures["decay_tau_s"], use)
+        out[f"{key}_decay_tau_weighted_s"] = _mean(measures["decay_tau_weighted_s"], use)
         out[f"{key}_holding_current_a"] = _mean(measures["holding_current_a"], use)
         kind_rates = np.unique(rates[use])
+        average_fit = dict.fromkeys(_AVERAGE_DECAY, math.nan)
         if kind_rates.size == 1:
             average = x[use].mean(axis=0, keepdims=True)
             holding = [float(np.mean(measures["holding_potential_v"][use]))]
             kparams = (kind_params or {}).get(name, params)
-            tau = measure_sweeps(average, float(kind_rates[0]), holding, kparams)["decay_tau_s"][0]
-            out[f"{key}_decay_tau_average_s"] = float(tau)
-        else:
-            out[f"{key}_decay_tau_average_s"] = math.nan
+            fit = measure_sweeps(average, float(kind_rates[0]), holding, kparams)
+            average_fit = {column: float(fit[source][0]) for column, source in _AVERAGE_DECAY.items()}
+        out[f"{key}_decay_tau_average_s"] = average_fit["decay_tau_average_s"]
+        out[f"{key}_decay_tau_weighted_average_s"] = average_fit["decay_tau_weighted_average_s"]
+        if name == "NMDA":  # the components of the NMDAR decay (AMPAR decays are one exponential)
+            for column in ("decay_tau_fast_average_s", "decay_tau_slow_average_s", "decay_fast_fraction_average"):
+                out[f"nmda_{column}"] = average_fit[column]
         if of_kind.any() and use.sum() < params.min_accepted_sweeps:
             reasons.append(f"{name}: {int(use.sum())} accepted sweeps < {params.min_accepted_sweeps}")
     nmda = kind == "NMDA"

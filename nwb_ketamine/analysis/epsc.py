@@ -3,7 +3,9 @@
 Design decision: every measure is computed for all sweeps at once on a 2-D array (sweeps x samples)
 with index arithmetic, masks and cumulative sums, never a Python loop over sweeps; the decay time
 constant is a single-exponential least-squares fit done as a few vectorised Gauss-Newton steps started
-from a weighted log-linear fit. Every number that changes a result (windows, the fixed latency of the
+from a weighted log-linear fit, and the weighted time constant comes from a two-exponential fit of the
+same samples, batched Levenberg-Marquardt (the rule that keeps or drops its second component:
+:mod:`~nwb_ketamine.analysis.decay`). Every number that changes a result (windows, the fixed latency of the
 NMDA measure, fit range, QC thresholds, the holding potentials that say AMPA or NMDA) is a field of
 :class:`EpscParameters`, which turns into a table (:meth:`EpscParameters.rows`) stored next to the
 results, so a reader knows exactly which rule produced them. SI units throughout (A, V, Ohm, s).
@@ -30,6 +32,8 @@ from nwb_ketamine.analysis.decay import fit_decay
 from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 
 KINDS = ("AMPA", "NMDA", "other")
+#: The float decay measures of each sweep (``decay_`` + a key of :func:`~nwb_ketamine.analysis.decay.fit_decay`).
+_DECAY = ("decay_tau_s", "decay_tau_weighted_s", "decay_tau_fast_s", "decay_tau_slow_s", "decay_fast_fraction")
 
 
 def classify_sweeps(holding_v, params: EpscParameters) -> np.ndarray:
@@ -75,8 +79,11 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
         ``kind`` ('AMPA', 'NMDA', 'other'), ``holding_potential_v``, ``holding_current_a``,
         ``series_resistance_ohm``, ``input_resistance_ohm``, ``baseline_a`` (mean before the
         stimulus), ``peak_a`` (signed, from the baseline), ``peak_time_s`` (from the stimulus),
-        ``value_at_latency_a`` (signed, from the baseline), ``decay_tau_s``. NaN where a measure cannot
-        be made (window outside the sweep, no decay crossing, failed fit).
+        ``value_at_latency_a`` (signed, from the baseline), ``decay_tau_s`` (single exponential),
+        ``decay_tau_weighted_s``, ``decay_tau_fast_s``, ``decay_tau_slow_s``, ``decay_fast_fraction``
+        and ``decay_components`` (int: 2, 1, 0 without a fit), the two-exponential results of
+        :func:`~nwb_ketamine.analysis.decay.fit_decay`. NaN where a measure cannot be made (window
+        outside the sweep, no decay crossing, failed fit).
 
     Examples
     --------
@@ -121,7 +128,8 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
 
     peak = np.full(n_sweeps, np.nan)
     peak_time = np.full(n_sweeps, np.nan)
-    tau = np.full(n_sweeps, np.nan)
+    decay = {key: np.full(n_sweeps, np.nan) for key in _DECAY}
+    decay["decay_components"] = np.zeros(n_sweeps, dtype=int)
     half = _idx(p.latency_window_s / 2)
     centre = stim + _idx(p.nmda_latency_s)
     value_at_latency = _window_mean(x, centre - half, centre + half + 1) - baseline
@@ -146,7 +154,8 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
         pk = np.where(ok, ys[np.arange(rows.size), np.clip(ipk, 0, None)], np.nan)
         peak[rows] = pol * pk
         peak_time[rows] = np.where(ok, (start + ipk - stim) / fs, np.nan)
-        tau[rows] = fit_decay(y, ys, ipk, pk, fs, p)
+        for key, value in fit_decay(y, ys, ipk, pk, fs, p).items():
+            decay[f"decay_{key}"][rows] = value
     return {
         "kind": kind,
         "holding_potential_v": holding.copy(),
@@ -157,7 +166,7 @@ def measure_sweeps(current_a, rate_hz: float, holding_v, params: EpscParameters)
         "peak_a": peak,
         "peak_time_s": peak_time,
         "value_at_latency_a": value_at_latency,
-        "decay_tau_s": tau,
+        **decay,
     }
 
 

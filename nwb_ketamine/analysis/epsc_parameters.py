@@ -50,12 +50,22 @@ class EpscParameters(ParameterSet):
     latency_window_s
         Width of the window centred on ``nmda_latency_s`` whose mean is that value.
     decay_fit_start_fraction, decay_fit_end_fraction
-        The single-exponential decay fit runs from the first sample after the peak below
+        The decay fits (one and two exponentials) run from the first sample after the peak below
         ``start_fraction * peak`` to the first sample below ``end_fraction * peak``.
     ampa_decay_end_s, nmda_decay_end_s
         The decay fit never extends past this time after the stimulus.
     min_decay_fit_points
         Fewer samples than this in the fit range give a NaN time constant.
+    decay_biexp_screen_alpha
+        A two-exponential fit is attempted only where the residuals of the single one curve with this
+        significance (F-test p below it; a linear screen, see :mod:`~nwb_ketamine.analysis.decay`).
+    decay_biexp_min_tau_ratio
+        A two-exponential fit is kept only if its slow tau is at least this many times its fast tau.
+    decay_biexp_max_tau_window_ratio
+        ... and only if its slow tau is at most this many times the duration of the fit window.
+    decay_biexp_alpha
+        ... and only if the F-test of two against one component gives a p-value below this; otherwise
+        the weighted tau is the single-exponential tau (rule: :mod:`~nwb_ketamine.analysis.decay`).
     ampa_holding_v, nmda_holding_v, holding_tolerance_v
         A sweep held within the tolerance of ``ampa_holding_v`` is an AMPA sweep, of ``nmda_holding_v``
         an NMDA sweep.
@@ -91,6 +101,10 @@ class EpscParameters(ParameterSet):
     ampa_decay_end_s: float = 0.05
     nmda_decay_end_s: float = 0.5
     min_decay_fit_points: int = 5
+    decay_biexp_screen_alpha: float = 0.1
+    decay_biexp_min_tau_ratio: float = 2.0
+    decay_biexp_max_tau_window_ratio: float = 3.0
+    decay_biexp_alpha: float = 0.01
     ampa_holding_v: float = -0.07
     nmda_holding_v: float = 0.04
     holding_tolerance_v: float = 0.005
@@ -129,6 +143,10 @@ EpscParameters.DESCRIPTIONS = _DESCRIPTIONS = {
     "ampa_decay_end_s": "AMPA decay fit never extends past this time after the stimulus",
     "nmda_decay_end_s": "NMDA decay fit never extends past this time after the stimulus",
     "min_decay_fit_points": "fewer samples in the fit range give no time constant",
+    "decay_biexp_screen_alpha": "two-exponential decay attempted only if single-fit residuals curve with p below this",
+    "decay_biexp_min_tau_ratio": "two-exponential decay kept only if slow tau >= this times fast tau",
+    "decay_biexp_max_tau_window_ratio": "two-exponential decay kept only if slow tau <= this times the fit window",
+    "decay_biexp_alpha": "two-exponential decay kept only if the F-test against one gives p below this",
     "ampa_holding_v": "holding potential of AMPA sweeps (inward EPSC)",
     "nmda_holding_v": "holding potential of NMDA sweeps (outward EPSC)",
     "holding_tolerance_v": "a sweep within this of a holding potential is of that kind",

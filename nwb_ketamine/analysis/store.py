@@ -142,8 +142,9 @@ def read_epsc_analysis(nwbfile: NWBFile) -> tuple[dict, dict, EpscParameters] | 
     module = nwbfile.processing.get(ICEPHYS_MODULE)
     if module is None or EPSC_CELL not in module.data_interfaces:
         return None
-    sweeps = {name: np.asarray(module[EPSC_SWEEPS][name].data[:]) for name in SWEEP_COLUMNS}
-    summary = {name: module[EPSC_CELL][name].data[0] for name in CELL_DESCRIPTIONS}
-    table = module[EPSC_PARAMETERS]
-    params = read_parameter_table(table, EpscParameters)
+    # Files written before a column was added lack it: the sweeps miss it, the summary holds NaN.
+    table, cell = module[EPSC_SWEEPS], module[EPSC_CELL]
+    sweeps = {name: np.asarray(table[name].data[:]) for name in SWEEP_COLUMNS if name in table.colnames}
+    summary = {name: cell[name].data[0] if name in cell.colnames else np.nan for name in CELL_DESCRIPTIONS}
+    params = read_parameter_table(module[EPSC_PARAMETERS], EpscParameters)
     return sweeps, summary, params

@@ -87,8 +87,12 @@ CELL_DISPLAY_COLUMNS = {
     "nmda_value_at_latency_pa": ("nmda_value_at_latency_a", 1e12),
     "ampa_decay_tau_ms": ("ampa_decay_tau_s", 1e3),
     "nmda_decay_tau_ms": ("nmda_decay_tau_s", 1e3),
+    "ampa_decay_tau_weighted_ms": ("ampa_decay_tau_weighted_s", 1e3),
+    "nmda_decay_tau_weighted_ms": ("nmda_decay_tau_weighted_s", 1e3),
     "series_resistance_mohm": ("series_resistance_ohm", 1e-6),
     "input_resistance_mohm": ("input_resistance_ohm", 1e-6),
+    "ampa_holding_current_pa": ("ampa_holding_current_a", 1e12),
+    "nmda_holding_current_pa": ("nmda_holding_current_a", 1e12),
 }
 CELL_COLUMNS = (
     LABEL_COLUMNS

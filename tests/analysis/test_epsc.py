@@ -335,6 +335,10 @@ def test_simulated_cells_recover_ground_truth(simulated_cells):
             "nmda_tau": _rel(s["nmda_decay_tau_s"] * 1e3, t["nmda_decay_tau_ms"]),
             "ampa_tau_average": _rel(s["ampa_decay_tau_average_s"] * 1e3, t["ampa_decay_tau_ms"]),
             "nmda_tau_average": _rel(s["nmda_decay_tau_average_s"] * 1e3, t["nmda_decay_tau_ms"]),
+            "ampa_tau_weighted": _rel(s["ampa_decay_tau_weighted_s"] * 1e3, t["ampa_decay_tau_ms"]),
+            "nmda_tau_weighted": _rel(s["nmda_decay_tau_weighted_s"] * 1e3, t["nmda_decay_tau_ms"]),
+            "ampa_tau_weighted_average": _rel(s["ampa_decay_tau_weighted_average_s"] * 1e3, t["ampa_decay_tau_ms"]),
+            "nmda_tau_weighted_average": _rel(s["nmda_decay_tau_weighted_average_s"] * 1e3, t["nmda_decay_tau_ms"]),
             "rs": _rel(s["series_resistance_ohm"] / 1e6, t["rs_mohm"]),
             "rin": _rel(s["input_resistance_ohm"] / 1e6, t["rin_mohm"]),
         }
@@ -343,6 +347,7 @@ def test_simulated_cells_recover_ground_truth(simulated_cells):
             assert np.isfinite(error), (name, cell.truth["cell_id"])
     bars = {"ampa_peak": 0.05, "nmda_peak": 0.05, "nmda_latency": 0.05, "nmda_ampa_ratio": 0.05}
     bars |= {"ampa_tau": 0.10, "nmda_tau": 0.10, "ampa_tau_average": 0.10, "nmda_tau_average": 0.10}
+    bars |= {f"{kind}_tau_weighted{how}": 0.10 for kind in ("ampa", "nmda") for how in ("", "_average")}
     bars |= {"rs": 0.10, "rin": 0.10}
     print("max relative error per quantity over", len(simulated_cells), "cells:", worst)
     failed = {name: round(worst[name], 4) for name, bar in bars.items() if not worst[name] <= bar}

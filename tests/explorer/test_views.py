@@ -64,6 +64,16 @@ def test_every_measure_changes_data_and_plot(synthetic, measure):
     assert figure.yaxis[0].axis_label == view.value_label
 
 
+def test_every_cell_measure_is_a_catalog_column():
+    """The compare view plots what the catalog of a real archive holds, not only the synthetic store."""
+    from nwb_ketamine.archive.catalog_columns import CELL_COLUMNS
+
+    cell_columns = {m[2] for m in MEASURES.values() if m[1] == "cells"}
+    assert cell_columns <= set(CELL_COLUMNS), cell_columns - set(CELL_COLUMNS)
+    assert {"nmda_value_at_latency_pa", "nmda_ampa_ratio_latency", "nmda_decay_tau_weighted_ms"} <= cell_columns
+    assert len({m[0] for m in MEASURES.values()}) == len(MEASURES)  # labels are the widget's options
+
+
 def test_grouping_facets_and_normalisation(synthetic):
     view = CompareView(synthetic, filter_stress=[])
     view.param.update(x="drug", colour="stress", facet_col="time_group")
