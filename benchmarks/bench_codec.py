@@ -1,0 +1,143 @@
+"""Chunk codecs side by side: MB/s and compression ratio of zlib, ISA-L and libdeflate on tetrode chunks.
+
+What is compressed is what the direct-chunk writer (``converters/chunked.py``) hands to each codec: ~10 MB
+chunks of int16 samples × all channels after HDF5's byte shuffle. Two sources:
+
+- ``simulated``: a simulated Open Ephys binary session (16 channels, 30 kHz, ``--minutes`` long, made by
+  the project's simulator as in ``bench_tetrode_convert.py``), every full 10 MB chunk of it;
+- ``real``: the real Open Ephys legacy recording in ``../shared/realdata/openephys_legacy`` (16 channels,
+  40 kHz, 3.3 s recorded on a real rig: one 4.3 MB chunk), when present (sha256 checked against the
+  MANIFEST).
+
+Every (codec, level) compresses all chunks of a source once per round; rounds alternate the order of the
+configurations (forward, then reversed), ``--rounds`` times, in one process, and the load average is
+printed with every round. Reported: the median over rounds of single-thread MB/s (uncompressed bytes per
+second), of the MB/s with ``--threads`` threads compressing different chunks at once (the writer's thread
+pool: a codec that holds the GIL does not gain), the compression ratio and the file-size change against
+zlib level 4, and decompression MB/s of each decoder on zlib level-4 streams. Every stream is checked to
+decompress with plain ``zlib.decompress`` to the shuffled input. Prints numbers, asserts nothing.
+Usage::
+
+    python benchmarks/bench_codec.py [--minutes 1] [--rounds 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from nwb_ketamine.gzipcodec import get_codec, installed_codecs, shuffle
+
+REALDATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "realdata" / "openephys_legacy" / "Record Node 105"
+LEGACY_HEADER, LEGACY_RECORD = 1024, 8 + 2 + 2 + 2048 + 10
+CHUNK_BYTES = 10 * 1024 * 1024
+LEVELS = {"zlib": (1, 4, 6), "isal": (1, 2, 3), "libdeflate": (1, 2, 4, 6)}
+
+
+def simulated_chunks(minutes: float, tmp: Path) -> list[np.ndarray]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_tetrode_convert import simulate
+
+    simulate(tmp / "study", minutes, 0)
+    raw = next((tmp / "study").rglob("continuous.dat"))
+    samples = np.fromfile(raw, dtype=np.int16).reshape(-1, 16)
+    rows = CHUNK_BYTES // (2 * 16)
+    return [samples[a : a + rows] for a in range(0, samples.shape[0] - rows + 1, rows)]
+
+
+def manifest_sha(name: str) -> str | None:
+    manifest = REALDATA.parents[1] / "MANIFEST.md"
+    for line in manifest.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 3 and cells[1] == f"Record Node 105/{name}":
+            return cells[3]
+    return None
+
+
+def real_chunks() -> list[np.ndarray]:
+    """The 16 channels of the legacy Open Ephys recording (big-endian int16 in 1024-sample records)."""
+    channels = []
+    for k in range(1, 17):
+        path = REALDATA / f"100_example-data_CH{k}.continuous"
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest() != manifest_sha(path.name):
+            raise SystemExit(f"{path}: sha256 differs from the MANIFEST")
+        records = np.frombuffer(raw[LEGACY_HEADER:], dtype=np.uint8).reshape(-1, LEGACY_RECORD)
+        channels.append(records[:, 12 : 12 + 2048].copy().view(">i2").astype(np.int16).reshape(-1))
+    return [np.stack(channels, axis=1)]
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=1.0, help="length of the simulated session")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    names = installed_codecs()
+    print(f"codecs installed: {', '.join(names)}; {os.cpu_count()} cores; {load()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = {"simulated": simulated_chunks(args.minutes, Path(tmp))}
+    if REALDATA.exists():
+        sources["real"] = real_chunks()
+    configs = [(name, level) for name in names for level in LEVELS[name]]
+    codecs = {name: get_codec(name) for name in names}
+
+    for source, blocks in sources.items():
+        shuffled = [shuffle(b) for b in blocks]
+        total = sum(s.nbytes for s in shuffled)
+        print(f"\n{source}: {len(blocks)} chunk(s) of {blocks[0].shape[0]} samples x {blocks[0].shape[1]} channels, "
+              f"{total / 1e6:.1f} MB after the byte shuffle")  # fmt: skip
+        single: dict = {c: [] for c in configs}
+        threaded: dict = {c: [] for c in configs}
+        size: dict = {}
+        for r in range(args.rounds):
+            order = configs if r % 2 == 0 else configs[::-1]
+            for name, level in order:
+                codec = codecs[name]
+                t0 = time.perf_counter()
+                out = [codec.compress(s, level) for s in shuffled]
+                single[(name, level)].append(total / (time.perf_counter() - t0) / 1e6)
+                size[(name, level)] = sum(len(o) for o in out)
+                if r == 0:
+                    assert all(zlib.decompress(o) == s.tobytes() for o, s in zip(out, shuffled, strict=True))
+                work = shuffled * args.threads  # every thread has as much to do as one thread had
+                with ThreadPoolExecutor(args.threads) as pool:
+                    t0 = time.perf_counter()
+                    list(pool.map(lambda s, codec=codec, level=level: codec.compress(s, level), work))
+                    threaded[(name, level)].append(total * args.threads / (time.perf_counter() - t0) / 1e6)
+            print(f"  round {r + 1}/{args.rounds} done ({'forward' if r % 2 == 0 else 'reversed'}), {load()}")
+        ref = size[("zlib", 4)]
+        print(f"  {'codec':11s} {'level':>5s} {'MB/s 1 thread':>14s} {f'MB/s {args.threads} threads':>15s} "
+              f"{'ratio':>7s} {'size vs zlib 4':>15s}")  # fmt: skip
+        for c in configs:
+            print(f"  {c[0]:11s} {c[1]:5d} {statistics.median(single[c]):14.1f} {statistics.median(threaded[c]):15.1f} "
+                  f"{total / size[c]:7.3f} {100 * (size[c] / ref - 1):+14.1f}%")  # fmt: skip
+        streams = [zlib.compress(s, 4) for s in shuffled]
+        decode: dict = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in names if r % 2 == 0 else names[::-1]:
+                t0 = time.perf_counter()
+                for z, s in zip(streams, shuffled, strict=True):
+                    codecs[name].decompress(z, s.nbytes)
+                decode[name].append(total / (time.perf_counter() - t0) / 1e6)
+        print("  decompression of zlib level-4 streams, 1 thread: " + ", ".join(
+            f"{name} {statistics.median(decode[name]):.0f} MB/s" for name in names) + f" ({load()})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
