@@ -63,6 +63,8 @@ def _pipeline(dset: h5py.Dataset) -> tuple[int, ...]:
 class DirectChunks:
     """Rows of a 2-D, row-chunked, (shuffle +) gzip h5py dataset, decoded by ``codec``: ``reader[a:b]``.
 
+    A slice inside one chunk is returned as a read-only view of the decoded chunk; any other, as a new array.
+
     Parameters
     ----------
     dset
@@ -106,6 +108,7 @@ class DirectChunks:
                 chunk = unshuffle(plain, self.dtype, (rows, width))
             else:
                 chunk = np.frombuffer(plain, dtype=self.dtype).reshape(rows, width)
+        chunk.flags.writeable = False  # shared by the cache and the views handed out
         _remember(key, chunk)
         return chunk
 
@@ -115,6 +118,9 @@ class DirectChunks:
         a, b, _ = key.indices(self.shape[0])
         b = max(a, b)
         rows = self.chunks[0]
+        if a // rows == (b - 1) // rows and b > a:  # inside one chunk: a read-only view of it, no copy
+            start = a - a % rows
+            return self._chunk(start)[a - start : b - start]
         out = np.empty((b - a, self.shape[1]), dtype=self.dtype)
         for start in range(a - a % rows, b, rows):
             lo, hi = max(a, start), min(b, start + rows)

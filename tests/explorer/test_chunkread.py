@@ -57,6 +57,8 @@ def test_direct_chunk_reads_equal_h5py(h5file, codec, name):
             got, want = reader[a:b], dset[a:b]
             np.testing.assert_array_equal(got, want, err_msg=f"{name} [{a}:{b}]")
             assert got.dtype == want.dtype
+        inside = reader[10:20]
+        assert not inside.flags.writeable  # a view of the cached chunk, which no caller may change
         # Again, from the decoded-chunk cache.
         for a, b in WINDOWS:
             np.testing.assert_array_equal(reader[a:b], dset[a:b])

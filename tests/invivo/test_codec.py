@@ -88,13 +88,16 @@ def test_the_fast_codecs_write_other_bytes_than_zlib_that_decode_the_same(tmp_pa
         assert bytes(get_codec(name).decompress(reference, block.nbytes)) == block.tobytes()
 
 
-def test_shuffle_is_hdf5s_shuffle_filter(tmp_path):
-    data = tetrode_like(n=ROWS)
+@pytest.mark.parametrize("dtype", [np.int16, ">i2", np.int8, np.float32, np.float64, np.uint64])
+def test_shuffle_is_hdf5s_shuffle_filter(tmp_path, dtype):
+    data = tetrode_like(n=ROWS).astype(dtype)
     with h5py.File(tmp_path / "s.h5", "w") as f:
         dset = f.create_dataset("x", data=data, chunks=(ROWS, WIDTH), compression="gzip", shuffle=True)
         stored = zlib.decompress(dset.id.read_direct_chunk((0, 0))[1])
     assert stored == shuffle(data).tobytes()
-    np.testing.assert_array_equal(unshuffle(stored, np.int16, data.shape), data)
+    back = unshuffle(stored, np.dtype(dtype), data.shape)
+    np.testing.assert_array_equal(back, data)
+    assert back.dtype == np.dtype(dtype)
 
 
 def test_auto_falls_back_to_zlib_when_the_fast_modules_are_absent(tmp_path):
