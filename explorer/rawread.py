@@ -104,7 +104,8 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
     points = max(2, int(max_points))
     data = series.data
     if n <= points:
-        block = np.asarray(data[i0:i1]).reshape(n, n_ch)[:, chans]
+        block = np.asarray(data[i0:i1]).reshape(n, n_ch)
+        block = block if channels is None else block[:, chans]
         times = start + (i0 + np.arange(n)) / rate
         values = block.astype(np.float64) * scale + offset
         decimated = False
@@ -115,7 +116,8 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
         parts_t, parts_v = [], []
         for a in range(i0, i1, bins_per_block * width):
             b = min(i1, a + bins_per_block * width)
-            block = np.asarray(data[a:b]).reshape(b - a, n_ch)[:, chans]
+            block = np.asarray(data[a:b]).reshape(b - a, n_ch)
+            block = block if channels is None else block[:, chans]  # all channels: no copy
             positions, reduced = minmax_decimate(block, width)
             parts_t.append(start + (a + positions) / rate)
             parts_v.append(reduced.astype(np.float64) * scale + offset)
