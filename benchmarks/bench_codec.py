@@ -7,7 +7,9 @@ chunks of int16 samples × all channels after HDF5's byte shuffle. Two sources:
   the project's simulator as in ``bench_tetrode_convert.py``), every full 10 MB chunk of it;
 - ``real``: the real Open Ephys legacy recording in ``../shared/realdata/openephys_legacy`` (16 channels,
   40 kHz, 3.3 s recorded on a real rig: one 4.3 MB chunk), when present (sha256 checked against the
-  MANIFEST).
+  MANIFEST);
+- ``abf``: every sweep of the 11 real ABF files in ``../shared/realdata/abf`` as pyabf returns it (float32, one
+  chunk per sweep, as ``converters/abf.py`` stores them), when present.
 
 Every (codec, level) compresses all chunks of a source once per round; rounds alternate the order of the
 configurations (forward, then reversed), ``--rounds`` times, in one process, and the load average is
@@ -77,6 +79,20 @@ def real_chunks() -> list[np.ndarray]:
     return [np.stack(channels, axis=1)]
 
 
+def abf_chunks() -> list[np.ndarray]:
+    """Every sweep of every channel of the real ABF files (float32, what the slice converter stores)."""
+    import pyabf
+
+    sweeps = []
+    for path in sorted((REALDATA.parents[1] / "abf").glob("*.abf")):
+        abf = pyabf.ABF(str(path))
+        for channel in range(abf.channelCount):
+            for sweep in abf.sweepList:
+                abf.setSweep(sweep, channel=channel)
+                sweeps.append(np.asarray(abf.sweepY, dtype=np.float32).copy())
+    return sweeps
+
+
 def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
@@ -86,22 +102,29 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=1.0, help="length of the simulated session")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sources", default="simulated,real,abf", help="comma-separated: simulated, real, abf")
     args = parser.parse_args()
+    wanted = set(args.sources.split(","))
 
     names = installed_codecs()
     print(f"codecs installed: {', '.join(names)}; {os.cpu_count()} cores; {load()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        sources = {"simulated": simulated_chunks(args.minutes, Path(tmp))}
-    if REALDATA.exists():
+    sources = {}
+    if "simulated" in wanted:
+        with tempfile.TemporaryDirectory() as tmp:
+            sources["simulated"] = simulated_chunks(args.minutes, Path(tmp))
+    if REALDATA.exists() and "real" in wanted:
         sources["real"] = real_chunks()
+    if (REALDATA.parents[1] / "abf").exists() and "abf" in wanted:
+        sources["abf"] = abf_chunks()
     configs = [(name, level) for name in names for level in LEVELS[name]]
     codecs = {name: get_codec(name) for name in names}
 
     for source, blocks in sources.items():
         shuffled = [shuffle(b) for b in blocks]
         total = sum(s.nbytes for s in shuffled)
-        print(f"\n{source}: {len(blocks)} chunk(s) of {blocks[0].shape[0]} samples x {blocks[0].shape[1]} channels, "
-              f"{total / 1e6:.1f} MB after the byte shuffle")  # fmt: skip
+        shape = " x ".join(str(n) for n in blocks[0].shape)
+        print(f"\n{source}: {len(blocks)} chunk(s) of {shape} {blocks[0].dtype} (the first), {total / 1e6:.1f} MB "
+              "after the byte shuffle")  # fmt: skip
         single: dict = {c: [] for c in configs}
         threaded: dict = {c: [] for c in configs}
         size: dict = {}

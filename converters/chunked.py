@@ -83,7 +83,11 @@ def chunk_rows(n_channels: int, *, itemsize: int = 2, chunk_bytes: int = CHUNK_B
 
 
 def resolve_codec(
-    codec: str | None = DEFAULT_CODEC, level: int | None = None, *, import_module=None
+    codec: str | None = DEFAULT_CODEC,
+    level: int | None = None,
+    *,
+    order: tuple[str, ...] = AUTO_ORDER,
+    import_module=None,
 ) -> tuple[Codec, int]:
     """The codec and level that write a chunk: ``codec`` (or the fastest installed) at ``level``.
 
@@ -94,6 +98,9 @@ def resolve_codec(
         that is installed and offers ``level``.
     level
         gzip level (default: the codec's ``default_level``).
+    order
+        The codecs ``"auto"`` tries, in order (default :data:`~nwb_ketamine.gzipcodec.AUTO_ORDER`; the
+        slice converter prefers libdeflate, which compresses float32 sweeps best).
     import_module
         Passed to :func:`~nwb_ketamine.gzipcodec.get_codec` (the tests' injection point), or None.
 
@@ -114,7 +121,7 @@ def resolve_codec(
         if level not in chosen.levels:
             raise ValueError(f"codec {chosen.name} offers levels {chosen.levels}, not {level}")
         return chosen, level
-    for name in AUTO_ORDER:
+    for name in order:
         try:
             chosen = get_codec(name, **kwargs)
         except ImportError:
@@ -163,6 +170,25 @@ def _encode_chunk(block: np.ndarray, codec: Codec, level: int, *, shuffled: bool
     """The bytes HDF5's shuffle + deflate filters would decode to ``block`` (one full, C-ordered chunk)."""
     raw = shuffle(block) if shuffled else np.ascontiguousarray(block).reshape(-1).view(np.uint8)
     return codec.compress(raw, level)
+
+
+def write_single_chunk(dset, data: np.ndarray, codec: Codec) -> None:
+    """Write ``data`` as the one chunk of ``dset`` (chunked as its whole shape, shuffle and/or gzip).
+
+    Parameters
+    ----------
+    dset
+        An h5py dataset whose chunk shape is its shape, filters gzip (with or without shuffle).
+    data
+        Its values (cast to the dataset's dtype).
+    codec
+        The compressor; the level is the one recorded in the dataset's gzip filter.
+    """
+    if dset.chunks != dset.shape or dset.compression != "gzip":
+        raise ValueError(f"{dset.name}: one gzip chunk of the whole shape expected, not chunks {dset.chunks}")
+    block = np.asarray(data, dtype=dset.dtype).reshape(dset.shape)
+    payload = _encode_chunk(block, codec, dset.compression_opts, shuffled=bool(dset.shuffle))
+    dset.id.write_direct_chunk((0,) * dset.ndim, payload, 0)
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:

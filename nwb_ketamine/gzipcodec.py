@@ -133,7 +133,7 @@ def _libdeflate(import_module: Callable[[str], ModuleType]) -> Codec:
     return Codec(
         "libdeflate",
         tuple(range(1, 10)),
-        4,
+        2,
         False,
         lambda data, level: deflate.zlib_compress(data, level),
         lambda data, size: deflate.zlib_decompress(data, size),
