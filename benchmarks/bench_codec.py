@@ -18,9 +18,15 @@ second), of the MB/s with ``--threads`` threads compressing different chunks at 
 pool: a codec that holds the GIL does not gain), the compression ratio and the file-size change against
 zlib level 4, and decompression MB/s of each decoder on zlib level-4 streams. Every stream is checked to
 decompress with plain ``zlib.decompress`` to the shuffled input. Prints numbers, asserts nothing.
+
+``--convert`` measures the whole raw conversion instead: ``InVivoConverter`` (raw only, no sorting) on the
+simulated session with zlib level 4 (the writer before), libdeflate level 2 and the default (``auto``:
+ISA-L level 2), each in its own subprocess (peak RSS from ``os.wait4``), alternating the order every round,
+the load average printed with every figure; the files' samples are checked identical.
 Usage::
 
-    python benchmarks/bench_codec.py [--minutes 1] [--rounds 3] [--threads 2]
+    python benchmarks/bench_codec.py [--minutes 1] [--rounds 3] [--threads 2] [--sources simulated,real,abf]
+    python benchmarks/bench_codec.py --convert [--minutes 10] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -93,6 +99,74 @@ def abf_chunks() -> list[np.ndarray]:
     return sweeps
 
 
+CONVERT = """
+import dataclasses, sys, time
+from nwb_ketamine.converters.invivo import InVivoConverter
+from nwb_ketamine.metadata import load_study
+study = load_study(sys.argv[1])
+session = dataclasses.replace(study.invivo_sessions[-1], sorting_path=None)
+level = None if sys.argv[4] == "default" else int(sys.argv[4])
+t0 = time.perf_counter()
+InVivoConverter(study, session, codec=sys.argv[3], gzip_level=level).run_conversion(sys.argv[2])
+print(time.perf_counter() - t0)
+"""
+
+
+def convert_ab(minutes: float, rounds: int) -> None:
+    """Whole raw conversions with zlib 4, libdeflate 2 and the default codec, alternating, in subprocesses."""
+    import subprocess
+
+    import h5py
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_tetrode_convert import simulate
+
+    configs = [("zlib", "4"), ("libdeflate", "2"), ("auto", "default")]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        study = simulate(tmp / "study", minutes, 0)
+        raw_mb = next((tmp / "study").rglob("continuous.dat")).stat().st_size / 1e6
+        print(f"simulated {minutes:g} min, 16 channels, 30 kHz: {raw_mb:.0f} MB of int16; {load()}")
+        wall: dict = {c: [] for c in configs}
+        inner: dict = {c: [] for c in configs}
+        peak: dict = {c: [] for c in configs}
+        size: dict = {}
+        for r in range(rounds):
+            for codec, level in configs if r % 2 == 0 else configs[::-1]:
+                out = tmp / f"{codec}.nwb"
+                out.unlink(missing_ok=True)
+                t0 = time.perf_counter()
+                proc = subprocess.Popen([sys.executable, "-c", CONVERT, str(study), str(out), codec, level],
+                                        stdout=subprocess.PIPE, text=True)  # fmt: skip
+                stdout = proc.stdout.read() if proc.stdout else ""
+                _, status, usage = os.wait4(proc.pid, 0)
+                if os.waitstatus_to_exitcode(status):
+                    raise SystemExit(f"conversion with {codec} failed")
+                wall[(codec, level)].append(time.perf_counter() - t0)
+                inner[(codec, level)].append(float(stdout.split()[-1]))
+                peak[(codec, level)].append(usage.ru_maxrss / 1024)
+                size[(codec, level)] = out.stat().st_size
+            print(f"  round {r + 1}/{rounds} ({'forward' if r % 2 == 0 else 'reversed'}), {load()}")
+        for codec, level in configs:
+            c = (codec, level)
+            best = statistics.median(inner[c])
+            runs = ", ".join(f"{t:.1f}" for t in inner[c])
+            change = 100 * (size[c] / size[configs[0]] - 1)
+            print(f"  {codec:10s} level {level:7s}: conversion {best:5.1f} s median in the child (runs {runs}; "
+                  f"with process start {statistics.median(wall[c]):.1f} s), {raw_mb / best:5.1f} MB/s, file "
+                  f"{size[c] / 1e6:6.1f} MB ({change:+.1f}% vs zlib 4), peak RSS {max(peak[c]):.0f} MB")  # fmt: skip
+        files = [h5py.File(tmp / f"{codec}.nwb", "r") for codec, _ in configs]
+        for name, group in files[0]["acquisition"].items():
+            if "electrodes" in group:
+                reference = group["data"]
+                for f in files[1:]:
+                    other = f["acquisition"][name]["data"]
+                    for a in range(0, reference.shape[0], reference.chunks[0]):
+                        b = a + reference.chunks[0]
+                        assert np.array_equal(reference[a:b], other[a:b]), name
+        print(f"  samples identical in all files; {load()}")
+
+
 def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
@@ -103,8 +177,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sources", default="simulated,real,abf", help="comma-separated: simulated, real, abf")
+    parser.add_argument("--convert", action="store_true", help="time whole raw conversions instead")
     args = parser.parse_args()
     wanted = set(args.sources.split(","))
+    if args.convert:
+        convert_ab(args.minutes, args.rounds)
+        return
 
     names = installed_codecs()
     print(f"codecs installed: {', '.join(names)}; {os.cpu_count()} cores; {load()}")

@@ -29,6 +29,7 @@ zlib          1      11.5        1.785     +2.7 %           15.7           1.562
 zlib          4      11.0        1.833     0                8.2            1.617     0
 zlib          6      5.8         1.846     -0.7 %           4.2            1.633     -1.0 %
 libdeflate    1      27.5        1.805     +1.5 %           42.1           1.616     +0.1 %
+libdeflate    2      18.1        1.857     -1.3 %           25.5           1.621     -0.3 %
 libdeflate    4      14.7        1.866     -1.8 %           23.6           1.626     -0.6 %
 libdeflate    6      17.5        1.873     -2.2 %           15.2           1.641     -1.5 %
 isal          1      123.4       1.785     +2.7 %           146.1          1.594     +1.4 %
@@ -40,7 +41,9 @@ isal          3      74.8        1.781     +2.9 %           76.2           1.624
 40 kHz Open Ephys recording of ``../shared/realdata``, one 4.3 MB chunk.) ISA-L level 2 is 12-20x zlib
 level 4 at +2.7 % (simulated) and +1.4 % (real) file size, inside the 3 % budget; its level 3 is half as
 fast and no smaller on the simulated data. libdeflate compresses best but its Python binding holds the
-GIL, so the thread pool does not run it on more than one core; it is the fallback before zlib.
+GIL, so the thread pool does not run it on more than one core; it is the fallback before zlib, at its
+level 2 (smaller than zlib level 4 and faster than its own level 4). On the float32 sweeps of real ABF
+files ISA-L is 11 % larger than zlib level 4, so the slice converter uses libdeflate (see ``abf.py``).
 A level the preferred codec does not offer (a dataset created at gzip level 4, say) makes ``"auto"`` use
 the next codec that does, so the recorded level is always the one used.
 """
