@@ -7,7 +7,7 @@ shuffle, one chunk)``, what the converter did until the codec change); "now" is 
 it), on the slice cells of a simulated study (``--size``). Prints the median seconds per cell, the total
 file size and the load average. Asserts that both files hold the same sweep values. Usage::
 
-    python benchmarks/bench_abf_codec.py [--size tiny] [--rounds 3]
+    python benchmarks/bench_abf_codec.py [--size tiny] [--cells N] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -47,11 +47,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--analyse", action="store_true")
+    parser.add_argument("--cells", type=int, default=None, help="only the first N cells")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         study = load_study(simulate_study(tmp / "sim", seed=args.seed, size=args.size, progress=False))
-        sessions = study.slice_sessions
+        sessions = study.slice_sessions[: args.cells]
         sweep_mb = sum(f.path.stat().st_size for s in sessions for f in s.files) / 1e6
         print(f"{len(sessions)} simulated cells ({sweep_mb:.1f} MB of ABF), load {os.getloadavg()[0]:.2f}")
         times: dict = {"before": [], "now": []}
