@@ -20,7 +20,7 @@ Design decisions:
   libdeflate (``deflate`` package) when installed, else zlib, with ``write_direct_chunk``
   (:func:`~nwb_ketamine.converters.chunked.write_single_chunk`): the same standard gzip datasets, the
   level recorded in the filter. ``benchmarks/bench_codec.py --sources abf`` on the 166 sweeps of the 11
-  real ABF files (float32): libdeflate level 2 is 2.6x zlib level 4's speed at 4.8 % *smaller* size,
+  real ABF files (float32): libdeflate level 2 is 2.1-2.6x zlib level 4's speed at 4.8 % *smaller* size,
   whereas ISA-L, the raw tetrode writer's codec, is 9x faster but 11 % larger on float32 sweeps
   (over the 3 % budget), so it is not used here.
 """

@@ -19,30 +19,33 @@ the dataset is always a plain gzip-filter dataset (filter id 1, after shuffle, i
 recorded as the filter's option; h5py, pynwb and NWB Inspector read it unchanged. The default is ISA-L
 level 2 (:data:`DEFAULT_CODEC`, the codec's ``default_level``), chosen with ``benchmarks/bench_codec.py``
 (3 alternating rounds in one process, 10 MB chunks after the byte shuffle, 2 cores busy with other jobs
-at load 8-14, so MB/s are low in absolute terms and only their ratios mean much; ratios are exact):
+at load 4-7, so MB/s are low in absolute terms and only their ratios mean much; ratios are exact):
 
 ============  =====  ==========  ========  ===============  =============  ========  ===============
 codec         level  sim. MB/s   sim.      sim. size vs     real MB/s      real      real size vs
                      (1 thread)  ratio     zlib 4           (1 thread)     ratio     zlib 4
 ============  =====  ==========  ========  ===============  =============  ========  ===============
-zlib          1      11.5        1.785     +2.7 %           15.7           1.562     +3.5 %
-zlib          4      11.0        1.833     0                8.2            1.617     0
-zlib          6      5.8         1.846     -0.7 %           4.2            1.633     -1.0 %
-libdeflate    1      27.5        1.805     +1.5 %           42.1           1.616     +0.1 %
-libdeflate    2      18.1        1.857     -1.3 %           25.5           1.621     -0.3 %
-libdeflate    4      14.7        1.866     -1.8 %           23.6           1.626     -0.6 %
-libdeflate    6      17.5        1.873     -2.2 %           15.2           1.641     -1.5 %
-isal          1      123.4       1.785     +2.7 %           146.1          1.594     +1.4 %
-isal          2      138.3       1.785     +2.7 %           162.3          1.594     +1.4 %
-isal          3      74.8        1.781     +2.9 %           76.2           1.624     -0.4 %
+zlib          1      20.1        1.785     +2.7 %           41.1           1.562     +3.5 %
+zlib          4      14.4        1.833     0                33.5           1.617     0
+zlib          6      9.2         1.846     -0.7 %           14.2           1.633     -1.0 %
+libdeflate    1      48.5        1.805     +1.5 %           112.1          1.616     +0.1 %
+libdeflate    2      32.9        1.857     -1.3 %           84.4           1.621     -0.3 %
+libdeflate    4      33.0        1.866     -1.8 %           68.6           1.626     -0.6 %
+libdeflate    6      22.1        1.873     -2.2 %           39.3           1.641     -1.5 %
+isal          1      170.3       1.785     +2.7 %           373.9          1.594     +1.4 %
+isal          2      164.3       1.785     +2.7 %           360.9          1.594     +1.4 %
+isal          3      98.8        1.781     +2.9 %           206.8          1.624     -0.4 %
 ============  =====  ==========  ========  ===============  =============  ========  ===============
 
 ("sim.": five 10 MB chunks of a simulated 16-channel, 30 kHz session; "real": the real 16-channel,
-40 kHz Open Ephys recording of ``../shared/realdata``, one 4.3 MB chunk.) ISA-L level 2 is 12-20x zlib
+40 kHz Open Ephys recording of ``../shared/realdata``, one 4.3 MB chunk.) ISA-L level 2 is 11x zlib
 level 4 at +2.7 % (simulated) and +1.4 % (real) file size, inside the 3 % budget; its level 3 is half as
-fast and no smaller on the simulated data. libdeflate compresses best but its Python binding holds the
-GIL, so the thread pool does not run it on more than one core; it is the fallback before zlib, at its
-level 2 (smaller than zlib level 4 and faster than its own level 4). On the float32 sweeps of real ABF
+fast and no smaller on the simulated data. Whole conversions (``bench_codec.py --convert --minutes 10``,
+576 MB, load 7-10): 6.9 s with ISA-L 2 against 46.7 s with zlib 4 and 19.6 s with libdeflate 2, peak RSS
+~290 MB for all, samples identical. libdeflate compresses best but its Python binding holds the GIL (two
+threads took 0.55 s where one thread took 0.40 s for the same two chunks at load 2.3), so the thread pool
+does not run it on more than one core; it is the fallback before zlib, at its level 2 (smaller than zlib
+level 4, and at least as fast as its own level 4). On the float32 sweeps of real ABF
 files ISA-L is 11 % larger than zlib level 4, so the slice converter uses libdeflate (see ``abf.py``).
 A level the preferred codec does not offer (a dataset created at gzip level 4, say) makes ``"auto"`` use
 the next codec that does, so the recorded level is always the one used.
