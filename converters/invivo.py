@@ -21,8 +21,9 @@ Design decisions:
 - **Raw data** are stored as the int16 samples the system wrote, with ``conversion`` (V per bit; a
   ``channel_conversion`` column when the channels' gains differ) and ``offset`` — never inflated to float.
   pynwb writes the file's skeleton with empty, chunked, shuffle+gzip datasets; the samples are then
-  streamed into them by :func:`nwb_ketamine.converters.chunked.fill_dataset` (parallel compression,
-  direct chunk writes) before the file is renamed into place, so writing stays atomic.
+  streamed into them by :func:`nwb_ketamine.converters.chunked.fill_dataset` (parallel compression with
+  the fastest gzip-compatible codec installed, ISA-L by default; direct chunk writes) before the file is
+  renamed into place, so writing stays atomic.
 - **Electrodes.** One ElectrodeGroup per tetrode of study.yaml with its Allen CCF acronym as location;
   only channels assigned to a tetrode are stored, in tetrode order. With no tetrodes in the study file,
   the stream's channels form consecutive groups of four with location 'unknown'. Without raw data the
@@ -54,7 +55,7 @@ from pynwb import NWBFile
 from pynwb.ecephys import ElectricalSeries
 
 from nwb_ketamine.converters.base import SessionConverter
-from nwb_ketamine.converters.chunked import GZIP_LEVEL, fill_dataset, int16_dataset
+from nwb_ketamine.converters.chunked import DEFAULT_CODEC, fill_dataset, int16_dataset
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
 from nwb_ketamine.converters.recording_tables import add_events, add_segments
 from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
@@ -77,7 +78,11 @@ class InVivoConverter(SessionConverter):
     stub
         Keep only the first :attr:`STUB_SECONDS` seconds of each segment (a quick preview).
     gzip_level
-        Compression level of the raw data.
+        Compression level of the raw data (default: the codec's default level, 2 for ISA-L, 4 for zlib).
+    codec
+        The raw data's compressor (:func:`~nwb_ketamine.converters.chunked.resolve_codec`): ``"auto"``
+        (the fastest installed), ``"isal"``, ``"libdeflate"`` or ``"zlib"``; the file is the same
+        standard gzip dataset whichever writes it.
     workers
         Threads compressing raw chunks (default: all cores).
 
@@ -94,7 +99,8 @@ class InVivoConverter(SessionConverter):
         *,
         include_raw: bool = True,
         stub: bool = False,
-        gzip_level: int = GZIP_LEVEL,
+        gzip_level: int | None = None,
+        codec: str = DEFAULT_CODEC,
         workers: int | None = None,
     ):
         super().__init__(study, session, stub=stub)
@@ -102,6 +108,7 @@ class InVivoConverter(SessionConverter):
             raise ConversionError(f"session {session.key}: neither raw nor sorting; give raw or sorting in the study")
         self.include_raw = include_raw and session.raw_path is not None
         self.gzip_level = gzip_level
+        self.codec = codec
         self.workers = workers
         self._pending: list[tuple[str, int, list[int], int]] = []
 
@@ -275,7 +282,7 @@ class InVivoConverter(SessionConverter):
                     f"with {raw.reader}; the first sample of the recording (acquisition clock "
                     f"{raw.first_sample_time_s:.6f} s) is at the session start."
                 ),
-                data=int16_dataset(n, len(channels), level=self.gzip_level),
+                data=int16_dataset(n, len(channels), level=self.gzip_level, codec=self.codec),
                 electrodes=region,
                 rate=raw.sampling_rate_hz,
                 starting_time=float(raw.segment_offsets_s[k]),
@@ -368,7 +375,9 @@ class InVivoConverter(SessionConverter):
                 def read(a, b, segment=segment, selection=selection):
                     return self._raw.read_segment(segment, a, b, selection)
 
-                fill_dataset(f[f"acquisition/{name}/data"], read, workers=self.workers, progress=progress)
+                fill_dataset(
+                    f[f"acquisition/{name}/data"], read, codec=self.codec, workers=self.workers, progress=progress
+                )
 
     def after_write(self, path: Path, progress=None) -> None:
         """Stream the raw samples into the temporary file before the base class renames it into place.

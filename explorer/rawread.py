@@ -2,8 +2,8 @@
 
 Design decisions:
 
-- Nothing is loaded that the view does not show: the raw ElectricalSeries is sliced in h5py to the
-  visible window only (HDF5 then decompresses just the chunks that window touches) and reduced to about
+- Nothing is loaded that the view does not show: the raw ElectricalSeries is sliced to the visible window
+  only (just the chunks that window touches are decompressed) and reduced to about
   ``max_points`` per channel by min/max decimation, streamed in blocks so that memory stays bounded
   whatever the window length. Min/max keeps every spike's extreme: the decimated envelope equals the
   full-resolution one exactly.
@@ -11,6 +11,10 @@ Design decisions:
   because the traces view reads a window per pan or zoom; the tests compare it with a reader through
   pynwb's objects, which shares :func:`read_raw_window` and :func:`join_windows` (they work on any object
   with an ElectricalSeries' fields).
+- :func:`raw_window` decompresses the chunks itself with the fastest decoder installed (libdeflate or
+  ISA-L; direct chunk reads, :mod:`nwb_ketamine.explorer.chunkread`) instead of HDF5's zlib, for the
+  layout the converters write; ``direct=False`` (and the pynwb path) slice with h5py, the reference the
+  tests compare it with.
 - Values come back in µV (``_uv``) and seconds on the session clock, so views and tests need no pynwb.
 """
 
@@ -24,6 +28,7 @@ import pandas as pd
 
 from nwb_ketamine import h5read
 from nwb_ketamine.explorer import h5tables
+from nwb_ketamine.explorer.chunkread import direct_reader
 from nwb_ketamine.explorer.nwbfiles import lock, open_h5
 from nwb_ketamine.filelayout import ACQUISITION_PATH, EVENTS_PATH, EVENTS_PREFIX
 
@@ -99,7 +104,8 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
     points = max(2, int(max_points))
     data = series.data
     if n <= points:
-        block = np.asarray(data[i0:i1]).reshape(n, n_ch)[:, chans]
+        block = np.asarray(data[i0:i1]).reshape(n, n_ch)
+        block = block if channels is None else block[:, chans]
         times = start + (i0 + np.arange(n)) / rate
         values = block.astype(np.float64) * scale + offset
         decimated = False
@@ -110,7 +116,8 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
         parts_t, parts_v = [], []
         for a in range(i0, i1, bins_per_block * width):
             b = min(i1, a + bins_per_block * width)
-            block = np.asarray(data[a:b]).reshape(b - a, n_ch)[:, chans]
+            block = np.asarray(data[a:b]).reshape(b - a, n_ch)
+            block = block if channels is None else block[:, chans]  # all channels: no copy
             positions, reduced = minmax_decimate(block, width)
             parts_t.append(start + (a + positions) / rate)
             parts_v.append(reduced.astype(np.float64) * scale + offset)
@@ -123,13 +130,14 @@ def read_raw_window(series, t0: float, t1: float, channels=None, max_points: int
 class _H5Series:
     """The fields of an ElectricalSeries group that :func:`read_raw_window` uses, read with h5py."""
 
-    def __init__(self, group):
-        self.data = group["data"]
+    def __init__(self, group, direct: bool = True):
+        data = group["data"]
+        self.data = direct_reader(data) if direct else data
         self.starting_time, self.rate = h5tables.series_timing(group)
         if self.rate is None:
             raise LookupError(f"{group.name}: timestamps instead of a sampling rate are not supported")
-        self.conversion = float(self.data.attrs.get("conversion", 1.0))
-        self.offset = float(self.data.attrs.get("offset", 0.0))
+        self.conversion = float(data.attrs.get("conversion", 1.0))
+        self.offset = float(data.attrs.get("offset", 0.0))
         self.channel_conversion = group.get("channel_conversion")
 
 
@@ -237,7 +245,15 @@ def join_windows(series: list, t0: float, t1: float, channels=None, max_points: 
     return out
 
 
-def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000, series_name: str | None = None):
+def raw_window(
+    path,
+    t0: float,
+    t1: float,
+    channels=None,
+    max_points: int = 4000,
+    series_name: str | None = None,
+    direct: bool = True,
+):
     """The raw signal of ``[t0, t1)`` (session clock, s), read from the file window only and downsampled.
 
     Read with h5py by object path, without building the file's pynwb objects (the tests compare it with a
@@ -257,6 +273,9 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
     series_name
         One ElectricalSeries in acquisition (default: all of them, one per recorded segment, joined on the
         session clock by :func:`join_windows`).
+    direct
+        Decompress the chunks with the fastest decoder installed (direct chunk reads) where the layout
+        allows; False: slice with h5py (the reference).
 
     Returns
     -------
@@ -278,7 +297,7 @@ def raw_window(path, t0: float, t1: float, channels=None, max_points: int = 4000
         groups = [f[ACQUISITION_PATH][series_name]] if series_name is not None else h5tables.raw_series(f)
         if not groups:
             raise LookupError(f"{Path(path).name}: no raw ElectricalSeries in acquisition (converted without raw data)")
-        out = join_windows([_H5Series(g) for g in groups], t0, t1, channels, max_points)
+        out = join_windows([_H5Series(g, direct) for g in groups], t0, t1, channels, max_points)
         electrodes = groups[0]["electrodes"]
         rows = np.asarray(electrodes[()], dtype=np.int64)[out["channel_index"]]
         table = f[electrodes.attrs["table"]]

@@ -1,0 +1,161 @@
+"""Reading rows of a chunked gzip dataset by decompressing its chunks ourselves: direct chunk reads.
+
+Design decisions:
+
+- HDF5 decodes gzip chunks with the zlib it was built with. :class:`DirectChunks` reads the stored
+  bytes of each chunk a window touches (``read_direct_chunk``), inflates them with the fastest decoder
+  installed (:func:`nwb_ketamine.gzipcodec.get_codec` with ``reading=True``: libdeflate, then ISA-L) and
+  undoes HDF5's byte shuffle in numpy. The values are those h5py returns (the tests compare the two on
+  windows across chunk boundaries and at the edges); h5py slicing stays the reference path and the
+  fallback.
+- Only the layout the converters write takes this path (:func:`direct_reader`): a 2-D dataset chunked
+  along rows with chunks spanning all columns, whose filters are exactly gzip or shuffle + gzip. Any other
+  dataset (contiguous, other filters, Fletcher-32, no fast decoder installed) is returned as is, and a
+  chunk stored with a filter skipped (non-zero filter mask) or never written is read through h5py.
+- Decoded chunks are kept in a small LRU (:data:`CACHE_BYTES`, the size of the HDF5 chunk cache of the
+  files the explorer keeps open), keyed by file, modification time, dataset and chunk, so that panning
+  back decodes nothing and a window whose blocks straddle a chunk decodes it once. :func:`clear_cache`
+  empties it (the benchmarks do, before each timed read). Callers hold the explorer's file lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+import h5py
+import numpy as np
+
+from nwb_ketamine.explorer.nwbfiles import RDCC_NBYTES
+from nwb_ketamine.gzipcodec import FILTER_DEFLATE, FILTER_SHUFFLE, Codec, get_codec, unshuffle
+
+#: Bytes of decoded chunks kept (the size of the HDF5 chunk cache of the files the explorer keeps open).
+CACHE_BYTES = RDCC_NBYTES
+
+_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_cached_bytes = 0
+
+
+def clear_cache() -> None:
+    """Forget every decoded chunk."""
+    global _cached_bytes
+    _cache.clear()
+    _cached_bytes = 0
+
+
+def _remember(key: tuple, chunk: np.ndarray) -> None:
+    global _cached_bytes
+    if chunk.nbytes > CACHE_BYTES:
+        return
+    _cache[key] = chunk
+    _cached_bytes += chunk.nbytes
+    while _cached_bytes > CACHE_BYTES:
+        _, old = _cache.popitem(last=False)
+        _cached_bytes -= old.nbytes
+
+
+def _pipeline(dset: h5py.Dataset) -> tuple[int, ...]:
+    """The ids of the dataset's filters, in order."""
+    plist = dset.id.get_create_plist()
+    return tuple(plist.get_filter(i)[0] for i in range(plist.get_nfilters()))
+
+
+class DirectChunks:
+    """Rows of a 2-D, row-chunked, (shuffle +) gzip h5py dataset, decoded by ``codec``: ``reader[a:b]``.
+
+    A slice inside one chunk is returned as a read-only view of the decoded chunk; any other, as a new array.
+
+    Parameters
+    ----------
+    dset
+        The dataset (see :func:`direct_reader` for the layouts accepted).
+    codec
+        The decoder.
+    """
+
+    def __init__(self, dset: h5py.Dataset, codec: Codec):
+        self.dset = dset
+        self.codec = codec
+        self.shape = dset.shape
+        self.dtype = dset.dtype
+        self.chunks = dset.chunks
+        self.shuffled = _pipeline(dset) == (FILTER_SHUFFLE, FILTER_DEFLATE)
+        filename = dset.file.filename
+        self._key = (filename, os.stat(filename).st_mtime_ns, dset.name)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _chunk(self, start: int) -> np.ndarray:
+        """The decoded chunk whose first row is ``start`` (full size: an edge chunk keeps its padding)."""
+        key = (*self._key, start)
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        rows, width = self.chunks
+        try:
+            mask, payload = self.dset.id.read_direct_chunk((start, 0))
+        except (KeyError, RuntimeError, OSError):  # a chunk never written: HDF5 returns the fill value
+            mask, payload = -1, b""
+        if mask != 0:
+            stop = min(start + rows, self.shape[0])
+            chunk = np.zeros((rows, width), dtype=self.dtype)
+            chunk[: stop - start] = self.dset[start:stop]
+        else:
+            size = rows * width * self.dtype.itemsize
+            plain = self.codec.decompress(payload, size)
+            if self.shuffled:
+                chunk = unshuffle(plain, self.dtype, (rows, width))
+            else:
+                chunk = np.frombuffer(plain, dtype=self.dtype).reshape(rows, width)
+        chunk.flags.writeable = False  # shared by the cache and the views handed out
+        _remember(key, chunk)
+        return chunk
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            return self.dset[key]
+        a, b, _ = key.indices(self.shape[0])
+        b = max(a, b)
+        rows = self.chunks[0]
+        if a // rows == (b - 1) // rows and b > a:  # inside one chunk: a read-only view of it, no copy
+            start = a - a % rows
+            return self._chunk(start)[a - start : b - start]
+        out = np.empty((b - a, self.shape[1]), dtype=self.dtype)
+        for start in range(a - a % rows, b, rows):
+            lo, hi = max(a, start), min(b, start + rows)
+            out[lo - a : hi - a] = self._chunk(start)[lo - start : hi - start]
+        return out
+
+
+def direct_reader(dset, codec: str | Codec | None = "auto"):
+    """A :class:`DirectChunks` on ``dset`` when its layout allows and a fast decoder is installed, else ``dset``.
+
+    Parameters
+    ----------
+    dset
+        Any h5py dataset (or array).
+    codec
+        A decoder name of :mod:`nwb_ketamine.gzipcodec` or a :class:`~nwb_ketamine.gzipcodec.Codec`;
+        ``"auto"``: the fastest installed for reading, and only when that is not zlib (HDF5 decodes with
+        zlib itself); None: never (always ``dset``).
+
+    Returns
+    -------
+    DirectChunks or the dataset
+        What to slice.
+    """
+    if codec is None or not isinstance(dset, h5py.Dataset):
+        return dset
+    chunks = dset.chunks
+    if chunks is None or dset.ndim != 2 or chunks[1] != dset.shape[1] or dset.dtype.kind not in "iuf":
+        return dset
+    if _pipeline(dset) not in ((FILTER_DEFLATE,), (FILTER_SHUFFLE, FILTER_DEFLATE)):
+        return dset
+    if isinstance(codec, str):
+        chosen = get_codec(codec, reading=True)
+        if codec == "auto" and chosen.name == "zlib":
+            return dset
+    else:
+        chosen = codec
+    return DirectChunks(dset, chosen)
