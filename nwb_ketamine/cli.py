@@ -22,6 +22,8 @@ _EXTRAS = {
     "explore": "explore",
     "demo": "all",
 }
+#: The study size ``nwb-ketamine demo`` simulates (``nwb_ketamine.simulate.parameters.SIZES``).
+DEMO_SIZE = "demo"
 
 
 def _check(args) -> int:
@@ -124,7 +126,7 @@ def _demo(args) -> int:
     if study.exists():
         print(f"reusing the simulated study in {study.parent} (delete {out} to simulate afresh)")
     else:
-        step("simulate", str(study.parent), "--size", "small")
+        step("simulate", str(study.parent), "--size", DEMO_SIZE)
     step("check", str(study))
     step("convert", str(study), str(archive))
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +177,9 @@ _HELP = {
         description="Serve the explorer on 127.0.0.1. Read-only; only files listed in the catalog are opened.",
     ),
     "demo": dict(
-        help="simulate a small study, convert, validate, catalog and explore it",
-        description="simulate (small) → convert → validate → catalog → explore, in DIR (reused when rerun).",
+        help="simulate a study (4 animals per group), convert, validate, catalog and explore it",
+        description=f"simulate (size {DEMO_SIZE}) → convert → validate → catalog → explore, in DIR "
+        "(reused when rerun).",
     ),
 }
 

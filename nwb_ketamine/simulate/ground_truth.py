@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,9 @@ slice_files.csv        per ABF file: protocol, holding potential, timing of test
 slice_sweeps.csv       per sweep: EPSC amplitude (signed peak of the noise-free EPSC), value at the fixed latency
                        after the stimulus, kinetics, Rs (= test pulse / peak transient), Rin (= test pulse /
                        steady state = Rs + Rm), holding current, number of spontaneous EPSCs
-slice_cells.csv        per cell: group, mean amplitudes, NMDA/AMPA ratio, kinetics, Rs, Rin, simulated block
+slice_cells.csv        per cell: group, mean amplitudes, NMDA/AMPA ratio, kinetics, Rs, Rin, simulated block,
+                       qc_expected_rejected (True: a cell with lost access, Rs over 25 MOhm in every sweep,
+                       which QC must reject; every other cell passes QC)
 invivo_sessions.csv    per session: start time, injection time and sample (from the first recorded sample),
                        first Open Ephys sample number, paths
 invivo_unit_epochs.csv per good unit and epoch: firing and burst statistics (definitions in
@@ -36,6 +39,10 @@ invivo_unit_epochs.csv per good unit and epoch: firing and burst statistics (def
 invivo/<session>/units.csv   every phy cluster: label, kind, tetrode, mean waveform on its tetrode (uV)
 invivo/<session>/spikes.csv  every spike: cluster, sample from the start of continuous.dat, time, burst id (-1: none)
 invivo/<session>/bursts.csv  every burst: cluster, epoch, first and last spike time, spikes, intraburst frequency
+invivo/<session>/edge_probes.csv  spike patterns with ISIs just under, at and just over the burst rule's onset ISI,
+                       end ISI and silence (BurstRule in parameters.py): cluster, probe, ISIs in samples and ms,
+                       first spike time and sample (session clock), which of its spikes are in a burst
+                       (JSON list of 0/1); the same membership is in spikes.csv's burst_id
 
 Times are on the session clock: 0 at the first recorded sample. With --invivo-variants, three more sessions:
   openephys_split  Open Ephys recording1 + recording2 with a pause in between (acquisition clock runs on);
@@ -147,6 +154,8 @@ def cell_truth(plan: StudyPlan, cell: CellPlan, truths: list[list[dict]]) -> tup
         "rs_mohm": float(np.mean([ampa["rs_mohm"], nmda["rs_mohm"]])),
         "rin_mohm": float(np.mean([ampa["rin_mohm"], nmda["rin_mohm"]])),
         "simulated_block_fraction": block if a.drug == "ketamine" else 0.0,
+        # Lost access (Rs over the QC threshold in every sweep): QC must reject exactly these cells.
+        "qc_expected_rejected": cell.high_rs,
     }
     return sweep_rows, cell_row, file_rows
 
@@ -241,6 +250,24 @@ def session_truth(
             name = "baseline" if row["first_spike_s"] < session.baseline_s else "post-injection"
             burst_rows.append({"cluster_id": i, "unit": c.unit, "epoch": name, **row})
     _write_csv(gt / "bursts.csv", burst_rows)
+    probe_rows = []
+    for i, c in enumerate(clusters):
+        for probe in c.probes:
+            t0 = probe["first_sample"] / fs
+            probe_rows.append(
+                {
+                    "cluster_id": i,
+                    "unit": c.unit,
+                    "probe": probe["probe"],
+                    "epoch": "baseline" if t0 < session.baseline_s else "post-injection",
+                    "first_spike_s": t0,
+                    "first_sample": probe["first_sample"],
+                    "isis_samples": json.dumps(probe["isis_samples"]),
+                    "isis_ms": json.dumps([1e3 * n / fs for n in probe["isis_samples"]]),
+                    "in_burst": json.dumps(list(probe["in_burst"])),
+                }
+            )
+    _write_csv(gt / "edge_probes.csv", probe_rows)
     session_row = {
         "session": f"{a.subject}-{session.session_id}",
         "subject": a.subject,
@@ -309,7 +336,14 @@ def write_study_truth(out: Path, plan: StudyPlan, cell_results: list[tuple], ses
     _write_csv(gt / "invivo_unit_epochs.csv", epoch_rows)
     (gt / "parameters.json").write_text(
         json.dumps(
-            {"seed": int(plan.seed), "size": plan.size, "parameters": plan.params.to_dict()}, indent=2, default=str
+            {
+                "seed": int(plan.seed),
+                "size": plan.size,
+                "study_size": asdict(plan.dimensions) if plan.dimensions is not None else None,
+                "parameters": plan.params.to_dict(),
+            },
+            indent=2,
+            default=str,
         )
     )
     (gt / "README.txt").write_text(GROUND_TRUTH_README)

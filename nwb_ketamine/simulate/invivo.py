@@ -13,7 +13,7 @@ it) / fs``. Firing and burst rates in the ground truth are per recorded second (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,8 @@ class ClusterPlan:
         The spike train on the session clock.
     event_rate_hz
         Events (single spikes or bursts) per second the train was drawn with, in Hz.
+    probes
+        The edge probes written into the train (:func:`~nwb_ketamine.simulate.spikes.add_edge_probes`).
     """
 
     unit: str
@@ -53,6 +55,7 @@ class ClusterPlan:
     template_uv: np.ndarray
     train: spikes.SpikeTrain
     event_rate_hz: float
+    probes: list[dict] = field(default_factory=list)
 
 
 def _waveform(rng, params, peak_uv, channels, n_channels, kind) -> np.ndarray:
@@ -175,8 +178,24 @@ def session_units(plan: StudyPlan, session: SessionPlan) -> list[ClusterPlan]:
             samples = samples[~_in_pause(samples, session, fs)]
         train = spikes.SpikeTrain(samples, np.full(samples.size, -1, dtype=np.int64))
         clusters.append(ClusterPlan(name, label, label, t, template, train, rate))
+    _add_edge_probes(plan, session, clusters, [(0.0, session.baseline_s), *post_stretches], fs)
     order = rng.permutation(len(clusters))  # cluster ids do not reveal the labels
     return [clusters[i] for i in order]
+
+
+def _add_edge_probes(
+    plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan], windows: list[tuple[float, float]], fs: float
+) -> None:
+    """Write the edge probes into ``edge_probe_units_per_session`` good units, from their own generator."""
+    spk = plan.params.spikes
+    good = [c for c in clusters if c.label == "good"]
+    n = min(spk.edge_probe_units_per_session, len(good))
+    if n <= 0 or spk.edge_probe_repeats <= 0:
+        return
+    rng = rng_for(plan.seed, "edge-probes", session.animal.subject, session.session_id)
+    for i in sorted(rng.choice(len(good), n, replace=False)):
+        c = good[int(i)]
+        c.train, c.probes = spikes.add_edge_probes(rng, c.train, windows, plan.params.burst_rule, spk, fs)
 
 
 def spike_table(plan: StudyPlan, session: SessionPlan, clusters: list[ClusterPlan]) -> SpikeTable:

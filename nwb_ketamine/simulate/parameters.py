@@ -94,7 +94,13 @@ class SliceParameters:
 
     # Passive properties, (mean, sd) between cells.
     rs_mohm: tuple[float, float] = (15.0, 3.0)
-    rs_range_mohm: tuple[float, float] = (8.0, 25.0)
+    # Clipped under the analysis' QC threshold (EpscParameters.rs_max_ohm, 25 MOhm) with a margin for the
+    # drift over the first sweeps of a file, so that only the high-Rs cells below fail QC.
+    rs_range_mohm: tuple[float, float] = (8.0, 22.0)
+    # A fraction of cells with lost access: Rs uniform in high_rs_mohm, well over 25 MOhm in every sweep,
+    # so QC rejects exactly these cells (slice_cells.csv: qc_expected_rejected). None in the tiny study.
+    high_rs_cell_fraction: float = 0.05
+    high_rs_mohm: tuple[float, float] = (32.0, 45.0)
     rs_drift_per_sweep: tuple[float, float] = (0.002, 0.002)  # relative change of Rs from sweep to sweep
     rm_mohm: dict = field(default_factory=lambda: {"LHb": (600.0, 120.0), "CA1": (150.0, 30.0)})
     cm_pf: dict = field(default_factory=lambda: {"LHb": (15.0, 3.0), "CA1": (90.0, 15.0)})
@@ -126,6 +132,12 @@ class BurstRule:
     ISI at least ``min_nonburst_isi_s``, so any detector thresholds with
     ``max intraburst ISI < onset/end ISI < min_nonburst_isi_s`` and ``min_silence <= pre_burst_silence_s``
     recover the same bursts.
+
+    Except the *edge probes* (``SpikeParameters.edge_probe_*``): short spike patterns whose ISIs sit
+    just under, at and just over this rule's onset ISI, end ISI and silence (e.g. 19.9, 20.0 and
+    20.1 ms), written into one good unit per session. Their burst membership holds for this rule only
+    (``ground_truth/invivo/<session>/edge_probes.csv``), so they test a detector's edges; "at most"
+    and "at least" include the threshold itself.
     """
 
     onset_isi_s: float = 0.020
@@ -152,6 +164,14 @@ class SpikeParameters:
     post_injection_burst_factor: dict = field(default_factory=lambda: {"saline": 1.0, "ketamine": 0.3})
     tonic_rate_hz: tuple[float, float] = (8.0, 3.0)
     tonic_rate_range_hz: tuple[float, float] = (2.0, 18.0)
+    # Edge probes (BurstRule docstring; spikes.EDGE_PROBES): in this many good units per session, every
+    # probe pattern this many times, ISIs at a threshold and this far on either side of it (rounded to
+    # the sampling clock), the other ISIs of a pattern edge_probe_intraburst_isi_s; the spikes of the
+    # unit within pre_burst_silence_s of a probe are left out, so a probe is isolated.
+    edge_probe_units_per_session: int = 1
+    edge_probe_repeats: int = 1
+    edge_probe_offset_s: float = 0.0001
+    edge_probe_intraburst_isi_s: float = 0.005
 
 
 @dataclass(frozen=True)
@@ -206,12 +226,18 @@ class StudySize:
     baseline_s: float
     post_injection_s: float
     long_session_s: float = 0.0  # one extra in vivo session of this length (benchmarks)
-    tiny: bool = False  # one ketamine LHb cell, one saline CA1 cell, one in vivo session
+    tiny: bool = False  # one ketamine LHb cell, one saline CA1 cell, one in vivo session, no high-Rs cell
+    stress_levels: tuple[str, ...] = STRESS_LEVELS  # the groups' stress levels (a test may keep fewer)
 
 
+#: ``demo`` is what ``nwb-ketamine demo`` simulates: 4 animals per stress x drug x time group (slice) and
+#: per stress x drug group (in vivo), the fewest with which a rank test on animal means can reach
+#: p < 0.05 (Mann-Whitney, 4 vs 4: smallest p 0.029), with few sweeps and short epochs so that it
+#: converts in minutes.
 SIZES = {
     "tiny": StudySize("tiny", 1, 1, 1, (10, 10), 1, 4.0, 6.0, tiny=True),
     "small": StudySize("small", 2, 3, 2, (10, 15), 2, 60.0, 90.0),
+    "demo": StudySize("demo", 4, 2, 2, (8, 10), 4, 30.0, 60.0),
     "paper": StudySize("paper", 3, 4, 3, (15, 25), 5, 120.0, 240.0),
     "large": StudySize("large", 3, 4, 3, (15, 25), 5, 120.0, 240.0, long_session_s=3_600.0),
 }

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 
 from ..errors import NwbKetamineError
-from .parameters import DEFAULT_PARAMETERS, DRUGS, SIZES, STRESS_LEVELS, TIME_GROUPS, SimulationParameters
+from .parameters import DEFAULT_PARAMETERS, DRUGS, SIZES, TIME_GROUPS, SimulationParameters, StudySize
 
 #: The labs' time zone: slice ABF headers and Cheetah headers are local wall-clock time.
 TZ = timezone(timedelta(hours=8))
@@ -101,6 +101,9 @@ class CellPlan:
         Time the slices were cut.
     files
         One dict per ABF file: ``path``, ``protocol``, ``holding_mv``, ``start``, ``n_sweeps``.
+    high_rs
+        The cell lost access: its series resistance is drawn from ``SliceParameters.high_rs_mohm``, over the
+        analysis' QC threshold, so QC must reject it.
     """
 
     animal: Animal
@@ -112,6 +115,7 @@ class CellPlan:
     injection: datetime
     slicing: datetime
     files: list[dict] = field(default_factory=list)
+    high_rs: bool = False
 
 
 #: The kinds of in vivo session the simulator writes (``SessionPlan.variant``).
@@ -177,7 +181,7 @@ class StudyPlan:
     seed
         Random seed; with ``size`` and ``params`` it determines every file.
     size
-        One of ``parameters.SIZES``.
+        Name of the study size (a key of ``parameters.SIZES``, or the name of a custom ``StudySize``).
     animals
         Every animal, slice and in vivo.
     cells
@@ -186,6 +190,8 @@ class StudyPlan:
         Every in vivo session.
     params
         The simulation parameters.
+    dimensions
+        The study size itself (animals, cells, sweeps, epoch lengths).
     """
 
     seed: int
@@ -194,6 +200,7 @@ class StudyPlan:
     cells: list[CellPlan]
     sessions: list[SessionPlan]
     params: SimulationParameters
+    dimensions: StudySize | None = None
 
     @property
     def has_variants(self) -> bool:
@@ -202,7 +209,10 @@ class StudyPlan:
 
 
 def plan_study(
-    seed: int, size: str, params: SimulationParameters = DEFAULT_PARAMETERS, invivo_variants: bool = False
+    seed: int,
+    size: str | StudySize,
+    params: SimulationParameters = DEFAULT_PARAMETERS,
+    invivo_variants: bool = False,
 ) -> StudyPlan:
     """Decide every animal, cell, session, file name and time of a simulated study (no I/O).
 
@@ -211,7 +221,7 @@ def plan_study(
     seed
         Random seed.
     size
-        One of ``parameters.SIZES``.
+        One of ``parameters.SIZES``, or a ``StudySize`` (e.g. one of them with fewer sweeps, for a test).
     params
         Simulation parameters.
     invivo_variants
@@ -219,7 +229,7 @@ def plan_study(
         mixed rates and a gap, and a sorting-only phy folder (see the module docstring). The other
         animals, cells and sessions are the same as without them.
     """
-    s = SIZES[size]
+    s = size if isinstance(size, StudySize) else SIZES[size]
     rng = rng_for(seed, "plan")
     animals: list[Animal] = []
     if s.tiny:
@@ -228,12 +238,12 @@ def plan_study(
     else:
         slice_groups = [
             (st, d, tg)
-            for st in STRESS_LEVELS
+            for st in s.stress_levels
             for d in DRUGS
             for tg in TIME_GROUPS
             for _ in range(s.slice_animals_per_group)
         ]
-        invivo_groups = [(st, d) for st in STRESS_LEVELS for d in DRUGS for _ in range(s.invivo_animals_per_group)]
+        invivo_groups = [(st, d) for st in s.stress_levels for d in DRUGS for _ in range(s.invivo_animals_per_group)]
     for i, (st, d, tg) in enumerate(slice_groups):
         animals.append(Animal(f"m{len(animals) + 1:03d}", st, d, tg, FIRST_DAY + timedelta(days=i), "slice"))
     for i, (st, d) in enumerate(invivo_groups):
@@ -282,6 +292,10 @@ def plan_study(
                 t = t + timedelta(seconds=n_sweeps * sp.sweep_interval_s + sp.gap_between_files_s)
             cells.append(cell)
             start = start + timedelta(seconds=sp.cell_interval_s)
+    # Lost access: drawn from their own generator, so the other cells are the same with or without them.
+    high_rs = rng_for(seed, "high-rs").random(len(cells)) < sp.high_rs_cell_fraction
+    for cell, lost in zip(cells, high_rs, strict=True):
+        cell.high_rs = bool(lost) and not s.tiny
 
     sessions: list[SessionPlan] = []
     for a in (a for a in animals if a.kind == "invivo"):
@@ -300,4 +314,4 @@ def plan_study(
             if pauses[0][1] >= baseline + post:
                 raise NwbKetamineError(f"pause_s {params.invivo.pause_s} does not fit in the post-injection epoch")
         sessions.append(SessionPlan(a, a.day.strftime("%Y%m%d"), start, baseline, post, folder, variant, pauses))
-    return StudyPlan(seed, size, animals, cells, sessions, params)
+    return StudyPlan(seed, s.name, animals, cells, sessions, params, s)

@@ -41,6 +41,8 @@ def cell_specs(plan: StudyPlan, cell: CellPlan) -> list[abf_io.ProtocolSpec]:
         nmda *= 1.0 - sp.ketamine_block_fraction[f"{cell.region}|{a.stress}|{a.time_group}"]
     ampa = sp.ampa_amplitude_pa[cell.region] * animal_factor * ampa_factor
     rs = _clipped(rng, sp.rs_mohm, sp.rs_range_mohm)
+    if cell.high_rs:  # its own generator: the cell's other properties are those it would have had
+        rs = float(rng_for(plan.seed, "high-rs", a.subject, cell.cell_id).uniform(*sp.high_rs_mohm))
     drift = float(rng.normal(*sp.rs_drift_per_sweep))
     rm = max(_clipped(rng, sp.rm_mohm[cell.region]), 30.0)
     cm = max(_clipped(rng, sp.cm_pf[cell.region]), 5.0)

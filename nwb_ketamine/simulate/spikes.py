@@ -7,15 +7,39 @@ Every gap is drawn with a floor that makes the burst structure unambiguous for t
 and every other ISI stays above the onset ISI. Burst membership and statistics are therefore taken
 from the generated structure, not re-detected, and a detector with the documented rule recovers them
 exactly. Times are quantised to the sampling clock before the truth is computed.
+
+Edge probes (:func:`add_edge_probes`) are the deliberate exception: short patterns whose ISIs sit just
+under, at and just over the rule's thresholds, each written on the sampling clock and isolated from the
+unit's other spikes, so their burst membership is known by construction (:data:`EDGE_PROBES`) for the
+simulator's ``BurstRule`` only. ``generate_unit`` never writes them: its trains stay unambiguous.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .parameters import SpikeParameters
+from ..errors import NwbKetamineError
+from .parameters import BurstRule, SpikeParameters
+
+#: Edge probes: name -> (ISIs, in-burst flag of each spike). An ISI is ``(threshold, side)``: a threshold
+#: of the ``BurstRule`` (``onset``, ``end``, ``silence``) with -1, 0 or +1 for ``edge_probe_offset_s``
+#: under it, at it or over it, or ``("intra", 0)`` for ``edge_probe_intraburst_isi_s``. The flags follow
+#: from the rule's text for an isolated pattern (no other spike within ``pre_burst_silence_s``) under the
+#: conditions :func:`probe_isis` checks; "at most" and "at least" include the threshold itself.
+EDGE_PROBES: dict[str, tuple[tuple[tuple[str, int], ...], tuple[int, ...]]] = {
+    "onset_under": ((("onset", -1),), (1, 1)),
+    "onset_at": ((("onset", 0),), (1, 1)),
+    "onset_over": ((("onset", 1),), (0, 0)),
+    "end_under": ((("intra", 0), ("end", -1)), (1, 1, 1)),
+    "end_at": ((("intra", 0), ("end", 0)), (1, 1, 1)),
+    "end_over": ((("intra", 0), ("end", 1)), (1, 1, 0)),
+    "silence_under": ((("silence", -1), ("intra", 0)), (0, 0, 0)),
+    "silence_at": ((("silence", 0), ("intra", 0)), (0, 1, 1)),
+    "silence_over": ((("silence", 1), ("intra", 0)), (0, 1, 1)),
+}
 
 
 @dataclass(frozen=True)
@@ -238,3 +262,142 @@ def burst_statistics(
         "mean_intraburst_frequency_hz": float(np.mean((sizes - 1) / spans)) if ids.size else float("nan"),
         "tonic_rate_hz": int((~in_burst).sum()) / duration,
     }
+
+
+def probe_isis(rule: BurstRule, params: SpikeParameters, sampling_rate_hz: float) -> dict[str, tuple[list[int], tuple]]:
+    """The ISIs (in samples) and in-burst flags of every edge probe at one sampling rate.
+
+    A probe whose "at" ISI is not a whole number of samples is left out (its threshold is not on the
+    clock, so no ISI can equal it).
+
+    Parameters
+    ----------
+    rule
+        The burst rule the flags hold for.
+    params
+        Offsets and intraburst ISI of the probes, and the silence that isolates them.
+    sampling_rate_hz
+        The clock the ISIs are written on, in Hz.
+
+    Returns
+    -------
+    dict
+        Probe name to (ISIs in samples, in-burst flag of each spike).
+
+    Raises
+    ------
+    NwbKetamineError
+        When the rule and the probe parameters do not make the flags of :data:`EDGE_PROBES` true.
+    """
+    fs = sampling_rate_hz
+    o, e, s = rule.onset_isi_s, rule.end_isi_s, rule.min_silence_s
+    d, intra = params.edge_probe_offset_s, params.edge_probe_intraburst_isi_s
+    problems = []
+    if rule.min_spikes != 2:
+        problems.append("min_spikes must be 2 (two-spike probes are bursts)")
+    if not intra < min(o, e):
+        problems.append("edge_probe_intraburst_isi_s must be under the onset and end ISIs")
+    if round(d * fs) < 1:
+        problems.append("edge_probe_offset_s must be at least one sample")
+    if not max(o, e) + d < s - d:
+        problems.append("onset/end ISI + offset must stay under min_silence - offset")
+    if params.pre_burst_silence_s < s or params.pre_burst_silence_s <= max(o, e) + d:
+        problems.append("pre_burst_silence_s must be at least min_silence_s and over the onset/end ISIs")
+    if problems:
+        raise NwbKetamineError("edge probes do not fit the burst rule: " + "; ".join(problems))
+    thresholds = {"onset": o, "end": e, "silence": s}
+    out = {}
+    for name, (isis, flags) in EDGE_PROBES.items():
+        samples = []
+        for threshold, side in isis:
+            if threshold == "intra":
+                samples.append(int(round(intra * fs)))
+                continue
+            at = thresholds[threshold] * fs
+            if side == 0 and not math.isclose(at, round(at), abs_tol=1e-6):
+                break
+            samples.append(int(round(at + side * d * fs)))
+        else:
+            out[name] = (samples, flags)
+    return out
+
+
+def add_edge_probes(
+    rng: np.random.Generator,
+    train: SpikeTrain,
+    windows: list[tuple[float, float]],
+    rule: BurstRule,
+    params: SpikeParameters,
+    sampling_rate_hz: float,
+) -> tuple[SpikeTrain, list[dict]]:
+    """Write every edge probe ``params.edge_probe_repeats`` times into a train, each isolated.
+
+    Each probe goes at a random place inside one of ``windows`` with ``pre_burst_silence_s`` of room on
+    both sides; the train's events (single spikes and whole bursts) with a spike in that room are left
+    out, which keeps the burst membership of every other spike. A probe that finds no room is left out.
+
+    Parameters
+    ----------
+    rng
+        Random generator (of the probes only).
+    train
+        The unit's train.
+    windows
+        ``(start_s, stop_s)`` stretches a probe may lie in (each inside one epoch and one recorded stretch).
+    rule
+        The burst rule the probes' flags hold for.
+    params
+        Probe parameters.
+    sampling_rate_hz
+        The train's clock, in Hz.
+
+    Returns
+    -------
+    train : SpikeTrain
+        The train with the probes, bursts renumbered from 0 in time order.
+    probes : list of dict
+        One per probe written: ``probe``, ``first_sample``, ``isis_samples``, ``in_burst`` (flags per spike).
+    """
+    fs = sampling_rate_hz
+    patterns = [(name, *p) for name, p in probe_isis(rule, params, fs).items()] * params.edge_probe_repeats
+    pad = int(math.ceil(params.pre_burst_silence_s * fs)) + 1
+    bounds = [(int(math.ceil(a * fs)), int(math.floor(b * fs))) for a, b in windows]
+    placed: list[tuple[int, int]] = []  # padded (first, last) of each probe
+    probes: list[dict] = []
+    for name, isis, flags in patterns:
+        span = int(sum(isis))
+        room = np.array([max(0, b - a - 2 * pad - span) for a, b in bounds], dtype=float)
+        if not room.any():
+            continue
+        for _ in range(100):
+            w = int(rng.choice(len(bounds), p=room / room.sum()))
+            first = bounds[w][0] + pad + int(rng.integers(0, int(room[w]) + 1))
+            lo, hi = first - pad, first + span + pad
+            if all(hi < p0 or lo > p1 for p0, p1 in placed):
+                placed.append((lo, hi))
+                probes.append({"probe": name, "first_sample": first, "isis_samples": isis, "in_burst": flags})
+                break
+    samples, burst = train.samples, train.burst_id
+    drop = np.zeros(samples.size, dtype=bool)
+    for lo, hi in placed:
+        drop |= (samples >= lo) & (samples <= hi)
+    drop |= np.isin(burst, burst[drop & (burst >= 0)])  # whole bursts go
+    samples, burst = samples[~drop], burst[~drop]
+    next_id = int(burst.max()) + 1 if burst.size and burst.max() >= 0 else 0
+    parts, ids = [samples], [burst]
+    for p in probes:
+        offsets = np.concatenate(([0], np.cumsum(np.asarray(p["isis_samples"], dtype=np.int64))))
+        member = np.asarray(p["in_burst"], dtype=bool)
+        parts.append((p["first_sample"] + offsets).astype(np.int64))
+        ids.append(np.where(member, next_id, -1).astype(np.int64))
+        next_id += int(member.any())
+    samples, burst = np.concatenate(parts), np.concatenate(ids)
+    order = np.argsort(samples, kind="stable")
+    samples, burst = samples[order], burst[order]
+    # Renumber bursts from 0 in the order of their first spike.
+    in_burst = burst >= 0
+    old, first_index = np.unique(burst[in_burst], return_index=True)
+    rank = np.empty(old.size, dtype=np.int64)
+    rank[np.argsort(first_index)] = np.arange(old.size)
+    burst[in_burst] = rank[np.searchsorted(old, burst[in_burst])]
+    return SpikeTrain(samples=samples, burst_id=burst), sorted(probes, key=lambda p: p["first_sample"])

@@ -24,7 +24,7 @@ from ..errors import NwbKetamineError
 from .ground_truth import cell_truth, session_truth, write_study_truth
 from .invivo import session_params, session_recordings
 from .invivo_files import write_session_files
-from .parameters import DEFAULT_PARAMETERS, SIZES, SimulationParameters
+from .parameters import DEFAULT_PARAMETERS, SIZES, SimulationParameters, StudySize
 from .plan import CellPlan, SessionPlan, StudyPlan, plan_study
 from .slice_cells import write_cell_files
 from .study_file import write_study_file
@@ -50,8 +50,8 @@ def _run_task(out: Path, plan: StudyPlan, kind: str, ids: tuple[int, ...]) -> li
     return [(("session", i), _write_session(out, plan, plan.sessions[i], None)) for i in ids]
 
 
-def _check_arguments(out: Path, seed, size: str) -> None:
-    if size not in SIZES:
+def _check_arguments(out: Path, seed, size: str | StudySize) -> None:
+    if not isinstance(size, StudySize) and size not in SIZES:
         raise NwbKetamineError(f"size {size!r} is not one of {', '.join(SIZES)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise NwbKetamineError(f"seed {seed!r} is not a non-negative integer")
@@ -62,7 +62,7 @@ def _check_arguments(out: Path, seed, size: str) -> None:
 def simulate_study(
     out: Path,
     seed: int = 0,
-    size: str = "small",
+    size: str | StudySize = "small",
     progress: bool = True,
     params: SimulationParameters = DEFAULT_PARAMETERS,
     workers: int | None = None,
@@ -77,8 +77,9 @@ def simulate_study(
     seed
         Random seed; the same seed gives byte-identical files, different seeds different data.
     size
-        ``tiny`` (tests), ``small`` (demo), ``paper`` (a study of realistic size) or ``large``
-        (paper plus a 1 h recording, for benchmarks).
+        ``tiny`` (tests), ``small`` (tests), ``demo`` (``nwb-ketamine demo``: 4 animals per group),
+        ``paper`` (a study of realistic size) or ``large`` (paper plus a 1 h recording, for benchmarks); or
+        a ``StudySize`` of one's own (e.g. ``demo`` with fewer sweeps, for a test).
     progress
         Show tqdm progress bars.
     params

@@ -10,6 +10,7 @@ from nwb_ketamine.analysis.bursts import BurstParameters, burst_metrics, detect_
 from nwb_ketamine.simulate import spikes
 from nwb_ketamine.simulate.parameters import SpikeParameters
 from tests.simulate.test_spikes import detect_bursts as reference_detector
+from tests.simulate.test_spikes import in_samples
 
 FS = 30_000.0
 
@@ -96,3 +97,27 @@ def test_equal_isis_are_classified_alike_anywhere_in_the_recording(offset_s):
     t = samples / 30_000
     assert not np.array_equal(np.diff(t), [0.1, 0.02, 0.02])  # the float64 rounding the tolerance absorbs
     np.testing.assert_array_equal(detect_bursts(t, BurstParameters()), [-1, 0, 0, 0])
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 4115.0])
+def test_thresholds_are_inclusive_and_exact_at_the_edges(offset_s):
+    """The simulator's edge probes (ISIs 19.9, 20.0 and 20.1 ms; silences 99.9, 100.0, 100.1 ms) come back as
+    their ground truth says, also an hour into a recording where float64 seconds no longer hold 20 ms exactly."""
+    from nwb_ketamine.simulate.parameters import BurstRule
+
+    params = SpikeParameters()
+    rng = np.random.default_rng(4)
+    tr = train(2)
+    probed, probes = spikes.add_edge_probes(rng, tr, [(0.0, 30.0), (30.0, 90.0)], BurstRule(), params, FS)
+    assert {p["probe"] for p in probes} == set(spikes.EDGE_PROBES)
+    t = offset_s + probed.samples / FS
+    np.testing.assert_array_equal(detect_bursts(t, BurstParameters()), probed.burst_id)
+    np.testing.assert_array_equal(
+        reference_detector(probed.samples.astype(float), in_samples(BurstRule(), FS)), probed.burst_id
+    )
+    for start, stop in ((0.0, 30.0), (30.0, 90.0)):
+        got = burst_metrics(t, offset_s + start, offset_s + stop, BurstParameters())
+        want = spikes.burst_statistics(probed, start, stop, FS)
+        assert (
+            got["n_bursts"] == want["n_bursts"] and got["percent_spikes_in_bursts"] == want["percent_spikes_in_bursts"]
+        )

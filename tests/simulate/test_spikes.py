@@ -1,8 +1,13 @@
 """Spike trains: a burst detector with the documented rule recovers the generated bursts exactly."""
 
+import csv
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
+from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.simulate import spikes
 from nwb_ketamine.simulate.parameters import BurstRule, SpikeParameters
 
@@ -26,6 +31,14 @@ def detect_bursts(t: np.ndarray, rule: BurstRule) -> np.ndarray:
         else:
             i += 1
     return ids
+
+
+def in_samples(rule: BurstRule, fs: float) -> BurstRule:
+    """The rule with its times in samples: the reference detector on sample numbers compares ISIs exactly (in
+    float seconds, 600 samples at 30 kHz can compute as a hair over 20 ms)."""
+    return dataclasses.replace(
+        rule, onset_isi_s=rule.onset_isi_s * fs, end_isi_s=rule.end_isi_s * fs, min_silence_s=rule.min_silence_s * fs
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -94,3 +107,71 @@ def test_position_in_burst_and_burst_table():
     assert [r["n_spikes"] for r in rows] == [3, 2, 2]
     assert rows[0]["first_spike_s"] == pytest.approx(0.01) and rows[0]["last_spike_s"] == pytest.approx(0.02)
     assert rows[0]["intraburst_frequency_hz"] == pytest.approx(200.0)
+
+
+def test_edge_probe_isis_sit_under_at_and_over_the_thresholds():
+    rule, params = BurstRule(), SpikeParameters()
+    at_30k = spikes.probe_isis(rule, params, 30_000.0)
+    assert set(at_30k) == set(spikes.EDGE_PROBES)
+    assert at_30k["onset_under"][0] == [597] and at_30k["onset_at"][0] == [600] and at_30k["onset_over"][0] == [603]
+    assert at_30k["end_over"][0] == [150, 603] and at_30k["silence_under"][0] == [2997, 150]
+    # 32 kHz (Neuralynx): 20 ms is 640 samples, 0.1 ms rounds to 3 samples.
+    at_32k = spikes.probe_isis(rule, params, 32_000.0)
+    assert at_32k["onset_under"][0] == [637] and at_32k["onset_at"][0] == [640] and at_32k["onset_over"][0] == [643]
+    # A clock on which 20 ms is not a whole number of samples has no "at" probes.
+    assert not {"onset_at", "end_at", "silence_at"} & set(spikes.probe_isis(rule, params, 30_001.0))
+    with pytest.raises(NwbKetamineError, match="min_spikes"):
+        spikes.probe_isis(BurstRule(min_spikes=3), params, 30_000.0)
+    with pytest.raises(NwbKetamineError, match="intraburst"):
+        spikes.probe_isis(rule, dataclasses.replace(params, edge_probe_intraburst_isi_s=0.03), 30_000.0)
+
+
+@pytest.mark.parametrize("fs", [30_000.0, 32_000.0])
+def test_edge_probes_keep_the_truth_of_the_rule(fs):
+    """Probes written into bursting and tonic trains: the literal rule gives exactly the recorded burst ids,
+    every probe's flags hold, and the rest of the train keeps its generated bursts."""
+    params, rule = SpikeParameters(), BurstRule()
+    rng = np.random.default_rng(11)
+    for probability, rate in ((0.45, 3.0), (0.0, 8.0)):
+        epochs = [spikes.Epoch("baseline", 0.0, 20.0, probability), spikes.Epoch("post", 20.0, 60.0, probability / 3)]
+        train = spikes.generate_unit(rng, epochs, rate, fs, params)
+        probed, probes = spikes.add_edge_probes(
+            rng, train, [(0.0, 20.0), (20.0, 60.0)], rule, dataclasses.replace(params, edge_probe_repeats=2), fs
+        )
+        assert len(probes) == 2 * len(spikes.EDGE_PROBES)
+        assert np.all(np.diff(probed.samples) > 0)
+        np.testing.assert_array_equal(
+            detect_bursts(probed.samples.astype(float), in_samples(rule, fs)), probed.burst_id
+        )
+        index = {int(s): i for i, s in enumerate(probed.samples)}
+        for p in probes:
+            at = p["first_sample"] + np.concatenate(([0], np.cumsum(p["isis_samples"])))
+            ids = probed.burst_id[[index[int(s)] for s in at]]
+            np.testing.assert_array_equal(ids >= 0, np.asarray(p["in_burst"], dtype=bool), err_msg=p["probe"])
+            assert p["in_burst"] == spikes.EDGE_PROBES[p["probe"]][1]
+        # Spikes the probes did not displace keep their burst membership.
+        kept = np.isin(train.samples, probed.samples)
+        assert kept.mean() > 0.8
+        before = train.burst_id[kept] >= 0
+        after = probed.burst_id[np.searchsorted(probed.samples, train.samples[kept])] >= 0
+        np.testing.assert_array_equal(before, after)
+
+
+def test_the_session_probe_unit_and_its_truth(tiny):
+    path, plan, _ = tiny
+    session = plan.sessions[0]
+    folder = path.parent / "ground_truth" / "invivo" / f"{session.animal.subject}-{session.session_id}"
+    with open(folder / "edge_probes.csv") as f:
+        probes = list(csv.DictReader(f))
+    assert {p["probe"] for p in probes} == set(spikes.EDGE_PROBES)
+    assert len({p["cluster_id"] for p in probes}) == plan.params.spikes.edge_probe_units_per_session
+    with open(folder / "spikes.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["cluster_id"] == probes[0]["cluster_id"]]
+    sample = np.array([int(r["sample"]) for r in rows])
+    burst = np.array([int(r["burst_id"]) for r in rows])
+    rule = in_samples(BurstRule(), plan.params.invivo.sampling_rate_hz)
+    np.testing.assert_array_equal(detect_bursts(sample.astype(float), rule), burst)
+    for p in probes:
+        first = int(np.searchsorted(sample, int(p["first_sample"])))
+        flags = json.loads(p["in_burst"])
+        assert (burst[first : first + len(flags)] >= 0).astype(int).tolist() == flags, p["probe"]

@@ -1,6 +1,7 @@
 """The simulated study as a whole: study.yaml, ground truth, groups, determinism and bad arguments."""
 
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -68,7 +69,7 @@ def test_ground_truth_is_complete(tiny):
     assert "not values from" in params["parameters"]["note"].lower()
 
 
-@pytest.mark.parametrize("size", ["small", "paper", "large"])
+@pytest.mark.parametrize("size", ["small", "demo", "paper", "large"])
 def test_plans_cover_every_group(size):
     plan = plan_study(0, size)
     doc = study_document(plan)
@@ -81,6 +82,8 @@ def test_plans_cover_every_group(size):
     for a in plan.animals:
         per_group.setdefault((a.kind, a.stress, a.drug, a.time_group), []).append(a)
     assert min(len(v) for v in per_group.values()) >= 2 or size == "large"
+    if size == "demo":  # the paired and mixed-model tests need 4 animals per group (slice and in vivo)
+        assert min(len(v) for v in per_group.values()) >= 4
     keys = set()
     for s in doc["sessions"]:
         for key in ("session_id", "slice_id", "cell_id"):
@@ -133,7 +136,7 @@ def test_bad_arguments_write_nothing(tmp_path, kwargs, word):
 
 
 def test_sizes_are_documented():
-    assert set(SIZES) == {"tiny", "small", "paper", "large"}
+    assert set(SIZES) == {"tiny", "small", "demo", "paper", "large"}
     assert "illustrative" in DEFAULT_PARAMETERS.note.lower()
 
 
@@ -211,3 +214,51 @@ def test_an_empty_out_folder_is_used(tmp_path):
     path = simulate_study(out, seed=2, size="tiny", progress=False, workers=1)
     assert path == out / "study.yaml" and path.is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]
+
+
+def test_the_demo_simulates_the_demo_size():
+    from nwb_ketamine.cli import _HELP, DEMO_SIZE
+
+    size = SIZES[DEMO_SIZE]
+    assert size.slice_animals_per_group >= 4 and size.invivo_animals_per_group >= 4
+    assert set(size.stress_levels) == {"control", "stress"}
+    assert f"size {DEMO_SIZE}" in _HELP["demo"]["description"]
+    readme = (ROOT / "README.md").read_text()
+    assert f"(size `{DEMO_SIZE}`)" in readme and f"simulate (size {DEMO_SIZE})" in readme
+
+
+def test_lost_access_cells_have_rs_over_the_qc_threshold_and_the_others_under_it():
+    from nwb_ketamine.analysis import EpscParameters
+
+    threshold_mohm = EpscParameters.__dataclass_fields__["rs_max_ohm"].default / 1e6
+    sp = DEFAULT_PARAMETERS.slice
+    assert sp.high_rs_mohm[0] > 1.2 * threshold_mohm and sp.rs_range_mohm[1] < 0.9 * threshold_mohm
+    assert not any(c.high_rs for c in plan_study(0, "tiny").cells)
+    plan = plan_study(0, "demo")
+    lost = [c for c in plan.cells if c.high_rs]
+    assert 0 < len(lost) < 0.15 * len(plan.cells)
+    for cell in plan.cells:
+        rs = {spec.rs_mohm for spec in cell_specs(plan, cell)}
+        assert len(rs) == 1
+        assert (rs.pop() > threshold_mohm) == cell.high_rs
+    # The other cells are the cells they would be without lost access: only Rs differs.
+    none = plan_study(
+        0, "demo", dataclasses.replace(DEFAULT_PARAMETERS, slice=dataclasses.replace(sp, high_rs_cell_fraction=0.0))
+    )
+    for a, b in zip(plan.cells, none.cells, strict=True):
+        sa, sb = cell_specs(plan, a), cell_specs(none, b)
+        assert [dataclasses.replace(x, rs_mohm=0) for x in sa] == [dataclasses.replace(y, rs_mohm=0) for y in sb]
+        assert a.high_rs or sa == sb
+
+
+def test_ground_truth_names_the_cells_qc_must_reject(tmp_path):
+    size = dataclasses.replace(
+        SIZES["small"], name="small-few-sweeps", sweeps_per_file=(3, 3), invivo_animals_per_group=0
+    )
+    path = simulate_study(tmp_path / "s", seed=4, size=size, progress=False)
+    with open(path.parent / "ground_truth" / "slice_cells.csv") as f:
+        rows = list(csv.DictReader(f))
+    plan = plan_study(4, size)
+    assert [r["qc_expected_rejected"] for r in rows] == [str(c.high_rs) for c in plan.cells]
+    params = json.loads((path.parent / "ground_truth" / "parameters.json").read_text())
+    assert params["size"] == "small-few-sweeps" and params["study_size"]["sweeps_per_file"] == [3, 3]
