@@ -19,7 +19,15 @@ Design decisions:
   notice) unless epoch or the unit's time group is on an axis, so a unit never counts twice in a box;
   the n labels count distinct cells (units) and animals.
 - The statistics (:mod:`~nwb_ketamine.explorer.comparestats`) add the mixed model only when asked
-  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update.
+  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update. The
+  same checkbox adds the region × drug interaction rows (also mixed models) when the data hold two
+  regions or more and two drug levels or more.
+- The plot kind (:attr:`CompareView.plot`: boxes, dots, cumulative distributions;
+  :mod:`~nwb_ketamine.explorer.comparekinds`) switches renderers of the kept figures; a change of kind
+  alone redraws without recomputing the statistics.
+- For a unit measure, :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting
+  units per group (Wilson intervals, Fisher's exact test against the control, Holm over that table),
+  from the same unit rows whatever the measure.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
 """
 
@@ -35,7 +43,9 @@ from bokeh.models import Range1d
 
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
+from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bursting
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
+from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
 from nwb_ketamine.explorer.factors import (
     DEFAULT_EPOCH,
     FACTORS,
@@ -92,6 +102,7 @@ class CompareView(pn.viewable.Viewer):
     colour: param.Selector[str] = param.Selector(default="drug", objects=_OR_NONE)
     facet_row: param.Selector[str] = param.Selector(default="none", objects=_OR_NONE, label="Facet rows")
     facet_col: param.Selector[str] = param.Selector(default="time_group", objects=_OR_NONE, label="Facet columns")
+    plot: param.Selector[str] = param.Selector(default="boxes", objects=PLOT_KINDS, label="Plot")
     filter_region = _filter("region")
     filter_drug = _filter("drug")
     filter_dose = _filter("dose")
@@ -130,6 +141,8 @@ class CompareView(pn.viewable.Viewer):
             selectable=False,
         )
         self._data_table.on_click(self._on_table_click)
+        self._bursting = BurstingSection()
+        self._legend_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = pn.Row(
@@ -199,18 +212,21 @@ class CompareView(pn.viewable.Viewer):
                 elif table == "units" and "curation_label" in source:
                     source = source[source["curation_label"] == "good"]
             measures = [m[2] for m in MEASURES.values() if m[1] == table and m[2] in source]
+            measures += [c for c in ("n_bursts",) if table == "units" and c in source]  # the bursting rule
             self._row_cache[cache_key] = (rows, source[measures].reset_index(drop=True))
         return self._row_cache[cache_key]
+
+    def _shown_rows(self, table: str, values: np.ndarray, name: str = VALUE) -> tuple[pd.DataFrame, str | None]:
+        """The rows of ``table`` the filters keep, in one epoch, with ``values`` (one per row) as column ``name``."""
+        frame = self._rows(table)[0].copy(deep=False)
+        frame[name] = values
+        return one_epoch(frame[filter_mask(frame, self.filters)], self._axes(), self.epoch)
 
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
         rows, measures = self._rows(table)
-        frame = rows.copy(deep=False)
-        frame[VALUE] = measures[column].to_numpy(dtype=float) if column in measures else np.nan
-        if transform is not None:
-            frame[VALUE] = transform(frame[VALUE])
-        frame = frame[filter_mask(frame, self.filters)]
-        frame, self.shown_epoch = one_epoch(frame, self._axes(), self.epoch)
+        values = measures[column].to_numpy(dtype=float) if column in measures else np.full(len(rows), np.nan)
+        frame, self.shown_epoch = self._shown_rows(table, values if transform is None else transform(values))
         if self.normalise:
             control = control_level("drug", frame["drug"].unique()) if len(frame) else "saline"
             frame = frame.assign(
@@ -225,6 +241,13 @@ class CompareView(pn.viewable.Viewer):
         within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
         reference = control_level(contrast, self.data[contrast].unique()) if len(self.data) else None
         self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
+        if self.table == "units":
+            flags, rule = bursting(self._rows("units")[1])
+            units, _ = self._shown_rows("units", flags, BURSTING)
+            burst_reference = control_level(contrast, units[contrast].unique()) if len(units) else None
+            self._bursting.update(units, rule, contrast, within, burst_reference)
+        else:
+            self._bursting.update(None, None, contrast, within, None)
         self._layout = self._positions()
         if self.data.empty:
             self._message.object = (
@@ -254,6 +277,10 @@ class CompareView(pn.viewable.Viewer):
     )  # fmt: skip
     def _on_change(self) -> None:
         self.refresh()
+
+    @param.depends("plot", watch=True)
+    def _on_plot(self) -> None:
+        self._update_plot()
 
     def _positions(self) -> dict:
         """Per facet (row level, column level): the groups in x order with position, colour, counts and rows."""
@@ -302,11 +329,18 @@ class CompareView(pn.viewable.Viewer):
         values = self.data[VALUE].to_numpy()
         low, high = (np.nanmin(values), np.nanmax(values)) if values.size else (0.0, 1.0)
         pad = 0.05 * (high - low) or 1.0
-        self._y_range.update(start=low - pad, end=high + pad, reset_start=low - pad, reset_end=high + pad)
+        start, end = (-0.03, 1.03) if self.plot == "cumulative" else (low - pad, high + pad)
+        self._y_range.update(start=start, end=end, reset_start=start, reset_end=end)
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(self.data))
         for panel, (facet, rows) in zip(self.panels, panels, strict=True):
             panel.show(rows, values, self._subjects, jitter, self._colour_codes, self.value_label,
-                       self._facet_title(facet))  # fmt: skip
+                       self._facet_title(facet), self.plot, (low - pad, high + pad), self.fraction_label)  # fmt: skip
+        self._legend_note.object = KEYS[self.plot]
+
+    @property
+    def fraction_label(self) -> str:
+        """The y label of the cumulative plot."""
+        return f"Fraction of {self.table} (cumulative)"
 
     def _on_tap(self, rows) -> None:
         """A point was clicked: ``rows`` are its row numbers in :attr:`data`."""
@@ -343,7 +377,7 @@ class CompareView(pn.viewable.Viewer):
         """
         titled = [(self._facet_title(facet), rows) for facet, rows in self._layout.items()]
         return render_figure(titled, self._shape, self.data[VALUE].to_numpy(), self.data["subject"].to_numpy(),
-                             self.colours, self.value_label, fmt)  # fmt: skip
+                             self.colours, self.value_label, fmt, self.plot, self.fraction_label)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
     def filter_widgets(self) -> list:
@@ -367,7 +401,7 @@ class CompareView(pn.viewable.Viewer):
         return pn.Column(
             pn.Param(
                 self.param,
-                parameters=["measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
+                parameters=["measure", "plot", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
                 show_name=False,
             ),
             pn.pane.Markdown("**Filters** (empty: all levels)"),
@@ -380,15 +414,13 @@ class CompareView(pn.viewable.Viewer):
             self._message,
             self._notice,
             self._plot_area,
-            pn.pane.Markdown(
-                "◆ animal mean · labels: n = distinct cells (units) / animals · click a point to open it",
-                styles={"font-size": "0.85em"},
-            ),
+            self._legend_note,
             self.downloads,
             pn.pane.Markdown("### Statistics (each level vs the control; cells, animal means, mixed model)"),
             pn.widgets.Checkbox.from_param(self.param.mixed_model),
             self._stats_caption,
             self._stats_table,
+            self._bursting.panel,
             pn.pane.Markdown("### Data"),
             self._data_table,
             sizing_mode="stretch_width",
