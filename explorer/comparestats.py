@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from nwb_ketamine.analysis.group_tables import comparison_table
+from nwb_ketamine.analysis.group_tables import comparison_table, reference_level
 from nwb_ketamine.analysis.hierarchical import adjust_p, format_p, interaction_test, mixed_model_table, power_note
 from nwb_ketamine.analysis.stats import STAT_COLUMNS
 
@@ -134,17 +134,24 @@ def interaction_rows(data: pd.DataFrame, value: str, axes: Sequence[str]) -> pd.
     for key, part in data.groupby(within, observed=True, sort=True) if within else [((), data)]:
         labels = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
         got = interaction_test(part, value, a, b)
-        z = float(norm.ppf(0.975)) * got["std_error"]
         df = int(got["df"]) if np.isfinite(got["df"]) else 1
         method = INTERACTION_METHOD[min(df, 2)].format(df=df)
+        regions, drugs = (sorted(part[c].dropna().astype(str).unique()) for c in INTERACTION)
+        sign = 1.0
+        if len(regions) == len(drugs) == 2:  # the coefficient as (drug − control) in one region − in the other
+            control = reference_level(b, drugs)
+            other = next(d for d in drugs if d != control)
+            sign = 1.0 if control == drugs[0] else -1.0
+            method += f"; estimate = ({other} − {control}) in {regions[1]} − ({other} − {control}) in {regions[0]}"
+        estimate, z = sign * got["estimate"], float(norm.ppf(0.975)) * got["std_error"]
         note = f"{method}; {int(got['n_obs'])} obs, {int(got['n_animals'])} animals"
         if not np.isfinite(got["p"]):
             note += "; not estimable (a region × drug combination has no data)"
         elif got["converged"] == 0.0:
             note += "; did not converge"
         rows.append({**labels, "group_a": f"{a} × {b}", "group_b": "", "level": INTERACTION_LEVEL,
-                     "estimate": got["estimate"], "std_error": got["std_error"], "ci_low": got["estimate"] - z,
-                     "ci_high": got["estimate"] + z, "p": got["p"], "n_obs": got["n_obs"],
+                     "estimate": estimate, "std_error": got["std_error"], "ci_low": estimate - z,
+                     "ci_high": estimate + z, "p": got["p"], "n_obs": got["n_obs"],
                      "n_animals": got["n_animals"], "converged": got["converged"], "note": note})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -198,7 +205,7 @@ def caption(table: pd.DataFrame) -> str:
             " Region × drug interaction rows: does the drug effect differ between regions? A mixed model "
             "(value ~ region * drug, random intercept per animal, REML) per group of the other axes; p is the Wald "
             "test of the interaction term (z with two levels of each factor, else χ² on all its coefficients), its "
-            "estimate the difference of the drug effects between the regions, in the measure's unit. "
+            "estimate the difference of the drug effects between the regions, in the measure's unit (see the note). "
             + "; ".join(f"{_within_text(row)}p = {format_p(row.p)}" for row in interactions.itertuples())
             + "."
         )
