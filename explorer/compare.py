@@ -19,15 +19,10 @@ Design decisions:
   notice) unless epoch or the unit's time group is on an axis, so a unit never counts twice in a box;
   the n labels count distinct cells (units) and animals.
 - The statistics (:mod:`~nwb_ketamine.explorer.comparestats`) add the mixed model only when asked
-  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update. The
-  same checkbox adds the region × drug interaction rows (also mixed models) when the data hold two
-  regions or more and two drug levels or more.
-- The plot kind (:attr:`CompareView.plot`: boxes, dots, cumulative distributions;
-  :mod:`~nwb_ketamine.explorer.comparekinds`) switches renderers of the kept figures; a change of kind
-  alone redraws without recomputing the statistics.
-- For a unit measure, :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting
-  units per group (Wilson intervals, Fisher's exact test against the control, Holm over that table),
-  from the same unit rows whatever the measure.
+  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update; so do
+  the region × drug interaction rows. The plot kind (:mod:`~nwb_ketamine.explorer.comparekinds`) switches
+  renderers of the kept figures, without recomputing the statistics. For a unit measure,
+  :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting units per group.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
 """
 
@@ -241,13 +236,9 @@ class CompareView(pn.viewable.Viewer):
         within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
         reference = control_level(contrast, self.data[contrast].unique()) if len(self.data) else None
         self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
-        if self.table == "units":
-            flags, rule = bursting(self._rows("units")[1])
-            units, _ = self._shown_rows("units", flags, BURSTING)
-            burst_reference = control_level(contrast, units[contrast].unique()) if len(units) else None
-            self._bursting.update(units, rule, contrast, within, burst_reference)
-        else:
-            self._bursting.update(None, None, contrast, within, None)
+        flags, rule = bursting(self._rows("units")[1]) if self.table == "units" else (None, None)
+        units = self._shown_rows("units", flags, BURSTING)[0] if flags is not None else None
+        self._bursting.update(units, rule, contrast, within)
         self._layout = self._positions()
         if self.data.empty:
             self._message.object = (

@@ -219,8 +219,7 @@ class BurstingSection:
         title = pn.pane.Markdown("### Fraction of bursting units (each level vs the control)")
         self.panel = pn.Column(title, self.caption, self.widget, download, visible=False, sizing_mode="stretch_width")
 
-    def update(self, frame: pd.DataFrame | None, rule: str | None, contrast: str, within: Sequence[str],
-               reference: str | None) -> None:  # fmt: skip
+    def update(self, frame: pd.DataFrame | None, rule: str | None, contrast: str, within: Sequence[str]) -> None:
         """Show the table of ``frame`` (:func:`bursting_table`), or hide the section when ``frame`` is None.
 
         Parameters
@@ -233,14 +232,14 @@ class BurstingSection:
             The factor compared with its control.
         within : sequence of str
             The other axes.
-        reference : str or None
-            The control level.
         """
+        from nwb_ketamine.explorer.factors import control_level
+
         self.panel.visible = frame is not None
         if frame is None:
             return
+        reference = control_level(contrast, frame[contrast].unique()) if len(frame) else None
         self.table = bursting_table(frame, contrast, within, reference)
-        self.contrast = contrast
         self.widget.value = display(self.table, contrast)
         self.caption.object = caption(self.table, rule)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.core.property.vectorization import value
 from bokeh.models import (
     ColumnDataSource,
     FixedTicker,
@@ -152,9 +153,9 @@ class ComparePanel:
                         self.dot_iqr)  # fmt: skip
             self.ecdf.data = ecdf_lines(rows, values, colour_codes, PALETTE)
             while len(self._legend_items) < len(rows):
-                self._legend_items.append(LegendItem(label="", renderers=self.renderers["cumulative"]))
+                self._legend_items.append(LegendItem(label=value(""), renderers=self.renderers["cumulative"]))
             for i, (item, label) in enumerate(zip(self._legend_items, self.ecdf.data["label"], strict=False)):
-                item.update(label=label, index=i)
+                item.update(label=value(label), index=i)  # value(): a plain string set later names a column
             self._legend.items = self._legend_items[: len(rows)]
             start, end = value_range
             fig.x_range.update(start=start, end=end, reset_start=start, reset_end=end)

@@ -138,7 +138,8 @@ def interaction_rows(data: pd.DataFrame, value: str, axes: Sequence[str]) -> pd.
         method = INTERACTION_METHOD[min(df, 2)].format(df=df)
         regions, drugs = (sorted(part[c].dropna().astype(str).unique()) for c in INTERACTION)
         sign = 1.0
-        if len(regions) == len(drugs) == 2:  # the coefficient as (drug − control) in one region − in the other
+        if len(regions) == len(drugs) == 2 and np.isfinite(got["p"]):
+            # the coefficient as (drug − control) in one region − in the other
             control = reference_level(b, drugs)
             other = next(d for d in drugs if d != control)
             sign = 1.0 if control == drugs[0] else -1.0
