@@ -217,6 +217,11 @@ class CompareView(pn.viewable.Viewer):
         frame[name] = values
         return one_epoch(frame[filter_mask(frame, self.filters)], self._axes(), self.epoch)
 
+    def _bursting_rows(self) -> tuple[pd.DataFrame, str | None]:
+        """The unit rows shown, whatever the measure, with :data:`BURSTING`; and the rule's catalog column."""
+        flags, rule = bursting(self._rows("units")[1])
+        return self._shown_rows("units", flags, BURSTING)[0], rule
+
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
         rows, measures = self._rows(table)
@@ -236,9 +241,8 @@ class CompareView(pn.viewable.Viewer):
         within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
         reference = control_level(contrast, self.data[contrast].unique()) if len(self.data) else None
         self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
-        flags, rule = bursting(self._rows("units")[1]) if self.table == "units" else (None, None)
-        units = self._shown_rows("units", flags, BURSTING)[0] if flags is not None else None
-        self._bursting.update(units, rule, contrast, within)
+        key = (self.accepted_only, str(self.filters), tuple(self._axes()), self.epoch)
+        self._bursting.update(self._bursting_rows if self.table == "units" else None, contrast, within, key)
         self._layout = self._positions()
         if self.data.empty:
             self._message.object = (

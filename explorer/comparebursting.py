@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -83,11 +83,11 @@ def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     tuple of float
         (low, high); NaN without trials.
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile; norm.ppf costs ~10 ms a call
 
     if n <= 0:
         return math.nan, math.nan
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = float(ndtri(0.5 + confidence / 2))
     p = k / n
     centre = p + z * z / (2 * n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -118,26 +118,26 @@ def bursting_table(frame: pd.DataFrame, contrast: str, within: Sequence[str], re
     within = [c for c in dict.fromkeys(within) if c != contrast]
     data = frame[np.isfinite(frame[BURSTING].to_numpy(dtype=float))] if len(frame) else frame
     rows = []
-    parts = data.groupby(within, observed=True, sort=True) if within and len(data) else [((), data)]
-    for key, part in parts:
-        labels = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
-        counts = {}
-        for level, group in part.groupby(contrast, observed=True, sort=True):
-            k, n = int(group[BURSTING].sum()), len(group)
-            counts[str(level)] = (k, n)
+    if len(data):  # one aggregation (iterating groups of groups costs ~40 ms at 10,000 rows)
+        counts = data.groupby([*within, contrast], observed=True, sort=True).agg(
+            n_bursting=(BURSTING, "sum"), n_units=(BURSTING, "size"), n_animals=("subject", "nunique")
+        )
+        keyed = {
+            key if isinstance(key, tuple) else (key,): row
+            for key, row in zip(counts.index, counts.itertuples(), strict=True)
+        }
+        for key, row in keyed.items():
+            k, n = int(row.n_bursting), int(row.n_units)
             low, high = wilson_interval(k, n)
-            rows.append({**labels, contrast: str(level), "n_bursting": k, "n_units": n,
-                         "n_animals": group["subject"].nunique(), "fraction": k / n, "ci_low": low, "ci_high": high,
-                         "vs": "", "odds_ratio": math.nan, "fisher_p": math.nan})  # fmt: skip
-        if reference is None or str(reference) not in counts:
-            continue
-        k_ref, n_ref = counts[str(reference)]
-        for row in rows[len(rows) - len(counts) :]:
-            if row[contrast] == str(reference):
-                continue
-            k, n = row["n_bursting"], row["n_units"]
-            odds, p = _fisher([[k, n - k], [k_ref, n_ref - k_ref]])
-            row.update(vs=str(reference), odds_ratio=odds, fisher_p=p)
+            out = {**dict(zip([*within, contrast], map(str, key), strict=True)), "n_bursting": k, "n_units": n,
+                   "n_animals": int(row.n_animals), "fraction": k / n, "ci_low": low, "ci_high": high, "vs": "",
+                   "odds_ratio": math.nan, "fisher_p": math.nan}  # fmt: skip
+            control = keyed.get((*key[:-1], reference)) if reference is not None else None
+            if control is not None and str(key[-1]) != str(reference):
+                k_ref, n_ref = int(control.n_bursting), int(control.n_units)
+                odds, p = _fisher([[k, n - k], [k_ref, n_ref - k_ref]])
+                out.update(vs=str(reference), odds_ratio=odds, fisher_p=p)
+            rows.append(out)
     table = pd.DataFrame(rows, columns=[*within, contrast, *COLUMNS[:-1]])
     from nwb_ketamine.explorer.comparestats import holm
 
@@ -212,6 +212,7 @@ class BurstingSection:
 
     def __init__(self) -> None:
         self.table = pd.DataFrame(columns=COLUMNS)
+        self._state: Hashable = None  # what the table was computed for
         self.caption = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self.widget = pn.widgets.Tabulator(pd.DataFrame(columns=DISPLAY_COLUMNS), disabled=True, show_index=False,
                                            sizing_mode="stretch_width", height=200)  # fmt: skip
@@ -219,29 +220,37 @@ class BurstingSection:
         title = pn.pane.Markdown("### Fraction of bursting units (each level vs the control)")
         self.panel = pn.Column(title, self.caption, self.widget, download, visible=False, sizing_mode="stretch_width")
 
-    def update(self, frame: pd.DataFrame | None, rule: str | None, contrast: str, within: Sequence[str]) -> None:
-        """Show the table of ``frame`` (:func:`bursting_table`), or hide the section when ``frame`` is None.
+    def update(self, rows: Callable[[], tuple[pd.DataFrame, str | None]] | None, contrast: str,
+               within: Sequence[str], key: Hashable = None) -> None:  # fmt: skip
+        """Show the table of the unit rows ``rows()`` returns, or hide the section when ``rows`` is None.
+
+        The table is recomputed only when ``key`` (what selects the rows) or the grouping changed: a change
+        between unit measures keeps it.
 
         Parameters
         ----------
-        frame : pandas.DataFrame or None
-            The view's unit rows with :data:`BURSTING`; None for a cell measure.
-        rule : str or None
-            The catalog column the bursting rule used.
+        rows : callable or None
+            Returns the view's unit rows with :data:`BURSTING` and the catalog column of the rule used;
+            None for a cell measure.
         contrast : str
             The factor compared with its control.
         within : sequence of str
             The other axes.
+        key : hashable
+            The state the rows depend on (QC filter, filters, axes, epoch).
         """
         from nwb_ketamine.explorer.factors import control_level
 
-        self.panel.visible = frame is not None
-        if frame is None:
+        self.panel.visible = rows is not None
+        state = (key, contrast, tuple(within))
+        if rows is None or state == self._state:
             return
+        frame, rule = rows()
         reference = control_level(contrast, frame[contrast].unique()) if len(frame) else None
         self.table = bursting_table(frame, contrast, within, reference)
         self.widget.value = display(self.table, contrast)
         self.caption.object = caption(self.table, rule)
+        self._state = state
 
     def csv(self) -> io.StringIO:
         """The bursting table, full-precision fractions, intervals and p-values (CSV).

@@ -124,7 +124,7 @@ def interaction_rows(data: pd.DataFrame, value: str, axes: Sequence[str]) -> pd.
         (:data:`INTERACTION_LEVEL`), the estimate, its standard error and Wald 95 % CI (one coefficient
         only), ``p``, ``n_obs``, ``n_animals``, ``converged`` and ``note`` (the method); empty otherwise.
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri
 
     a, b = INTERACTION
     if any(c not in data or data[c].nunique() < 2 for c in INTERACTION):
@@ -144,7 +144,7 @@ def interaction_rows(data: pd.DataFrame, value: str, axes: Sequence[str]) -> pd.
             other = next(d for d in drugs if d != control)
             sign = 1.0 if control == drugs[0] else -1.0
             method += f"; estimate = ({other} − {control}) in {regions[1]} − ({other} − {control}) in {regions[0]}"
-        estimate, z = sign * got["estimate"], float(norm.ppf(0.975)) * got["std_error"]
+        estimate, z = sign * got["estimate"], float(ndtri(0.975)) * got["std_error"]
         note = f"{method}; {int(got['n_obs'])} obs, {int(got['n_animals'])} animals"
         if not np.isfinite(got["p"]):
             note += "; not estimable (a region × drug combination has no data)"

@@ -142,10 +142,15 @@ def test_bursting_table_wilson_fisher_and_holm(bursty):
     tested = table["fisher_p"].notna()
     assert table.loc[tested, "p_holm"].to_numpy() == pytest.approx(multipletests(fisher, method="holm")[1])
     assert "n_bursts ≥ 1" in view._bursting.caption.object and view._bursting.panel.visible
-    # a measure undefined without bursts does not drop the units that never burst
-    view.measure = "spikes_per_burst"
-    assert len(view.data) < table["n_units"].sum()
+    # a measure undefined without bursts does not drop the units that never burst (a new view: no kept table)
+    other = CompareView(bursty, measure="spikes_per_burst", facet_col="none")
+    assert len(other.data) < table["n_units"].sum()
+    pd.testing.assert_frame_equal(other._bursting.table, table)
+    view.measure = "spikes_per_burst"  # the same rows: the table is kept
     pd.testing.assert_frame_equal(view._bursting.table, table)
+    view.filter_region = ["LH"]  # other rows: recomputed
+    assert set(view._bursting.table["region"]) == {"LH"} and len(view._bursting.table) == 2
+    view.filter_region = []
     csv = pd.read_csv(io.StringIO(view._bursting.csv().getvalue()))
     assert csv["fisher_p"].to_numpy() == pytest.approx(table["fisher_p"].to_numpy(), nan_ok=True)
     view.measure = "nmda_amplitude"  # a cell measure: no bursting table
