@@ -75,7 +75,7 @@ DRAWN = """() => {
     drawn[r.glyph.type] = (drawn[r.glyph.type] || 0) + r.data_source.get_length();
   }
   const legends = models.filter((m) => m.type === 'Legend' && m.visible);
-  drawn.legend_items = legends.reduce((n, l) => n + l.items.length, 0);
+  drawn.legend_items = legends.reduce((n, l) => n + l.items.filter((i) => i.visible).length, 0);
   drawn.axes = models.filter((m) => m.type === 'LinearAxis' && m.visible).map((a) => a.axis_label);
   return drawn;
 }"""

@@ -67,7 +67,10 @@ def test_cumulative_plot_draws_the_ecdf_of_each_group(many):
             values = view.data["value"].to_numpy()[row["index"]]
             assert ys[1::2] == pytest.approx(stats.ecdf(values).cdf.evaluate(xs[1::2]))
             assert f"n = {row['n_cells']} / {row['n_animals']}" in label
-        assert [item.label.value for item in panel._legend.items] == list(lines["label"])
+        shown = [item.label.value for item in panel._legend.items if item.visible]
+        assert shown == list(lines["label"]) and [i.index for i in panel._legend.items[: len(rows)]] == [
+            *range(len(rows))
+        ]
         n_lines += len(rows)
     assert n_lines == len(view.counts)
     # the x range spans the measure, the shared y range the fractions
