@@ -2,7 +2,7 @@
 
 Prints numbers; no timed asserts. Usage::
 
-    python benchmarks/bench_explorer.py [ARCHIVE] [--repeats 5]
+    python benchmarks/bench_explorer.py [ARCHIVE] [--repeats 5] [--plot boxes|dots|cumulative]
 
 Compare view: a synthetic catalog of 10,000 cells and 10,000 unit × epoch rows over 500 sessions. The view
 is attached to a bokeh Document, as in a served session, and each change of measure, grouping, facets or
@@ -10,6 +10,8 @@ normalisation is timed from setting the parameter until the document patch the s
 (``PATCH-DOC``) is serialised: data, statistics, plot and table updates and the message. The baseline,
 in the same process, is building the view for the same state from scratch and serialising the whole
 document (what a page load costs, and what every change cost when the plot was rebuilt each time).
+``--plot`` runs the same changes with another plot kind shown; a switch between the plot kinds is timed
+as well.
 
 ARCHIVE (a converted archive with a catalog, e.g. the demo's) is served for the browser's time to first
 render of the compare view (needs /usr/bin/chromium). The raw-window benchmark on a 1 h recording is
@@ -50,7 +52,8 @@ CHANGES = [
         "filter_region": [],
     },
 ]
-STATE = ("measure", "x", "colour", "facet_row", "facet_col", "normalise", "filter_stress", "filter_region")
+STATE = ("measure", "x", "colour", "facet_row", "facet_col", "normalise", "filter_stress", "filter_region", "plot")
+KINDS = ["dots", "cumulative", "boxes"]
 PROTOCOL = Protocol()
 
 
@@ -77,11 +80,11 @@ def full_build(store, state: dict) -> tuple[float, int]:
     return time.perf_counter() - start, message_bytes(message)
 
 
-def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5) -> None:
+def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5, plot: str = "boxes") -> None:
     store = synthetic_store(n_rows, n_sessions)
-    view = CompareView(store)
+    view = CompareView(store, plot=plot)
     _, events = attached(view)
-    full_build(store, {})  # warm up imports and caches of both paths
+    full_build(store, {"plot": plot})  # warm up imports and caches of both paths
     update, patch_size, baseline, full_size = [], [], [], []
     per_change = {i: [] for i in range(len(CHANGES))}
     for _ in range(repeats):
@@ -100,7 +103,7 @@ def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5)
             baseline.append(seconds)
             full_size.append(nbytes)
     u, b = statistics.median(update), statistics.median(baseline)
-    print(f"compare view, {n_rows} cells + {n_rows} unit×epoch rows over {n_sessions} sessions, "
+    print(f"compare view ({plot}), {n_rows} cells + {n_rows} unit×epoch rows over {n_sessions} sessions, "
           f"{len(CHANGES)} changes × {repeats}:")  # fmt: skip
     print(f"  change → patch serialised: median {1e3 * u:.0f} ms, max {1e3 * max(update):.0f} ms "
           f"(patch median {statistics.median(patch_size) / 1e3:.0f} kB)")  # fmt: skip
@@ -109,6 +112,18 @@ def bench_compare(n_rows: int = 10_000, n_sessions: int = 500, repeats: int = 5)
     print(f"  ratio update / rebuild: {u / b:.2f}")
     for i, change in enumerate(CHANGES):
         print(f"    {change}: median {1e3 * statistics.median(per_change[i]):.0f} ms")
+    after = KINDS.index(plot) + 1
+    switches = {kind: [] for kind in KINDS[after:] + KINDS[:after]}  # each a switch from the kind before
+    for _ in range(repeats):
+        for kind in switches:
+            events.clear()
+            start = time.perf_counter()
+            view.plot = kind
+            message_bytes(PROTOCOL.create("PATCH-DOC", list(events)))
+            switches[kind].append(time.perf_counter() - start)
+    view.plot = plot
+    print("  switch of plot kind → patch serialised: "
+          + ", ".join(f"to {k} median {1e3 * statistics.median(v):.0f} ms" for k, v in switches.items()))  # fmt: skip
     costs = []
     for _ in range(repeats):
         events.clear()
@@ -155,8 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", nargs="?", type=Path, help="archive for the browser first render")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--plot", default="boxes", choices=KINDS, help="the plot kind shown during the changes")
     args = parser.parse_args()
-    bench_compare(repeats=args.repeats)
+    bench_compare(repeats=args.repeats, plot=args.plot)
     if args.archive:
         bench_first_render(args.archive)
 

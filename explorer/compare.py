@@ -19,7 +19,10 @@ Design decisions:
   notice) unless epoch or the unit's time group is on an axis, so a unit never counts twice in a box;
   the n labels count distinct cells (units) and animals.
 - The statistics (:mod:`~nwb_ketamine.explorer.comparestats`) add the mixed model only when asked
-  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update.
+  (:attr:`CompareView.mixed_model`): a fit takes ~0.5 s at 10,000 rows, far more than an update; so do
+  the region × drug interaction rows. The plot kind (:mod:`~nwb_ketamine.explorer.comparekinds`) switches
+  renderers of the kept figures, without recomputing the statistics. For a unit measure,
+  :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting units per group.
 - Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
 """
 
@@ -35,8 +38,10 @@ from bokeh.models import Range1d
 
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
+from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bursting
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
-from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level
+from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
+from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level, filter_mask, one_epoch
 from nwb_ketamine.explorer.filtered import FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
@@ -90,6 +95,7 @@ class CompareView(FilteredView):
     colour: param.Selector[str] = param.Selector(default="drug", objects=_OR_NONE)
     facet_row: param.Selector[str] = param.Selector(default="none", objects=_OR_NONE, label="Facet rows")
     facet_col: param.Selector[str] = param.Selector(default="time_group", objects=_OR_NONE, label="Facet columns")
+    plot: param.Selector[str] = param.Selector(default="boxes", objects=PLOT_KINDS, label="Plot")
     normalise = param.Boolean(default=False, label="Normalise to the control mean (same region, stress and time)")
     mixed_model = param.Boolean(default=False, label="Mixed model (animal random effect)")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
@@ -116,6 +122,8 @@ class CompareView(FilteredView):
             selectable=False,
         )
         self._data_table.on_click(self._on_table_click)
+        self._bursting = BurstingSection()
+        self._legend_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = pn.Row(
@@ -165,6 +173,13 @@ class CompareView(FilteredView):
     def _groups(self) -> list[str]:
         return [*dict.fromkeys(self._axes())]
 
+    def _bursting_rows(self) -> tuple[pd.DataFrame, str | None]:
+        """The unit rows shown, whatever the measure, with :data:`BURSTING`; and the rule's catalog column."""
+        rows, numeric = self._rows("units")
+        flags, rule = bursting(numeric)
+        frame = rows.assign(**{BURSTING: flags})
+        return one_epoch(frame[filter_mask(frame, self.filters)], self._axes(), self.epoch)[0], rule
+
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
         frame = self.measure_frame(table, column, transform, self._axes())
@@ -182,6 +197,8 @@ class CompareView(FilteredView):
         within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
         reference = control_level(contrast, self.data) if len(self.data) else None
         self.stats = comparestats.statistics_table(self.data, VALUE, contrast, within, reference, self.mixed_model)
+        key = (self.accepted_only, str(self.filters), tuple(self._axes()), self.epoch)
+        self._bursting.update(self._bursting_rows if self.table == "units" else None, contrast, within, key)
         self._layout = self._positions()
         if self.data.empty:
             self._message.object = (
@@ -210,6 +227,10 @@ class CompareView(FilteredView):
     )  # fmt: skip
     def _on_change(self) -> None:
         self.refresh()
+
+    @param.depends("plot", watch=True)
+    def _on_plot(self) -> None:
+        self._update_plot()
 
     def _positions(self) -> dict:
         """Per facet (row level, column level): the groups in x order with position, colour, counts and rows."""
@@ -258,11 +279,18 @@ class CompareView(FilteredView):
         values = self.data[VALUE].to_numpy()
         low, high = (np.nanmin(values), np.nanmax(values)) if values.size else (0.0, 1.0)
         pad = 0.05 * (high - low) or 1.0
-        self._y_range.update(start=low - pad, end=high + pad, reset_start=low - pad, reset_end=high + pad)
+        start, end = (-0.03, 1.03) if self.plot == "cumulative" else (low - pad, high + pad)
+        self._y_range.update(start=start, end=end, reset_start=start, reset_end=end)
         jitter = np.random.default_rng(0).uniform(-0.18, 0.18, len(self.data))
         for panel, (facet, rows) in zip(self.panels, panels, strict=True):
             panel.show(rows, values, self._subjects, jitter, self._colour_codes, self.value_label,
-                       self._facet_title(facet))  # fmt: skip
+                       self._facet_title(facet), self.plot, (low - pad, high + pad), self.fraction_label)  # fmt: skip
+        self._legend_note.object = KEYS[self.plot]
+
+    @property
+    def fraction_label(self) -> str:
+        """The y label of the cumulative plot."""
+        return f"Fraction of {self.table} (cumulative)"
 
     def _on_tap(self, rows) -> None:
         """A point was clicked: ``rows`` are its row numbers in :attr:`data`."""
@@ -299,7 +327,7 @@ class CompareView(FilteredView):
         """
         titled = [(self._facet_title(facet), rows) for facet, rows in self._layout.items()]
         return render_figure(titled, self._shape, self.data[VALUE].to_numpy(), self.data["subject"].to_numpy(),
-                             self.colours, self.value_label, fmt)  # fmt: skip
+                             self.colours, self.value_label, fmt, self.plot, self.fraction_label)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):
@@ -307,7 +335,7 @@ class CompareView(FilteredView):
         return pn.Column(
             pn.Param(
                 self.param,
-                parameters=["measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
+                parameters=["measure", "plot", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
                 show_name=False,
             ),
             pn.pane.Markdown("**Filters** (empty: all levels)"),
@@ -320,15 +348,13 @@ class CompareView(FilteredView):
             self._message,
             self._notice,
             self._plot_area,
-            pn.pane.Markdown(
-                "◆ animal mean · labels: n = distinct cells (units) / animals · click a point to open it",
-                styles={"font-size": "0.85em"},
-            ),
+            self._legend_note,
             self.downloads,
             pn.pane.Markdown("### Statistics (each level vs the control; cells, animal means, mixed model)"),
             pn.widgets.Checkbox.from_param(self.param.mixed_model),
             self._stats_caption,
             self._stats_table,
+            self._bursting.panel,
             pn.pane.Markdown("### Data"),
             self._data_table,
             sizing_mode="stretch_width",

@@ -5,6 +5,12 @@ segments), so the boxes, the jittered points, the animal means and the "n = cell
 share one numeric axis (``hv.BoxWhisker`` on nested categorical axes cannot overlay points). A
 :class:`ComparePanel` keeps its column data sources and gets new arrays when the measure or grouping
 changes, so the server sends a small patch of numeric buffers.
+
+The other plot kinds (:mod:`~nwb_ketamine.explorer.comparekinds`: dots, cumulative distributions) are
+renderers of the same figure, shown or hidden by :meth:`ComparePanel.show`; the sources of the hidden
+ones are emptied, so a change sends only what is drawn. The cumulative kind puts the measure on x: the
+figure's x range then spans the values, a second x axis (a linear one, hidden otherwise) labels it, and
+the shared y range spans 0–1.
 """
 
 from __future__ import annotations
@@ -14,12 +20,26 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import panel as pn
-from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMapper, Range1d, TapTool
-from bokeh.models.annotations import Title
+from bokeh.core.property.vectorization import value
+from bokeh.models import (
+    ColumnDataSource,
+    FixedTicker,
+    HoverTool,
+    LinearAxis,
+    LinearColorMapper,
+    Range1d,
+    TapTool,
+)
+from bokeh.models.annotations import Legend, LegendItem, Title
+from bokeh.models.renderers import GlyphRenderer
 from bokeh.models.text import BaseText
 from bokeh.plotting import figure
 
+from nwb_ketamine.explorer.comparekinds import dot_segments, draw_matplotlib, ecdf_lines, group_label, quartiles
+
 PALETTE = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+#: Legend items of a facet's cumulative plot made up front (one per line shown).
+LEGEND_ITEMS = 12
 #: The column of the compare view's data holding the plotted measure.
 VALUE = "value"
 
@@ -53,10 +73,12 @@ class ComparePanel:
         # colour as a palette index (numbers travel as binary buffers; PALETTE[i] is drawn)
         self.points = ColumnDataSource({"xpos": [], VALUE: [], "colour": [], "row": []})
         self.means = ColumnDataSource({"xpos": [], VALUE: [], "subject": []})
-        fig.quad("left", "right", "top", "bottom", source=self.boxes, fill_color="colour", fill_alpha=0.25,
-                 line_color="colour")  # fmt: skip
-        fig.segment("x0", "y0", "x1", "y1", source=self.whiskers, color="#444444")
-        fig.segment("x0", "y0", "x1", "y1", source=self.medians, color="black", line_width=2)
+        boxes: list[GlyphRenderer] = [
+            fig.quad("left", "right", "top", "bottom", source=self.boxes, fill_color="colour", fill_alpha=0.25,
+                     line_color="colour"),
+            fig.segment("x0", "y0", "x1", "y1", source=self.whiskers, color="#444444"),
+            fig.segment("x0", "y0", "x1", "y1", source=self.medians, color="black", line_width=2),
+        ]  # fmt: skip
         mapper = LinearColorMapper(palette=PALETTE, low=-0.5, high=len(PALETTE) - 0.5)
         points = fig.scatter("xpos", VALUE, source=self.points, size=6, alpha=0.75, nonselection_alpha=0.4,
                              color={"field": "colour", "transform": mapper})  # fmt: skip
@@ -67,9 +89,33 @@ class ComparePanel:
             HoverTool(renderers=[means], tooltips=[("animal mean", f"@{VALUE}{{0.[000]}}"), ("animal", "@subject")]),
             TapTool(renderers=[points]),
         )
+        # the dot plot: a median line across each group's points and its IQR bar beside them
+        self.dot_medians = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []})
+        self.dot_iqr = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []})
+        dots = [fig.segment("x0", "y0", "x1", "y1", source=self.dot_medians, color="black", line_width=3),
+                fig.segment("x0", "y0", "x1", "y1", source=self.dot_iqr, color="black", line_width=2.5)]  # fmt: skip
+        # the cumulative distributions: one step line per group
+        self.ecdf = ColumnDataSource({"xs": [], "ys": [], "colour": [], "dash": [], "label": []})
+        ecdf = fig.multi_line("xs", "ys", source=self.ecdf, line_color="colour", line_dash="dash", line_width=2)
+        fig.add_tools(HoverTool(renderers=[ecdf], tooltips=[("", "@label")]))
+        # a fixed set of legend items, hidden when unused: a change of the items list (a model reference)
+        # makes the document walk all its models again, ~100 ms per change with 10,000 points
+        self._legend = Legend(location="bottom_right", visible=False, label_text_font_size="8pt")
+        fig.add_layout(self._legend)
         self._ticker = FixedTicker(ticks=[])
         fig.xaxis.ticker = self._ticker
         fig.xgrid.grid_line_color = None
+        self._value_axis = LinearAxis(visible=False)  # the measure's axis of the cumulative kind
+        fig.add_layout(self._value_axis, "below")
+        self._position_axis = fig.xaxis[0]
+        self.renderers: dict[str, list[GlyphRenderer]] = {
+            "boxes": [*boxes, points, means],
+            "dots": [points, means, *dots],
+            "cumulative": [ecdf],
+        }
+        self.kind = "boxes"
+        self._legend_items: list[LegendItem] = []
+        self._add_legend_items(LEGEND_ITEMS)
         self._on_tap = on_tap
         self.points.selected.on_change("indices", self._tapped)
         self.figure = fig
@@ -79,8 +125,9 @@ class ComparePanel:
         if new:
             self._on_tap(np.asarray(self.points.data["row"])[new])
 
-    def show(self, rows: list[dict], values, subjects, jitter, colour_codes: dict, ylabel: str, title: str) -> None:
-        """Draw the groups ``rows`` of ``values`` (the view's data) into this facet.
+    def show(self, rows: list[dict], values, subjects, jitter, colour_codes: dict, ylabel: str, title: str,
+             kind: str = "boxes", value_range: tuple = (0.0, 1.0), fraction_label: str = "") -> None:  # fmt: skip
+        """Draw the groups ``rows`` of ``values`` (the view's data) into this facet as ``kind``.
 
         Parameters
         ----------
@@ -95,19 +142,86 @@ class ComparePanel:
         colour_codes
             Colour level → index in :data:`PALETTE`.
         ylabel, title
-            The axis label and the facet's title.
+            The measure's axis label and the facet's title.
+        kind
+            'boxes', 'dots' or 'cumulative' (:data:`~nwb_ketamine.explorer.comparekinds.PLOT_KINDS`).
+        value_range
+            The x range of the cumulative kind (the measure's, padded; the same for every facet).
+        fraction_label
+            The y label of the cumulative kind.
         """
+        self._show_kind(kind)
+        self._title.text = title
+        fig = self.figure
+        if kind == "cumulative":
+            self._clear(self.points, self.means, self.boxes, self.whiskers, self.medians, self.dot_medians,
+                        self.dot_iqr)  # fmt: skip
+            self.ecdf.data = ecdf_lines(rows, values, colour_codes, PALETTE)
+            texts = self.ecdf.data["label"]
+            if len(texts) > len(self._legend_items):  # more lines than ever: more items (once)
+                self._add_legend_items(len(texts) - len(self._legend_items))
+            for i, item in enumerate(self._legend_items):
+                item.update(label=value(texts[i] if i < len(texts) else ""), visible=i < len(texts))
+            start, end = value_range
+            fig.x_range.update(start=start, end=end, reset_start=start, reset_end=end)
+            self._value_axis.axis_label = ylabel
+            fig.yaxis.axis_label = fraction_label
+            return
+        self._clear(self.ecdf)
+        self._draw_groups(rows, values, subjects, jitter, colour_codes, kind)
+        labels: dict[float | str, str | BaseText] = {}
+        for r in rows:
+            labels[r["pos"]] = f"{group_label(r)}\nn = {r['n_cells']} / {r['n_animals']}"
+        end = max(len(rows), 1) - 0.4
+        fig.x_range.update(start=-0.6, end=end, reset_start=-0.6, reset_end=end)
+        self._ticker.ticks = [r["pos"] for r in rows]
+        self._position_axis.major_label_overrides = labels
+        fig.yaxis.axis_label = ylabel
+
+    def _add_legend_items(self, n: int) -> None:
+        """``n`` more (hidden) legend items for the next lines of the cumulative plot."""
+        first = len(self._legend_items)
+        self._legend_items += [LegendItem(label=value(""), renderers=self.renderers["cumulative"], index=i,
+                                          visible=False) for i in range(first, first + n)]  # fmt: skip
+        self._legend.items = list(self._legend_items)
+
+    def _show_kind(self, kind: str) -> None:
+        """Show the renderers and axis of ``kind``, hide the others (only changed flags are sent)."""
+        shown = {id(r) for r in self.renderers[kind]}
+        for renderer in {id(r): r for rs in self.renderers.values() for r in rs}.values():
+            renderer.visible = id(renderer) in shown
+        self._position_axis.visible = kind != "cumulative"
+        self._value_axis.visible = self._legend.visible = kind == "cumulative"
+        self.kind = kind
+
+    @staticmethod
+    def _clear(*sources: ColumnDataSource) -> None:
+        """Empty ``sources`` (those already empty are left alone: no event)."""
+        for source in sources:
+            if any(len(column) for column in source.data.values()):
+                source.selected.indices = []
+                source.data = {name: [] for name in source.data}
+
+    def _draw_groups(self, rows: list[dict], values, subjects, jitter, colour_codes: dict, kind: str) -> None:
+        """The points, the animal means and the boxes or the dot plot's median and IQR of each group."""
         boxes: list[tuple] = []
         whiskers: list[tuple] = []
         medians: list[tuple] = []
+        dot_medians: list[tuple] = []
+        dot_iqr: list[tuple] = []
         means: list[tuple] = []
         for row in rows:
             v, p = values[row["index"]], row["pos"]
-            q1, median, q3 = np.percentile(v, [25, 50, 75])
-            low, high = v[v >= q1 - 1.5 * (q3 - q1)].min(), v[v <= q3 + 1.5 * (q3 - q1)].max()
-            boxes.append((p - 0.3, p + 0.3, q1, q3, PALETTE[colour_codes.get(row["colour_level"], 0)]))
-            whiskers += [(p, low, p, q1), (p, q3, p, high)]
-            medians.append((p - 0.3, median, p + 0.3, median))
+            if kind == "dots":
+                median_line, iqr = dot_segments(p, v)
+                dot_medians += median_line
+                dot_iqr += iqr
+            else:
+                q1, median, q3 = quartiles(v)
+                low, high = v[v >= q1 - 1.5 * (q3 - q1)].min(), v[v <= q3 + 1.5 * (q3 - q1)].max()
+                boxes.append((p - 0.3, p + 0.3, q1, q3, PALETTE[colour_codes.get(row["colour_level"], 0)]))
+                whiskers += [(p, low, p, q1), (p, q3, p, high)]
+                medians.append((p - 0.3, median, p + 0.3, median))
             animals, which = np.unique(subjects[0][row["index"]], return_inverse=True)
             means += zip(
                 [p] * animals.size, np.bincount(which, v) / np.bincount(which), subjects[1][animals], strict=True
@@ -121,24 +235,18 @@ class ComparePanel:
             "colour": np.repeat([colour_codes.get(r["colour_level"], 0) for r in rows], sizes).astype(np.int32),
             "row": index.astype(np.int32),
         }
-        for source, table in ((self.boxes, boxes), (self.whiskers, whiskers), (self.medians, medians)):
+        shown = ((self.dot_medians, dot_medians), (self.dot_iqr, dot_iqr)) if kind == "dots" else (
+            (self.boxes, boxes), (self.whiskers, whiskers), (self.medians, medians))  # fmt: skip
+        for source, table in shown:
             source.data = _columns(source.data, table)
+        self._clear(
+            *((self.boxes, self.whiskers, self.medians) if kind == "dots" else (self.dot_medians, self.dot_iqr))
+        )
         self.means.data = _columns(self.means.data, means)
-        labels: dict[float | str, str | BaseText] = {}
-        for r in rows:
-            group = r["x_level"] if r["colour_level"] is None else f"{r['x_level']} · {r['colour_level']}"
-            labels[r["pos"]] = f"{group}\nn = {r['n_cells']} / {r['n_animals']}"
-        fig = self.figure
-        end = max(len(rows), 1) - 0.4
-        fig.x_range.update(start=-0.6, end=end, reset_start=-0.6, reset_end=end)
-        self._ticker.ticks = [r["pos"] for r in rows]
-        fig.xaxis.major_label_overrides = labels
-        fig.yaxis.axis_label = ylabel
-        self._title.text = title
 
 
 def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], values, subjects, colours: dict,
-                  ylabel: str, fmt: str = "png"):  # fmt: skip
+                  ylabel: str, fmt: str = "png", kind: str = "boxes", fraction_label: str = ""):  # fmt: skip
     """The compare figure drawn with matplotlib (PNG or SVG bytes), the same geometry as the bokeh facets.
 
     Parameters
@@ -152,9 +260,13 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     colours : dict
         Colour level → colour.
     ylabel : str
-        The axis label.
+        The measure's axis label.
     fmt : str
         'png' or 'svg'.
+    kind : str
+        The plot kind ('boxes', 'dots' or 'cumulative').
+    fraction_label : str
+        The y label of the cumulative kind.
 
     Returns
     -------
@@ -170,28 +282,16 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
     widest = max((len(rows) for _, rows in panels), default=1)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(4, 2.2 * widest) * n_cols, 4.5 * n_rows), squeeze=False,
-                             sharey=True)  # fmt: skip
+                             sharey=True, sharex=kind == "cumulative")  # fmt: skip
     rng = np.random.default_rng(0)
     for ax, (title, rows) in zip(axes.ravel(), panels, strict=False):
-        for row in rows:
-            v = values[row["index"]]
-            colour = colours.get(row["colour_level"], PALETTE[0])
-            ax.boxplot(v, positions=[row["pos"]], widths=0.6, showfliers=False, patch_artist=True,
-                       boxprops={"facecolor": colour, "alpha": 0.3}, medianprops={"color": "black"})  # fmt: skip
-            ax.scatter(row["pos"] + rng.uniform(-0.18, 0.18, len(v)), v, s=10, color=colour, alpha=0.7)
-            animals, which = np.unique(subjects[row["index"]], return_inverse=True)
-            means = np.bincount(which, v) / np.bincount(which)
-            ax.scatter(np.full(animals.size, row["pos"]), means, marker="D", s=40, facecolor="white",
-                       edgecolor="black", zorder=3)  # fmt: skip
-        ax.set_xticks([r["pos"] for r in rows])
-        ax.set_xticklabels(
-            [f"{r['x_level']}" + (f"\n{r['colour_level']}" if r["colour_level"] else "")
-             + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows], fontsize=8,
-        )  # fmt: skip
+        draw_matplotlib(ax, kind, rows, values, subjects, colours, PALETTE, rng)
         if title:
             ax.set_title(title, fontsize=9)
+        if kind == "cumulative":
+            ax.set_xlabel(ylabel)
     for ax in axes[:, 0]:
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(fraction_label if kind == "cumulative" else ylabel)
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=fmt, dpi=120)

@@ -6,6 +6,11 @@ row per unit of observation: ``cells`` (every cell or unit a point; Mann–Whitn
 table's p column is each row's own test (Mann–Whitney, or the mixed model's Wald test) and ``p_holm``
 adjusts it over the table's rows, the family stated in :func:`caption`. The statistics themselves are
 :mod:`nwb_ketamine.analysis.group_tables` and :mod:`nwb_ketamine.analysis.hierarchical`.
+
+With the mixed model, data holding two regions or more and two drug levels or more also get a region ×
+drug interaction row per group of the other axes (:func:`interaction_rows`): the question "does the drug
+act differently in LHb and CA1" is that interaction, not two separate drug contrasts. It is fitted only
+on demand, like the other mixed models, and its method is stated in the row's note, so the CSV says it too.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine.analysis.group_tables import comparison_table
-from nwb_ketamine.analysis.hierarchical import adjust_p, format_p, mixed_model_table, power_note
+from nwb_ketamine.analysis.hierarchical import adjust_p, format_p, interaction_test, mixed_model_table, power_note
 from nwb_ketamine.analysis.stats import STAT_COLUMNS
+from nwb_ketamine.explorer.factors import control_level
 
 MIXED_LEVEL = "mixed model (animal random effect)"
 #: Columns after the stats module's: the mixed model's, the row's p, its adjustment and a note.
@@ -26,6 +32,14 @@ EXTRA_COLUMNS = ["n_obs", "n_animals", "estimate", "std_error", "ci_low", "ci_hi
 DISPLAY_COLUMNS = ["within", "group_a", "group_b", "level", "n_a", "n_b", "p", "p_holm", "rank_biserial",
                    "hedges_g", "estimate", "ci", "note"]  # fmt: skip
 _LEVEL_ORDER = {"cells": 0, "animals": 1, MIXED_LEVEL: 2}
+#: The interaction rows' level, the factors they cross and the method stated in their note.
+INTERACTION_LEVEL = "interaction (mixed model)"
+INTERACTION = ("region", "drug")
+INTERACTION_METHOD = {
+    1: "value ~ region * drug, random intercept per animal (REML); Wald z test of the interaction coefficient",
+    2: "value ~ region * drug, random intercept per animal (REML); joint Wald χ² test of the {df} interaction "
+    "coefficients",
+}
 
 
 def statistics_table(
@@ -46,7 +60,8 @@ def statistics_table(
     reference : str or None
         The control level (None: :func:`~nwb_ketamine.analysis.group_tables.reference_level`).
     mixed : bool
-        Add the mixed-model row of each comparison.
+        Add the mixed-model row of each comparison, and the region × drug interaction rows
+        (:func:`interaction_rows`).
 
     Returns
     -------
@@ -74,16 +89,90 @@ def statistics_table(
         order = table["level"].map(_LEVEL_ORDER)
         table = table.assign(_order=order).sort_values([*within, "group_a", "_order"], kind="stable")
         table = table.drop(columns="_order").reset_index(drop=True)
-    table["p_holm"] = _holm(table["p"].to_numpy(dtype=float)) if len(table) else []
+    if mixed:
+        interactions = interaction_rows(data, value, [contrast, *within])
+        if len(interactions):
+            # a group label the table has no column for (the contrast's level) goes into group_b
+            other = [c for c in interactions.columns if c not in table.columns]
+            if other:
+                interactions["group_b"] = interactions[other].astype(str).agg(" · ".join, axis=1)
+            table = pd.concat([table, interactions.reindex(columns=table.columns)], ignore_index=True)
+    table["p_holm"] = holm(table["p"].to_numpy(dtype=float)) if len(table) else []
     table["note"] = table["note"].fillna("")
     return table
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
+def interaction_rows(data: pd.DataFrame, value: str, axes: Sequence[str]) -> pd.DataFrame:
+    """The region × drug interaction of each group of the axes other than region and drug.
+
+    Only when the data hold two regions or more and two drug levels or more; each group of the other axes
+    (e.g. each time since injection) is one mixed model
+    (:func:`~nwb_ketamine.analysis.hierarchical.interaction_test`).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per cell (or unit in one epoch), with ``value``, ``subject``, ``region`` and ``drug``.
+    value : str
+        The measure's column.
+    axes : sequence of str
+        The factors on the view's axes (the groups are those of the ones other than region and drug).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The other axes' columns, ``group_a`` ('region × drug'), ``group_b`` (''), ``level``
+        (:data:`INTERACTION_LEVEL`), the estimate, its standard error and Wald 95 % CI (one coefficient
+        only), ``p``, ``n_obs``, ``n_animals``, ``converged`` and ``note`` (the method); empty otherwise.
+    """
+    from scipy.special import ndtri
+
+    a, b = INTERACTION
+    if any(c not in data or data[c].nunique() < 2 for c in INTERACTION):
+        return pd.DataFrame()
+    within = [c for c in dict.fromkeys(axes) if c not in INTERACTION]
+    rows = []
+    for key, part in data.groupby(within, observed=True, sort=True) if within else [((), data)]:
+        labels = dict(zip(within, key if isinstance(key, tuple) else (key,), strict=True))
+        got = interaction_test(part, value, a, b)
+        df = int(got["df"]) if np.isfinite(got["df"]) else 1
+        method = INTERACTION_METHOD[min(df, 2)].format(df=df)
+        regions, drugs = (sorted(part[c].dropna().astype(str).unique()) for c in INTERACTION)
+        sign = 1.0
+        if len(regions) == len(drugs) == 2 and np.isfinite(got["p"]):
+            # the coefficient as (drug − control) in one region − in the other
+            control = control_level(b, part) or drugs[0]  # the vehicle control, by the rows' roles
+            other = next(d for d in drugs if d != control)
+            sign = 1.0 if control == drugs[0] else -1.0
+            method += f"; estimate = ({other} − {control}) in {regions[1]} − ({other} − {control}) in {regions[0]}"
+        estimate, z = sign * got["estimate"], float(ndtri(0.975)) * got["std_error"]
+        note = f"{method}; {int(got['n_obs'])} obs, {int(got['n_animals'])} animals"
+        if not np.isfinite(got["p"]):
+            note += "; not estimable (a region × drug combination has no data)"
+        elif got["converged"] == 0.0:
+            note += "; did not converge"
+        rows.append({**labels, "group_a": f"{a} × {b}", "group_b": "", "level": INTERACTION_LEVEL,
+                     "estimate": estimate, "std_error": got["std_error"], "ci_low": estimate - z,
+                     "ci_high": estimate + z, "p": got["p"], "n_obs": got["n_obs"],
+                     "n_animals": got["n_animals"], "converged": got["converged"], "note": note})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def holm(p: np.ndarray) -> np.ndarray:
     """:func:`adjust_p` (Holm) without the cost of the full garbage collection statsmodels' Holm branch runs.
 
     In a served session holding 10,000-row documents that collection takes ~130 ms; frozen objects are
     not scanned, and unfreezing returns them to the collector unchanged.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        The family's p-values (NaN stays NaN).
+
+    Returns
+    -------
+    numpy.ndarray
+        Holm-adjusted p-values, same order.
     """
     import gc
 
@@ -107,11 +196,29 @@ def caption(table: pd.DataFrame) -> str:
     str
     """
     n = int(np.isfinite(table["p"].to_numpy(dtype=float)).sum()) if len(table) else 0
-    return (
+    text = (
         "Each level vs the control. p: Mann–Whitney U on cells (units) or on animal means; the mixed model's "
         f"Wald test on its row. p_holm: Holm–Bonferroni over the {n} p-values of this table (its rows are the "
         "family). Effect sizes: rank-biserial r, Hedges' g; estimate: the mixed model's difference with its 95 % CI."
     )
+    interactions = table[table["level"] == INTERACTION_LEVEL] if len(table) else table
+    if len(interactions):
+        text += (
+            " Region × drug interaction rows: does the drug effect differ between regions? A mixed model "
+            "(value ~ region * drug, random intercept per animal, REML) per group of the other axes; p is the Wald "
+            "test of the interaction term (z with two levels of each factor, else χ² on all its coefficients), its "
+            "estimate the difference of the drug effects between the regions, in the measure's unit (see the note). "
+            + "; ".join(f"{_within_text(row)}p = {format_p(row.p)}" for row in interactions.itertuples())
+            + "."
+        )
+    return text
+
+
+def _within_text(row) -> str:
+    """'1h: ' for an interaction row within a group of other axes ('' for the whole data)."""
+    fixed = {"group_a", "group_b", "Index", *STAT_COLUMNS, *EXTRA_COLUMNS}
+    parts = [str(v) for k, v in row._asdict().items() if k not in fixed and isinstance(v, str) and v]
+    return f"{' · '.join(parts)}: " if parts else ""
 
 
 def display(table: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +237,10 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     fixed = {"group_a", "group_b", *STAT_COLUMNS, *EXTRA_COLUMNS}
     within = [c for c in table.columns if c not in fixed]
     shown = pd.DataFrame(index=table.index)
-    shown["within"] = table[within].astype(str).agg(" · ".join, axis=1) if within and len(table) else "all"
+    labels = table[within].astype(object).where(table[within].notna(), "").astype(str)
+    shown["within"] = (
+        labels.agg(lambda r: " · ".join(v for v in r if v) or "all", axis=1) if within and len(table) else "all"
+    )
     for column in ("group_a", "group_b", "level"):
         shown[column] = table[column]
     shown["n_a"], shown["n_b"] = table["n_a"].astype("Int64"), table["n_b"].astype("Int64")

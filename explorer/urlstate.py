@@ -1,7 +1,7 @@
 """The explorer's state in the URL: which parameters the query string keeps, and reading them from a request.
 
 Design decision: **the URL is the state.** ``view``, ``cell``, ``unit`` and ``file`` of the app, the
-compare view's measure, grouping, facets and filters, the paired view's measure and facets, the
+compare view's measure, plot kind, grouping, facets and filters, the paired view's measure and facets, the
 time-course view's measure, x axis and filters (``tc_``-prefixed, so they do not clash with the compare
 view's; the view is built only when opened or named by the URL), the unit view's burst rule
 (``unit_onset_isi_ms``, ...) and the traces view's window (``traces_start_s``, ``traces_window_s``,
@@ -25,8 +25,8 @@ from nwb_ketamine.explorer.factors import FACTORS
 if TYPE_CHECKING:
     from nwb_ketamine.explorer.app import ExplorerApp
 
-COMPARE_URL_PARAMS = ["measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only", "mixed_model",
-                      "epoch", *[f"filter_{factor}" for factor in FACTORS]]  # fmt: skip
+COMPARE_URL_PARAMS = ["measure", "plot", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only",
+                      "mixed_model", "epoch", *[f"filter_{factor}" for factor in FACTORS]]  # fmt: skip
 #: The paired view's parameters → their names in the URL.
 PAIRED_URL_PARAMS = {"measure": "paired_measure", "facet_row": "paired_row", "facet_col": "paired_col",
                      "accepted_only": "paired_accepted_only"}  # fmt: skip

@@ -236,7 +236,12 @@ def interaction_test(frame, value: str, factor_a: str, factor_b: str, subject: s
     """The ``factor_a × factor_b`` interaction in a mixed model with a random intercept per animal.
 
     "Ketamine blocks NMDAR currents in LHb but not in CA1" is an interaction claim: the drug effect
-    differs between regions. With two levels of each factor the interaction is one coefficient.
+    differs between regions. The model ``value ~ C(a) * C(b)`` with a random intercept per animal is
+    fitted by REML (statsmodels ``MixedLM``), and the interaction is tested with a Wald test on its
+    coefficients: with two levels of each factor it is one coefficient (its z test, the p-value
+    statsmodels reports, with its estimate and standard error); with more levels the
+    ``(levels_a - 1) × (levels_b - 1)`` coefficients are tested jointly, χ² = b' V⁻¹ b on that many degrees
+    of freedom (no single estimate then).
 
     Parameters
     ----------
@@ -245,25 +250,41 @@ def interaction_test(frame, value: str, factor_a: str, factor_b: str, subject: s
     value : str
         The measure.
     factor_a, factor_b : str
-        The two factors (e.g. ``region`` and ``drug``), two levels each.
+        The two factors (e.g. ``region`` and ``drug``), two levels or more each.
     subject : str
         Column naming the animal.
 
     Returns
     -------
     dict
-        ``estimate``, ``std_error``, ``p`` of the interaction term, ``n_obs``, ``n_animals``; NaN when
-        a factor does not have exactly two levels.
+        ``estimate``, ``std_error`` (two levels each only), ``chi2``, ``df`` and ``p`` of the interaction,
+        ``n_obs``, ``n_animals`` and ``converged`` (0.0 or 1.0); NaN when a factor has fewer than two
+        levels or a combination of levels has no observation (no interaction can be estimated).
     """
+    import warnings
+
     import statsmodels.formula.api as smf
+    from scipy import stats
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     data = frame[[value, factor_a, factor_b, subject]].dropna()
     out = {"n_obs": float(len(data)), "n_animals": float(data[subject].nunique())}
-    out.update(estimate=math.nan, std_error=math.nan, p=math.nan)
-    if data[factor_a].nunique() != 2 or data[factor_b].nunique() != 2:
+    out.update(estimate=math.nan, std_error=math.nan, chi2=math.nan, df=math.nan, p=math.nan, converged=math.nan)
+    n_a, n_b = data[factor_a].nunique(), data[factor_b].nunique()
+    if n_a < 2 or n_b < 2 or len(data.groupby([factor_a, factor_b])) < n_a * n_b:
         return out
     data = data.assign(_y=data[value].astype(float), _a=data[factor_a].astype(str), _b=data[factor_b].astype(str))
-    fitted = smf.mixedlm("_y ~ C(_a) * C(_b)", data, groups=data[subject].astype(str)).fit(reml=True)
-    term = next(name for name in fitted.params.index if ":" in name)
-    out.update(estimate=float(fitted.params[term]), std_error=float(fitted.bse[term]), p=float(fitted.pvalues[term]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fitted = smf.mixedlm("_y ~ C(_a) * C(_b)", data, groups=data[subject].astype(str)).fit(reml=True)
+    terms = [name for name in fitted.fe_params.index if ":" in name]
+    b = fitted.fe_params[terms].to_numpy()
+    cov = fitted.cov_params().loc[terms, terms].to_numpy()
+    chi2 = float(b @ np.linalg.solve(cov, b))
+    converged = bool(fitted.converged) and not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    out.update(chi2=chi2, df=float(len(terms)), converged=float(converged))
+    if len(terms) == 1:
+        out.update(estimate=float(b[0]), std_error=float(fitted.bse[terms[0]]), p=float(fitted.pvalues[terms[0]]))
+    else:
+        out.update(p=float(stats.chi2.sf(chi2, len(terms))))
     return out

@@ -66,3 +66,21 @@ def test_mixed_model_row_in_the_statistics_table(page, explorer_url):
     page.wait_for_selector("text=Holm–Bonferroni over the", timeout=30_000)
     screenshot(page, "compare-mixed-model")
     assert page.console_errors == []
+
+
+def test_interaction_row_appears_when_the_mixed_model_is_asked_for(page, explorer_url, browser_archive):
+    cells = ArchiveStore(browser_archive).cells
+    accepted = cells[cells["accepted"].astype(bool)]
+    assert accepted["region"].nunique() >= 2 and accepted["drug"].nunique() >= 2
+    open_page(page, explorer_url, "?x=region&colour=drug&facet_col=none&filter_stress=[]", "Statistics")
+    page.wait_for_selector("text=Holm–Bonferroni over the", timeout=30_000)
+    assert page.locator(".tabulator-cell >> text=interaction (mixed model)").count() == 0
+    # the checkbox's label is a sibling div in its shadow root: click the input itself
+    page.get_by_text("Mixed model (animal random effect)").evaluate("(label) => label.previousElementSibling.click()")
+    page.wait_for_function("window.location.search.toLowerCase().includes('mixed_model=true')", timeout=15_000)
+    page.wait_for_selector(".tabulator-cell >> text=interaction (mixed model)", timeout=60_000)
+    page.wait_for_selector("text=Region × drug interaction rows", timeout=30_000)
+    page.wait_for_selector(".tabulator-cell[tabulator-field='note'] >> text=random intercept per animal",
+                           timeout=30_000)  # fmt: skip
+    screenshot(page, "compare-interaction")
+    assert page.console_errors == []
