@@ -5,14 +5,18 @@ Claim (issue 5): at least 10 million spikes per second on one core. Run::
     OMP_NUM_THREADS=1 python benchmarks/bench_bursts.py [--spikes 10000000]
 
 The train is a long simulated LHb-like train (bursts and tonic spikes, from the simulator's generator,
-tiled). The loop baseline runs on a prefix (it is ~100x slower) and its rate is extrapolated per spike;
-both detectors' outputs are checked equal on that prefix.
+tiled). The loop baseline runs on a prefix (it is much slower: 11-16x per spike in the runs of issue 17,
+the figure printed is the one measured) and its rate is compared per spike; both detectors' outputs are
+checked equal on that prefix. The two alternate over ``--rounds`` rounds (A then B, then B then A, ...),
+each figure printed with the load average, and the speed-up is the ratio of the median rates.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import statistics
 import time
 
 import numpy as np
@@ -62,20 +66,35 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spikes", type=int, default=10_000_000)
     parser.add_argument("--baseline-spikes", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     p = BurstParameters()
     t = make_train(args.spikes)
     prefix = t[: args.baseline_spikes]
     assert np.array_equal(detect_bursts(prefix, p), np.array(loop_detector(prefix.tolist(), p)))
-    vec = best_of(lambda: detect_bursts(t, p), 5)
     as_list = prefix.tolist()
-    loop = best_of(lambda: loop_detector(as_list, p), 1)
-    vec_rate, loop_rate = t.size / vec, prefix.size / loop
+    rates: dict[str, list[float]] = {"vectorised": [], "loop": []}
+    runs = {
+        "vectorised": lambda: t.size / best_of(lambda: detect_bursts(t, p), 3),
+        "loop": lambda: prefix.size / best_of(lambda: loop_detector(as_list, p), 1),
+    }
+    for r in range(args.rounds):
+        for name in ("vectorised", "loop") if r % 2 == 0 else ("loop", "vectorised"):
+            rates[name].append(runs[name]())
+            load = os.getloadavg()[0]
+            what = f"{t.size:,} spikes" if name == "vectorised" else f"{prefix.size:,}-spike prefix"
+            print(f"round {r + 1} {name:10s} ({what}): {rates[name][-1] / 1e6:6.2f} M spikes/s   load {load:.2f}")
+    vec_rate, loop_rate = statistics.median(rates["vectorised"]), statistics.median(rates["loop"])
     in_bursts = float(np.mean(detect_bursts(t, p) >= 0))
     print(f"train: {t.size:,} spikes, {100 * in_bursts:.1f}% in bursts")
-    print(f"vectorised detect_bursts: {vec * 1e3:.1f} ms -> {vec_rate / 1e6:.1f} M spikes/s")
-    print(f"python loop baseline ({prefix.size:,} spikes): {loop_rate / 1e6:.2f} M spikes/s")
-    print(f"speed-up: {vec_rate / loop_rate:.0f}x; goal >= 10 M spikes/s: {'met' if vec_rate >= 1e7 else 'NOT met'}")
+    print(
+        f"median vectorised detect_bursts: {vec_rate / 1e6:.1f} M spikes/s; "
+        f"python loop: {loop_rate / 1e6:.2f} M spikes/s"
+    )
+    print(
+        f"measured speed-up: {vec_rate / loop_rate:.1f}x (load {os.getloadavg()[0]:.2f}); "
+        f"goal >= 10 M spikes/s: {'met' if vec_rate >= 1e7 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

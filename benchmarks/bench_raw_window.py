@@ -31,6 +31,7 @@ used and removed at the end. Needs ~7 GB of free disk.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
@@ -93,6 +94,19 @@ def _convert_child(study: str, key: str, archive: str, threads: int | None, conn
     conn.close()
 
 
+def partial_bytes(archive: Path) -> int:
+    """Bytes of the temporary files a conversion is writing (``atomic_path``'s hidden ``.partial`` names)."""
+    from nwb_ketamine.archive.batch import PARTIAL_SUFFIXES
+
+    if not archive.exists():
+        return 0
+    total = 0
+    for p in archive.rglob(".*"):
+        with contextlib.suppress(FileNotFoundError):  # renamed into place meanwhile
+            total += p.stat().st_size if p.is_file() and p.suffix in PARTIAL_SUFFIXES else 0
+    return total
+
+
 def convert_long_session(study: Path, archive: Path, threads: int | None) -> dict:
     """Convert the 1 h session in a spawned child, printing progress; return what the child measured."""
     session = long_session(study)
@@ -109,9 +123,9 @@ def convert_long_session(study: Path, archive: Path, threads: int | None) -> dic
             raise SystemExit(f"conversion child exited with code {child.exitcode} without a result")
         rss = proc_status_kb(child.pid, "VmRSS") or 0
         peak_seen_kb = max(peak_seen_kb, proc_status_kb(child.pid, "VmHWM") or 0)
-        written = sum(p.stat().st_size for p in archive.rglob("*.converting")) if archive.exists() else 0
-        print(f"  {time.perf_counter() - t0:5.0f} s: {written / 1e9:.2f} GB written, child RSS {rss / 1024:.0f} MB",
-              flush=True)  # fmt: skip
+        written = partial_bytes(archive)
+        print(f"  {time.perf_counter() - t0:5.0f} s: {written / 1e9:.2f} GB written, child RSS {rss / 1024:.0f} MB, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     out = receive.recv()
     child.join()
     out["wall_seconds"] = time.perf_counter() - t0

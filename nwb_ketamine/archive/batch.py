@@ -25,8 +25,8 @@ from pathlib import Path
 from nwb_ketamine import __version__
 from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
 from nwb_ketamine.archive.manifest import (
+    SourceHashes,
     check_sources_exist,
-    describe_sources,
     is_unchanged,
     metadata_digest,
     read_manifest,
@@ -146,12 +146,13 @@ def convert_session(
         session = next(s for s in study.sessions if s.key == key)
         relpath = dandi_path(session)
         check_sources_exist(session)
+        hashes = SourceHashes(session_sources(session), known)  # hashed while the converter reads them
         converter = _make_converter(study, session, stub=stub, threads=threads, include_raw=include_raw)
         # One temporary file: written, validated, then renamed into place (an invalid file never appears).
         with atomic_path(archive_path / relpath) as temporary:
             converter.write_nwb(temporary)
             _validate_nwb(temporary)
-            sources = describe_sources(session_sources(session), known)
+            sources = hashes.result()
         record = {
             "path": relpath,
             "session": key,

@@ -3,12 +3,22 @@
 ``.nwb-ketamine/manifest.json`` records, for each output, its source files (size, mtime, sha256), a
 digest of the study metadata it used and the tool version. A session is unchanged when its output
 exists and its inputs are as recorded: size and mtime equal or, when those moved, the same sha256.
+
+Design decision: the sources are hashed *while* the session converts (:class:`SourceHashes`, a
+background thread started before the converter opens them), not by reading them again afterwards. The
+converters read through neo's memory maps and pyabf, which take paths, so their reads cannot be routed
+through a hashing file wrapper; a thread that reads the same files at the same time shares the page cache
+with them (one read from the disk instead of two) and ``hashlib`` releases the GIL, so the hash overlaps
+the conversion's single-threaded stages (building the file, validation). A source whose size or mtime
+moved during the conversion is hashed again at the end, so the recorded sha256 is always that of the
+file as it was when the entry was stat'ed, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 from nwb_ketamine import __version__
@@ -134,6 +144,63 @@ def describe_sources(paths: list[Path], known: dict[str, dict] | None = None) ->
             entry["sha256"] = sha256_of(path)
         out.append(entry)
     return out
+
+
+class SourceHashes:
+    """Size, mtime and sha256 of a session's sources, hashed in a background thread from construction on.
+
+    Parameters
+    ----------
+    paths
+        The sources.
+    known
+        Path → the manifest's entry of the previous conversion (its sha256 is reused when size and mtime
+        match, as in :func:`describe_sources`).
+    """
+
+    def __init__(self, paths: list[Path], known: dict[str, dict] | None = None) -> None:
+        self.paths = list(paths)
+        self.known = known or {}
+        self._hashed: dict[str, tuple[int, int, str]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="nwb-ketamine-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for path in self.paths:
+                stat = path.stat()
+                if self._known_sha(path, stat) is None:
+                    self._hashed[str(path)] = (stat.st_size, stat.st_mtime_ns, sha256_of(path))
+        except BaseException as exc:  # reported by result(), which hashes what is left itself
+            self._error = exc
+
+    def _known_sha(self, path: Path, stat) -> str | None:
+        previous = self.known.get(str(path))
+        if previous is not None and (previous["size"], previous["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+            return previous["sha256"]
+        return None
+
+    def result(self) -> list[dict]:
+        """Wait for the hashes; the entries :func:`describe_sources` would return now.
+
+        Returns
+        -------
+        list of dict
+            ``path``, ``size``, ``mtime_ns`` and ``sha256`` of each source.
+        """
+        self._thread.join()
+        out = []
+        for path in self.paths:
+            stat = path.stat()  # raises like describe_sources when a source vanished
+            entry = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            sha = self._known_sha(path, stat)
+            hashed = self._hashed.get(str(path))
+            if sha is None and hashed is not None and hashed[:2] == (stat.st_size, stat.st_mtime_ns):
+                sha = hashed[2]
+            entry["sha256"] = sha if sha is not None else sha256_of(path)  # changed meanwhile: hash it again
+            out.append(entry)
+        return out
 
 
 def read_manifest(archive: Path) -> dict:

@@ -292,3 +292,52 @@ def test_no_raw_keeps_units_and_a_raw_run_redoes_it(raw, tmp_path):
         assert "ElectricalSeries" not in nwbfile.acquisition and len(nwbfile.units) > 0
     rerun = convert_study(raw, archive, **quiet)
     assert [r.path for r in rerun.results if r.status == "converted"] == [dandi_path(session)]
+
+
+def _hashlib_sha256(path: Path) -> str:
+    """The sha256 of a file by a plain, separate hashlib pass (the reference of the streamed hashes)."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_hashes_made_while_converting_equal_a_separate_hashlib_pass(raw, converted):
+    """Every sha256 the batch recorded (hashed while converting) is the file's sha256 by plain hashlib.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    converted
+        The archive it was converted into, and the conversion summary.
+    """
+    archive, _ = converted
+    sources = [s for record in read_manifest(archive)["outputs"].values() for s in record["sources"]]
+    assert len(sources) > 3 and any(s["size"] > 1_000_000 for s in sources)  # the raw .dat files are among them
+    for source in sources:
+        assert source["sha256"] == _hashlib_sha256(source["path"]), source["path"]
+        assert source["size"] == Path(source["path"]).stat().st_size
+
+
+def test_a_source_changed_while_hashing_is_hashed_again(tmp_path):
+    """A source rewritten after the background hash started gets the sha256 of its new content.
+
+    Parameters
+    ----------
+    tmp_path
+        A fresh temporary folder.
+    """
+    from nwb_ketamine.archive.manifest import SourceHashes
+
+    paths = [tmp_path / f"f{i}.bin" for i in range(3)]
+    for i, path in enumerate(paths):
+        path.write_bytes(bytes([i]) * (3 << 20))
+    hashes = SourceHashes(paths)
+    hashes._thread.join()  # hashed as they were; now one changes (size and mtime move)
+    paths[1].write_bytes(b"changed")
+    entries = hashes.result()
+    assert [e["sha256"] for e in entries] == [_hashlib_sha256(p) for p in paths]
+    assert entries[1]["size"] == 7
+    known = {e["path"]: e for e in entries}
+    again = SourceHashes(paths, known).result()  # unchanged size and mtime: the known hashes, none recomputed
+    assert again == entries
