@@ -141,12 +141,6 @@ class CompareView(FilteredView):
         return MEASURES[self.measure][1]
 
     @property
-    def control(self) -> str | None:
-        """The drug level normalisation and drug contrasts compare with (see :func:`factors.control_level`)."""
-        rows, _ = self._rows(self.table)
-        return control_level("drug", rows) if len(rows) else None
-
-    @property
     def value_label(self) -> str:
         """Axis label of the current measure (with its unit, or '% of CONTROL' when normalised)."""
         label, _, _, unit, _ = MEASURES[self.measure]

@@ -20,7 +20,15 @@ import panel as pn
 import param
 
 from nwb_ketamine.explorer.comparefigure import VALUE
-from nwb_ketamine.explorer.factors import DEFAULT_EPOCH, FACTORS, NOT_CONTROL, factor_rows, filter_mask, one_epoch
+from nwb_ketamine.explorer.factors import (
+    DEFAULT_EPOCH,
+    FACTORS,
+    NOT_CONTROL,
+    control_level,
+    factor_rows,
+    filter_mask,
+    one_epoch,
+)
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: Numeric label columns of the catalog a view may carry along with its measure.
@@ -87,6 +95,21 @@ class FilteredView(pn.viewable.Viewer):
         self.store = store
         self.shown_epoch: str | None = None
         self._row_cache: dict[tuple[str, bool], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    @property
+    def table(self) -> str:
+        """'cells' or 'units': the catalog table of the view's measure (the subclass says which)."""
+        raise NotImplementedError
+
+    @property
+    def control(self) -> str | None:
+        """The control drug level: :func:`~nwb_ketamine.explorer.factors.control_level` of the table's rows.
+
+        Taken from the rows and their drug roles before the filters, so that filtering the control out of
+        view does not make another drug the control.
+        """
+        rows, _ = self._rows(self.table)
+        return control_level("drug", rows) if len(rows) else None
 
     @property
     def filters(self) -> dict[str, list[str]]:

@@ -46,7 +46,7 @@ from nwb_ketamine.archive.catalog_columns import TIME_GROUPS
 from nwb_ketamine.explorer import timecoursestats
 from nwb_ketamine.explorer.compare import MEASURES
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE
-from nwb_ketamine.explorer.factors import FACTORS, control_level, ordered_levels
+from nwb_ketamine.explorer.factors import FACTORS, ordered_levels
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecoursefigure import Facet, TimeCoursePanel, render_figure
@@ -105,12 +105,6 @@ class TimeCourseView(FilteredView):
     def table(self) -> str:
         """'cells' or 'units': the catalog table of the current measure."""
         return MEASURES[self.measure][1]
-
-    @property
-    def control(self) -> str | None:
-        """The control drug level (:func:`factors.control_level` of the table's rows and roles, before the filters)."""
-        rows, _ = self._rows(self.table)
-        return control_level("drug", rows) if len(rows) else None
 
     @property
     def value_label(self) -> str:
