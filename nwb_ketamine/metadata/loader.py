@@ -2,6 +2,16 @@
 
 YAML's implicit timestamps are switched off so that a date-time keeps the offset the user wrote, and a
 naive date-time can be reported instead of being silently read as local or UTC time.
+
+The loader refuses what a study file never needs and what would let a small file take the process down,
+each as a one-line :class:`~nwb_ketamine.errors.StudyFileError` naming the file and line:
+
+- aliases (``*name``), refused while composing, before any Python object is built: a recursive alias
+  would recurse forever, and a few kilobytes of nested aliases (an "alias bomb") expand to gigabytes.
+  Anchors alone are harmless and allowed; merge keys (``<<: *base``) are aliases and refused too;
+- nesting deeper than :data:`MAX_DEPTH` levels (a study file needs about six), which would exhaust
+  Python's recursion limit;
+- text that is not UTF-8, and mapping keys that are not scalars (``? [a, b]``).
 """
 
 from __future__ import annotations
@@ -16,8 +26,53 @@ from nwb_ketamine.errors import StudyFileError
 FieldPath = tuple
 
 
+#: Deepest nesting of mappings and lists a study file may have (it needs about six levels).
+MAX_DEPTH = 50
+
+
+class _Refused(Exception):
+    """A construct the loader refuses, with the 0-based line it is on."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps: dates stay strings so offsets can be checked."""
+    """SafeLoader without implicit timestamps (dates kept as strings), aliases or deep nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        """Compose one node, refusing an alias or nesting deeper than :data:`MAX_DEPTH` before it is built.
+
+        Parameters
+        ----------
+        parent
+            The node this one belongs to (PyYAML's resolver uses it).
+        index
+            Its key or position in ``parent``.
+
+        Returns
+        -------
+        yaml.Node
+        """
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(
+                event.start_mark.line,
+                f"YAML aliases (*{event.anchor}) are not allowed in a study file; write the value out in full",
+            )
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(
+                self.peek_event().start_mark.line,
+                f"nested more than {MAX_DEPTH} levels deep; a study file needs only a few",
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -26,20 +81,24 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _to_python(node, path, lines, loader):
+def _to_python(node, path, lines, loader, filename):
     """Turn a composed YAML node into Python objects, recording each path's 1-based line."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                where = locate(filename, {path: key_node.start_mark.line + 1}, path)
+                raise StudyFileError([f"{where}a mapping key must be a plain name, not a list or mapping"])
             key = loader.construct_object(key_node)
             if key in out:
-                raise StudyFileError([f"{locate(None, lines, path + (key,))}duplicate key {key!r}"])
-            out[key] = _to_python(value_node, path + (key,), lines, loader)
+                where = locate(filename, {**lines, path + (key,): key_node.start_mark.line + 1}, path + (key,))
+                raise StudyFileError([f"{where}duplicate key {key!r}; keep one of them"])
+            out[key] = _to_python(value_node, path + (key,), lines, loader, filename)
             lines[path + (key,)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_to_python(child, path + (i,), lines, loader) for i, child in enumerate(node.value)]
+        return [_to_python(child, path + (i,), lines, loader, filename) for i, child in enumerate(node.value)]
     return loader.construct_object(node)
 
 
@@ -65,24 +124,33 @@ def read_study_file(path: str | Path) -> tuple[dict, dict]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise StudyFileError([f"{path}: cannot read the study file ({exc.strerror}); check the path"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise StudyFileError(
+            [f"{path.name}:{line}: not UTF-8 text (byte {exc.start}: {raw[exc.start]:#04x}); save the file as UTF-8"]
+        ) from None
     loader = _Loader(text)
     loader.name = path.name
     try:
         node = loader.get_single_node()
+        if node is None:
+            raise StudyFileError([f"{path.name}: the study file is empty; start from examples/study.yaml"])
+        lines: dict[tuple, int] = {}
+        data = _to_python(node, (), lines, loader, path.name)
+    except _Refused as exc:
+        raise StudyFileError([f"{path.name}:{exc.line + 1}: {exc.message}"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark else path.name
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise StudyFileError([f"{where}: not valid YAML ({problem}); fix the syntax"]) from None
     finally:
         loader.dispose()
-    if node is None:
-        raise StudyFileError([f"{path.name}: the study file is empty; start from examples/study.yaml"])
-    lines: dict[tuple, int] = {}
-    data = _to_python(node, (), lines, _Loader(""))
     return data, lines
 
 
