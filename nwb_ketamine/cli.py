@@ -1,7 +1,10 @@
 """The ``nwb-ketamine`` command: a thin layer over the library.
 
 Every subcommand calls one library function. Errors a user can cause (``NwbKetamineError``) are
-printed as one line each on stderr with exit code 1; anything else is a bug and keeps its traceback.
+printed as one line each on stderr with exit code 1, and so is an ``OSError`` that reaches the command
+(a path that is a file, a folder that is read-only, a full disk: the environment, not a bug), named by
+its file; anything else is a bug and keeps its traceback. Numeric options are checked by argparse
+(``--jobs`` a positive integer, ``--port`` a TCP port), which refuses a bad one with exit code 2.
 """
 
 import argparse
@@ -142,6 +145,28 @@ def _demo(args) -> int:
         return 0
 
 
+def _positive_int(text: str) -> int:
+    """``--jobs``: a whole number of at least 1 (0 or a negative count is refused, not guessed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number; give 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1 to 65535)")
+    return value
+
+
 def _command(commands, name: str, run) -> argparse.ArgumentParser:
     """A subcommand's parser (help from :data:`_HELP`), set to call ``run(args)``."""
     parser = commands.add_parser(name, **_HELP[name])
@@ -220,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert = _command(commands, "convert", _convert)
     convert.add_argument("study", type=Path, metavar="STUDY.yaml")
     convert.add_argument("archive", type=Path, metavar="ARCHIVE")
-    convert.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    convert.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: one per core)")
     convert.add_argument("--scheduler", default=None, metavar="ADDRESS", help="use an existing Dask scheduler")
     convert.add_argument("--overwrite", action="store_true", help="convert everything again")
     convert.add_argument("--stub", action="store_true", help="quick preview: a few seconds / sweeps per session")
@@ -230,19 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate = _command(commands, "validate", _validate)
     validate.add_argument("archive", type=Path, metavar="ARCHIVE")
     validate.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
-    validate.add_argument("--jobs", type=int, default=None, help="processes (default: one per core)")
+    validate.add_argument("--jobs", type=_positive_int, default=None, help="processes (default: one per core)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     catalog = _command(commands, "catalog", _catalog)
     catalog.add_argument("archive", metavar="ARCHIVE", help="archive folder or URL")
     catalog.add_argument("--out", type=Path, default=None, help="where to write the tables (needed for a URL)")
-    catalog.add_argument("--jobs", type=int, default=None, help="Dask workers for large archives")
+    catalog.add_argument("--jobs", type=_positive_int, default=None, help="Dask workers for large archives")
     catalog.add_argument("--full", action="store_true", help="reread every file")
     catalog.add_argument("--quiet", action="store_true", help="no progress bar")
 
     explore = _command(commands, "explore", _explore)
     explore.add_argument("archive", type=Path, metavar="ARCHIVE")
-    explore.add_argument("--port", type=int, default=5006, help="port (default 5006)")
+    explore.add_argument("--port", type=_port, default=5006, help="port (default 5006)")
     explore.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     explore.add_argument("--allow-remote", action="store_true", help="needed to listen on a non-loopback address")
     explore.add_argument("--show", action="store_true", help="open a browser tab")
@@ -252,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = _command(commands, "demo", _demo)
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo"), metavar="DIR", help="default ./demo")
-    demo.add_argument("--port", type=int, default=5006, help="port of the explorer (default 5006)")
+    demo.add_argument("--port", type=_port, default=5006, help="port of the explorer (default 5006)")
     demo.add_argument("--show", action="store_true", help="open a browser tab")
     demo.add_argument("--no-explore", action="store_true", help="stop after the catalog")
     return parser
@@ -291,6 +316,12 @@ def main(argv=None) -> int:
         return 1
     except NwbKetamineError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.filename:
+            print(f"error: {exc.filename}: {exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        else:
+            print(f"error: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
