@@ -11,11 +11,19 @@ Design decisions:
   complete. Leftover temporary files are removed by the next run.
 - Idempotent: a rerun skips the sessions whose inputs, options, metadata and tool version are those
   ``.nwb-ketamine/manifest.json`` records (:mod:`nwb_ketamine.archive.manifest`) and redoes the rest.
+- Bad places fail in one line before any work: an archive path that is a file or cannot be written to,
+  an unparsable ``--scheduler`` address, a worker count below 1. ``dandiset.yaml`` is written after the
+  sessions, and only when at least one is in the archive, so a run that fails leaves no archive that
+  holds nothing but ``dandiset.yaml``. The local cluster runs without a dashboard (nobody asked for one,
+  and a second run would warn that its port is taken).
+- An unforeseen error in a session (an exception from a library: e.g. h5py on an empty raw file) is
+  reported as one line naming the session's output and sources, with the traceback in a log file.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -35,7 +43,7 @@ from nwb_ketamine.archive.manifest import (
 )
 from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.errors import NwbKetamineError
-from nwb_ketamine.metadata import Study, load_study
+from nwb_ketamine.metadata import SliceSession, Study, load_study
 
 PARTIAL_SUFFIXES = (".partial", ".converting")
 
@@ -141,6 +149,7 @@ def convert_session(
     archive_path = Path(archive)
     t0 = time.perf_counter()
     relpath = key
+    session = None
     try:
         study = load_study(study_path, check_files=False)
         session = next(s for s in study.sessions if s.key == key)
@@ -167,11 +176,24 @@ def convert_session(
     except NwbKetamineError as exc:
         return SessionResult(key, relpath, "failed", time.perf_counter() - t0, str(exc).splitlines()[0])
     except Exception as exc:  # a bug or an unforeseen bad file: keep the batch going, log the traceback
-        log = state_dir(archive_path) / "logs" / f"{key}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(traceback.format_exc())
-        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (traceback in {log})"
+        log_path = state_dir(archive_path) / "logs" / f"{key}.log"
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.write_text(traceback.format_exc())
+            log = f"traceback in {log_path}"
+        except OSError as log_error:
+            log = f"traceback not written: {log_error.strerror}"
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        named = ", ".join(str(p) for p in _source_paths(session)) if session is not None else study_path
+        message = f"{reason} (converting {named}; {log})"
         return SessionResult(key, relpath, "failed", time.perf_counter() - t0, message)
+
+
+def _source_paths(session) -> list[Path]:
+    """The files and folders the study file names for a session (what a user recognises in a message)."""
+    if isinstance(session, SliceSession):
+        return [f.path for f in session.files]
+    return [p for p in (session.raw_path, session.sorting_path) if p is not None]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,13 +210,36 @@ def _remove_leftovers(archive: Path) -> int:
     return count
 
 
+def _open_archive(archive: Path) -> Path:
+    """Create the archive folder when missing; a one-line error when it is a file or cannot be written."""
+    for folder in (archive, state_dir(archive)):
+        if folder.exists() and not folder.is_dir():
+            raise NwbKetamineError(f"{folder}: is a file, not a folder; give a new or existing archive folder")
+    try:
+        archive.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=archive):  # unnamed on Linux: the archive is not changed
+            pass
+    except OSError as exc:
+        where = exc.filename if exc.filename and not Path(exc.filename).is_relative_to(archive) else archive
+        raise NwbKetamineError(
+            f"{where}: cannot write the archive there ({exc.strerror}); choose a folder you can write to"
+        ) from None
+    return archive
+
+
 def _open_client(jobs: int | None = None, scheduler: str | None = None):
     """A Dask client: connected to ``scheduler`` when given, else a local cluster of ``jobs`` processes."""
     from dask.distributed import Client, LocalCluster
 
+    if jobs is not None and jobs < 1:
+        raise NwbKetamineError(f"jobs={jobs}: the number of worker processes must be 1 or more")
     if scheduler:
         try:
             return Client(scheduler, timeout="10s")
+        except (ValueError, TypeError) as exc:
+            raise NwbKetamineError(
+                f"--scheduler {scheduler!r}: not a Dask scheduler address ({exc}); give one like tcp://HOST:8786"
+            ) from None
         except OSError as exc:
             raise NwbKetamineError(
                 f"cannot reach the Dask scheduler at {scheduler} ({exc}); start it with `dask scheduler` or drop "
@@ -254,10 +299,8 @@ def convert_study(
     # Metadata problems stop the run before anything is written; a missing or bad raw file only fails its
     # session (it is reported in the summary and the other sessions are converted).
     study = load_study(study_path, check_files=False)
-    archive = Path(archive).resolve()
-    archive.mkdir(parents=True, exist_ok=True)
+    archive = _open_archive(Path(archive).resolve())
     _remove_leftovers(archive)
-    write_dandiset_yaml(study, archive)
     manifest = read_manifest(archive)
     outputs = manifest.setdefault("outputs", {})
     summary = ConversionSummary(archive)
@@ -275,6 +318,7 @@ def convert_study(
             todo.append((session, record))
     if not todo:
         write_manifest(archive, manifest)
+        write_dandiset_yaml(study, archive)
         echo(summary.text())
         return summary
 
@@ -314,6 +358,8 @@ def convert_study(
                 bar.update()
         manifest["tool_version"] = __version__
         write_manifest(archive, manifest)
+        if any(r.status != "failed" for r in summary.results):  # else the archive holds nothing to describe
+            write_dandiset_yaml(study, archive)
         if catalog:
             _refresh_catalog(archive, client, echo)
     finally:

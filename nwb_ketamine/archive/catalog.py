@@ -191,7 +191,9 @@ def _map_reads(root: str, relpaths: list[str], *, client, jobs, progress: bool, 
         if client is None and len(relpaths) >= LOCAL_CLUSTER_MIN_FILES:
             from dask.distributed import Client, LocalCluster
 
-            own_cluster = LocalCluster(n_workers=jobs or 2, threads_per_worker=1, processes=True)
+            own_cluster = LocalCluster(
+                n_workers=jobs or 2, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = Client(own_cluster)
         if client is None:
             results = []
