@@ -230,11 +230,12 @@ class Problems:
         return locate(self.filename, self.lines, path).removesuffix(": ")
 
     def sorted(self) -> list[str]:
-        """The messages in file order (problems on one line keep the order they were found in).
+        """The messages in file order (problems on one line keep the order they were found in), each once.
 
         Returns
         -------
         list of str
             One line per problem.
         """
-        return [message for _, message in sorted(self.items, key=lambda item: item[0])]
+        ordered = [message for _, message in sorted(self.items, key=lambda item: item[0])]
+        return list(dict.fromkeys(ordered))  # a problem found by several checks is reported once
