@@ -15,7 +15,8 @@ Design decisions:
   an unparsable ``--scheduler`` address, a worker count below 1. ``dandiset.yaml`` is written after the
   sessions, and only when at least one is in the archive, so a run that fails leaves no archive that
   holds nothing but ``dandiset.yaml``. The local cluster runs without a dashboard (nobody asked for one,
-  and a second run would warn that its port is taken).
+  and a second run would warn that port 8787 is taken: the scheduler's
+  health page is moved to a free port).
 - An unforeseen error in a session (an exception from a library: e.g. h5py on an empty raw file) is
   reported as one line naming the session's output and sources, with the traceback in a log file.
 """
@@ -46,6 +47,9 @@ from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.metadata import SliceSession, Study, load_study
 
 PARTIAL_SUFFIXES = (".partial", ".converting")
+#: Scheduler options of a local cluster without a dashboard: without a dashboard the scheduler still
+#: serves its health page on port 8787 by default (and warns when that port is taken); a free port is used.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": ":0"}
 
 
 @dataclass
@@ -246,7 +250,11 @@ def _open_client(jobs: int | None = None, scheduler: str | None = None):
                 "--scheduler to use a local cluster"
             ) from None
     cluster = LocalCluster(
-        n_workers=jobs or os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=jobs or os.cpu_count(),
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs=NO_DASHBOARD,
     )
     return Client(cluster)
 

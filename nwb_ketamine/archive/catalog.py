@@ -192,7 +192,11 @@ def _map_reads(root: str, relpaths: list[str], *, client, jobs, progress: bool, 
             from dask.distributed import Client, LocalCluster
 
             own_cluster = LocalCluster(
-                n_workers=jobs or 2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=jobs or 2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},  # no warning about port 8787
             )
             client = Client(own_cluster)
         if client is None:
