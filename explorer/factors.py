@@ -185,6 +185,32 @@ def drug_levels(rows: pd.DataFrame, catalog: pd.DataFrame | None = None) -> np.n
     return np.where(split, drug + " " + rows["dose"].astype(str), drug)
 
 
+def accepted_source(store, table: str, accepted_only: bool) -> pd.DataFrame:
+    """Catalog ``table`` with the QC filter of :func:`factor_rows` applied.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The catalog.
+    table : str
+        'cells' or 'units'.
+    accepted_only : bool
+        Keep only QC-accepted cells, or units curated 'good'.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows, index 0..n-1 (row for row those of ``factor_rows``).
+    """
+    source = getattr(store, table)
+    if accepted_only:
+        if table == "cells" and "accepted" in source:
+            source = source[source["accepted"].astype(bool)]
+        elif table == "units" and "curation_label" in source:
+            source = source[source["curation_label"] == "good"]
+    return source.reset_index(drop=True)
+
+
 def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     """The rows of catalog ``table`` with ``key`` and every factor as text (QC filter applied).
 
@@ -203,13 +229,7 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
         ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only; ``drug`` as
         :func:`drug_levels`), ``agent`` (the drug without its dose), ``drug_role`` and ``file``; index 0..n-1.
     """
-    source = getattr(store, table)
-    if accepted_only:
-        if table == "cells" and "accepted" in source:
-            source = source[source["accepted"].astype(bool)]
-        elif table == "units" and "curation_label" in source:
-            source = source[source["curation_label"] == "good"]
-    source = source.reset_index(drop=True)
+    source = accepted_source(store, table, accepted_only)
     rows = pd.DataFrame({"key": source[KEY_COLUMNS[table]].astype(str), "subject": source["subject"].astype(str)})
     for column in ("region", "drug", "dose", "stress", "time_group"):
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"

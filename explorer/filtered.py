@@ -24,6 +24,7 @@ from nwb_ketamine.explorer.factors import (
     DEFAULT_EPOCH,
     FACTORS,
     NOT_CONTROL,
+    accepted_source,
     control_level,
     factor_rows,
     filter_mask,
@@ -39,32 +40,6 @@ def _filter(factor: str, default=()) -> param.List:
     return param.List(
         default=list(default), item_type=str, doc=f"Levels of {FACTORS[factor].lower()} kept (all if empty)."
     )
-
-
-def accepted_source(store: ArchiveStore, table: str, accepted_only: bool) -> pd.DataFrame:
-    """Catalog ``table`` with the QC filter of :func:`~nwb_ketamine.explorer.factors.factor_rows` applied.
-
-    Parameters
-    ----------
-    store : ArchiveStore
-        The catalog.
-    table : str
-        'cells' or 'units'.
-    accepted_only : bool
-        Keep only QC-accepted cells, or units curated 'good'.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The kept rows, index 0..n-1 (row for row those of ``factor_rows``).
-    """
-    source = getattr(store, table)
-    if accepted_only:
-        if table == "cells" and "accepted" in source:
-            source = source[source["accepted"].astype(bool)]
-        elif table == "units" and "curation_label" in source:
-            source = source[source["curation_label"] == "good"]
-    return source.reset_index(drop=True)
 
 
 class FilteredView(pn.viewable.Viewer):
