@@ -126,11 +126,8 @@ class CompareView(FilteredView):
         self._legend_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
-        self.downloads = pn.Row(
-            pn.widgets.FileDownload(callback=self.data_csv, filename="compare-data.csv", label="Data (CSV)"),
-            pn.widgets.FileDownload(callback=self.stats_csv, filename="compare-statistics.csv", label="Stats (CSV)"),
-            pn.widgets.FileDownload(callback=lambda: self.figure_bytes("png"), filename="compare.png", label="PNG"),
-            pn.widgets.FileDownload(callback=lambda: self.figure_bytes("svg"), filename="compare.svg", label="SVG"),
+        self.downloads = self.download_row(
+            "compare", [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv)]
         )
         self.refresh()
 

@@ -15,6 +15,7 @@ the shared y range spans 0–1.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -272,8 +273,6 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     -------
     io.BytesIO
     """
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -292,6 +291,26 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
             ax.set_xlabel(ylabel)
     for ax in axes[:, 0]:
         ax.set_ylabel(fraction_label if kind == "cumulative" else ylabel)
+    return figure_file(fig, fmt)
+
+
+def figure_file(fig, fmt: str) -> io.BytesIO:
+    """Lay out the matplotlib figure ``fig``, save it as ``fmt`` into memory and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure of an export.
+    fmt : str
+        'png' or 'svg'.
+
+    Returns
+    -------
+    io.BytesIO
+        The file's content, positioned at its start.
+    """
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=fmt, dpi=120)

@@ -12,6 +12,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -85,6 +86,46 @@ class FilteredView(pn.viewable.Viewer):
         """
         rows, _ = self._rows(self.table)
         return control_level("drug", rows) if len(rows) else None
+
+    def figure_bytes(self, fmt: str) -> bytes:
+        """The view's figure as file content (the subclass draws it).
+
+        Parameters
+        ----------
+        fmt : str
+            'png' or 'svg'.
+
+        Returns
+        -------
+        bytes
+        """
+        raise NotImplementedError
+
+    def download_row(self, name: str, tables: Sequence[tuple[str, str, Callable[[], object]]]) -> pn.Row:
+        """The view's download buttons: one CSV per table, then the figure as PNG and SVG.
+
+        Parameters
+        ----------
+        name : str
+            The start of every file name (``NAME-SUFFIX.csv``, ``NAME.png``).
+        tables : sequence of (label, suffix, callback)
+            The button's label (' (CSV)' is added), the file name's suffix and what makes the CSV.
+
+        Returns
+        -------
+        panel.Row
+        """
+        csvs = [
+            pn.widgets.FileDownload(callback=make, filename=f"{name}-{suffix}.csv", label=f"{label} (CSV)")
+            for label, suffix, make in tables
+        ]
+        figures = [
+            pn.widgets.FileDownload(
+                callback=functools.partial(self.figure_bytes, fmt), filename=f"{name}.{fmt}", label=fmt.upper()
+            )
+            for fmt in ("png", "svg")
+        ]
+        return pn.Row(*csvs, *figures)
 
     @property
     def filters(self) -> dict[str, list[str]]:

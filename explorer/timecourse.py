@@ -90,13 +90,8 @@ class TimeCourseView(FilteredView):
             pd.DataFrame(columns=timecoursestats.SUMMARY_COLUMNS), disabled=True, show_index=False,
             sizing_mode="stretch_width", height=280,
         )  # fmt: skip
-        self.downloads = pn.Row(
-            pn.widgets.FileDownload(callback=self.points_csv, filename="timecourse-points.csv", label="Points (CSV)"),
-            pn.widgets.FileDownload(
-                callback=self.summary_csv, filename="timecourse-summary.csv", label="Summary (CSV)"
-            ),  # fmt: skip
-            pn.widgets.FileDownload(callback=lambda: self.figure_bytes("png"), filename="timecourse.png", label="PNG"),
-            pn.widgets.FileDownload(callback=lambda: self.figure_bytes("svg"), filename="timecourse.svg", label="SVG"),
+        self.downloads = self.download_row(
+            "timecourse", [("Points", "points", self.points_csv), ("Summary", "summary", self.summary_csv)]
         )
         self.refresh()
 

@@ -20,7 +20,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMa
 from bokeh.models.annotations import Label, LabelSet, Span, Title
 from bokeh.plotting import figure
 
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE
+from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, figure_file
 
 FRACTION_LABEL = "Fraction blocked (1 − drug / control)"
 
@@ -291,12 +291,7 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
         limits = np.array([a.get_ylim() for a in rows.ravel()])
         for a in rows.ravel():
             a.set_ylim(limits[:, 0].min(), limits[:, 1].max())
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format=fmt, dpi=120)
-    plt.close(fig)
-    out.seek(0)
-    return out
+    return figure_file(fig, fmt)
 
 
 def _yerr(centre: float, low: float, high: float):
