@@ -59,6 +59,7 @@ from nwb_ketamine.converters.chunked import DEFAULT_CODEC, fill_dataset, int16_d
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
 from nwb_ketamine.converters.recording_tables import add_events, add_segments
 from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
+from nwb_ketamine.converters.source_checks import check_session_times, check_spike_times
 from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.filelayout import ELECTRODE_COLUMNS, raw_series_names
@@ -173,10 +174,26 @@ class InVivoConverter(SessionConverter):
         return list(self.session.tetrodes)
 
     def check(self) -> None:
-        """Open the sources and check them against the study file, before anything is written."""
+        """Open the sources and check them against each other and the study file, before anything is written.
+
+        The checks themselves are in :mod:`nwb_ketamine.converters.source_checks`.
+        """
         self.tetrodes()
+        session, raw = self.session, self.raw
+        if raw is not None:
+            end, rate = raw.end_s, raw.sampling_rate_hz
+        elif self.sorting is not None and self.sorting.duration_s:
+            end, rate = float(self.sorting.duration_s), float(self.sorting.sampling_rate_hz)
+        else:
+            end, rate = np.inf, 1.0
         if self.sorting is not None:
-            _ = self.spike_times  # maps (and checks) the sorting's clock once, before anything is written
+            times = self.spike_times  # maps (and checks) the sorting's clock once, before anything is written
+            check_spike_times(session.sorting_path, self.sorting.ids, times, 0.0, end, rate)
+        if np.isfinite(end):
+            injection = None
+            if session.injection is not None:
+                injection = (session.injection.time - session.start_time).total_seconds()
+            check_session_times(self.study.path, session.key, injection, session.epochs, end, rate)
 
     # -- NWB content ---------------------------------------------------------------------------------
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
@@ -319,9 +336,10 @@ class InVivoConverter(SessionConverter):
         raw = self.raw
         if raw is not None and self._concatenated_clock:
             for uid, s in zip(units.ids, units.spike_samples, strict=True):
-                if s.size and (s[0] < 0 or s[-1] >= raw.n_samples):
+                if s.size and (s.min() < 0 or s.max() >= raw.n_samples):
+                    first, last = s.min(), s.max()
                     raise ConversionError(
-                        f"{self.session.sorting_path}: unit {uid} has spikes at samples {s[0]}..{s[-1]}, outside the "
+                        f"{self.session.sorting_path}: unit {uid} has spikes at samples {first}..{last}, outside the "
                         f"{raw.n_samples} samples of the raw recording; check sorting.path and raw.path"
                     )
             return [raw.session_times(s) for s in units.spike_samples]

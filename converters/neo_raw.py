@@ -40,6 +40,7 @@ from nwb_ketamine.converters.neo_select import (
     source_argument,
     source_files,
 )
+from nwb_ketamine.converters.source_checks import check_openephys_binary
 from nwb_ketamine.errors import ConversionError
 
 #: Who makes the acquisition system each reader is for (the Device's manufacturer).
@@ -122,6 +123,8 @@ class RawRecording:
         self.neo_options = dict(neo_options or {})
         check_options(cls, self.path, self.neo_options)
         source = source_argument(cls, self.path, file)
+        if self.format == "OpenEphysBinaryRawIO":  # before neo reads it: neo trusts the header and the lengths
+            check_openephys_binary(self.path)
         try:
             self.rawio = cls(**source, **self.neo_options)
             self.rawio.parse_header()

@@ -4,6 +4,8 @@ A folder can hold several signal streams or several recording files, a reader ca
 how to segment, and a channel can lack a physical unit. None of that is visible in the study file itself,
 so ``nwb-ketamine check`` opens every raw recording's header (neo's ``parse_header``: no samples are read)
 and reports each such problem at the session's ``raw`` field, one line each, as the study-file checks do.
+The recording's own consistency (:mod:`nwb_ketamine.converters.source_checks`) is checked as it opens, and
+the study file's injection and epochs are checked against the recording's length.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from nwb_ketamine.metadata import InVivoSession, Study, locate, read_study_file
 
 
 def recording_problems(study: Study) -> list[str]:
-    """One ``study.yaml:LINE sessions[i].raw: message`` line per raw recording that cannot be opened as given.
+    """One ``study.yaml:LINE sessions[i].FIELD: message`` line per raw recording that does not fit the study file.
 
     Parameters
     ----------
@@ -21,6 +23,7 @@ def recording_problems(study: Study) -> list[str]:
         A validated study (every session of the file is in ``study.sessions``, in file order).
     """
     from nwb_ketamine.converters.neo_raw import open_raw
+    from nwb_ketamine.converters.source_checks import session_time_problems
 
     _, lines = read_study_file(study.path)
     problems = []
@@ -28,9 +31,15 @@ def recording_problems(study: Study) -> list[str]:
         if not isinstance(session, InVivoSession) or session.raw_path is None or not session.raw_path.exists():
             continue
         try:
-            open_raw(session)
+            raw = open_raw(session)
         except ConversionError as exc:
             problems.append(locate(study.path.name, lines, ("sessions", i, "raw")) + str(exc))
+            continue
+        injection = None
+        if session.injection is not None:
+            injection = (session.injection.time - session.start_time).total_seconds()
+        for path, message in session_time_problems(injection, session.epochs, raw.end_s, raw.sampling_rate_hz):
+            problems.append(locate(study.path.name, lines, ("sessions", i, *path)) + message)
     return problems
 
 

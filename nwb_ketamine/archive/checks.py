@@ -329,3 +329,6 @@ def check_analysis_parameters(module: ProcessingModule) -> list[InspectorMessage
         if parameters not in names
     ]
     return messages or None
+
+
+from nwb_ketamine.archive import extent_checks as _extent_checks  # noqa: E402,F401  (registers its checks)

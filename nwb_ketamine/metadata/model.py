@@ -29,6 +29,7 @@ from nwb_ketamine.metadata.fields import (
     model_config_of,
     quantity,
 )
+from nwb_ketamine.metadata.ranges import BURST_RANGES, EPSC_RANGES, ranges_schema
 from nwb_ketamine.metadata.values import TIME_UNITS
 
 
@@ -336,11 +337,13 @@ class AnalysisEntry(BaseModel):
         "stimulus_time_s, test_pulse_start_s, test_pulse_duration_s and test_pulse_amplitude_v describe the protocol "
         "and are required when there are slice sessions.",
         examples=[{"stimulus_time_s": 0.3}],
+        json_schema_extra=ranges_schema(EPSC_RANGES),
     )
     bursts: dict[str, float] | None = Field(
         None,
         description="Burst detection of in vivo units: parameter names carry their unit.",
         examples=[{"min_spikes": 3}],
+        json_schema_extra=ranges_schema(BURST_RANGES),
     )
 
 
