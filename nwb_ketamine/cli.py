@@ -73,11 +73,12 @@ def _validate(args) -> int:
     import json
 
     from nwb_ketamine.archive.validate import validate_archive
+    from nwb_ketamine.atomic import write_text
 
     report = validate_archive(args.archive, progress=not args.quiet, jobs=args.jobs)
     print(report.summary())
     if args.json:
-        args.json.write_text(json.dumps(report.to_json(), indent=2))
+        write_text(args.json, json.dumps(report.to_json(), indent=2))  # a kill or full disk keeps the old report
         print(f"JSON report: {args.json}")
     return 1 if report.has_errors else 0
 

@@ -23,6 +23,12 @@ Design decisions:
 - **Over HTTP** (``build_catalog("https://…/archive/", out=…)``): files are listed from the convert
   manifest, the catalog's ``files.json`` or an HTML listing, and read with range requests
   (:mod:`nwb_ketamine.archive.remote`).
+- **One generation at a time**: a build writes its three tables into a new folder ``gen-<n>/`` and then
+  ``state.json`` (atomically, last) naming ``"generation": n``; readers (:func:`load_catalog`, hence the
+  explorer) read the state file and then that folder, so they see the old generation or the new one, never
+  a mix, even when the build is killed between two tables. After the switch, generations older than the
+  previous one are removed (the previous one stays for a reader that read the old state just before).
+  A catalog of the former flat layout (tables next to ``state.json``, no ``generation``) is still read.
 - A file that cannot be read is listed in the result with a one-line reason; the others are catalogued.
 """
 
@@ -157,12 +163,31 @@ def _list_remote(url: str) -> dict[str, dict]:
     return {p: stat_remote(root + p, fs) for p in paths}
 
 
+def _tables_dir(out: Path, state: dict) -> Path:
+    """Folder of the tables of the generation ``state`` names (the flat former layout: ``out`` itself)."""
+    generation = state.get("generation")
+    return out / f"gen-{generation}" if isinstance(generation, int) else out
+
+
+def _generations(out: Path) -> list[int]:
+    """Numbers of the ``gen-<n>`` folders in ``out``."""
+    found = []
+    for child in out.glob("gen-*"):
+        suffix = child.name[4:]
+        if child.is_dir() and suffix.isdigit():
+            found.append(int(suffix))
+    return sorted(found)
+
+
 def _read_state(out: Path) -> dict:
     try:
         state = json.loads((out / STATE_FILE).read_text())
     except (OSError, ValueError):
         return {}
-    if state.get("version") != STATE_VERSION or not all((out / f"{t}.parquet").exists() for t in TABLES):
+    if not isinstance(state, dict):
+        return {}
+    tables = _tables_dir(out, state)
+    if state.get("version") != STATE_VERSION or not all((tables / f"{t}.parquet").exists() for t in TABLES):
         return {}  # an old or damaged state only costs a full rebuild
     return state
 
@@ -279,6 +304,9 @@ def build_catalog(
     out.mkdir(parents=True, exist_ok=True)
 
     state = {} if full else _read_state(out)
+    previous = _read_state(out) if full else state
+    generation = max([0, *_generations(out)]) + 1
+    tables_out = out / f"gen-{generation}"
     known = state.get("files", {}) if state.get("archive") == root else {}
     failed_before = set(state.get("failed", {})) if state.get("archive") == root else set()
 
@@ -323,7 +351,7 @@ def build_catalog(
     for name in TABLES:
         frame = _frame(name, new_rows[name])
         if keep and state:
-            old = pd.read_parquet(out / f"{name}.parquet")
+            old = pd.read_parquet(_tables_dir(out, state) / f"{name}.parquet")
             old = old[old["file"].isin(keep_set)]
             frame = pd.concat([f for f in (old, frame) if len(f)], ignore_index=True) if len(old) else frame
             if frame.empty:
@@ -337,7 +365,7 @@ def build_catalog(
             for value, where in files.items():
                 if len(where) > 1 or (per_row is not None and per_row[value] > 1):
                     result.duplicate_keys[str(value)] = sorted(where)
-        target = out / f"{name}.parquet"
+        target = tables_out / f"{name}.parquet"
         _write_table(frame, target)
         result.tables[name] = target
         result.counts[name] = len(frame)
@@ -345,10 +373,34 @@ def build_catalog(
     write_text(out / FILES_INDEX, json.dumps({"files": sorted(new_state)}, indent=1))
     write_text(
         out / STATE_FILE,
-        json.dumps({"version": STATE_VERSION, "archive": root, "files": new_state, "failed": result.failed}, indent=1),
+        json.dumps(
+            {
+                "version": STATE_VERSION,
+                "generation": generation,
+                "archive": root,
+                "files": new_state,
+                "failed": result.failed,
+            },
+            indent=1,
+        ),
+    )
+    _remove_old_generations(
+        out, keep={generation, previous.get("generation")}, flat=isinstance(previous.get("generation"), int)
     )
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _remove_old_generations(out: Path, keep: set, flat: bool) -> None:
+    """Remove the ``gen-<n>`` folders not in ``keep`` (and the flat former tables when ``flat``)."""
+    import shutil
+
+    for number in _generations(out):
+        if number not in keep:
+            shutil.rmtree(out / f"gen-{number}", ignore_errors=True)
+    if flat:
+        for name in TABLES:
+            (out / f"{name}.parquet").unlink(missing_ok=True)
 
 
 def load_catalog(archive_or_out) -> dict:
@@ -372,8 +424,13 @@ def load_catalog(archive_or_out) -> dict:
     import pandas as pd
 
     folder = Path(archive_or_out)
-    if not (folder / "sessions.parquet").exists():
+    if not (folder / STATE_FILE).exists() and not (folder / "sessions.parquet").exists():
         folder = catalog_dir(folder)
+    try:
+        state = json.loads((folder / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        state = {}
+    folder = _tables_dir(folder, state if isinstance(state, dict) else {})
     missing = [t for t in TABLES if not (folder / f"{t}.parquet").exists()]
     if missing:
         raise CatalogError(f"{archive_or_out}: no catalog ({', '.join(missing)} missing); run nwb-ketamine catalog")
