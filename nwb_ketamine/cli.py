@@ -65,6 +65,7 @@ def _convert(args) -> int:
         stub=args.stub,
         include_raw=not args.no_raw,
         progress=not args.quiet,
+        wait=args.wait,
     )
     return 1 if summary.failed else 0
 
@@ -91,6 +92,42 @@ def _catalog(args) -> int:
     for path, reason in result.failed.items():
         print(f"FAILED {path}: {reason}", file=sys.stderr)
     return 1 if result.failed else 0
+
+
+def _locking(run, command: str, folder):
+    """``run`` holding the archive lock (:mod:`nwb_ketamine.archive.lock`) of the folder it writes into.
+
+    ``folder(args)`` is that folder, or None when the command writes nothing (``validate`` without
+    ``--json``); a folder that does not exist yet is not locked (the command refuses it itself).
+    """
+
+    def locked(args) -> int:
+        """Run the command under the lock.
+
+        Parameters
+        ----------
+        args
+            The parsed command line.
+
+        Returns
+        -------
+        int
+        """
+        from contextlib import nullcontext
+
+        from nwb_ketamine.archive.lock import archive_lock
+
+        where = folder(args)
+        hold = where is not None and Path(where).is_dir()
+        with archive_lock(where, f"nwb-ketamine {command}", wait=args.wait) if hold else nullcontext():
+            return run(args)
+
+    return locked
+
+
+def _catalog_folder(args):
+    """Where ``catalog`` writes: the archive, or ``--out`` for an archive at a URL."""
+    return args.out if "://" in str(args.archive) else args.archive
 
 
 def _explore(args) -> int:
@@ -210,6 +247,12 @@ _HELP = {
 }
 
 
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", action="store_true", help="when another run writes into the archive, wait for it (default: refuse)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``nwb-ketamine`` command and its subcommands.
 
@@ -252,19 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--stub", action="store_true", help="quick preview: a few seconds / sweeps per session")
     convert.add_argument("--no-raw", action="store_true", help="tetrode sessions: keep units, waveforms, events")
     convert.add_argument("--quiet", action="store_true", help="no progress bar")
+    _wait_option(convert)
 
-    validate = _command(commands, "validate", _validate)
+    validate = _command(commands, "validate", _locking(_validate, "validate --json", lambda a: a.json and a.archive))
     validate.add_argument("archive", type=Path, metavar="ARCHIVE")
     validate.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
     validate.add_argument("--jobs", type=_positive_int, default=None, help="processes (default: one per core)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _wait_option(validate)
 
-    catalog = _command(commands, "catalog", _catalog)
+    catalog = _command(commands, "catalog", _locking(_catalog, "catalog", _catalog_folder))
     catalog.add_argument("archive", metavar="ARCHIVE", help="archive folder or URL")
     catalog.add_argument("--out", type=Path, default=None, help="where to write the tables (needed for a URL)")
     catalog.add_argument("--jobs", type=_positive_int, default=None, help="Dask workers for large archives")
     catalog.add_argument("--full", action="store_true", help="reread every file")
     catalog.add_argument("--quiet", action="store_true", help="no progress bar")
+    _wait_option(catalog)
 
     explore = _command(commands, "explore", _explore)
     explore.add_argument("archive", type=Path, metavar="ARCHIVE")

@@ -136,7 +136,9 @@ def write_invivo_study(folder: Path, sessions: list[dict], timezone: str = "UTC"
     """
     import yaml
 
-    study = {**_study_head(timezone), "sessions": [{"type": "invivo", "subject": "m01", **s} for s in sessions]}
+    # The sessions name sources in shared fixtures anywhere on the machine: declare every folder a data root.
+    study = {**_study_head(timezone), "data_roots": ["/"]}
+    study["sessions"] = [{"type": "invivo", "subject": "m01", **s} for s in sessions]
     path = folder / "study.yaml"
     path.write_text(yaml.safe_dump(study, sort_keys=False))
     return path
@@ -167,6 +169,7 @@ def write_slice_study(folder: Path, cells: list[dict], timezone: str = "UTC") ->
         )
     study = {
         **_study_head(timezone),
+        "data_roots": ["/"],  # the files are shared fixtures anywhere on the machine
         "analysis": {
             "epsc": {
                 "stimulus_time_s": 0.3,

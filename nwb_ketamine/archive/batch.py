@@ -9,8 +9,12 @@ Design decisions:
 - Atomic: a task writes under a hidden temporary name that does not end in ``.nwb``, validates the file
   with pynwb, and only then renames it into place; an interrupted run never leaves a file that looks
   complete. Leftover temporary files are removed by the next run.
-- Idempotent: a rerun skips the sessions whose inputs, options, metadata and tool version are those
-  ``.nwb-ketamine/manifest.json`` records (:mod:`nwb_ketamine.archive.manifest`) and redoes the rest.
+- Idempotent: a rerun skips the sessions whose inputs, options, metadata, tool version and output are
+  those ``.nwb-ketamine/manifest.json`` records (:mod:`nwb_ketamine.archive.manifest`) and redoes the
+  rest: an output that is missing, truncated or swapped is converted again.
+- One run at a time: the run holds the archive's exclusive lock (:mod:`nwb_ketamine.archive.lock`) from
+  before it removes leftovers (another run's temporary files would look like leftovers) to its end. The
+  study file is validated before the lock is taken, so a bad study file needs neither archive nor lock.
 - Bad places fail in one line before any work: an archive path that is a file or cannot be written to,
   an unparsable ``--scheduler`` address, a worker count below 1. ``dandiset.yaml`` is written after the
   sessions, and only when at least one is in the archive, so a run that fails leaves no archive that
@@ -33,11 +37,14 @@ from pathlib import Path
 
 from nwb_ketamine import __version__
 from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
+from nwb_ketamine.archive.lock import archive_lock
 from nwb_ketamine.archive.manifest import (
     SourceHashes,
     check_sources_exist,
+    describe_output,
     is_unchanged,
     metadata_digest,
+    output_problem,
     read_manifest,
     session_sources,
     write_manifest,
@@ -166,6 +173,7 @@ def convert_session(
             converter.write_nwb(temporary)
             _validate_nwb(temporary)
             sources = hashes.result()
+            output = describe_output(temporary)  # right after writing: the file is still in the page cache
         record = {
             "path": relpath,
             "session": key,
@@ -175,6 +183,7 @@ def convert_session(
             "stub": stub,
             "include_raw": include_raw,
             "converted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **output,
         }
         return SessionResult(key, relpath, "converted", time.perf_counter() - t0, record=record)
     except NwbKetamineError as exc:
@@ -271,6 +280,7 @@ def convert_study(
     progress: bool = True,
     catalog: bool = True,
     echo=print,
+    wait: bool = False,
 ) -> ConversionSummary:
     """Convert every session of a study into ``archive``, in parallel, skipping what is up to date.
 
@@ -296,28 +306,50 @@ def convert_study(
         Refresh the catalog tables at the end.
     echo
         Where per-session lines go.
+    wait
+        When another run holds the archive's lock, wait for it (default: refuse with ArchiveBusyError).
 
     Returns
     -------
     ConversionSummary
-    """
-    from dask.distributed import as_completed
-    from tqdm import tqdm
 
+    Raises
+    ------
+    ArchiveBusyError
+        Another run converts into the same archive (and ``wait`` is False).
+    """
     # Metadata problems stop the run before anything is written; a missing or bad raw file only fails its
     # session (it is reported in the summary and the other sessions are converted).
     study = load_study(study_path, check_files=False)
     archive = _open_archive(Path(archive).resolve())
+    with archive_lock(archive, "nwb-ketamine convert", wait=wait):
+        return _convert_locked(
+            study, archive, jobs=jobs, scheduler=scheduler, overwrite=overwrite, stub=stub,
+            include_raw=include_raw, progress=progress, catalog=catalog, echo=echo,
+        )  # fmt: skip
+
+
+def _convert_locked(
+    study: Study, archive: Path, *, jobs, scheduler, overwrite, stub, include_raw, progress, catalog, echo
+) -> ConversionSummary:
+    from dask.distributed import as_completed
+    from tqdm import tqdm
+
     _remove_leftovers(archive)
-    manifest = read_manifest(archive)
+    manifest = read_manifest(archive, set_aside=True)
     outputs = manifest.setdefault("outputs", {})
     summary = ConversionSummary(archive)
 
     todo = []
     for session in study.sessions:
         record = outputs.get(dandi_path(session))
+        problem = output_problem(archive, record) if record and not overwrite else None
+        if problem:
+            echo(f"{archive / dandi_path(session)}: {problem}; converting it again")
         try:
-            unchanged = not overwrite and is_unchanged(archive, record, study, session, stub, include_raw)
+            unchanged = (
+                not overwrite and not problem and is_unchanged(archive, record, study, session, stub, include_raw)
+            )
         except OSError:  # a source went missing: the worker reports it as this session's failure
             unchanged = False
         if unchanged:

@@ -1,8 +1,18 @@
 """The archive's manifest: what each output was converted from, so a rerun can skip what is unchanged.
 
 ``.nwb-ketamine/manifest.json`` records, for each output, its source files (size, mtime, sha256), a
-digest of the study metadata it used and the tool version. A session is unchanged when its output
-exists and its inputs are as recorded: size and mtime equal or, when those moved, the same sha256.
+digest of the study metadata it used, the tool version, and the output itself (size, mtime, sha256,
+taken from the validated temporary file just before it is renamed into place). A session is unchanged
+when its output and its inputs are as recorded: size and mtime equal or, when the mtime moved, the same
+sha256. So a truncated output (its size differs), a swapped or copied one (its mtime differs, then its
+sha256) and a missing one are converted again. Design decision: an output whose size and mtime are as
+recorded is not hashed again on a rerun (a rerun of a large archive would otherwise read every file);
+only a change made on purpose to keep both (``touch -r``) would go unnoticed.
+
+The manifest is read as untrusted input: it must match ``schemas/manifest.schema.json`` (types, sha256
+formats) and every output path must stay inside the archive (relative, no ``..`` segment, not leaving it
+through a symlink), else the whole manifest is set aside as ``manifest.json.<UTC time>.bad`` with a
+one-line warning and rebuilt; the price is one full reconversion, never a wrong skip or a crash.
 
 Design decision: the sources are hashed *while* the session converts (:class:`SourceHashes`, a
 background thread started before the converter opens them), not by reading them again afterwards. The
@@ -18,7 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from nwb_ketamine import __version__
@@ -203,13 +218,65 @@ class SourceHashes:
         return out
 
 
-def read_manifest(archive: Path) -> dict:
-    """The archive's manifest (``{"outputs": {}}`` when it has none or it is damaged).
+@cache
+def manifest_schema() -> dict:
+    """The manifest's JSON Schema (``schemas/manifest.schema.json``, shipped in the package).
+
+    Returns
+    -------
+    dict
+    """
+    return json.loads((files("nwb_ketamine.schemas") / "manifest.schema.json").read_text(encoding="utf-8"))
+
+
+def manifest_problem(archive: Path, manifest: object) -> str | None:
+    """Why ``manifest`` cannot be trusted (schema, paths outside the archive), or None when it can.
 
     Parameters
     ----------
     archive
         The archive root.
+    manifest
+        The parsed manifest.
+
+    Returns
+    -------
+    str or None
+        The first problem, in one line.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(manifest_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
+    if error is not None:
+        where = "".join(f"[{p!r}]" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path) or "top level"
+        return f"{where}: {error.message[:200]}"
+    assert isinstance(manifest, dict)
+    root = Path(archive).resolve()
+    for key, record in manifest["outputs"].items():
+        if record["path"] != key:
+            return f"['outputs'][{key!r}]: its path {record['path']!r} is not its key"
+        if not (root / key).resolve().is_relative_to(root):
+            return f"['outputs'][{key!r}]: leads outside the archive (through a symlink)"
+    return None
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def read_manifest(archive: Path, *, set_aside: bool = False, warn: Callable[[str], None] = _warn) -> dict:
+    """The archive's manifest (``{"outputs": {}}`` when it has none or it cannot be trusted).
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+    set_aside
+        Rename a bad manifest (not JSON, not matching the schema, paths outside the archive) to
+        ``manifest.json.<UTC time>.bad`` and warn, so that it is rebuilt (only under the archive's lock).
+    warn
+        Where the one-line warning about a bad manifest goes (default: stderr).
 
     Returns
     -------
@@ -219,9 +286,25 @@ def read_manifest(archive: Path) -> dict:
     if not path.exists():
         return {"outputs": {}}
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {"outputs": {}}  # a damaged manifest only costs a full reconversion
+        manifest = json.loads(path.read_bytes())
+        problem = manifest_problem(archive, manifest)
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
+        problem = f"not valid JSON ({str(exc).splitlines()[0][:200]})"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+    if problem is None:
+        return manifest
+    if set_aside:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        aside = path.with_name(f"{MANIFEST}.{stamp}.bad")
+        path.replace(aside)
+        warn(
+            f"warning: {path}: {problem}; set aside as {aside.name}, and every session is converted again "
+            "(a new manifest is written)"
+        )
+    else:
+        warn(f"warning: {path}: {problem}; ignored (the next convert sets it aside and rebuilds it)")
+    return {"outputs": {}}
 
 
 def write_manifest(archive: Path, manifest: dict) -> None:
@@ -238,8 +321,57 @@ def write_manifest(archive: Path, manifest: dict) -> None:
     write_text(path, json.dumps(manifest, indent=1))
 
 
+def describe_output(path: Path) -> dict:
+    """Size, mtime and sha256 of a freshly written output, for its manifest entry.
+
+    Parameters
+    ----------
+    path
+        The output (its temporary file: a rename keeps size, mtime and content).
+
+    Returns
+    -------
+    dict
+        ``size``, ``mtime_ns`` and ``sha256``.
+    """
+    sha = sha256_of(path)
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha}
+
+
+def output_problem(archive: Path, record: dict) -> str | None:
+    """How the output on disk differs from its manifest entry (missing, size, content), None when it matches.
+
+    Parameters
+    ----------
+    archive
+        The archive root.
+    record
+        The output's manifest entry (validated by :func:`read_manifest`); its ``mtime_ns`` is updated when
+        only the mtime moved, so the file is not hashed again.
+
+    Returns
+    -------
+    str or None
+    """
+    path = Path(archive) / record["path"]
+    try:
+        stat = path.stat()
+    except OSError:
+        return "is missing"
+    if "sha256" not in record:
+        return "has no size and sha256 in the manifest (an older version wrote it)"
+    if stat.st_size != record["size"]:
+        return f"has {stat.st_size} bytes, the manifest says {record['size']} (truncated or replaced)"
+    if stat.st_mtime_ns != record["mtime_ns"]:
+        if sha256_of(path) != record["sha256"]:
+            return "has another sha256 than the manifest records (replaced or swapped)"
+        record["mtime_ns"] = stat.st_mtime_ns  # touched or copied, not changed
+    return None
+
+
 def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub: bool, include_raw: bool) -> bool:
-    """Whether a session's output exists and its inputs, options, metadata and tool version are as recorded.
+    """Whether a session's output and its inputs, options, metadata and tool version are as recorded.
 
     Parameters
     ----------
@@ -264,7 +396,7 @@ def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub
         return False
     if not isinstance(session, SliceSession) and record.get("include_raw", True) != include_raw:
         return False
-    if not (Path(archive) / record["path"]).exists() or record["metadata_sha256"] != metadata_digest(study, session):
+    if record["metadata_sha256"] != metadata_digest(study, session):
         return False
     sources = session_sources(session)
     if sorted(str(p) for p in sources) != sorted(s["path"] for s in record["sources"]):
@@ -276,4 +408,4 @@ def is_unchanged(archive: Path, record: dict | None, study: Study, session, stub
             if sha256_of(path) != old["sha256"]:
                 return False
             old["mtime_ns"] = stat.st_mtime_ns  # touched, not changed: remember, so it is not hashed again
-    return True
+    return output_problem(archive, record) is None

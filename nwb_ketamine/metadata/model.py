@@ -357,6 +357,13 @@ class StudyFile(BaseModel):
 
     format_version: Literal[1] = Field(description="Version of this file format. Currently 1.", examples=[1])
     study: StudyEntry
+    data_roots: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Folders outside the study file's folder that hold raw data (e.g. a lab's data drive), "
+        "absolute or relative to this file. Every source path, after resolving symlinks, must lie in the study "
+        "file's folder or in one of these.",
+        examples=[["/mnt/lab-data/ketamine"]],
+    )
     timezone: str = Field(
         description="IANA time zone of the lab; used for rig clocks that record local time.",
         examples=["Asia/Shanghai"],

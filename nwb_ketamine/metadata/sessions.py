@@ -26,6 +26,53 @@ from nwb_ketamine.metadata.study import (
 from nwb_ketamine.metadata.values import ABF_COMMAND_UNITS, TIME_UNITS, parse_datetime
 
 
+def inside_roots(path: Path, roots) -> bool:
+    """Whether ``path`` (resolved: symlinks followed) lies in one of ``roots`` (resolved folders).
+
+    Parameters
+    ----------
+    path : Path
+        A resolved source path.
+    roots : sequence of Path
+        The study folder and the declared ``data_roots``, resolved.
+
+    Returns
+    -------
+    bool
+    """
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def data_roots(problems: Problems, base: Path, entries, check_files: bool) -> tuple[Path, ...]:
+    """The folders sources may lie in: the study folder, then each declared ``data_roots`` entry, resolved.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where to report a declared root that is not a folder (only when ``check_files``).
+    base : Path
+        The study file's folder.
+    entries : sequence of str or None
+        The ``data_roots`` as written (absolute or relative to the study file; None for an entry the
+        schema refused).
+    check_files : bool
+        Whether the declared roots must exist.
+
+    Returns
+    -------
+    tuple of Path
+    """
+    roots = [base.resolve()]
+    for i, text in enumerate(entries):
+        if text is None:
+            continue
+        root = (base / text).resolve()
+        if check_files and not root.is_dir():
+            problems.add(("data_roots", i), f"{text!r} is not a folder (looked for {root}); fix or remove it")
+        roots.append(root)
+    return tuple(roots)
+
+
 class SessionRules:
     """The session rules of one study file, with what they need from its declarations.
 
@@ -43,12 +90,27 @@ class SessionRules:
         The time that counts as now.
     check_files : bool
         Whether files the sessions name must exist.
+    roots : sequence of Path, optional
+        The folders sources may lie in, resolved (default: ``base`` alone); see :func:`inside_roots`.
     """
 
     def __init__(self, problems: Problems, base: Path, subjects: dict[str, SubjectInfo], subject_ids, drug_ids,
-                 now: datetime, check_files: bool):  # fmt: skip
+                 now: datetime, check_files: bool, roots=None):  # fmt: skip
         self.problems, self.base, self.subjects = problems, base, subjects
         self.subject_ids, self.drug_ids, self.now, self.check_files = subject_ids, drug_ids, now, check_files
+        self.roots = tuple(roots) if roots is not None else (base.resolve(),)
+
+    def _confined(self, path: FieldPath, text: str, resolved: Path) -> bool:
+        if inside_roots(resolved, self.roots):
+            return True
+        self.problems.add(
+            path,
+            f"{text!r} lies outside the study folder {self.roots[0]}"
+            + (" and the data_roots" if len(self.roots) > 1 else "")
+            + f" (it resolves to {resolved}); move it into the study folder or declare the folder that holds it "
+            "in data_roots",
+        )
+        return False
 
     def session(
         self, p: FieldPath, entry: SliceSessionEntry | InVivoSessionEntry
@@ -90,6 +152,8 @@ class SessionRules:
         if text is None:
             return None
         resolved = (self.base / text).resolve()
+        if not self._confined(path, text, resolved):
+            return resolved
         if self.check_files:
             if not resolved.exists():
                 self.problems.add(
@@ -232,7 +296,8 @@ class SessionRules:
         sorting_path = None
         if s.sorting is not None and s.sorting.path is not None:
             sorting_path = (self.base / s.sorting.path).resolve()
-            if self.check_files and not sorting_path.exists():
+            confined = self._confined(p + ("sorting", "path"), s.sorting.path, sorting_path)
+            if confined and self.check_files and not sorting_path.exists():
                 message = f"{s.sorting.path!r} does not exist (looked for {sorting_path})"
                 self.problems.add(p + ("sorting", "path"), message)
         tetrodes, epochs = self._tetrodes(p, s), self._epochs(p, s)

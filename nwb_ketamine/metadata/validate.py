@@ -16,7 +16,7 @@ from nwb_ketamine.metadata.loader import Problems, read_study_file
 from nwb_ketamine.metadata.model import SliceSessionEntry, StudyEntry, StudyFile
 from nwb_ketamine.metadata.partial import partial
 from nwb_ketamine.metadata.schema import check_structure
-from nwb_ketamine.metadata.sessions import SessionRules
+from nwb_ketamine.metadata.sessions import SessionRules, data_roots
 from nwb_ketamine.metadata.study import Study, StudyInfo
 
 
@@ -68,7 +68,8 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     subjects = rules.subjects(problems, subject_entries, stress_ids, now)
     time_points = rules.time_points(problems, model.time_points or [])
 
-    session_rules = SessionRules(problems, path.parent, subjects, subject_ids, drug_ids, now, check_files)
+    roots = data_roots(problems, path.parent, model.data_roots or [], check_files)
+    session_rules = SessionRules(problems, path.parent, subjects, subject_ids, drug_ids, now, check_files, roots)
     sessions = []
     output_names: dict[str, int] = {}
     for i, entry in enumerate(session_entries):

@@ -47,6 +47,7 @@ def legacy(tmp_path_factory):
             "license": "CC-BY-4.0",
         },
         "timezone": "UTC",
+        "data_roots": [str(REALDATA)],  # the recordings stay in shared/realdata
         "subjects": [{"id": "m01", "species": "Mus musculus", "sex": "U", "age": "P8W", "group": "control"}],
         "sessions": [
             {
