@@ -39,6 +39,8 @@ from nwb_ketamine.explorer.urlstate import (
     PAIRED_URL_PARAMS,
     TIMECOURSE_URL_PARAMS,
     DetailState,
+    misfit,
+    why_not,
 )
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,9 @@ class ExplorerApp(pn.viewable.Viewer):
         )  # fmt: skip
         self._nav.param.watch(lambda event: setattr(self, "view", event.new), "value")
         self._sidebar_extra = pn.Column(sizing_mode="stretch_width")
+        #: URL values that did not fit, one line each (:func:`~nwb_ketamine.explorer.urlstate.apply_query`)
+        self.url_notices: list[str] = []
+        self._url_notice = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
         self.current = None
         self._render()
 
@@ -139,6 +144,9 @@ class ExplorerApp(pn.viewable.Viewer):
     @param.depends("view", "cell", "unit", "file", watch=True)
     def _render(self) -> None:
         self._nav.value = self.view
+        if self._loaded:  # the notices were about the URL the page was opened with
+            self.url_notices.clear()
+            self.show_url_notices()
         doc = pn.state.curdoc
         if self._loaded and doc is not None and doc.session_context is not None:
             # Return from the click's round trip now and show the spinner; build on the next tick.
@@ -148,6 +156,11 @@ class ExplorerApp(pn.viewable.Viewer):
                 pn.state.execute(self._render_now, schedule=True)
             return
         self._render_now()
+
+    def show_url_notices(self) -> None:
+        """Show :attr:`url_notices` in one line above the view (hidden when there are none)."""
+        self._url_notice.object = "Ignored in the URL: " + "; ".join(self.url_notices) if self.url_notices else ""
+        self._url_notice.visible = bool(self.url_notices)
 
     def _render_now(self) -> None:
         self._pending = False
@@ -159,7 +172,7 @@ class ExplorerApp(pn.viewable.Viewer):
             log.exception("building the %s view failed", self.view)
             body = _message(f"The {VIEWS[self.view]} view failed: {type(exc).__name__}: {exc}", "danger")
         self.current = body
-        self._main.objects = [body]
+        self._main.objects = [self._url_notice, body]
         self._main.loading = False
         controls = {"compare": self.compare, "paired": self.paired, "timecourse": self._timecourse}.get(self.view)
         self._sidebar_extra.objects = [controls.controls()] if controls is not None else []
@@ -210,7 +223,12 @@ class ExplorerApp(pn.viewable.Viewer):
             try:
                 detail.param.update({name: value})
             except Exception as exc:  # out of bounds, a group this file does not have: the view's own value
-                log.info("ignoring %s=%r for %s: %s", url_name, value, key, exc)
+                self.url_notices.append(misfit(url_name, value, why_not(detail.param[name], exc)))
+        fit = getattr(detail, "fit_window", None)
+        moved = fit() if fit is not None else None
+        if moved:  # e.g. a traces window after the recording's end
+            self.url_notices.append(moved)
+        self.show_url_notices()
         self.detail.param.update({url_name: getattr(detail, name) for url_name, name in names.items()})
         to_url = {name: url_name for url_name, name in names.items()}
 

@@ -101,6 +101,29 @@ class TracesView(pn.viewable.Viewer):
             start = min(start, max(0.0, duration - self.window_s))
         self.start_s = max(0.0, start)
 
+    def fit_window(self) -> str | None:
+        """Move a window that lies after the recording's end (or is longer than it) into the recording.
+
+        Returns
+        -------
+        str or None
+            What was moved, in one line (for the page's notice), or None when the window fitted.
+        """
+        duration = getattr(self, "_duration", None)
+        if duration is None or duration <= 0:
+            return None
+        start, window = self.start_s, self.window_s
+        window_fits = window <= duration
+        start_fits = start + min(window, duration) <= duration
+        if window_fits and start_fits:
+            return None
+        new_window = min(window, duration)
+        self.param.update(window_s=new_window, start_s=max(0.0, min(start, duration - new_window)))
+        return (
+            f"the window {start:g}–{start + window:g} s lies outside the recording (0–{duration:g} s); "
+            f"shown from {self.start_s:g} s"
+        )
+
     def zoom(self, factor: float) -> None:
         """Scale the window length by ``factor`` around its centre.
 

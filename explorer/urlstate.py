@@ -9,7 +9,9 @@ view's; the view is built only when opened or named by the URL), the unit view's
 by copying the address. Detail views are rebuilt whenever the app's view or key changes, so their URL
 parameters live in one :class:`DetailState` that is synced once and linked to each new detail view;
 opening another unit or file starts from that view's own values (the rule stored in the file, the
-first 10 s). Values that do not fit a parameter are ignored.
+first 10 s). Values that do not fit a parameter (not a number, not one of its choices, out of its
+bounds, a window after the recording's end) are ignored, and the page says so in one line above the view
+(:attr:`ExplorerApp.url_notices`), never with an internal error.
 """
 
 from __future__ import annotations
@@ -56,8 +58,11 @@ class DetailState(param.Parameterized):
     traces_group = param.String(default=None, allow_None=True, doc="Traces view: electrode group shown.")
 
 
-def _query_values(obj: param.Parameterized, names, args: dict) -> dict:
-    """The values of ``names`` in the query ``args``, deserialised by ``obj``'s parameters (misfits left out)."""
+def _query_values(obj: param.Parameterized, names, args: dict, ignored: list[str]) -> dict:
+    """The values of ``names`` in the query ``args``, deserialised by ``obj``'s parameters.
+
+    A value that does not deserialise is left out and noted in ``ignored`` (``name=value (why)``).
+    """
     values = {}
     for name in names:
         raw = args.get(name)
@@ -66,39 +71,98 @@ def _query_values(obj: param.Parameterized, names, args: dict) -> dict:
         text = raw[0].decode("utf-8", "replace") if isinstance(raw[0], bytes) else str(raw[0])
         try:
             values[name] = _deserialize(obj.param[name], text)
-        except Exception:
-            continue
+        except Exception as exc:
+            ignored.append(misfit(name, text, exc))
     return values
+
+
+def why_not(parameter: param.Parameter, exc: Exception) -> str:
+    """Why a value does not fit ``parameter``, in words (its choices or bounds), not param's message.
+
+    Parameters
+    ----------
+    parameter : param.Parameter
+        The parameter that refused the value.
+    exc : Exception
+        What it raised.
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(parameter, param.Selector) and parameter.objects:
+        choices = list(parameter.objects.values() if isinstance(parameter.objects, dict) else parameter.objects)
+        shown = ", ".join(map(str, choices[:8])) + (", ..." if len(choices) > 8 else "")
+        return f"not one of {shown}"
+    if isinstance(parameter, param.Number) and parameter.bounds:
+        low, high = parameter.bounds
+        return f"outside {'-inf' if low is None else low} to {'inf' if high is None else high}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def misfit(name: str, value, reason) -> str:
+    """One notice of a URL value that was ignored: ``name=value (reason)``, cut to a readable length.
+
+    Parameters
+    ----------
+    name : str
+        The URL parameter.
+    value
+        Its value (text, or the deserialised value).
+    reason
+        Why it does not fit (an exception's first line, or text).
+
+    Returns
+    -------
+    str
+    """
+    shown = str(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    why = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+    why = why if len(why) <= 120 else why[:117] + "..."
+    return f"{name}={shown!r} ({why})"
 
 
 def _deserialize(parameter: param.Parameter, text: str):
     # param's Number.deserialize returns the text unchanged (JSON numbers need no decoding)
     if isinstance(parameter, param.Boolean):
-        return {"true": True, "false": False}[text.strip().lower()]
+        flag = {"true": True, "false": False}.get(text.strip().lower())
+        if flag is None:
+            raise ValueError("not true or false")
+        return flag
     if isinstance(parameter, param.List):
-        values = json.loads(text)
+        try:
+            values = json.loads(text)
+        except ValueError:
+            values = None
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ValueError(f"{text!r} is not a list of labels")
+            raise ValueError('not a list of labels such as ["LHb"]')
         return values
     if isinstance(parameter, param.Integer):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("not a whole number") from None
     if isinstance(parameter, param.Number):
-        value = float(text)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("not a number") from None
         if not math.isfinite(value):
-            raise ValueError(f"{text!r} is not a finite number")
+            raise ValueError("not a finite number")
         return value
     return parameter.deserialize(text)
 
 
-def _update_each(obj: param.Parameterized, values: dict) -> None:
+def _update_each(obj: param.Parameterized, values: dict, ignored: list[str], url_names: dict | None = None) -> None:
     for name, value in values.items():
         try:
             obj.param.update(**{name: value})
-        except Exception:
-            continue
+        except Exception as exc:
+            ignored.append(misfit((url_names or {}).get(name, name), value, why_not(obj.param[name], exc)))
 
 
-def apply_query(app: ExplorerApp, args: dict) -> None:
+def apply_query(app: ExplorerApp, args: dict) -> list[str]:
     """Set the initial state from the request's query arguments (values that do not fit are ignored).
 
     The detail views' values are set before the app's view and keys, so the first build uses them, and
@@ -110,18 +174,27 @@ def apply_query(app: ExplorerApp, args: dict) -> None:
         The new session's app.
     args : dict
         The request's query arguments (name → list of values, as bytes or text).
+
+    Returns
+    -------
+    list of str
+        One notice per ignored value (also shown by the app above its view).
     """
-    compare = _query_values(app.compare, COMPARE_URL_PARAMS, args)
+    ignored: list[str] = []
+    compare = _query_values(app.compare, COMPARE_URL_PARAMS, args, ignored)
     for view, mapping in (("paired", PAIRED_URL_PARAMS), ("timecourse", TIMECOURSE_URL_PARAMS)):
         renamed = {name: args[url] for name, url in mapping.items() if url in args}
         if renamed:  # app.timecourse is built on first access: only when the URL names its parameters
             obj = getattr(app, view)
-            _update_each(obj, _query_values(obj, list(mapping), renamed))
-    detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args)
-    own = _query_values(app, APP_URL_PARAMS, args)
-    _update_each(app.compare, compare)
-    _update_each(app.detail, detail)
+            _update_each(obj, _query_values(obj, list(mapping), renamed, ignored), ignored, mapping)
+    detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args, ignored)
+    own = _query_values(app, APP_URL_PARAMS, args, ignored)
+    _update_each(app.compare, compare, ignored)
+    _update_each(app.detail, detail, ignored)
     for view, names in DETAIL_URL_PARAMS.items():
         if any(name in detail for name in names):
             app.detail_keys[view] = own.get(DETAIL_KEYS[view], "")
-    _update_each(app, own)
+    app.url_notices.extend(ignored)  # before the view is set: its first build adds its own
+    _update_each(app, own, app.url_notices)
+    app.show_url_notices()
+    return app.url_notices
