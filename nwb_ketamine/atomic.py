@@ -9,6 +9,7 @@ POSIX file systems, so a reader or an interrupted run (even ``kill -9``) never s
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ def atomic_path(path: str | Path, *, overwrite: bool = True) -> Iterator[Path]:
     path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(f"{path}: already exists; pass overwrite=True to replace it")
+    if path.parent.exists() and not path.parent.is_dir():  # mkdir would say only "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(path.parent))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = temporary_name(path)
     try:

@@ -98,7 +98,8 @@ def _locking(run, command: str, folder):
     """``run`` holding the archive lock (:mod:`nwb_ketamine.archive.lock`) of the folder it writes into.
 
     ``folder(args)`` is that folder, or None when the command writes nothing (``validate`` without
-    ``--json``); a folder that does not exist yet is not locked (the command refuses it itself).
+    ``--json``); a folder that is not an archive (missing, or without NWB files and state folder) is not
+    locked: the command refuses it itself, and no lock file is left in, say, the study folder.
     """
 
     def locked(args) -> int:
@@ -115,10 +116,11 @@ def _locking(run, command: str, folder):
         """
         from contextlib import nullcontext
 
+        from nwb_ketamine.archive.layout import is_archive
         from nwb_ketamine.archive.lock import archive_lock
 
         where = folder(args)
-        hold = where is not None and Path(where).is_dir()
+        hold = where is not None and is_archive(Path(where))  # else the command refuses it, leaving no lock
         with archive_lock(where, f"nwb-ketamine {command}", wait=args.wait) if hold else nullcontext():
             return run(args)
 

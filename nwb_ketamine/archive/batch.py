@@ -28,6 +28,7 @@ Design decisions:
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import traceback
@@ -240,6 +241,18 @@ def _open_archive(archive: Path) -> Path:
     return archive
 
 
+#: A scheduler address as Dask takes one: ``[PROTOCOL://]HOST[:PORT]``, no spaces.
+SCHEDULER_ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^\s:/]+(?::\d+)?/?$")
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    """A one-line error for a ``--scheduler`` that is no address at all (before the archive is touched)."""
+    if scheduler and not SCHEDULER_ADDRESS.match(scheduler):
+        raise NwbKetamineError(
+            f"--scheduler {scheduler!r}: not a Dask scheduler address; give one like tcp://HOST:8786"
+        )
+
+
 def _open_client(jobs: int | None = None, scheduler: str | None = None):
     """A Dask client: connected to ``scheduler`` when given, else a local cluster of ``jobs`` processes."""
     from dask.distributed import Client, LocalCluster
@@ -321,6 +334,7 @@ def convert_study(
     # Metadata problems stop the run before anything is written; a missing or bad raw file only fails its
     # session (it is reported in the summary and the other sessions are converted).
     study = load_study(study_path, check_files=False)
+    _check_scheduler(scheduler)
     archive = _open_archive(Path(archive).resolve())
     with archive_lock(archive, "nwb-ketamine convert", wait=wait):
         return _convert_locked(

@@ -300,6 +300,8 @@ def build_catalog(
             raise CatalogError(f"{archive}: not an archive folder; give the folder that holds the sub-* folders")
         root = str(path.resolve())
         files = _list_local(path)
+        if not files and not state_dir(path).is_dir():  # e.g. the study folder given by mistake
+            raise CatalogError(f"{archive}: no NWB files in it; give the archive folder that convert wrote")
     out = Path(out) if out is not None else catalog_dir(archive)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -55,6 +55,23 @@ def state_dir(archive: Path) -> Path:
     return Path(archive) / STATE_DIR
 
 
+def is_archive(folder: Path) -> bool:
+    """Whether ``folder`` is an archive: a folder with the state folder or at least one NWB file.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+
+    Returns
+    -------
+    bool
+    """
+    if not folder.is_dir():
+        return False
+    return state_dir(folder).is_dir() or next(folder.rglob("*.nwb"), None) is not None
+
+
 def _person(name: str) -> dict:
     return {"schemaKey": "Person", "name": name, "roleName": ["dcite:Author"], "includeInCitation": True}
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from nwb_ketamine.archive.consistency import consistency_findings, file_facts
 from nwb_ketamine.archive.findings import Finding, ValidationReport
+from nwb_ketamine.archive.layout import state_dir
 from nwb_ketamine.errors import NwbKetamineError
 
 _INSPECTOR_SEVERITY = {
@@ -84,6 +85,8 @@ def validate_archive(archive: Path, *, progress: bool = True, jobs: int | None =
     from tqdm.auto import tqdm
 
     paths = _nwb_files(archive)
+    if not paths and not state_dir(archive).is_dir():  # e.g. the study folder given by mistake
+        raise NwbKetamineError(f"{archive}: no NWB files in it; give the archive folder that convert wrote")
     report = ValidationReport(archive=str(archive), files=[_relative(p, archive) for p in paths])
     facts = {}
     jobs = min(jobs or os.cpu_count() or 1, len(paths))

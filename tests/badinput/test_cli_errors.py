@@ -45,9 +45,14 @@ def _with_file(name, *args):
     return prepare
 
 
+def _made(folder):
+    folder.mkdir()
+    return folder
+
+
 def _empty(ws):
-    """An empty archive folder (validated in a second, unlike a converted archive)."""
-    ws.archive().mkdir()
+    """An archive without NWB files, as convert leaves one whose sessions all failed (validated in a second)."""
+    (ws.archive() / ".nwb-ketamine").mkdir(parents=True)
     return ws.archive()
 
 
@@ -94,11 +99,9 @@ ERRORS = [
     ),
     ("validate-missing-archive", _argv("validate", "{root}/nowhere"), r"^error: .*/nowhere: not a folder"),
     ("validate-a-file", _with_file("afile", "validate", "{root}/afile"), r"^error: .*/afile: not a folder"),
-    (
-        "validate-json-into-missing-folder",
-        lambda ws: ["validate", _empty(ws), "--json", ws.root / "no" / "report.json"],
-        r"^error: .*/no/report\.json: No such file or directory",
-    ),
+    ("validate-a-study-folder", lambda ws: ["validate", ws.study_dir], r"^error: .*/study: no NWB files in it"),
+    ("catalog-a-study-folder", lambda ws: ["catalog", ws.study_dir], r"^error: .*/study: no NWB files in it"),
+    ("catalog-an-empty-folder", lambda ws: ["catalog", _made(ws.root / "empty")], r"^error: .*/empty: no NWB files"),
     ("catalog-missing-archive", _argv("catalog", "{root}/nowhere"), r"^error: .*/nowhere: not an archive folder"),
     ("catalog-a-file", _with_file("afile", "catalog", "{root}/afile"), r"^error: .*/afile: not an archive folder"),
     (
@@ -157,11 +160,18 @@ def _all_sources_missing(ws):
 
 
 #: A failed run into a new archive leaves at most its bookkeeping: no NWB file, no dandiset.yaml.
-NOTHING_CONVERTED = dict(may_write=("archive/.nwb-ketamine/*",), absent=("archive/sub-*", "archive/dandiset.yaml"))
+LOCK = "archive/.nwb-ketamine.lock"  # the archive's lock file stays (waiters must share its inode)
+NOTHING_CONVERTED = dict(may_write=("archive/.nwb-ketamine/*", LOCK), absent=("archive/sub-*", "archive/dandiset.yaml"))
 
 CASES = [
     *(Case(id, prepare, message, exit_code=2) for id, prepare, message in USAGE),
     *(Case(id, prepare, message) for id, prepare, message in ERRORS),
+    Case(
+        "validate-json-under-a-file",
+        lambda ws: _with_file("afile", "validate", str(_empty(ws)), "--json", "{root}/afile/report.json")(ws),
+        r"^error: .*/afile: is a file, not a folder",
+        may_write=(LOCK,),
+    ),
     Case("read-only-archive", _read_only_archive, r"^error: .*/archive: cannot write the archive there"),
     Case("no-dandiset-yaml-after-a-failed-run", _all_sources_missing, r"^FAILED .*does not exist", **NOTHING_CONVERTED),
 ]
