@@ -5,6 +5,19 @@ and offers three steps: ``create_nwbfile`` (metadata only), ``add_to_nwbfile`` (
 ``run_conversion`` (write). Writing is atomic (:func:`nwb_ketamine.atomic.atomic_path`): the file is
 written under a temporary name in the target folder and renamed only when complete, so an interrupted run
 never leaves a file that looks done; an existing file is replaced only when asked.
+
+Design decisions (reproducible outputs, issue 16): the same inputs and version give the same content.
+
+- The NWB ``identifier`` is :func:`nwb_ketamine.nwbfile.session_identifier` of the session and the options
+  in :data:`CONTENT_OPTIONS`; a file built here whose converter's ``create_nwbfile`` did not pass the options
+  gets it written before the file is closed. The objects' ``object_id`` are derived from it
+  (:func:`nwb_ketamine.nwbfile.set_object_ids`) instead of pynwb's random ones.
+- ``/specifications`` caches exactly the namespaces the file uses: pynwb would cache every namespace loaded in
+  the process (a Dask worker that converted an ABF cell before has ``ndx-dandi-icephys`` loaded, so an in
+  vivo file it wrote next carried it). The file is written with ``cache_spec=False`` and then
+  :func:`cache_used_namespaces` caches, in hdmf's own layout, the base namespaces (:data:`BASE_NAMESPACES`),
+  the namespaces named by a ``namespace`` attribute in the file, and every namespace these depend on.
+  Nothing is deleted afterwards, so no free space is left in the file.
 """
 
 from __future__ import annotations
@@ -13,10 +26,73 @@ import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+import h5py
+from hdmf.backends.hdf5.h5_utils import H5SpecWriter
+from hdmf.backends.hdf5.h5tools import SPEC_LOC_ATTR
+from hdmf.backends.utils import NamespaceToBuilderHelper
 from pynwb import NWBHDF5IO, NWBFile
 
 from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.metadata import Study
+
+#: The converter attributes that change a file's content, hence part of its identifier.
+CONTENT_OPTIONS = ("stub", "include_raw")
+#: Namespaces every NWB file caches (those pynwb itself loads), used or not.
+BASE_NAMESPACES = ("core", "hdmf-common", "hdmf-experimental")
+
+
+def _namespaces_in(f: h5py.File) -> set[str]:
+    """The values of every ``namespace`` attribute of the objects of an open file (its specifications aside).
+
+    Parameters
+    ----------
+    f
+        The file.
+
+    Returns
+    -------
+    set of str
+    """
+    objects = [f]
+    for key in f:
+        if key != "specifications":
+            objects.append(f[key])
+            if isinstance(f[key], h5py.Group):
+                f[key].visit(lambda name, group=f[key]: objects.append(group[name]))
+    values = [obj.attrs.get("namespace") for obj in objects]
+    return {v.decode() if isinstance(v, bytes) else str(v) for v in values if v is not None}
+
+
+def cache_used_namespaces(io: NWBHDF5IO) -> list[str]:
+    """Cache into ``/specifications`` of the open, written file only the namespaces it uses; return them.
+
+    Parameters
+    ----------
+    io
+        The open NWBHDF5IO, after ``io.write(nwbfile, cache_spec=False)``.
+
+    Returns
+    -------
+    list of str
+        The cached namespaces, sorted.
+    """
+    catalog = io.manager.namespace_catalog
+    wanted = set(BASE_NAMESPACES) | _namespaces_in(io._file)
+    todo = list(wanted)
+    while todo:
+        for entry in catalog.get_namespace(todo.pop()).schema:
+            dependency = entry.get("namespace")
+            if dependency is not None and dependency not in wanted:
+                wanted.add(dependency)
+                todo.append(dependency)
+    f = io._file
+    specs = f.require_group("specifications")
+    f.attrs[SPEC_LOC_ATTR] = specs.ref
+    for name in [n for n in catalog.namespaces if n in wanted]:  # hdmf's order: the order they were loaded
+        group = specs.create_group(f"{name}/{catalog.get_namespace(name).version}")
+        builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
+        builder.export("namespace", writer=H5SpecWriter(group))
+    return sorted(wanted)
 
 
 class SessionConverter(ABC):
@@ -52,7 +128,18 @@ class SessionConverter(ABC):
         """An NWBFile with the session's metadata and no data."""
         from nwb_ketamine.nwbfile import new_nwbfile
 
-        return new_nwbfile(self.study, self.session, session_description=self.session_description)
+        return new_nwbfile(
+            self.study, self.session, session_description=self.session_description, options=self.content_options()
+        )
+
+    def content_options(self) -> dict[str, object]:
+        """The options of :data:`CONTENT_OPTIONS` this converter has, by name (part of the identifier).
+
+        Returns
+        -------
+        dict
+        """
+        return {name: getattr(self, name) for name in CONTENT_OPTIONS if hasattr(self, name)}
 
     @abstractmethod
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
@@ -87,15 +174,23 @@ class SessionConverter(ABC):
         progress
             Called with the number of samples written, for long raw recordings.
         """
+        from nwb_ketamine.nwbfile import session_identifier, set_object_ids
+
         path = Path(path)
+        identifier = None
         if nwbfile is None:
             nwbfile = self.create_nwbfile()
             self.add_to_nwbfile(nwbfile)
+            identifier = session_identifier(self.study, self.session, self.content_options())
+            set_object_ids(nwbfile, identifier)
         with warnings.catch_warnings():
             # Temporary names deliberately do not end in .nwb, so no tool takes them for a finished file.
             warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
             with NWBHDF5IO(path, "w") as io:
-                io.write(nwbfile)
+                io.write(nwbfile, cache_spec=False)
+                if identifier is not None and nwbfile.identifier != identifier:
+                    io._file["identifier"][()] = identifier
+                cache_used_namespaces(io)
         self.after_write(path, progress=progress)
         return path
 

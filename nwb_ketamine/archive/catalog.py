@@ -11,10 +11,13 @@ Design decisions:
   files with ``dandi.files.find_dandi_files``, which skips every file and folder whose name starts with
   a dot, so the catalog is neither validated nor uploaded. For a remote archive the tables go to a local
   folder given as ``out``.
-- **Incremental**: ``state.json`` records each file's size and mtime (ETag / Last-Modified over HTTP)
-  and its NWB ``identifier`` (a uuid4 per written file, i.e. a content fingerprint that costs nothing
-  since the file is open anyway). A refresh rereads only files whose size or mtime changed or that are
-  new, keeps the rows of the others and drops the rows of deleted files.
+- **Incremental**: ``state.json`` records each file's size and mtime (ETag / Last-Modified over HTTP),
+  the fingerprint a refresh compares, and its NWB ``identifier``, for information only: the identifier is
+  deterministic (:func:`nwb_ketamine.nwbfile.session_identifier`, the same for a reconversion of the same
+  inputs) and hashes only the ends of large sources, so it is not a content fingerprint. A reconverted file
+  is renamed into place as a new file, so its mtime changes even when its size and identifier do not. A
+  refresh rereads only files whose size or mtime changed or that are new, keeps the rows of the others
+  and drops the rows of deleted files.
 - **Parallel**: the per-file reads are mapped over a dask.distributed client when one is given (the one
   ``convert`` uses); otherwise a LocalCluster (``jobs`` or 2 worker processes, one thread each) is started
   only for at least :data:`LOCAL_CLUSTER_MIN_FILES` files to read. A read takes ~25 ms (88 files of
