@@ -321,14 +321,18 @@ def test_user_errors_are_one_line_catalog_errors(tmp_path):
 
 
 def test_empty_archive_gives_empty_tables(tmp_path):
-    """An empty archive gives empty tables.
+    """An archive without NWB files (convert made it, every session failed) gives empty tables; a folder
+    that is no archive at all (no NWB files, no state folder) is refused.
 
     Parameters
     ----------
     tmp_path
         A fresh temporary folder.
     """
-    (tmp_path / "archive").mkdir()
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(CatalogError, match="folder: no NWB files in it"):
+        build_catalog(tmp_path / "folder", progress=False)
+    (tmp_path / "archive" / ".nwb-ketamine").mkdir(parents=True)
     result = build_catalog(tmp_path / "archive", progress=False)
     assert result.counts == {"sessions": 0, "cells": 0, "units": 0}
     assert list(load_catalog(tmp_path / "archive")["cells"].columns) == COLUMNS["cells"]
@@ -381,11 +385,15 @@ def test_local_cluster_above_the_threshold(archive_copy, monkeypatch):
             The LocalCluster's arguments.
         """
         started.append(kwargs)
-        return original(dashboard_address=None, **kwargs)
+        return original(**kwargs)
 
     monkeypatch.setattr(distributed, "LocalCluster", recording_cluster)
     result = build_catalog(archive_copy, jobs=1, progress=False)
-    assert started == [{"n_workers": 1, "threads_per_worker": 1, "processes": True}]
+    assert len(started) == 1
+    assert {k: started[0][k] for k in ("n_workers", "threads_per_worker", "processes")} == {
+        "n_workers": 1, "threads_per_worker": 1, "processes": True
+    }  # fmt: skip
+    assert started[0]["dashboard_address"] is None  # no dashboard wanted
     assert result.counts == {"sessions": 3, "cells": 2, "units": 26} and not result.failed
 
 
