@@ -273,7 +273,10 @@ def _no_sorting(study):
 
 #: A failed session of a new archive: only the archive's bookkeeping may be written; no NWB file, no
 #: dandiset.yaml (an archive that describes nothing).
-FAILED_SESSION = dict(may_write=("archive/.nwb-ketamine/*",), absent=("archive/sub-*", "archive/dandiset.yaml"))
+FAILED_SESSION = dict(
+    may_write=("archive/.nwb-ketamine/*", "archive/.nwb-ketamine.lock"),
+    absent=("archive/sub-*", "archive/dandiset.yaml"),
+)
 ICEPHYS = r"FAILED +sub-m001/sub-m001_ses-20240315_slice-s1_cell-c1_icephys\.nwb: .*2024_03_15_0001\.abf"
 
 CASES = [
