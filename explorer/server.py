@@ -9,17 +9,29 @@ Design decisions:
   and then warns: the app is read-only but shows whatever the archive holds.
 - The first NWB file opened imports pynwb and loads its namespaces (seconds): :func:`serve` imports pynwb
   in the background at start, not on the first click.
+- **A page keeps its session until it closes.** Bokeh builds a session when it serves the page and
+  discards any session without a connection after ``unused_session_lifetime`` (15 s by default). Under
+  load (20 pages at once on 2 cores) a page's websocket can come later than that: Bokeh had dropped the
+  session and built a new one for the websocket, without the page's resource settings, so the page asked
+  the public CDN for Panel's CSS and the server built the app twice. Here a session waits
+  :data:`SESSION_LIFETIME_MS` (60 s) for its page; once its page has connected and then goes, the
+  session is discarded at the next check (:data:`SESSION_CHECK_MS`), through Bokeh's ``ConnectionLost``
+  event and ``request_expiration``. :class:`SessionCount` keeps the live count, served as JSON at
+  ``/nwb-ketamine/sessions`` (the load benchmark polls it).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import json
 import threading
 import warnings
 from pathlib import Path
 
 import panel as pn
+from bokeh.events import ConnectionLost
+from tornado.web import RequestHandler
 
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.explorer.app import ExplorerApp
@@ -28,14 +40,61 @@ from nwb_ketamine.explorer.urlstate import apply_query
 
 log = logging.getLogger(__name__)
 
+SESSION_LIFETIME_MS = 60_000
+"""How long a session waits for its page to connect (a closed page's session goes at the next check)."""
+SESSION_CHECK_MS = 2_000
+"""How often the server looks for sessions to discard."""
+STATUS_PATH = "/nwb-ketamine/sessions"
 
-def create_app(store: ArchiveStore):
+
+class SessionCount:
+    """The number of live browser sessions, counted as they are created and destroyed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.live = 0
+
+    def opened(self) -> None:
+        """Count the current session, arrange for its end to be counted, and end it when its page goes."""
+        with self._lock:
+            self.live += 1
+        pn.state.on_session_destroyed(self._closed)
+        doc = pn.state.curdoc
+        if doc is not None:
+            doc.on_event(ConnectionLost, lambda event: _expire(doc))
+
+    def _closed(self, session_context) -> None:
+        with self._lock:
+            self.live -= 1
+
+
+def _expire(doc) -> None:
+    """Ask Bokeh to discard ``doc``'s session at its next check (its page has gone)."""
+    session = getattr(doc.session_context, "_session", None)  # bokeh's BokehSessionContext keeps it here
+    if session is not None:
+        session.request_expiration()
+
+
+class StatusHandler(RequestHandler):
+    """``GET /nwb-ketamine/sessions``: ``{"sessions": N}``, the live session count."""
+
+    def initialize(self, count: SessionCount) -> None:
+        self.count = count
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps({"sessions": self.count.live}))
+
+
+def create_app(store: ArchiveStore, sessions: SessionCount | None = None):
     """A new session's page (called by the server once per browser session).
 
     Parameters
     ----------
     store : ArchiveStore
         The archive, shared between sessions.
+    sessions : SessionCount, optional
+        Counts the session while it lives.
 
     Returns
     -------
@@ -45,6 +104,8 @@ def create_app(store: ArchiveStore):
     app = ExplorerApp(store)
     apply_query(app, pn.state.session_args or {})  # first render already shows the URL's view
     pn.state.onload(app.sync_url)  # the browser's location is known once the page has loaded
+    if sessions is not None:
+        sessions.opened()
     return app.template()
 
 
@@ -121,8 +182,12 @@ def serve(
         warnings.warn(message, stacklevel=2)
         print(f"WARNING: {message}")
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"] if is_loopback(address) else ["*"]
+    sessions = SessionCount()
     return pn.serve(
-        {"/": lambda: create_app(store)},
+        {"/": lambda: create_app(store, sessions)},
+        extra_patterns=[(STATUS_PATH, StatusHandler, {"count": sessions})],
+        check_unused_sessions_milliseconds=SESSION_CHECK_MS,
+        unused_session_lifetime_milliseconds=SESSION_LIFETIME_MS,
         port=port,
         address=address,
         show=show,
