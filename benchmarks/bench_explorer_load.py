@@ -20,7 +20,7 @@ What is measured, in the same run:
   and refused (the benchmark runs offline, as the machine may): the goal is 0.
 - **Server memory** (VmRSS of the server process): idle after one warm-up session closed, after the N
   sessions have drawn, and after they closed and the server discarded them (polled until the server's
-  session count is back to 0 or 60 s pass); the goal is within 20 % of the idle level.
+  session count is back to 0 or 60 s pass, then 5 s more); the goal is within 20 % of the idle level.
 
 The machine's load average is printed with each figure.
 """
@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' serve
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 
+SETTLE_S = 5.0
+
 
 def load() -> str:
     return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -53,6 +55,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (its own, not its children's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def open_sessions(port: int) -> int:
@@ -121,6 +129,7 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
             print(f"server idle after one warm-up session: {idle:.0f} MB ({load()})")
             single = []
             single_errors = single_foreign = 0
+            cpu_before = cpu_seconds(proc.pid)
             for _ in range(3):
                 context, seconds, errors, foreign = await one_session(browser, url, host, {})
                 single.append(seconds)
@@ -128,37 +137,48 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
                 single_foreign += len(foreign)
                 await context.close()
             base = statistics.median(single)
+            single_cpu = (cpu_seconds(proc.pid) - cpu_before) / len(single)
             print(f"single session, time to first canvas: median {base:.2f} s of {len(single)} ({load()}); "
-                  f"errors {single_errors}, requests to other hosts {single_foreign}")  # fmt: skip
+                  f"server CPU {single_cpu:.2f} s per session; errors {single_errors}, requests to other hosts "
+                  f"{single_foreign}")  # fmt: skip
             for round_ in range(1, rounds + 1):
                 await wait_discarded(port)
                 before = len(log.lines)
+                cpu_before = cpu_seconds(proc.pid)
                 started = time.perf_counter()
                 opened = await asyncio.gather(*(one_session(browser, url, host, {}) for _ in range(sessions)))
                 wall = time.perf_counter() - started
+                server_cpu = cpu_seconds(proc.pid) - cpu_before
                 times = sorted(seconds for _, seconds, _, _ in opened)
                 p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
                 n_errors = sum(len(errors) for _, _, errors, _ in opened)
                 n_foreign = sum(len(foreign) for _, _, _, foreign in opened)
                 busy = rss_mb(proc.pid)
                 live = open_sessions(port)
-                print(f"round {round_}: {sessions} concurrent sessions, all drawn in {wall:.1f} s ({load()})")
+                print(f"round {round_}: {sessions} concurrent sessions, all drawn in {wall:.1f} s, "
+                      f"server CPU {server_cpu:.1f} s = {server_cpu / sessions:.2f} s/session ({load()})")  # fmt: skip
                 print(f"  time to first canvas: median {statistics.median(times):.2f} s, p95 {p95:.2f} s, "
                       f"p95 / single median {p95 / base:.2f}")  # fmt: skip
                 print(f"  console and page errors: {n_errors}; requests to other hosts: {n_foreign}")
                 for _, _, errors, foreign in opened:
                     for line in (foreign + errors)[:3]:
                         print(f"    {line[:160]}")
+                open_errors = log.errors(before)
+                closing = len(log.lines)
                 for context, *_ in opened:
                     await context.close()
                 seconds = await wait_discarded(port)
+                await asyncio.sleep(SETTLE_S)  # the server releases memory a second after a batch of discards
                 after = rss_mb(proc.pid)
-                server_errors = log.errors(before)
+                close_errors = log.errors(closing)
                 print(f"  server: {live} live sessions while open, {busy:.0f} MB; closed and discarded in "
-                      f"{seconds:.1f} s: {after:.0f} MB = {after / idle:.2f} × idle; error lines: {len(server_errors)}")  # fmt: skip
-                if server_errors:
-                    first = log.lines.index(server_errors[0], before)
-                    print("\n".join(f"    {line[:160]}" for line in log.lines[first : first + 25]))
+                      f"{seconds:.1f} s: {after:.0f} MB = {after / idle:.2f} × idle; "
+                      f"server error lines while the pages were open: {len(open_errors)}, "
+                      f"as they closed: {len(close_errors)}")  # fmt: skip
+                for errors, since in ((open_errors, before), (close_errors, closing)):
+                    if errors:  # the first one with its traceback
+                        first = log.lines.index(errors[0], since)
+                        print("\n".join(f"    {line[:160]}" for line in log.lines[first : first + 12]))
             await browser.close()
     finally:
         proc.terminate()

@@ -85,8 +85,8 @@ class ExplorerApp(pn.viewable.Viewer):
         super().__init__(**params)
         self.store = store
         self.compare = CompareView(store)
-        self.paired = PairedView(store)
-        self._timecourse: TimeCourseView | None = None  # built when first opened (or named by the URL)
+        self._paired: PairedView | None = None  # built when first opened (or named by the URL)
+        self._timecourse: TimeCourseView | None = None  # the same
         self.overview: OverviewView | None = None
         self.detail = DetailState()
         #: detail view → the key (unit, file) its DetailState values were made for (None: any)
@@ -107,6 +107,15 @@ class ExplorerApp(pn.viewable.Viewer):
         self._url_notice = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
         self.current = None
         self._render()
+
+    @property
+    def paired(self) -> PairedView:
+        """The paired view, built on first use (each session's page costs the server less)."""
+        if self._paired is None:
+            self._paired = PairedView(self.store)
+            if self._loaded and pn.state.location is not None:
+                pn.state.location.sync(self._paired, PAIRED_URL_PARAMS)
+        return self._paired
 
     @property
     def timecourse(self) -> TimeCourseView:
@@ -174,7 +183,7 @@ class ExplorerApp(pn.viewable.Viewer):
         self.current = body
         self._main.objects = [self._url_notice, body]
         self._main.loading = False
-        controls = {"compare": self.compare, "paired": self.paired, "timecourse": self._timecourse}.get(self.view)
+        controls = {"compare": self.compare, "paired": self._paired, "timecourse": self._timecourse}.get(self.view)
         self._sidebar_extra.objects = [controls.controls()] if controls is not None else []
 
     def _build(self, view: str):
@@ -256,9 +265,9 @@ class ExplorerApp(pn.viewable.Viewer):
             return
         location.sync(self, {name: name for name in ("view", "cell", "unit", "file")})
         location.sync(self.compare, {name: name for name in COMPARE_URL_PARAMS})
-        location.sync(self.paired, PAIRED_URL_PARAMS)
-        if self._timecourse is not None:  # else synced when first built
-            location.sync(self._timecourse, TIMECOURSE_URL_PARAMS)
+        for view, names in ((self._paired, PAIRED_URL_PARAMS), (self._timecourse, TIMECOURSE_URL_PARAMS)):
+            if view is not None:  # else synced when first built
+                location.sync(view, names)
         location.sync(self.detail, {name: name for names in DETAIL_URL_PARAMS.values() for name in names})
         self._loaded = True
 

@@ -14,23 +14,30 @@ Design decisions:
   load (20 pages at once on 2 cores) a page's websocket can come later than that: Bokeh had dropped the
   session and built a new one for the websocket, without the page's resource settings, so the page asked
   the public CDN for Panel's CSS and the server built the app twice. Here a session waits
-  :data:`SESSION_LIFETIME_MS` (60 s) for its page; once its page has connected and then goes, the
+  :data:`SESSION_LIFETIME_MS` (5 min) for its page; once its page has connected and then goes, the
   session is discarded at the next check (:data:`SESSION_CHECK_MS`), through Bokeh's ``ConnectionLost``
-  event and ``request_expiration``. :class:`SessionCount` keeps the live count, served as JSON at
+  event and ``request_expiration``. Each document is also told from the start to take Panel's files from
+  this server (``dist_url``, which Panel otherwise sets only when it serves the page), so even a session
+  built for a late websocket asks no CDN. :class:`SessionCount` keeps the live count, served as JSON at
   ``/nwb-ketamine/sessions`` (the load benchmark polls it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import ipaddress
-import logging
 import json
+import logging
 import threading
 import warnings
 from pathlib import Path
 
 import panel as pn
 from bokeh.events import ConnectionLost
+from panel.io.resources import LOCAL_DIST
+from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
 from nwb_ketamine.errors import NwbKetamineError
@@ -40,11 +47,13 @@ from nwb_ketamine.explorer.urlstate import apply_query
 
 log = logging.getLogger(__name__)
 
-SESSION_LIFETIME_MS = 60_000
+SESSION_LIFETIME_MS = 300_000
 """How long a session waits for its page to connect (a closed page's session goes at the next check)."""
 SESSION_CHECK_MS = 2_000
 """How often the server looks for sessions to discard."""
 STATUS_PATH = "/nwb-ketamine/sessions"
+TRIM_DELAY_S = 1.0
+"""After a session is discarded, how long to wait for the rest of its batch before releasing memory."""
 
 
 class SessionCount:
@@ -53,6 +62,7 @@ class SessionCount:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.live = 0
+        self._trim_pending = False
 
     def opened(self) -> None:
         """Count the current session, arrange for its end to be counted, and end it when its page goes."""
@@ -66,6 +76,27 @@ class SessionCount:
     def _closed(self, session_context) -> None:
         with self._lock:
             self.live -= 1
+            if self._trim_pending:
+                return
+            self._trim_pending = True
+        # Sessions are discarded in batches, one per check: give the memory back once per batch.
+        IOLoop.current().call_later(TRIM_DELAY_S, self._trim)
+
+    def _trim(self) -> None:
+        with self._lock:
+            self._trim_pending = False
+        release_memory()
+
+
+def release_memory() -> None:
+    """Collect garbage and hand the freed heap back to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    A closed session's objects are freed by Python, but the process keeps the pages they lived on: without
+    this the server's resident memory stays at its peak after a burst of sessions.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _expire(doc) -> None:
@@ -79,9 +110,17 @@ class StatusHandler(RequestHandler):
     """``GET /nwb-ketamine/sessions``: ``{"sessions": N}``, the live session count."""
 
     def initialize(self, count: SessionCount) -> None:
+        """Tornado's per-request set-up: the count to report.
+
+        Parameters
+        ----------
+        count : SessionCount
+            The server's session count.
+        """
         self.count = count
 
     def get(self) -> None:
+        """Write the count."""
         self.set_header("Content-Type", "application/json")
         self.write(json.dumps({"sessions": self.count.live}))
 
@@ -101,6 +140,11 @@ def create_app(store: ArchiveStore, sessions: SessionCount | None = None):
     panel.template.BootstrapTemplate
     """
     pn.extension("tabulator", notifications=False)
+    doc = pn.state.curdoc
+    if doc is not None:  # Panel's own template variable: where the page's stylesheets come from
+        doc.template_variables.setdefault(
+            "dist_url", f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+        )
     app = ExplorerApp(store)
     apply_query(app, pn.state.session_args or {})  # first render already shows the URL's view
     pn.state.onload(app.sync_url)  # the browser's location is known once the page has loaded

@@ -184,7 +184,7 @@ def apply_query(app: ExplorerApp, args: dict) -> list[str]:
     compare = _query_values(app.compare, COMPARE_URL_PARAMS, args, ignored)
     for view, mapping in (("paired", PAIRED_URL_PARAMS), ("timecourse", TIMECOURSE_URL_PARAMS)):
         renamed = {name: args[url] for name, url in mapping.items() if url in args}
-        if renamed:  # app.timecourse is built on first access: only when the URL names its parameters
+        if renamed:  # app.paired and app.timecourse are built on first access: only when the URL names them
             obj = getattr(app, view)
             _update_each(obj, _query_values(obj, list(mapping), renamed, ignored), ignored, mapping)
     detail = _query_values(app.detail, [n for names in DETAIL_URL_PARAMS.values() for n in names], args, ignored)

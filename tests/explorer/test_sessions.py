@@ -1,0 +1,68 @@
+"""Sessions of a served explorer, through Bokeh's own client (a websocket, no browser).
+
+A session built for a websocket alone is what a page got when its websocket came after Bokeh had dropped
+the session made for the page (20 pages at once on 2 cores): that session asked the public CDN for
+Panel's stylesheets. Every session now takes them from the server; the server counts its live sessions
+and drops a session once its page has gone.
+"""
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from tests.browser.conftest import free_port, start_server
+
+pytestmark = pytest.mark.slow
+
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def live_sessions(url: str) -> int:
+    with OPENER.open(f"{url}/nwb-ketamine/sessions", timeout=30) as response:
+        return json.load(response)["sessions"]
+
+
+def wait_for(condition, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture(scope="module")
+def served(tiny_archive):
+    port = free_port()
+    proc = start_server(tiny_archive, port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_a_websocket_only_session_takes_panels_stylesheets_from_the_server(served):
+    import panel.models.tabulator  # noqa: F401  (the client must know Panel's models to read the document)
+    from bokeh.client import pull_session
+    from bokeh.models import ImportedStyleSheet
+
+    session = pull_session(url=f"{served}/")
+    try:
+        urls = sorted({str(m.url) for m in session.document.models if isinstance(m, ImportedStyleSheet)})
+    finally:
+        session.close()
+    assert urls, "the explorer's page has no imported stylesheets: the test no longer looks at anything"
+    assert all(url.startswith("/static/") for url in urls), [u for u in urls if not u.startswith("/static/")]
+
+
+def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
+    import panel.models.tabulator  # noqa: F401
+    from bokeh.client import pull_session
+
+    assert wait_for(lambda: live_sessions(served) == 0)
+    session = pull_session(url=f"{served}/")
+    assert live_sessions(served) == 1
+    session.close()
+    # Bokeh's default would keep it 15 s and look every 17 s; ours goes at the next check (2 s)
+    assert wait_for(lambda: live_sessions(served) == 0, timeout=10)
