@@ -86,8 +86,10 @@ class ServerLog:
         return [line for line in self.lines[since:] if "ERROR" in line or "Traceback" in line]
 
 
-async def one_session(browser, url: str, host: str, results: dict) -> tuple:
-    """Open ``url`` in a new context; the context (still open), seconds to first canvas, errors, foreign URLs."""
+async def one_session(browser, url: str, host: str) -> tuple:
+    """Open ``url`` in a new context: the context (still open), seconds to first canvas, errors, foreign URLs
+    and ``{"browser_cpu": s}``, the page's main-thread task time (Chrome's ``TaskDuration``)."""
+    results: dict = {}
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     errors: list[str] = []
@@ -104,11 +106,15 @@ async def one_session(browser, url: str, host: str, results: dict) -> tuple:
             await route.abort()
 
     await page.route("**/*", refuse_foreign)
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Performance.enable")
     start = time.perf_counter()
     await page.goto(url, timeout=300_000)
     await page.wait_for_selector("canvas", timeout=300_000)
     seconds = time.perf_counter() - start
-    return context, seconds, errors, foreign
+    metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    results["browser_cpu"] = metrics.get("TaskDuration", float("nan"))
+    return context, seconds, errors, foreign, results
 
 
 async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
@@ -122,7 +128,7 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            context, warm, *_ = await one_session(browser, url, host, {})
+            context, *_ = await one_session(browser, url, host)
             await context.close()
             await wait_discarded(port)
             idle = rss_mb(proc.pid)
@@ -130,37 +136,41 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
             single = []
             single_errors = single_foreign = 0
             cpu_before = cpu_seconds(proc.pid)
+            browser_cpu = []
             for _ in range(3):
-                context, seconds, errors, foreign = await one_session(browser, url, host, {})
+                context, seconds, errors, foreign, results = await one_session(browser, url, host)
                 single.append(seconds)
+                browser_cpu.append(results["browser_cpu"])
                 single_errors += len(errors)
                 single_foreign += len(foreign)
                 await context.close()
             base = statistics.median(single)
             single_cpu = (cpu_seconds(proc.pid) - cpu_before) / len(single)
             print(f"single session, time to first canvas: median {base:.2f} s of {len(single)} ({load()}); "
-                  f"server CPU {single_cpu:.2f} s per session; errors {single_errors}, requests to other hosts "
-                  f"{single_foreign}")  # fmt: skip
+                  f"server CPU {single_cpu:.2f} s and page main thread {statistics.median(browser_cpu):.2f} s "
+                  f"per session; errors {single_errors}, requests to other hosts {single_foreign}")  # fmt: skip
             for round_ in range(1, rounds + 1):
                 await wait_discarded(port)
                 before = len(log.lines)
                 cpu_before = cpu_seconds(proc.pid)
                 started = time.perf_counter()
-                opened = await asyncio.gather(*(one_session(browser, url, host, {}) for _ in range(sessions)))
+                opened = await asyncio.gather(*(one_session(browser, url, host) for _ in range(sessions)))
                 wall = time.perf_counter() - started
                 server_cpu = cpu_seconds(proc.pid) - cpu_before
-                times = sorted(seconds for _, seconds, _, _ in opened)
+                times = sorted(seconds for _, seconds, *_ in opened)
+                page_cpu = statistics.median(results["browser_cpu"] for *_, results in opened)
                 p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-                n_errors = sum(len(errors) for _, _, errors, _ in opened)
-                n_foreign = sum(len(foreign) for _, _, _, foreign in opened)
+                n_errors = sum(len(errors) for _, _, errors, *_ in opened)
+                n_foreign = sum(len(foreign) for _, _, _, foreign, _ in opened)
                 busy = rss_mb(proc.pid)
                 live = open_sessions(port)
                 print(f"round {round_}: {sessions} concurrent sessions, all drawn in {wall:.1f} s, "
-                      f"server CPU {server_cpu:.1f} s = {server_cpu / sessions:.2f} s/session ({load()})")  # fmt: skip
+                      f"server CPU {server_cpu:.1f} s = {server_cpu / sessions:.2f} s/session, page main thread "
+                      f"{page_cpu:.2f} s/session ({load()})")  # fmt: skip
                 print(f"  time to first canvas: median {statistics.median(times):.2f} s, p95 {p95:.2f} s, "
                       f"p95 / single median {p95 / base:.2f}")  # fmt: skip
                 print(f"  console and page errors: {n_errors}; requests to other hosts: {n_foreign}")
-                for _, _, errors, foreign in opened:
+                for _, _, errors, foreign, _ in opened:
                     for line in (foreign + errors)[:3]:
                         print(f"    {line[:160]}")
                 open_errors = log.errors(before)

@@ -65,4 +65,4 @@ def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
     assert live_sessions(served) == 1
     session.close()
     # Bokeh's default would keep it 15 s and look every 17 s; ours goes at the next check (2 s)
-    assert wait_for(lambda: live_sessions(served) == 0, timeout=10)
+    assert wait_for(lambda: live_sessions(served) == 0, timeout=12)
