@@ -93,7 +93,10 @@ class DrugEntry(BaseModel):
         min_length=1, description="Name of the agent, e.g. ketamine, MK-801, saline, NBQX.", examples=["ketamine"]
     )
     agent_identifier: str | None = Field(
-        None, pattern=r"^[A-Za-z]+:\S+$", description="Ontology term of the agent.", examples=["CHEBI:6121"]
+        None,
+        pattern=r"^(CHEBI:[0-9]+|(?!CHEBI:)[A-Za-z]+:\S+)$",
+        description="Ontology term of the agent, PREFIX:ID (a ChEBI term's ID is a number: CHEBI:6121).",
+        examples=["CHEBI:6121"],
     )
     dose: str | None = quantity("Dose", "dose", vocab.DOSE_UNITS, "10 mg/kg")
     concentration: str | None = quantity(

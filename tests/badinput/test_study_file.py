@@ -99,6 +99,8 @@ FIELDS = [
     ),
     ("analysis-parameter-text", "analysis.epsc.stimulus_time_s", "soon", "is a str, expected number"),
     ("dose-not-a-number", "drugs[0].dose", "ten mg/kg", "is not valid"),
+    ("chebi-id-not-a-number", "drugs[0].agent_identifier", "CHEBI:banana", "is not valid: Ontology term"),
+    ("agent-identifier-without-prefix", "drugs[0].agent_identifier", "6121", "is not valid: Ontology term"),
     # unknown fields and values
     ("unknown-top-level-field", "extra_top", 1, "unknown field"),
     ("unknown-abf-field", f"{S0}.files[0].extra", 1, "unknown field"),
