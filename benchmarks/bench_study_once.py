@@ -5,7 +5,8 @@ Usage: ``python benchmarks/bench_study_once.py STUDY.yaml [--sessions N] [--jobs
 Each round starts a fresh local cluster of J worker processes (so a worker's first parse counts, as it does
 in a real run), then converts the first N sessions of the study into a fresh archive with
 :func:`nwb_ketamine.archive.batch.convert_session`: A hands each task the study file's path (every task
-loads and validates it again), B scatters the study parsed once by the driver (what ``convert_study`` does).
+loads and validates it again), B parses it once in the driver and hands each task
+that study cut down to its session (what ``convert_study`` does).
 Rounds alternate A/B (ABBA...); each prints its wall time (cluster start excluded) with the load average,
 then the medians and the B/A ratio. Both flows must record the same metadata digests (checked).
 """
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nwb_ketamine.archive.batch import NO_DASHBOARD, convert_session
+from nwb_ketamine.archive.batch import NO_DASHBOARD, convert_session, study_for_session
 from nwb_ketamine.metadata import load_study
 
 
@@ -36,12 +37,20 @@ def _round(study, keys, mode, jobs, stub):
         client.wait_for_workers(jobs)
         threads = max(1, (os.cpu_count() or 1) // jobs)
         t0 = time.perf_counter()
-        if mode == "A":
-            ref = str(study.path)
-        else:
-            (ref,) = client.scatter([load_study(study.path, check_files=False)], broadcast=True, hash=False)
+        ref = str(study.path) if mode == "A" else None
+        parsed = load_study(study.path, check_files=False) if mode == "B" else study  # the driver's one parse
+        by_key = {s.key: s for s in parsed.sessions}
         futures = [
-            client.submit(convert_session, ref, k, str(archive), stub=stub, threads=threads, pure=False) for k in keys
+            client.submit(
+                convert_session,
+                ref or study_for_session(parsed, by_key[k]),
+                k,
+                str(archive),
+                stub=stub,
+                threads=threads,
+                pure=False,
+            )
+            for k in keys
         ]
         results = client.gather(futures)
         seconds = time.perf_counter() - t0
