@@ -27,7 +27,9 @@ Design decisions:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ SPIKE_TOLERANCE_SAMPLES = 1
 #: Bytes per sample in Open Ephys binary ``continuous.dat`` files (int16).
 _SAMPLE_BYTES = 2
 #: Sample numbers are checked in blocks of this many, to bound memory on long recordings.
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 
 
 # -- Open Ephys binary -------------------------------------------------------------------------------
@@ -107,10 +109,24 @@ def _check_stream(oebin: Path, i: int, stream: dict) -> None:
         _check_increasing(clocks[0])
 
 
+def _release(values: np.ndarray) -> None:
+    """Unmap the pages of a read-only ``np.load(mmap_mode="r")`` array that were read (they stay in the page cache).
+
+    Without it every page read stays in the process's resident memory until the array is dropped: the whole
+    ``sample_numbers.npy`` (8 bytes a sample, 144 MB for 10 minutes of 16 channels at 30 kHz) at the peak of
+    the conversion that follows the check.
+    """
+    mapped = getattr(values, "_mmap", None)
+    if isinstance(mapped, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(OSError, ValueError):  # closed, or not a mapping madvise accepts: leave it
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+
 def _check_increasing(path: Path) -> None:
     values = np.load(path, mmap_mode="r")
     for start in range(0, len(values), _BLOCK):
-        block = np.asarray(values[start : start + _BLOCK + 1])
+        block = np.array(values[start : start + _BLOCK + 1])
+        _release(values)
         steps = np.diff(block)
         bad = np.flatnonzero(steps <= 0)
         if bad.size:

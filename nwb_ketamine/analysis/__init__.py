@@ -14,10 +14,26 @@ NWB; :mod:`~nwb_ketamine.analysis.quality` and :mod:`~nwb_ketamine.analysis.wave
 models, corrections) compare groups.
 """
 
-from .cell_summary import concatenate_measures, quality_control, summarize_cell
-from .decay import fit_exponential_decay
-from .epsc import classify_sweeps, measure_sweeps
-from .epsc_parameters import EpscParameters
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cell_summary import concatenate_measures, quality_control, summarize_cell
+    from .decay import fit_exponential_decay
+    from .epsc import classify_sweeps, measure_sweeps
+    from .epsc_parameters import EpscParameters
+
+#: The package's public names and the submodule each comes from. They are imported on first use (PEP 562):
+#: a worker converting an in vivo session needs :mod:`.bursts`, not the EPSC fits and their scipy.
+_LAZY = {
+    "EpscParameters": "epsc_parameters",
+    "classify_sweeps": "epsc",
+    "concatenate_measures": "cell_summary",
+    "fit_exponential_decay": "decay",
+    "measure_sweeps": "epsc",
+    "quality_control": "cell_summary",
+    "summarize_cell": "cell_summary",
+}
 
 __all__ = [
     "EpscParameters",
@@ -28,3 +44,28 @@ __all__ = [
     "quality_control",
     "summarize_cell",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name's submodule on first use.
+
+    Parameters
+    ----------
+    name
+        The attribute asked for.
+
+    Returns
+    -------
+    object
+        The public function or class.
+    """
+    if name in _LAZY:
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy public ones included."""
+    return sorted(set(globals()) | set(_LAZY))

@@ -46,10 +46,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy.special import fdtrc
 
 if TYPE_CHECKING:
     from nwb_ketamine.analysis.epsc_parameters import EpscParameters
+
+
+def _f_sf(f: np.ndarray, dfn, dfd) -> np.ndarray:
+    """``scipy.stats.f.sf(f, dfn, dfd)`` from ``scipy.special`` (importing ``scipy.stats`` costs a converter ~1 s).
+
+    As ``stats.f.sf``: 1 for ``f <= 0``, NaN for NaN, 0 for infinity.
+    """
+    f = np.asarray(f, dtype=float)
+    with np.errstate(invalid="ignore"):
+        sf = fdtrc(dfn, dfd, np.where(f > 0, f, 0.0))
+    return np.where(np.isnan(f), np.nan, np.where(f > 0, sf, 1.0))
 
 
 def fit_exponential_decay(t_s, y, weights=None, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -311,7 +322,7 @@ def _two_components(t, taken, mask, amp, tau, length, fs, p: EpscParameters) -> 
         coef = np.linalg.solve(gram + 1e-12 * np.eye(3), proj[..., None])[..., 0]
         explained = (coef * proj).sum(1)
         f_screen = explained / ((rss1 - explained) / (length - 3))
-        p_screen = np.where(finite, stats.f.sf(f_screen, 1, np.maximum(length - 3, 1)), np.nan)
+        p_screen = np.where(finite, _f_sf(f_screen, 1, np.maximum(length - 3, 1)), np.nan)
     screened = np.flatnonzero(finite & np.isfinite(tau) & (p_screen < p.decay_biexp_screen_alpha))
     keys = ("amplitude_fast", "tau_fast_s", "amplitude_slow", "tau_slow_s", "rss")
     two = {key: np.full(n_rows, np.nan) for key in keys}
@@ -329,7 +340,7 @@ def _two_components(t, taken, mask, amp, tau, length, fs, p: EpscParameters) -> 
     with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
         dof = length - 4
         f = (rss1 * amp**2 - two["rss"]) / 2 / (two["rss"] / dof)
-        p_value = np.where(dof > 0, stats.f.sf(f, 2, np.maximum(dof, 1)), np.nan)
+        p_value = np.where(dof > 0, _f_sf(f, 2, np.maximum(dof, 1)), np.nan)
         two["keep"] = (
             two["converged"]
             & (two["amplitude_fast"] > 0)

@@ -20,7 +20,12 @@ module         job
 ``study``      the typed study the converters use
 ``validate``   :func:`load_study`: the passes in order
 =============  ====================================================================
+
+The validating loader (pydantic models, JSON Schema) is imported on first use of ``load_study`` or
+``validate_study`` (PEP 562): a conversion worker receives a parsed :class:`Study` and needs only its types.
 """
+
+from typing import TYPE_CHECKING
 
 from nwb_ketamine.metadata.loader import locate, read_study_file
 from nwb_ketamine.metadata.study import (
@@ -37,8 +42,10 @@ from nwb_ketamine.metadata.study import (
     Tetrode,
     time_since_injection,
 )
-from nwb_ketamine.metadata.validate import load_study, validate_study
 from nwb_ketamine.metadata.values import ABF_COMMAND_UNITS, ABF_CURRENT_UNITS, ABF_VOLTAGE_UNITS, Quantity
+
+if TYPE_CHECKING:
+    from nwb_ketamine.metadata.validate import load_study, validate_study
 
 __all__ = [
     "ABF_COMMAND_UNITS",
@@ -62,3 +69,25 @@ __all__ = [
     "time_since_injection",
     "validate_study",
 ]
+
+
+def __getattr__(name: str):
+    """Import the validating loader on first use of ``load_study`` or ``validate_study``.
+
+    Parameters
+    ----------
+    name
+        The attribute asked for.
+
+    Returns
+    -------
+    object
+        The function.
+    """
+    if name in ("load_study", "validate_study"):
+        from nwb_ketamine.metadata import validate
+
+        value = getattr(validate, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
