@@ -10,7 +10,8 @@ list of jobs converted one after the other in this one process::
 configuration as NeuroConv chooses it, ``matched`` sets gzip level 4 with shuffle and ~10 MB chunks of all
 channels, as our writer does), ``axon`` (``AxonIntracellularInterface``, one file, ``mode`` and optional
 ``channel`` and ``stimulus``, false for no reconstructed command) or ``abf`` (the legacy ``AbfInterface``,
-``files``). With ``warmup`` the first job is converted once untimed (imports, caches) before the timed pass. For each job it prints one
+``files``). With ``warmup`` the first job is converted once untimed (imports, caches) before the timed pass. For
+each job it prints one
 JSON line on stdout: ``{"out", "seconds", "cpu_seconds", "bytes"}`` (seconds of the conversion alone,
 imports excluded); the time to import NeuroConv, pynwb and the interfaces used is printed first as
 ``{"import_seconds"}``.
