@@ -10,11 +10,10 @@ list of jobs converted one after the other in this one process::
 configuration as NeuroConv chooses it, ``matched`` sets gzip level 4 with shuffle and ~10 MB chunks of all
 channels, as our writer does), ``axon`` (``AxonIntracellularInterface``, one file, ``mode`` and optional
 ``channel`` and ``stimulus``, false for no reconstructed command) or ``abf`` (the legacy ``AbfInterface``,
-``files``). With ``warmup`` the first job is converted once untimed (imports, caches) before the timed pass. For
-each job it prints one
-JSON line on stdout: ``{"out", "seconds", "cpu_seconds", "bytes"}`` (seconds of the conversion alone,
-imports excluded); the time to import NeuroConv, pynwb and the interfaces used is printed first as
-``{"import_seconds"}``.
+``files`` and ``mode``). With ``warmup`` the first job is converted once untimed (imports, caches) before
+the timed pass. For each job it prints one JSON line on stdout: ``{"out", "seconds", "cpu_seconds",
+"bytes"}`` (seconds of the conversion alone, imports excluded); the time to import NeuroConv, pynwb and the
+interfaces used is printed first as ``{"import_seconds"}``.
 """
 
 import json
@@ -84,7 +83,14 @@ def convert(job: dict) -> None:
         from neuroconv.datainterfaces import AbfInterface
 
         files = job["files"]
-        sessions = [{"abf_file_name": Path(f).name, "stimulus_type": job.get("protocol", "")} for f in files]
+        sessions = [
+            {
+                "abf_file_name": Path(f).name,
+                "stimulus_type": job.get("protocol", ""),
+                "icephys_experiment_type": job["mode"],
+            }
+            for f in files
+        ]
         interface = AbfInterface(file_paths=files, icephys_metadata={"recording_sessions": sessions})
         metadata = interface.get_metadata()
         _start(metadata, job)
