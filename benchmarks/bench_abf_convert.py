@@ -124,7 +124,8 @@ def main():
                 for i, (p, m) in enumerate(files)
             ]
             legacy = [
-                {"kind": "abf", "files": [str(p)], "out": str(tmp / f"abf-{i}.nwb")} for i, (p, _) in enumerate(files)
+                {"kind": "abf", "files": [str(p)], "mode": m, "out": str(tmp / f"abf-{i}.nwb")}
+                for i, (p, m) in enumerate(files)
             ]
             runners["NeuroConv AxonIntracellularInterface"] = (python, RUNNER, {"warmup": True, "jobs": axon})
             runners["NeuroConv AbfInterface"] = (python, RUNNER, {"warmup": True, "jobs": legacy})

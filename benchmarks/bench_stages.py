@@ -4,7 +4,8 @@ One simulated study with one in vivo tetrode session (Open Ephys binary, 16 chan
 ``--minutes`` long, with its phy sorting) and one slice cell (ABF files, ``--sweeps`` sweeps each) is
 written; then each session is converted the way the batch converter does it on a worker
 (``nwb_ketamine.archive.batch.convert_session``: hashing the sources, writing, pynwb validation, describing
-the output), each in a fresh subprocess (so imports are paid as on a cold worker), the two kinds in
+the output), each in a fresh subprocess (so imports are paid as on a cold worker); "raw input" is every file of the
+recording folder (samples, sample numbers, timestamps) and the ABF files, the two kinds in
 alternating order over ``--rounds`` rounds.
 
 Instrumentation: timers, not a sampling profiler. Before anything of nwb-ketamine is imported, the child
@@ -12,8 +13,8 @@ wraps ``builtins.__import__`` and ``importlib.import_module``, then (after impor
 functions that make up each stage, by rebinding them in every module that holds them (no code of the
 package is changed):
 
-- ``imports``: every import statement that may load a module (a plain ``import x`` of a module already
-  loaded is not timed: it costs less than the timer), from the first import of the package on;
+- ``imports``: every import statement that loads a module (one whose module and names are already loaded
+  is only counted: it costs less than the timer), from the first import of the package on;
 - ``read``: ``open_raw``, ``read_sorting``, ``read_abf`` and the block reads of the raw writer;
 - ``shuffle``: ``gzipcodec.shuffle``; ``compress``: ``Codec.compress`` (ISA-L, libdeflate or zlib);
 - ``write raw chunks``: the writer's ``write_direct_chunk`` calls and ``write_single_chunk`` (ABF sweeps);
@@ -90,9 +91,14 @@ def child(study_path: str, key: str, archive: str) -> None:
 
     plain_import, timed_import = builtins.__import__, timed("imports", builtins.__import__)
 
+    counts: dict[str, int] = {}
+
     def importing(name, globals=None, locals=None, fromlist=(), level=0):
-        # An absolute import of a module already loaded runs untimed: the timer's own cost would dominate.
-        if level == 0 and name in sys.modules and not fromlist:
+        # An import that loads nothing (its module and names already there) runs untimed, only counted:
+        # the timer's own cost would dominate it.
+        module = sys.modules.get(name) if level == 0 else None
+        if module is not None and all(hasattr(module, attr) for attr in fromlist or ()):
+            counts[name] = counts.get(name, 0) + 1
             return plain_import(name, globals, locals, fromlist, level)
         return timed_import(name, globals, locals, fromlist, level)
 
@@ -170,7 +176,13 @@ def child(study_path: str, key: str, archive: str) -> None:
     result = convert_session(study_path, key, archive)
     wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
     stages = {f"{stage}|{int(main)}": value for (stage, main), value in totals.items()}
-    print(json.dumps({"status": result.status, "message": result.message, "wall": wall, "cpu": cpu, "stages": stages}))
+    frequent = sorted(counts.items(), key=lambda item: -item[1])[:5]
+    print(
+        json.dumps(
+            {"status": result.status, "message": result.message, "wall": wall, "cpu": cpu, "stages": stages}
+            | {"untimed_imports": sum(counts.values()), "frequent_imports": frequent}
+        )
+    )
 
 
 def simulate(out: Path, minutes: float, sweeps: int, seed: int = 0) -> Path:
@@ -233,6 +245,10 @@ def main():
                 print(
                     f"  round {r + 1} {kind:9s} {process_wall:6.1f} s process, {result['wall']:6.1f} s wall and "
                     f"{result['cpu']:6.1f} s CPU after interpreter start   load {os.getloadavg()[0]:.2f}"
+                )
+                print(
+                    f"    {result['untimed_imports']} import statements that loaded nothing, most frequent: "
+                    + ", ".join(f"{name} x{n}" for name, n in result["frequent_imports"])
                 )
 
     for kind, results in runs.items():
