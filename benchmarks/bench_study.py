@@ -1,6 +1,6 @@
 """The whole study end to end: ``nwb-ketamine convert`` of a simulated study with 1 and with 2 workers.
 
-For each ``--size`` (``small``: 2 x 2 x 2 groups, 40 cells and 8 tetrode sessions of 150 s; ``paper``: 168
+For each ``--size`` (``small``: 80 cells and 8 tetrode sessions of 150 s, 1.8 GB of raw files; ``paper``: 168
 cells and 20 tetrode sessions of 360 s; see ``nwb_ketamine.simulate.parameters.SIZES``) the study is
 simulated once, its raw files are read once into the page cache (untimed, so no configuration pays the
 cold reads alone), then converted by the command users run, ``nwb-ketamine convert STUDY ARCHIVE --jobs N
