@@ -6,7 +6,8 @@ written; then each session is converted the way the batch converter does it on a
 (``nwb_ketamine.archive.batch.convert_session``: hashing the sources, writing, pynwb validation, describing
 the output), each in a fresh subprocess (so imports are paid as on a cold worker); "raw input" is every file of the
 recording folder (samples, sample numbers, timestamps) and the ABF files, the two kinds in
-alternating order over ``--rounds`` rounds.
+alternating order over ``--rounds`` rounds, and converted a second time in the same process (a warm
+worker's later sessions: imports done, validators cached).
 
 Instrumentation: timers, not a sampling profiler. Before anything of nwb-ketamine is imported, the child
 wraps ``builtins.__import__`` and ``importlib.import_module``, then (after importing the converters) the
@@ -173,16 +174,22 @@ def child(study_path: str, key: str, archive: str) -> None:
 
     rebind("nwb_ketamine.converters.chunked", "fill_dataset", "", wrap=wrap_fill)
 
-    result = convert_session(study_path, key, archive)
-    wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
-    stages = {f"{stage}|{int(main)}": value for (stage, main), value in totals.items()}
-    frequent = sorted(counts.items(), key=lambda item: -item[1])[:5]
-    print(
-        json.dumps(
-            {"status": result.status, "message": result.message, "wall": wall, "cpu": cpu, "stages": stages}
-            | {"untimed_imports": sum(counts.values()), "frequent_imports": frequent}
+    for warm in (False, True):  # a cold worker's first session, then the same session again on it, warm
+        if warm:
+            totals.clear()
+            counts.clear()
+            c_start, t_start = time.process_time(), time.perf_counter()
+        result = convert_session(study_path, key, archive + ("-warm" if warm else ""))
+        wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
+        stages = {f"{stage}|{int(main)}": value for (stage, main), value in totals.items()}
+        frequent = sorted(counts.items(), key=lambda item: -item[1])[:5]
+        print(
+            json.dumps(
+                {"status": result.status, "message": result.message, "wall": wall, "cpu": cpu, "stages": stages}
+                | {"untimed_imports": sum(counts.values()), "frequent_imports": frequent, "warm": warm}
+            ),
+            flush=True,
         )
-    )
 
 
 def simulate(out: Path, minutes: float, sweeps: int, seed: int = 0) -> Path:
@@ -225,7 +232,7 @@ def main():
             f"   load {os.getloadavg()[0]:.2f}"
         )
         kinds = {"tetrode": tetrode.key, "ABF cell": cell.key}
-        runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+        runs: dict[str, list[dict]] = {f"{kind}, {w}": [] for kind in kinds for w in ("cold", "warm")}
         for r in range(args.rounds):
             for kind in list(kinds) if r % 2 == 0 else list(reversed(kinds)):
                 archive = tmp / f"archive-{r}-{kind[0]}"
@@ -237,26 +244,30 @@ def main():
                     text=True,
                 ).stdout
                 process_wall = time.perf_counter() - t0
-                result = json.loads(out.strip().splitlines()[-1])
-                if result["status"] != "converted":
-                    sys.exit(f"{kind}: {result['status']}: {result['message']}")
-                result["process_wall"] = process_wall
-                runs[kind].append(result)
-                print(
-                    f"  round {r + 1} {kind:9s} {process_wall:6.1f} s process, {result['wall']:6.1f} s wall and "
-                    f"{result['cpu']:6.1f} s CPU after interpreter start   load {os.getloadavg()[0]:.2f}"
-                )
-                print(
-                    f"    {result['untimed_imports']} import statements that loaded nothing, most frequent: "
-                    + ", ".join(f"{name} x{n}" for name, n in result["frequent_imports"])
-                )
+                for line in out.strip().splitlines()[-2:]:
+                    result = json.loads(line)
+                    if result["status"] != "converted":
+                        sys.exit(f"{kind}: {result['status']}: {result['message']}")
+                    name = f"{kind}, warm" if result["warm"] else f"{kind}, cold"
+                    runs[name].append(result)
+                    print(
+                        f"  round {r + 1} {name:15s} {result['wall']:6.1f} s wall and {result['cpu']:6.1f} s CPU "
+                        + ("(the same session again in that process)" if result["warm"] else "after interpreter start")
+                        + f"   load {os.getloadavg()[0]:.2f}"
+                    )
+                    print(
+                        f"    {result['untimed_imports']} import statements that loaded nothing, most frequent: "
+                        + ", ".join(f"{name} x{n}" for name, n in result["frequent_imports"])
+                    )
+                print(f"  round {r + 1} {kind}: the process took {process_wall:.1f} s")
 
     for kind, results in runs.items():
         wall = statistics.median(r["wall"] for r in results)
         cpu = statistics.median(r["cpu"] for r in results)
+        mb = raw_mb[kind.split(",")[0]]
         print(
-            f"\n{kind}: {raw_mb[kind]:.1f} MB of raw input; median of {len(results)} runs: wall {wall:.2f} s "
-            f"({raw_mb[kind] / wall:.1f} MB/s), CPU {cpu:.2f} s (all threads)   load {os.getloadavg()[0]:.2f}"
+            f"\n{kind}: {mb:.1f} MB of raw input; median of {len(results)} runs: wall {wall:.2f} s "
+            f"({mb / wall:.1f} MB/s), CPU {cpu:.2f} s (all threads)   load {os.getloadavg()[0]:.2f}"
         )
         print(
             f"  {'stage':18s} {'main wall s':>11s} {'% wall':>7s} {'other threads s':>15s} {'CPU s':>7s} {'% CPU':>6s}"
