@@ -165,7 +165,7 @@ def raw_megabytes(study_dir: Path) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", nargs="+", default=["small", "paper"], help="study sizes, smallest first")
-    parser.add_argument("--jobs", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--jobs", nargs="*", type=int, default=[1, 2], help="none: only the NeuroConv side")
     parser.add_argument("--rounds", type=int, default=1, help="timed runs of each job count, alternating")
     parser.add_argument(
         "--neuroconv",
