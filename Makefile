@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 DEMO_ARGS ?=
 
-.PHONY: demo test test-fast lint format browser-deps clean
+.PHONY: demo test test-fast lint format browser-deps bench-env clean
 
 $(BIN)/nwb-ketamine: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: $(BIN)/nwb-ketamine browser-deps lint
 # The unit tests only (seconds): no conversion of the shared study, no browser, no wheel build.
 test-fast: $(BIN)/nwb-ketamine
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not realdata" tests/unit tests/analysis tests/test_packaging.py
+
+# NeuroConv for the side-by-side benchmarks, in its own venv (benchmarks/.neuroconv-venv, gitignored): it is
+# no dependency of nwb-ketamine, and the benchmarks run it as a subprocess.
+bench-env:
+	$(PYTHON) benchmarks/neuroconv_env.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(DEMO_DIR) .pytest_cache .ruff_cache

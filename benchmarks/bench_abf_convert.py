@@ -1,78 +1,185 @@
-"""Slice conversion speed: our ABF converter against NeuroConv's AbfInterface on the same cells.
+"""Slice (ABF) conversion per file: ours against NeuroConv's two ABF interfaces on the real ABF files.
 
-Both convert the same simulated cells in the same run, alternating cell by cell so that machine noise
-hits both alike; the script prints cells per minute for each and their ratio. NeuroConv comes from the
-``bench`` optional dependencies. Usage::
+The 11 ABF files of ``../shared/realdata/abf`` (pClamp/Clampex recordings from real rigs, checked against
+the sha256 in its MANIFEST.md) are each converted as one cell, response channel 0 with the clamp mode the
+test suite gives it (``tests/realdata/test_abf_realdata.py``), by
 
-    python benchmarks/bench_abf_convert.py [--size paper] [--cells 40] [--seed 0]
+- ``AbfSliceConverter`` without analysis (sweeps, commands, the icephys tables; comparable to NeuroConv)
+  and with the EPSC analysis (where the study's analysis windows fit the file; failures are reported),
+- NeuroConv's ``AxonIntracellularInterface`` (response channel 0, the reconstructed DAC command as
+  stimulus where the file has one, i.e. ABF 2) and its legacy ``AbfInterface`` (every channel of the file,
+  the clamp mode given as ``icephys_experiment_type``).
+
+NeuroConv is no dependency of nwb-ketamine: it runs in ``benchmarks/.neuroconv-venv`` (``make bench-env``)
+through ``benchmarks/neuroconv_runner.py``; without that venv the script says so and times our side only.
+Each tool runs in its own fresh subprocess per round, converts the first file once untimed (imports,
+caches), then every file in turn, timing each conversion inside the child (imports and reading the study
+files excluded: a study file is read once per study, not per cell); the tools' order rotates from round to
+round. Printed: per file the median seconds of each tool, then each tool's mean seconds per
+file, peak RSS of its process and total output size, with the load average. It asserts nothing. Usage::
+
+    python benchmarks/bench_abf_convert.py [--rounds 3] [--realdata ../shared/realdata]
 """
 
 import argparse
+import hashlib
+import json
+import os
+import statistics
+import sys
 import tempfile
-import time
-import warnings
-from datetime import datetime
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+from neuroconv_env import RUNNER, neuroconv_python, run_in_venv  # noqa: E402
+
+OURS = """
+import time
+t0 = time.perf_counter()
+import json, sys
 from nwb_ketamine.converters.abf import AbfSliceConverter
 from nwb_ketamine.metadata import load_study
-from nwb_ketamine.simulate import simulate_study
+print(json.dumps({"import_seconds": time.perf_counter() - t0}), flush=True)
+spec = json.loads(sys.argv[1])
+
+studies = {job["study"]: load_study(job["study"]) for job in spec["jobs"]}  # once per study, untimed
+
+def convert(job):
+    study = studies[job["study"]]
+    AbfSliceConverter(study, study.slice_sessions[0], analyse=spec["analyse"]).run_conversion(job["out"])
+
+if spec.get("warmup"):
+    convert({**spec["jobs"][0], "out": spec["jobs"][0]["out"] + ".warmup.nwb"})
+for job in spec["jobs"]:
+    c0, t0 = time.process_time(), time.perf_counter()
+    try:
+        convert(job)
+    except Exception as error:
+        print(json.dumps({"out": job["out"], "error": f"{type(error).__name__}: {error}"[:200]}), flush=True)
+        continue
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"out": job["out"], "seconds": seconds, "cpu_seconds": time.process_time() - c0}), flush=True)
+"""
 
 
-def neuroconv_convert(study, session, path: Path) -> None:
-    from neuroconv.datainterfaces import AbfInterface
+def real_files(realdata: Path) -> list[tuple[Path, str]]:
+    """The manifest's ABF files that are present and match their sha256, with their clamp mode."""
+    from tests.realdata.test_abf_realdata import MANIFEST
 
-    files = [str(f.path) for f in session.files]
-    sessions = [{"abf_file_name": f.path.name, "stimulus_type": f.protocol} for f in session.files]
-    interface = AbfInterface(file_paths=files, icephys_metadata={"recording_sessions": sessions})
-    metadata = interface.get_metadata()
-    start = datetime.fromisoformat(str(metadata["NWBFile"]["session_start_time"]))
-    metadata["NWBFile"]["session_start_time"] = start.replace(tzinfo=session.start_time.tzinfo)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        interface.run_conversion(nwbfile_path=str(path), metadata=metadata, overwrite=True)
+    files = []
+    for name, (sha, mode) in sorted(MANIFEST.items()):
+        path = realdata / "abf" / name
+        if not path.exists():
+            print(f"  {name}: absent, left out")
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != sha:
+            print(f"  {name}: sha256 differs from the MANIFEST, left out")
+        else:
+            files.append((path, mode))
+    return files
+
+
+def write_study(folder: Path, path: Path, mode: str) -> Path:
+    """A one-cell study of ``path`` (channel 0), its start from the ABF header."""
+    import pyabf
+
+    from tests.conftest import write_slice_study
+
+    folder.mkdir(parents=True)
+    start = pyabf.ABF(str(path), loadData=False).abfDateTime.isoformat() + "+00:00"
+    file = {"path": str(path), "protocol": "real", "holding_potential": "-70 mV", "clamp_mode": mode}
+    file.update(response_channel=0, command_channel=0)
+    return write_slice_study(folder, [{"start_time": start, "files": [file]}])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="paper")
-    parser.add_argument("--cells", type=int, default=None, help="convert only the first N cells")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--realdata", type=Path, default=HERE.parent.parent / "shared" / "realdata")
     args = parser.parse_args()
+    files = real_files(args.realdata)
+    if not files:
+        sys.exit(f"no ABF files in {args.realdata / 'abf'}")
+    print(f"{len(files)} real ABF files, {sum(p.stat().st_size for p, _ in files) / 1e6:.1f} MB")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        t0 = time.perf_counter()
-        study = load_study(simulate_study(tmp / "study", seed=args.seed, size=args.size, progress=False))
-        cells = study.slice_sessions[: args.cells]
-        print(f"simulated {args.size} study in {time.perf_counter() - t0:.1f} s; converting {len(cells)} cells")
+        studies = [write_study(tmp / f"study{i}", path, mode) for i, (path, mode) in enumerate(files)]
 
-        runners = {
-            "nwb-ketamine (no analysis)": lambda s, p: AbfSliceConverter(study, s, analyse=False).run_conversion(p),
-            "nwb-ketamine (with analysis)": lambda s, p: AbfSliceConverter(study, s).run_conversion(p),
-            "NeuroConv AbfInterface": lambda s, p: neuroconv_convert(study, s, p),
-        }
-        # Warm up imports and caches once for each, outside the timing.
-        for name, run in runners.items():
-            run(cells[0], tmp / f"warmup-{len(name)}.nwb")
-        seconds = dict.fromkeys(runners, 0.0)
-        sizes = dict.fromkeys(runners, 0)
-        for i, session in enumerate(cells):
-            order = list(runners.items()) if i % 2 == 0 else list(reversed(runners.items()))
-            for name, run in order:
-                path = tmp / f"{abs(hash(name))}-{i}.nwb"
-                t = time.perf_counter()
-                run(session, path)
-                seconds[name] += time.perf_counter() - t
-                sizes[name] += path.stat().st_size
-                path.unlink()
+        runners: dict[str, tuple] = {}
+        for analyse in (False, True):
+            name = "ours (with analysis)" if analyse else "ours (no analysis)"
+            spec = {"warmup": True, "analyse": analyse}
+            spec["jobs"] = [
+                {"study": str(s), "out": str(tmp / f"ours{int(analyse)}-{i}.nwb")} for i, s in enumerate(studies)
+            ]
+            runners[name] = (sys.executable, OURS, spec)
+        python, version = neuroconv_python()
+        if python is None:
+            print(f"NeuroConv side skipped: {version}; timing ours only")
+        else:
+            print(f"NeuroConv {version} from {python.parent.parent}")
+            axon = [
+                {"kind": "axon", "file": str(p), "mode": m, "out": str(tmp / f"axon-{i}.nwb")}
+                for i, (p, m) in enumerate(files)
+            ]
+            legacy = [
+                {"kind": "abf", "files": [str(p)], "mode": m, "out": str(tmp / f"abf-{i}.nwb")}
+                for i, (p, m) in enumerate(files)
+            ]
+            runners["NeuroConv AxonIntracellularInterface"] = (python, RUNNER, {"warmup": True, "jobs": axon})
+            runners["NeuroConv AbfInterface"] = (python, RUNNER, {"warmup": True, "jobs": legacy})
 
-    baseline = "NeuroConv AbfInterface"
-    print(f"{'converter':32s} {'cells/min':>10s} {'MB/cell':>8s} {'speed vs NeuroConv':>19s}")
-    for name in runners:
-        rate = len(cells) / seconds[name] * 60
-        ratio = seconds[baseline] / seconds[name]
-        print(f"{name:32s} {rate:10.1f} {sizes[name] / len(cells) / 1e6:8.2f} {ratio:18.2f}x")
+        seconds: dict[str, list[list[float | None]]] = {name: [[] for _ in files] for name in runners}
+        errors: dict[str, dict[int, str]] = {name: {} for name in runners}
+        sizes: dict[str, int] = dict.fromkeys(runners, 0)
+        peaks: dict[str, float] = dict.fromkeys(runners, 0.0)
+        names = list(runners)
+        for r in range(args.rounds):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                python_, script, spec = runners[name]
+                lines, cost = run_in_venv(python_, script, json.dumps(spec))
+                results = [line for line in lines if "out" in line]
+                for i, result in enumerate(results):
+                    if "error" in result:
+                        errors[name][i] = result["error"]
+                    else:
+                        seconds[name][i].append(result["seconds"])
+                sizes[name] = sum(Path(j["out"]).stat().st_size for j in spec["jobs"] if Path(j["out"]).exists())
+                peaks[name] = max(peaks[name], cost["rss_mb"])
+                done = [s[-1] for s in seconds[name] if s]
+                print(
+                    f"  round {r + 1} {name:38s} {sum(done):6.2f} s for {len(done)} files "
+                    f"({len(errors[name])} failed), process {cost['wall_s']:5.1f} s, RSS {cost['rss_mb']:4.0f} MB"
+                    f"   load {cost['load']:.2f}"
+                )
+
+        def med(name: str, i: int) -> float | None:
+            return statistics.median(seconds[name][i]) if seconds[name][i] else None
+
+        base = "ours (no analysis)"
+        print(f"\n{'file':30s}" + "".join(f"{n[:26]:>28s}" for n in names))
+        for i, (path, _) in enumerate(files):
+            cells = []
+            for name in names:
+                m = med(name, i)
+                cells.append(f"{'failed':>28s}" if m is None else f"{m:27.3f}s")
+            print(f"{path.name:30s}" + "".join(cells))
+        print()
+        for name in names:
+            ok = [i for i in range(len(files)) if med(name, i) is not None]
+            mean = statistics.mean(med(name, i) for i in ok) if ok else float("nan")  # type: ignore[misc]
+            both = [i for i in ok if med(base, i) is not None]
+            ratio = sum(med(name, i) for i in both) / sum(med(base, i) for i in both) if both else float("nan")  # type: ignore[misc]
+            print(
+                f"{name:38s} {mean:6.3f} s/file over {len(ok)} files; ours (no analysis) is {ratio:5.2f}x as fast "
+                f"on the {len(both)} files both convert; peak RSS {peaks[name]:4.0f} MB; "
+                f"output {sizes[name] / 1e6:6.2f} MB"
+                f"   load {os.getloadavg()[0]:.2f}"
+            )
+        for name in names:
+            for i, error in sorted(errors[name].items()):
+                print(f"{name} failed on {files[i][0].name}: {error}")
 
 
 if __name__ == "__main__":

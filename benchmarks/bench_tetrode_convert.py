@@ -2,65 +2,53 @@
 
 One simulated Open Ephys binary session (16 channels at 30 kHz, ``--minutes`` long, 10 min by default)
 is converted in the same run by ``InVivoConverter`` (raw only: no sorting) with its *default* codec and
-level (what users get: :data:`converters.chunked.DEFAULT_CODEC`) and with zlib level 4 beside it, and by
-NeuroConv's ``OpenEphysBinaryRecordingInterface`` twice: at its real defaults (no backend configuration
-touched) and matched to our filters (gzip level 4 with shuffle and ~10 MB chunks spanning all channels,
-set on its backend configuration). Each conversion runs in its own subprocess, the runners in rotating
-order over ``--repeats`` rounds; its peak RSS is that child's own ``ru_maxrss`` (``os.wait4``, what
-``/usr/bin/time`` reports), and every run is printed with the load average. The script prints wall times,
-throughput ratios against each NeuroConv configuration, file sizes and peak memory; it asserts nothing.
-NeuroConv comes from the ``bench`` optional dependencies; when it is not importable the script says so
-and compares our two codecs only.
-Usage::
+level (what users get: :data:`converters.chunked.DEFAULT_CODEC`) and with zlib level 4 beside it (the
+file-size reference), and by NeuroConv's ``OpenEphysBinaryRecordingInterface`` twice: at its real defaults
+(no backend configuration touched) and matched to our filters (gzip level 4 with shuffle and ~10 MB chunks
+spanning all channels, set on its backend configuration).
+
+NeuroConv is no dependency of nwb-ketamine: it runs in ``benchmarks/.neuroconv-venv`` (created by
+``python benchmarks/neuroconv_env.py``), driven through ``benchmarks/neuroconv_runner.py``; when that venv
+is missing or broken the script says so and times our two codecs only.
+
+Every conversion runs in its own fresh subprocess, the four runners in rotating order over ``--repeats``
+rounds. For each run it prints the subprocess's wall time, the conversion's own time (imports excluded,
+measured inside the child), the child's CPU time and its peak RSS (``ru_maxrss`` from ``os.wait4``), with
+the load average. Then medians, throughput ratios against both NeuroConv configurations, file sizes
+against zlib level 4, and a sample check: every file's 2-D ``data`` under ``/acquisition`` is read back
+with h5py and compared with the int16 samples of ``continuous.dat``. It asserts nothing. Usage::
 
     python benchmarks/bench_tetrode_convert.py [--minutes 10] [--repeats 2] [--seed 0]
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from neuroconv_env import RUNNER, neuroconv_python, run_in_venv  # noqa: E402
+
 OURS = """
-import dataclasses, sys
+import time
+t0 = time.perf_counter()
+import dataclasses, json, sys
 from nwb_ketamine.converters.invivo import InVivoConverter
 from nwb_ketamine.metadata import load_study
+imports = time.perf_counter() - t0
 study = load_study(sys.argv[1])
 session = dataclasses.replace(study.invivo_sessions[-1], sorting_path=None)
 codec, level = sys.argv[3], (None if sys.argv[4] == "default" else int(sys.argv[4]))
+c0, t0 = time.process_time(), time.perf_counter()
 InVivoConverter(study, session, codec=codec, gzip_level=level).run_conversion(sys.argv[2])
-"""
-
-NEUROCONV = """
-import sys, warnings
-warnings.simplefilter("ignore")
-from neuroconv.datainterfaces import OpenEphysBinaryRecordingInterface
-from neuroconv.tools.nwb_helpers import configure_backend, get_default_backend_configuration
-from pynwb import NWBHDF5IO
-from nwb_ketamine.metadata import load_study
-study = load_study(sys.argv[1])
-session = study.invivo_sessions[-1]
-interface = OpenEphysBinaryRecordingInterface(folder_path=str(session.raw_path))
-metadata = interface.get_metadata()
-metadata["NWBFile"]["session_start_time"] = session.start_time
-nwbfile = interface.create_nwbfile(metadata=metadata)
-config = get_default_backend_configuration(nwbfile=nwbfile, backend="hdf5")  # "defaults": used unchanged
-for dataset in config.dataset_configurations.values() if sys.argv[3] == "matched" else ():
-    dataset.compressors = ["shuffle", "gzip"]
-    dataset.compressor_options = [None, {"level": 4}]
-    if dataset.dataset_name == "data" and len(dataset.full_shape) == 2:
-        n, c = dataset.full_shape
-        dataset.chunk_shape = (min(n, (10 * 1024 * 1024) // (2 * c)), c)
-        print("neuroconv chunks", dataset.chunk_shape, "buffer", dataset.buffer_shape, file=sys.stderr)
-configure_backend(nwbfile=nwbfile, backend_configuration=config)
-with NWBHDF5IO(sys.argv[2], "w") as io:
-    io.write(nwbfile)
+print(json.dumps({"import_seconds": imports}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}))
 """
 
 
@@ -74,15 +62,26 @@ def simulate(out: Path, minutes: float, seed: int) -> Path:
     return simulate_study(out, seed=seed, size="bench", progress=False)
 
 
-def peak_rss(script: str, study: Path, out: Path, *options: str) -> float:
-    """Peak RSS (MB) of one conversion in a fresh subprocess: the child's own rusage from ``os.wait4``."""
+def same_samples(nwb: Path, raw: Path, n_channels: int = 16) -> str:
+    """Whether the file's 2-D acquisition ``data`` equals the raw int16 samples, checked block by block."""
+    import h5py
 
-    proc = subprocess.Popen([sys.executable, "-c", script, str(study), str(out), *options])
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise RuntimeError(f"conversion failed with {proc.returncode}")
-    return usage.ru_maxrss / 1024
+    samples = np.memmap(raw, dtype="<i2", mode="r").reshape(-1, n_channels)
+    with h5py.File(nwb, "r") as f:
+        found = []
+        f["acquisition"].visititems(
+            lambda name, obj: found.append(obj) if isinstance(obj, h5py.Dataset) and obj.ndim == 2 else None
+        )
+        if len(found) != 1:
+            return f"{len(found)} 2-D datasets under /acquisition"
+        data = found[0]
+        if data.shape != samples.shape:
+            return f"shape {data.shape} != raw {samples.shape}"
+        step = 1 << 20
+        for start in range(0, len(samples), step):
+            if not np.array_equal(data[start : start + step], samples[start : start + step]):
+                return f"differs in samples {start}..{start + step} ({data.dtype})"
+        return f"identical ({data.dtype}, {data.shape[0]} x {data.shape[1]}, chunks {data.chunks})"
 
 
 def main():
@@ -95,53 +94,79 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        study = simulate(tmp / "study", args.minutes, args.seed)
+        study_yaml = simulate(tmp / "study", args.minutes, args.seed)
         raw = next((tmp / "study" / "raw" / "invivo").rglob("continuous.dat"))
         mb = raw.stat().st_size / 1e6
         print(
             f"simulated {args.minutes:g} min, 16 ch, 30 kHz ({mb:.0f} MB of int16) in {time.perf_counter() - t0:.0f} s"
         )
         from nwb_ketamine.converters.chunked import DEFAULT_CODEC, resolve_codec
+        from nwb_ketamine.metadata import load_study
 
+        session = load_study(study_yaml).invivo_sessions[-1]
         codec, level = resolve_codec(DEFAULT_CODEC)
-        runners = {
-            f"ours {codec.name} {level} (default)": (OURS, "auto", "default"),
-            "ours zlib 4": (OURS, "zlib", "4"),
-        }
-        if importlib.util.find_spec("neuroconv") is None:
-            print("NeuroConv is not importable in this environment: compared against nothing but ourselves "
-                  "(install the 'bench' extra to add its default and matched runs)")  # fmt: skip
+        ours = f"ours {codec.name} {level} (default)"
+        runners = {ours: (sys.executable, OURS, "auto", "default"), "ours zlib 4": (sys.executable, OURS, "zlib", "4")}
+        python, version = neuroconv_python()
+        if python is None:
+            print(f"NeuroConv side skipped: {version}; timing our two codecs only")
         else:
-            runners["NeuroConv defaults"] = (NEUROCONV, "defaults")
-            runners["NeuroConv matched"] = (NEUROCONV, "matched")
-        times: dict[str, list[float]] = {name: [] for name in runners}
-        peaks: dict[str, list[float]] = {name: [] for name in runners}
-        sizes = {}
+            print(f"NeuroConv {version} from {python.parent.parent}")
+            for config in ("defaults", "matched"):
+                runners[f"NeuroConv {config}"] = (python, RUNNER, config)
+
+        def run(name: str, out: Path) -> dict:
+            python, script, *options = runners[name]
+            if script is RUNNER:
+                job = {"kind": "openephys", "folder": str(session.raw_path), "out": str(out), "config": options[0]}
+                job["start"] = session.start_time.isoformat()
+                lines, cost = run_in_venv(python, script, json.dumps({"jobs": [job]}))
+            else:
+                lines, cost = run_in_venv(python, script, str(study_yaml), str(out), *options)
+            result = {k: v for line in lines for k, v in line.items()}
+            if "error" in result:
+                raise RuntimeError(f"{name}: {result['error']}")
+            return {**cost, "convert_s": result["seconds"], "import_s": result["import_seconds"]}
+
+        runs: dict[str, list[dict]] = {name: [] for name in runners}
+        sizes: dict[str, int] = {}
         names = list(runners)
+        print(f"{'':10s}{'runner':26s} {'wall s':>7s} {'conv s':>7s} {'import':>7s} {'CPU s':>6s} {'RSS MB':>7s}  load")
         for r in range(args.repeats):
             for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate who goes first
-                script, *options = runners[name]
-                out = tmp / "out.nwb"
+                out = tmp / f"out-{names.index(name)}.nwb"
                 out.unlink(missing_ok=True)
-                t0 = time.perf_counter()
-                peaks[name].append(peak_rss(script, study, out, *options))
-                times[name].append(time.perf_counter() - t0)
+                c = run(name, out)
+                runs[name].append(c)
                 sizes[name] = out.stat().st_size
-                print(f"  round {r + 1} {name:24s} {times[name][-1]:6.1f} s   load {os.getloadavg()[0]:.2f}")
+                print(
+                    f"  round {r + 1} {name:26s} {c['wall_s']:7.1f} {c['convert_s']:7.1f} {c['import_s']:7.1f} "
+                    f"{c['cpu_s']:6.1f} {c['rss_mb']:7.0f}  {c['load']:.2f}"
+                )
+
+        def med(name: str, key: str = "wall_s") -> float:
+            return statistics.median(c[key] for c in runs[name])
+
+        print()
         for name in runners:
-            med = statistics.median(times[name])
             print(
-                f"{name:24s} median wall {med:6.1f} s (runs {', '.join(f'{t:.1f}' for t in times[name])})  "
-                f"{mb / med:6.1f} MB/s  file {sizes[name] / 1e6:7.1f} MB  peak RSS {max(peaks[name]):6.0f} MB"
+                f"{name:26s} median wall {med(name):6.1f} s ({mb / med(name):5.1f} MB/s), conversion alone "
+                f"{med(name, 'convert_s'):6.1f} s ({mb / med(name, 'convert_s'):5.1f} MB/s), "
+                f"CPU {med(name, 'cpu_s'):5.1f} s, file {sizes[name] / 1e6:6.1f} MB = "
+                f"{sizes[name] / sizes['ours zlib 4']:.3f}x zlib-4's, "
+                f"peak RSS {max(c['rss_mb'] for c in runs[name]):4.0f} MB   load {os.getloadavg()[0]:.2f}"
             )
-        ours = names[0]
         for other in names[1:]:
             print(
-                f"{ours} vs {other}: {statistics.median(times[other]) / statistics.median(times[ours]):.2f}x "
-                f"faster, file size {sizes[ours] / sizes[other]:.3f}x, "
-                f"peak RSS {max(peaks[ours]) / max(peaks[other]):.2f}x   load {os.getloadavg()[0]:.2f}"
+                f"{ours} vs {other}: {med(other) / med(ours):.2f}x the throughput (wall), "
+                f"{med(other, 'convert_s') / med(ours, 'convert_s'):.2f}x (conversion alone), "
+                f"file size {sizes[ours] / sizes[other]:.3f}x, peak RSS "
+                f"{max(c['rss_mb'] for c in runs[ours]) / max(c['rss_mb'] for c in runs[other]):.2f}x"
+                f"   load {os.getloadavg()[0]:.2f}"
             )
-        print(json.dumps({"times_s": times, "peak_rss_mb": peaks, "sizes_bytes": sizes, "raw_mb": mb}))
+        for name in names:
+            print(f"samples of {name}: {same_samples(tmp / f'out-{names.index(name)}.nwb', raw)}")
+        print(json.dumps({"runs": runs, "sizes_bytes": sizes, "raw_mb": mb}))
 
 
 if __name__ == "__main__":
