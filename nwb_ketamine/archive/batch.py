@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nwb_ketamine import __version__
-from nwb_ketamine.archive.layout import dandi_path, state_dir, write_dandiset_yaml
+from nwb_ketamine.archive.layout import NO_DASHBOARD, dandi_path, state_dir, write_dandiset_yaml
 from nwb_ketamine.archive.lock import archive_lock
 from nwb_ketamine.archive.manifest import (
     SourceHashes,
@@ -58,9 +58,6 @@ from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.metadata import SliceSession, Study
 
 PARTIAL_SUFFIXES = (".partial", ".converting")
-#: Scheduler options of a local cluster without a dashboard: without a dashboard the scheduler still
-#: serves its health page on port 8787 by default (and warns when that port is taken); a free port is used.
-NO_DASHBOARD = {"dashboard": False, "dashboard_address": ":0"}
 
 
 @dataclass

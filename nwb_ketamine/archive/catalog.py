@@ -46,7 +46,7 @@ from pathlib import Path
 
 from nwb_ketamine.archive.catalog_columns import COLUMNS, TABLES
 from nwb_ketamine.archive.catalog_read import read_nwb_file
-from nwb_ketamine.archive.layout import STATE_DIR, state_dir
+from nwb_ketamine.archive.layout import NO_DASHBOARD, STATE_DIR, state_dir
 from nwb_ketamine.archive.remote import base_url, is_url, list_remote_nwb_files, stat_remote
 from nwb_ketamine.atomic import atomic_path, write_text
 from nwb_ketamine.errors import NwbKetamineError
@@ -224,7 +224,7 @@ def _map_reads(root: str, relpaths: list[str], *, client, jobs, progress: bool, 
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},  # no warning about port 8787
+                scheduler_kwargs=NO_DASHBOARD,
             )
             client = Client(own_cluster)
         if client is None:

@@ -19,6 +19,10 @@ from nwb_ketamine.atomic import write_text
 from nwb_ketamine.metadata import SliceSession, Study
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
+#: Scheduler options of a local cluster without a dashboard: without a dashboard the scheduler still
+#: serves its health page on port 8787 by default (and warns when that port is taken); a free port is used.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": ":0"}
+
 STATE_DIR = ".nwb-ketamine"
 
 
