@@ -9,6 +9,7 @@ and drops a session once its page has gone.
 import json
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -33,6 +34,25 @@ def wait_for(condition, timeout: float = 60.0) -> bool:
     return condition()
 
 
+def with_session(url: str, use):
+    """Open a session of ``url`` with Bokeh's client, call ``use(session)``, close it; return what ``use`` did.
+
+    All in a thread of its own: the client runs an event loop, and an earlier test (Playwright, Panel) may
+    have left one running in this thread.
+    """
+    from bokeh.client import pull_session
+
+    def run():
+        session = pull_session(url=url)
+        try:
+            return use(session)
+        finally:
+            session.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result(timeout=180)
+
+
 @pytest.fixture(scope="module")
 def served(tiny_archive):
     port = free_port()
@@ -44,25 +64,20 @@ def served(tiny_archive):
 
 def test_a_websocket_only_session_takes_panels_stylesheets_from_the_server(served):
     import panel.models.tabulator  # noqa: F401  (the client must know Panel's models to read the document)
-    from bokeh.client import pull_session
     from bokeh.models import ImportedStyleSheet
 
-    session = pull_session(url=f"{served}/")
-    try:
-        urls = sorted({str(m.url) for m in session.document.models if isinstance(m, ImportedStyleSheet)})
-    finally:
-        session.close()
+    urls = with_session(
+        f"{served}/",
+        lambda session: sorted({str(m.url) for m in session.document.models if isinstance(m, ImportedStyleSheet)}),
+    )
     assert urls, "the explorer's page has no imported stylesheets: the test no longer looks at anything"
     assert all(url.startswith("/static/") for url in urls), [u for u in urls if not u.startswith("/static/")]
 
 
 def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
     import panel.models.tabulator  # noqa: F401
-    from bokeh.client import pull_session
 
     assert wait_for(lambda: live_sessions(served) == 0)
-    session = pull_session(url=f"{served}/")
-    assert live_sessions(served) == 1
-    session.close()
+    assert with_session(f"{served}/", lambda session: live_sessions(served)) == 1
     # Bokeh's default would keep it 15 s and look every 17 s; ours goes at the next check (2 s)
     assert wait_for(lambda: live_sessions(served) == 0, timeout=12)
