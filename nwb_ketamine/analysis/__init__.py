@@ -14,8 +14,9 @@ NWB; :mod:`~nwb_ketamine.analysis.quality` and :mod:`~nwb_ketamine.analysis.wave
 models, corrections) compare groups.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from nwb_ketamine.lazy import lazy_names
 
 if TYPE_CHECKING:
     from .cell_summary import concatenate_measures, quality_control, summarize_cell
@@ -45,27 +46,4 @@ __all__ = [
     "summarize_cell",
 ]
 
-
-def __getattr__(name: str):
-    """Import a public name's submodule on first use.
-
-    Parameters
-    ----------
-    name
-        The attribute asked for.
-
-    Returns
-    -------
-    object
-        The public function or class.
-    """
-    if name in _LAZY:
-        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names, the lazy public ones included."""
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -27,6 +27,7 @@ The validating loader (pydantic models, JSON Schema) is imported on first use of
 
 from typing import TYPE_CHECKING
 
+from nwb_ketamine.lazy import lazy_names
 from nwb_ketamine.metadata.loader import locate, read_study_file
 from nwb_ketamine.metadata.study import (
     AbfFileInfo,
@@ -70,24 +71,4 @@ __all__ = [
     "validate_study",
 ]
 
-
-def __getattr__(name: str):
-    """Import the validating loader on first use of ``load_study`` or ``validate_study``.
-
-    Parameters
-    ----------
-    name
-        The attribute asked for.
-
-    Returns
-    -------
-    object
-        The function.
-    """
-    if name in ("load_study", "validate_study"):
-        from nwb_ketamine.metadata import validate
-
-        value = getattr(validate, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, {"load_study": "validate", "validate_study": "validate"})

@@ -11,6 +11,8 @@ parameters (the CLI does, for ``--size``'s choices) does not pull in scipy and t
 
 from typing import TYPE_CHECKING
 
+from nwb_ketamine.lazy import lazy_names
+
 from .parameters import DEFAULT_PARAMETERS, SIZES, SimulationParameters
 
 if TYPE_CHECKING:
@@ -18,21 +20,4 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PARAMETERS", "SIZES", "SimulationParameters", "simulate_study"]
 
-
-def __getattr__(name: str):
-    """``simulate_study``, imported when first asked for.
-
-    Parameters
-    ----------
-    name
-        The attribute asked for.
-
-    Returns
-    -------
-    object
-    """
-    if name == "simulate_study":
-        from .study import simulate_study
-
-        return simulate_study
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, {"simulate_study": "study"})
