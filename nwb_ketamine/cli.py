@@ -133,6 +133,10 @@ def _catalog_folder(args):
 
 
 def _explore(args) -> int:
+    from nwb_ketamine.explorer.allocator import use_system_allocator
+
+    if args.command_line is not None:  # the program, not a caller of main(): restart on glibc's allocator
+        use_system_allocator(args.command_line)
     from nwb_ketamine.explorer.server import serve
 
     serve(
@@ -179,8 +183,13 @@ def _demo(args) -> int:
         print(f"\nExplore it with: nwb-ketamine explore {archive}")
         return 0
     print(f"\n$ nwb-ketamine explore {archive} --port {args.port}  (Ctrl-C to stop)", flush=True)
+    explore = ["explore", str(archive), "--port", str(args.port), *(["--show"] if args.show else [])]
+    if args.command_line is not None:  # the demo becomes the explore command (see _explore)
+        from nwb_ketamine.explorer.allocator import use_system_allocator
+
+        use_system_allocator(explore)
     try:
-        return main(["explore", str(archive), "--port", str(args.port), *(["--show"] if args.show else [])])
+        return main(explore)
     except KeyboardInterrupt:
         return 0
 
@@ -346,6 +355,7 @@ def main(argv=None) -> int:
         The exit code: 0 on success, 1 for an error a user can fix, 130 when interrupted.
     """
     args = build_parser().parse_args(argv)
+    args.command_line = sys.argv[1:] if argv is None else None  # only the program itself may restart
     try:
         return args.run(args)
     except ModuleNotFoundError as exc:

@@ -7,9 +7,12 @@ and drops a session once its page has gone.
 """
 
 import json
+import os
+import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -54,12 +57,18 @@ def with_session(url: str, use):
 
 
 @pytest.fixture(scope="module")
-def served(tiny_archive):
+def server(tiny_archive):
+    """``nwb-ketamine explore`` in a subprocess: its URL and its process."""
     port = free_port()
     proc = start_server(tiny_archive, port)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", proc
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(server):
+    return server[0]
 
 
 def test_a_websocket_only_session_takes_panels_stylesheets_from_the_server(served):
@@ -81,3 +90,20 @@ def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
     assert with_session(f"{served}/", lambda session: live_sessions(served)) == 1
     # Bokeh's default would keep it 15 s and look every 17 s; ours goes at the next check (2 s)
     assert wait_for(lambda: live_sessions(served) == 0, timeout=12)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator is used on Linux only")
+@pytest.mark.skipif("PYTHONMALLOC" in os.environ, reason="the user's PYTHONMALLOC is kept")
+def test_the_server_runs_on_glibcs_allocator_in_the_process_the_user_started(server):
+    url, proc = server
+    environ = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+    assert b"PYTHONMALLOC=malloc" in environ  # the command restarted itself in place: same PID, answering
+    assert live_sessions(url) >= 0
+
+
+def test_the_allocator_the_user_chose_is_kept(monkeypatch):
+    from nwb_ketamine.explorer.allocator import use_system_allocator
+
+    monkeypatch.setenv("PYTHONMALLOC", "pymalloc_debug")
+    monkeypatch.setattr(os, "execve", lambda *a: pytest.fail(f"restarted although PYTHONMALLOC was set: {a}"))
+    use_system_allocator(["explore", "somewhere"])
