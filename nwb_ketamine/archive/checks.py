@@ -18,7 +18,9 @@ objects in memory and rules stricter than the constructor (a volume alone is onl
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -26,6 +28,7 @@ from hdmf.common import DynamicTable
 from nwbinspector import Importance, InspectorMessage, register_check
 from pynwb import NWBFile, ProcessingModule
 from pynwb.ecephys import ElectrodeGroup
+from pynwb.file import Subject
 from pynwb.icephys import ExperimentalConditionsTable, IntracellularElectrode
 from pynwb.misc import Units
 
@@ -63,6 +66,8 @@ FIXES = {
     "check_nmda_holding_potential": "State the holding potential of every NMDAR (+40 mV) ABF file in study.yaml "
     "and reconvert.",
     "check_injection_time": "Give the in vivo injection its time (injection.time) in study.yaml and reconvert.",
+    "check_subject_species_known_to_dandi": "Correct the species' spelling in study.yaml, or give the taxon's "
+    "NCBITaxon IRI (http://purl.obolibrary.org/obo/NCBITaxon_<id>), and reconvert.",
     "check_analysis_parameters": "Rerun the analysis through nwb-ketamine (it stores the parameters table next "
     "to the results) or add the parameters table to the same processing module.",
 }
@@ -113,6 +118,45 @@ def _ccf_message(what: str, values: list[str]) -> InspectorMessage:
         message=f"{what} {shown} {'is' if len(values) == 1 else 'are'} not Allen CCF acronyms known to "
         f"nwb-ketamine; use one of {', '.join(CCF_REGIONS)} (or 'unknown') and keep the lab's own label "
         "in the description."
+    )
+
+
+#: A Latin binomial (or trinomial) as NWB Inspector asks for it; an NCBITaxon IRI is the other accepted form.
+_BINOMIAL = re.compile(r"^[A-Z][a-z]+ [a-z]+(?: [a-z]+)?$")
+
+
+@functools.cache
+def dandi_species() -> tuple[str, ...]:
+    """The Latin names DANDI maps to NCBITaxon terms without asking NCBI (``dandi.metadata.util.species_map``).
+
+    Returns
+    -------
+    tuple of str
+        The binomials, in dandi's order.
+    """
+    from dandi.metadata.util import species_map
+
+    return tuple(record.name.partition(" - ")[0] for record in species_map)
+
+
+@register_check(importance=Importance.CRITICAL, neurodata_type=Subject)
+def check_subject_species_known_to_dandi(subject: Subject) -> InspectorMessage | None:
+    """A species given by its Latin name is one DANDI knows; otherwise its NCBITaxon IRI is needed.
+
+    dandi matches a name it does not know by its genus' prefix ('Mus mus', a typo, becomes Mus musculus)
+    or asks NCBI's web service, so the asset's species would be guessed.
+
+    Parameters
+    ----------
+    subject
+        A Subject, as the Inspector passes it.
+    """
+    species = subject.species
+    if not species or not _BINOMIAL.match(species) or species in dandi_species():
+        return None
+    return InspectorMessage(
+        message=f"Subject {subject.subject_id!r}: species {species!r} is not one DANDI knows by name "
+        f"({', '.join(dandi_species()[:3])}, ...); DANDI would guess it from the genus or ask NCBI."
     )
 
 

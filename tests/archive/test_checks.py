@@ -200,6 +200,24 @@ def test_icephys_electrode_location_must_be_a_ccf_acronym():
     assert "use one of LH, MH" in message
 
 
+@pytest.mark.parametrize(
+    ("species", "reported"),
+    [
+        ("Mus musculus", False),
+        ("Rattus norvegicus", False),
+        ("http://purl.obolibrary.org/obo/NCBITaxon_10090", False),
+        ("Mus mus", True),  # dandi would read it as Mus musculus by the genus prefix
+        ("Peromyscus maniculatus", True),  # a real species outside dandi's offline map: give the IRI
+    ],
+)
+def test_a_species_name_must_be_one_dandi_knows(species, reported):
+    subject = Subject(subject_id="m1", species=species, sex="M", age="P60D")
+    message = checks.check_subject_species_known_to_dandi(subject)
+    assert (message is not None) is reported
+    if reported:
+        assert f"species {species!r} is not one DANDI knows" in message.message
+
+
 def test_electrode_group_location_ccf_or_unknown():
     """An electrode group's location is a CCF acronym or 'unknown'."""
     nwb = nwbfile()
