@@ -63,11 +63,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def open_sessions(port: int) -> int:
-    """The server's live session count, from its ``/nwb-ketamine/sessions`` status endpoint."""
+def server_status(port: int) -> dict:
+    """The server's ``/nwb-ketamine/sessions`` status: live sessions, and how many are connected, expiring
+    or blocked from expiring."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(f"http://127.0.0.1:{port}/nwb-ketamine/sessions", timeout=10) as response:
-        return int(json.load(response)["sessions"])
+        return json.load(response)
+
+
+def open_sessions(port: int) -> int:
+    """The server's live session count."""
+    return int(server_status(port)["sessions"])
 
 
 class ServerLog:
@@ -117,7 +123,7 @@ async def one_session(browser, url: str, host: str) -> tuple:
     return context, seconds, errors, foreign, results
 
 
-async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
+async def run(archive: Path, sessions: int, rounds: int, url_path: str, server_log: Path | None = None) -> None:
     from playwright.async_api import async_playwright
 
     port = free_port()
@@ -178,6 +184,8 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
                 for context, *_ in opened:
                     await context.close()
                 seconds = await wait_discarded(port)
+                if open_sessions(port):
+                    print(f"  sessions not discarded after {seconds:.0f} s: {server_status(port)}")
                 await asyncio.sleep(SETTLE_S)  # the server releases memory a second after a batch of discards
                 after = rss_mb(proc.pid)
                 close_errors = log.errors(closing)
@@ -193,6 +201,9 @@ async def run(archive: Path, sessions: int, rounds: int, url_path: str) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        if server_log is not None:
+            log.thread.join(timeout=10)
+            server_log.write_text("\n".join(log.lines) + "\n")
 
 
 async def wait_discarded(port: int, timeout: float = 60.0) -> float:
@@ -209,10 +220,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions per round (default 20)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of concurrent sessions (default 2)")
     parser.add_argument("--url-path", default="/", help="the page each session opens (default the landing view)")
+    parser.add_argument("--server-log", type=Path, default=None, help="also write the server's whole output here")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit("needs Chromium at /usr/bin/chromium (make browser-deps)")
-    asyncio.run(run(args.archive, args.sessions, args.rounds, args.url_path))
+    asyncio.run(run(args.archive, args.sessions, args.rounds, args.url_path, args.server_log))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import json
 import logging
 import threading
 import warnings
+import weakref
 from pathlib import Path
 
 import panel as pn
@@ -69,6 +70,7 @@ class SessionCount:
         self._lock = threading.Lock()
         self.live = 0
         self._trim_pending = False
+        self._documents: weakref.WeakSet = weakref.WeakSet()
 
     def opened(self) -> None:
         """Count the current session, arrange for its end to be counted, and end it when its page goes."""
@@ -77,7 +79,28 @@ class SessionCount:
         pn.state.on_session_destroyed(self._closed)
         doc = pn.state.curdoc
         if doc is not None:
+            self._documents.add(doc)
             doc.on_event(ConnectionLost, lambda event: _expire(doc))
+
+    def status(self) -> dict[str, int]:
+        """The live count, and how many of the sessions Bokeh holds are connected, expiring or blocked.
+
+        Expiring: asked to expire, as their page has gone. Blocked: kept from expiring by a callback that
+        holds or awaits the session's lock.
+
+        Returns
+        -------
+        dict
+            ``sessions``, ``connected``, ``expiring``, ``blocked``.
+        """
+        held = [getattr(doc.session_context, "_session", None) for doc in list(self._documents)]
+        held = [session for session in held if session is not None and not session.destroyed]
+        return {
+            "sessions": self.live,
+            "connected": sum(session.connection_count > 0 for session in held),
+            "expiring": sum(session.expiration_requested for session in held),
+            "blocked": sum(session.expiration_blocked for session in held),
+        }
 
     def _closed(self, session_context) -> None:
         with self._lock:
@@ -113,7 +136,7 @@ def _expire(doc) -> None:
 
 
 class StatusHandler(RequestHandler):
-    """``GET /nwb-ketamine/sessions``: ``{"sessions": N}``, the live session count."""
+    """``GET /nwb-ketamine/sessions``: the live session count and more (:meth:`SessionCount.status`)."""
 
     def initialize(self, count: SessionCount) -> None:
         """Tornado's per-request set-up: the count to report.
@@ -128,7 +151,7 @@ class StatusHandler(RequestHandler):
     def get(self) -> None:
         """Write the count."""
         self.set_header("Content-Type", "application/json")
-        self.write(json.dumps({"sessions": self.count.live}))
+        self.write(json.dumps(self.count.status()))
 
 
 def create_app(store: ArchiveStore, sessions: SessionCount | None = None):

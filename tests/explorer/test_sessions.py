@@ -23,9 +23,13 @@ pytestmark = pytest.mark.slow
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def live_sessions(url: str) -> int:
+def server_status(url: str) -> dict:
     with OPENER.open(f"{url}/nwb-ketamine/sessions", timeout=30) as response:
-        return json.load(response)["sessions"]
+        return json.load(response)
+
+
+def live_sessions(url: str) -> int:
+    return server_status(url)["sessions"]
 
 
 def wait_for(condition, timeout: float = 60.0) -> bool:
@@ -88,6 +92,9 @@ def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
 
     assert wait_for(lambda: live_sessions(served) == 0)
     assert with_session(f"{served}/", lambda session: live_sessions(served)) == 1
+    assert wait_for(lambda: live_sessions(served) == 0, timeout=12)
+    status = with_session(f"{served}/", lambda session: server_status(served))
+    assert status["sessions"] == status["connected"] == 1 and status["expiring"] == 0, status
     # Bokeh's default would keep it 15 s and look every 17 s; ours goes at the next check (2 s)
     assert wait_for(lambda: live_sessions(served) == 0, timeout=12)
 
