@@ -93,8 +93,8 @@ class SessionCount:
         dict
             ``sessions``, ``connected``, ``expiring``, ``blocked``.
         """
-        held = [getattr(doc.session_context, "_session", None) for doc in list(self._documents)]
-        held = [session for session in held if session is not None and not session.destroyed]
+        sessions = (getattr(doc.session_context, "_session", None) for doc in list(self._documents))
+        held = [session for session in sessions if session is not None and not session.destroyed]
         return {
             "sessions": self.live,
             "connected": sum(session.connection_count > 0 for session in held),
