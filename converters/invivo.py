@@ -59,7 +59,7 @@ from nwb_ketamine.converters.chunked import DEFAULT_CODEC, fill_dataset, int16_d
 from nwb_ketamine.converters.neo_raw import RawRecording, open_raw
 from nwb_ketamine.converters.recording_tables import add_events, add_segments
 from nwb_ketamine.converters.registry import SORTING_FORMATS, read_sorting, sorting_format
-from nwb_ketamine.converters.source_checks import check_session_times, check_spike_times
+from nwb_ketamine.converters.source_checks import check_session_times, check_spike_times, tetrode_channel_problems
 from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.filelayout import ELECTRODE_COLUMNS, raw_series_names
@@ -164,13 +164,10 @@ class InVivoConverter(SessionConverter):
                 for i in range(0, raw.n_channels, 4)
             ]
         if raw is not None:
-            for j, tetrode in enumerate(self.session.tetrodes):
-                bad = [c for c in tetrode.channels if not 0 <= c < raw.n_channels]
-                if bad:
-                    raise ConversionError(
-                        f"{self.session.raw_path}: tetrodes[{j}].channels {bad} do not exist; the recording has "
-                        f"{raw.n_channels} channels (0-{raw.n_channels - 1}); fix tetrodes in the study file"
-                    )
+            problems = tetrode_channel_problems(self.session.tetrodes, raw.n_channels)
+            if problems:
+                (_, j, field), message = problems[0]
+                raise ConversionError(f"{self.session.raw_path}: tetrodes[{j}].{field} {message}")
         return list(self.session.tetrodes)
 
     def check(self) -> None:

@@ -177,6 +177,35 @@ def check_spike_times(
 
 
 # -- study file against the recording ---------------------------------------------------------------
+def tetrode_channel_problems(tetrodes, n_channels: int) -> list[tuple[tuple, str]]:
+    """The study file's tetrode channels that the recording does not have (channels are 0 to ``n_channels - 1``).
+
+    Parameters
+    ----------
+    tetrodes
+        The study's tetrodes (objects with ``channels``).
+    n_channels
+        The recording's channel count.
+
+    Returns
+    -------
+    list of (tuple, str)
+        The field's path within the session (``("tetrodes", j, "channels")``) and a message.
+    """
+    problems: list[tuple[tuple, str]] = []
+    for j, tetrode in enumerate(tetrodes):
+        bad = [c for c in tetrode.channels if not 0 <= c < n_channels]
+        if bad:
+            problems.append(
+                (
+                    ("tetrodes", j, "channels"),
+                    f"{bad} do not exist; the recording has {n_channels} channels (0-{n_channels - 1}); "
+                    "fix tetrodes in the study file",
+                )
+            )
+    return problems
+
+
 def session_time_problems(injection_s: float | None, epochs, end_s: float, rate_hz: float) -> list[tuple[tuple, str]]:
     """The study file's injection and epochs that do not fit the recording ``[0, end_s]``.
 

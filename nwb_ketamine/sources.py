@@ -5,7 +5,8 @@ how to segment, and a channel can lack a physical unit. None of that is visible 
 so ``nwb-ketamine check`` opens every raw recording's header (neo's ``parse_header``: no samples are read)
 and reports each such problem at the session's ``raw`` field, one line each, as the study-file checks do.
 The recording's own consistency (:mod:`nwb_ketamine.converters.source_checks`) is checked as it opens, and
-the study file's injection and epochs are checked against the recording's length.
+the study file's injection and epochs are checked against the recording's length, and its tetrodes'
+channels against the recording's channels.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def recording_problems(study: Study) -> list[str]:
         A validated study (every session of the file is in ``study.sessions``, in file order).
     """
     from nwb_ketamine.converters.neo_raw import open_raw
-    from nwb_ketamine.converters.source_checks import session_time_problems
+    from nwb_ketamine.converters.source_checks import session_time_problems, tetrode_channel_problems
 
     _, lines = read_study_file(study.path)
     problems = []
@@ -38,7 +39,9 @@ def recording_problems(study: Study) -> list[str]:
         injection = None
         if session.injection is not None:
             injection = (session.injection.time - session.start_time).total_seconds()
-        for path, message in session_time_problems(injection, session.epochs, raw.end_s, raw.sampling_rate_hz):
+        found = session_time_problems(injection, session.epochs, raw.end_s, raw.sampling_rate_hz)
+        found += tetrode_channel_problems(session.tetrodes, raw.n_channels)
+        for path, message in found:
             problems.append(locate(study.path.name, lines, ("sessions", i, *path)) + message)
     return problems
 

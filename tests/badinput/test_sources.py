@@ -121,6 +121,10 @@ def _epoch_negative(study):
     _invivo(study)["epochs"][0]["start"] = "-5 s"
 
 
+def _channel_99(study):
+    _invivo(study)["tetrodes"][0]["channels"][3] = 99
+
+
 def _epsc(name, value):
     def change(study):
         study["analysis"]["epsc"][name] = value
@@ -142,6 +146,7 @@ _OEBIN = r"structure\.oebin: continuous\[0\]\.num_channels is 1[57] but continuo
 _SPIKES = r"kilosort: unit \S+ has spikes at samples -?\d+\.\.\d+, outside the 300000 samples"
 #: ``check`` names the line (``study.yaml:155 sessions[2].``), ``convert`` the session (``study.yaml: session ...: ``).
 _SESSION = r"study\.yaml(:\d+ sessions\[\d+\]\.|: session \S+: )"
+_CHANNEL_99 = r"\[99\] do not exist; the recording has 16 channels \(0-15\)"
 _INJECTION = _SESSION + r"injection\.time: 3604 s after start_time, after the end of the 10 s recording"
 
 CASES = [
@@ -216,6 +221,14 @@ CASES = [
         "epoch-before-start",
         _study(_epoch_negative, _convert),
         _SESSION + r"epochs\[0\]: baseline \(-5\.\.4 s\)",
+        may_write=_BATCH,
+        absent=_INVIVO_OUT,
+    ),
+    Case("tetrode-channel-99-check", _study(_channel_99), _SESSION + r"tetrodes\[0\]\.channels: " + _CHANNEL_99),
+    Case(
+        "tetrode-channel-99-convert",
+        _study(_channel_99, _convert),
+        r"tetrodes\[0\]\.channels " + _CHANNEL_99,
         may_write=_BATCH,
         absent=_INVIVO_OUT,
     ),
