@@ -13,7 +13,8 @@ each is emptied before every timed window (as ``bench_raw_window.py`` does); the
 files read once first). Every round reads the same random 10 s windows (all channels, default
 ``max_points``), A and B one after the other on each window, the order alternating from window to window
 (the load of this shared machine drifts within seconds); printed: the medians per round with the load
-average, then over all reads, B/A and the median of the per-window B/A. The two return identical samples
+average, then over all reads, B/A and the median of the per-window B/A, and the CPU time per read (all
+threads, ``time.process_time``: less swayed by other processes than wall time). The two return identical samples
 (checked).
 """
 
@@ -85,6 +86,7 @@ def main() -> None:
     for mode, (reader, _) in readers.items():
         reader.raw_window(files[mode], 0, 1)  # not timed: opens the file (and builds B's cached layout)
     times: dict[str, list[float]] = {"A": [], "B": []}
+    cpu: dict[str, list[float]] = {"A": [], "B": []}  # CPU time of all threads: less swayed by other processes
     for r in range(args.rounds):
         for k, t in enumerate(starts):
             # A and B read the same window one after the other, the order alternating: the machine's load
@@ -92,9 +94,10 @@ def main() -> None:
             for mode in ("A", "B") if (r + k) % 2 == 0 else ("B", "A"):
                 reader, chunks = readers[mode]
                 chunks.clear_cache()
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 out = reader.raw_window(files[mode], t, t + 10)
                 times[mode].append(time.perf_counter() - t0)
+                cpu[mode].append(time.process_time() - c0)
                 outputs[mode][t] = out["data_uv"]
         n = len(starts)
         a, b = statistics.median(times["A"][-n:]), statistics.median(times["B"][-n:])
@@ -106,6 +109,8 @@ def main() -> None:
     ratio = statistics.median([y / x for x, y in zip(times["A"], times["B"], strict=True)])
     print(f"all {len(times['A'])} reads: median A {1000 * a:.1f} ms, B {1000 * b:.1f} ms, B/A = {b / a:.3f} "
           f"(median of per-window B/A {ratio:.3f}; identical windows; load {os.getloadavg()[0]:.2f})")  # fmt: skip
+    a, b = statistics.median(cpu["A"]), statistics.median(cpu["B"])
+    print(f"CPU time per read (all threads): median A {1000 * a:.1f} ms, B {1000 * b:.1f} ms, B/A = {b / a:.3f}")
 
 
 if __name__ == "__main__":

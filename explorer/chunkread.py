@@ -155,13 +155,20 @@ class DirectChunks:
         for s, mask, payload in stored:
             self._decode(s, mask, payload, plains.get(s))
 
-    def _rows(self, start: int, lo: int, hi: int) -> np.ndarray:
-        """Rows ``[lo, hi)`` of the chunk starting at row ``start`` (positions within the chunk)."""
+    def _rows(self, start: int, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``[lo, hi)`` of the chunk starting at row ``start`` (positions within the chunk).
+
+        Unshuffled into ``out`` (C-contiguous rows of the result) when given, else into a new array (or, for
+        an unshuffled dataset, a view of the cached chunk).
+        """
         chunk = self._chunk(start)
         width = self.chunks[1]
         if chunk.ndim == 2:  # decoded already
-            return chunk[lo:hi]
-        return unshuffle_elements(chunk, self.dtype, lo * width, hi * width).reshape(hi - lo, width)
+            if out is None:
+                return chunk[lo:hi]
+            out[...] = chunk[lo:hi]
+            return out
+        return unshuffle_elements(chunk, self.dtype, lo * width, hi * width, out).reshape(hi - lo, width)
 
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, slice) or key.step not in (None, 1):
@@ -176,7 +183,7 @@ class DirectChunks:
         self._prefetch(list(range(a - a % rows, b, rows)))
         for start in range(a - a % rows, b, rows):
             lo, hi = max(a, start), min(b, start + rows)
-            out[lo - a : hi - a] = self._rows(start, lo - start, hi - start)
+            self._rows(start, lo - start, hi - start, out[lo - a : hi - a])
         return out
 
 
