@@ -5,8 +5,9 @@ Design decisions:
 - HDF5 decodes gzip chunks with the zlib it was built with. :class:`DirectChunks` reads the stored
   bytes of each chunk a window touches (``read_direct_chunk``), inflates them with the fastest decoder
   installed (:func:`nwb_ketamine.gzipcodec.get_codec` with ``reading=True``: libdeflate, then ISA-L) and
-  undoes HDF5's byte shuffle in numpy for the rows asked for only (a 10 s window of 16 channels at
-  30 kHz is ~90 % of a 10 MB chunk, but usually straddles two: about half of each is unshuffled). The
+  undoes HDF5's byte shuffle in numpy for the rows asked for only, straight into the result (a 10 s window
+  of 16 channels at 30 kHz touches 5-6 of the converters' 2 MiB chunks, 2.2 s each; in files written with
+  10 MB chunks, two of them most of the time, about half of each unshuffled). The
   values are those h5py returns (the tests compare the two on windows across chunk boundaries and at the
   edges); h5py slicing stays the reference path and the fallback.
 - Only the layout the converters write takes this path (:func:`direct_reader`): a 2-D dataset chunked
@@ -138,7 +139,7 @@ class DirectChunks:
     def _prefetch(self, starts: list[int]) -> None:
         """Inflate the chunks of ``starts`` not cached yet on two threads.
 
-        A 10 s window of 16 channels at 30 kHz straddles two 10 MB chunks most of the time. libdeflate's and
+        A 10 s window of 16 channels at 30 kHz touches 5-6 chunks of 2 MiB (two of 10 MB). libdeflate's and
         zlib's decompression release the GIL (two chunks: 47 ms on two threads vs 88 ms one after the other
         with libdeflate, 75 vs 113 ms with zlib, best of 6 at load 9); ISA-L's does not (105 vs 103 ms), so it
         costs nothing there. The stored bytes are read here, under the caller's file lock.
