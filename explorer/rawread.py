@@ -15,6 +15,10 @@ Design decisions:
   ISA-L; direct chunk reads, :mod:`nwb_ketamine.explorer.chunkread`) instead of HDF5's zlib, for the
   layout the converters write; ``direct=False`` (and the pynwb path) slice with h5py, the reference the
   tests compare it with.
+- What a window needs besides the samples (series timing and scaling, channel names and groups, events,
+  injection) is read once per file version (:func:`_layout`, plain values only) rather than per window.
+- Integer samples are decimated by sub-bins of 16 samples (:func:`_integer_extremes`): elementwise numpy
+  passes over long runs instead of argmin/argmax along an inner axis, the same values and order.
 - Values come back in µV (``_uv``) and seconds on the session clock, so views and tests need no pynwb.
 """
 
