@@ -4,8 +4,8 @@ One simulated Open Ephys binary session (16 channels at 30 kHz, ``--minutes`` lo
 is converted in the same run by ``InVivoConverter`` (raw only: no sorting) with its *default* codec and
 level (what users get: :data:`converters.chunked.DEFAULT_CODEC`) and with zlib level 4 beside it (the
 file-size reference), and by NeuroConv's ``OpenEphysBinaryRecordingInterface`` twice: at its real defaults
-(no backend configuration touched) and matched to our filters (gzip level 4 with shuffle and ~10 MB chunks
-spanning all channels, set on its backend configuration).
+(no backend configuration touched) and matched to our filters (gzip level 4 with shuffle and chunks of our
+length, ``chunked.CHUNK_BYTES``, spanning all channels, set on its backend configuration).
 
 NeuroConv is no dependency of nwb-ketamine: it runs in ``benchmarks/.neuroconv-venv`` (created by
 ``python benchmarks/neuroconv_env.py``), driven through ``benchmarks/neuroconv_runner.py``; when that venv
@@ -100,7 +100,7 @@ def main():
         print(
             f"simulated {args.minutes:g} min, 16 ch, 30 kHz ({mb:.0f} MB of int16) in {time.perf_counter() - t0:.0f} s"
         )
-        from nwb_ketamine.converters.chunked import DEFAULT_CODEC, resolve_codec
+        from nwb_ketamine.converters.chunked import CHUNK_BYTES, DEFAULT_CODEC, resolve_codec
         from nwb_ketamine.metadata import load_study
 
         session = load_study(study_yaml).invivo_sessions[-1]
@@ -120,6 +120,7 @@ def main():
             if script is RUNNER:
                 job = {"kind": "openephys", "folder": str(session.raw_path), "out": str(out), "config": options[0]}
                 job["start"] = session.start_time.isoformat()
+                job["chunk_bytes"] = CHUNK_BYTES  # "matched": our chunk length too
                 lines, cost = run_in_venv(python, script, json.dumps({"jobs": [job]}))
             else:
                 lines, cost = run_in_venv(python, script, str(study_yaml), str(out), *options)

@@ -7,8 +7,9 @@ list of jobs converted one after the other in this one process::
      "jobs": [{"kind": "openephys", "folder": ..., "start": ISO, "out": ..., "config": "defaults"}, ...]}
 
 ``kind`` is ``openephys`` (``OpenEphysBinaryRecordingInterface``; ``config`` ``defaults`` leaves the backend
-configuration as NeuroConv chooses it, ``matched`` sets gzip level 4 with shuffle and ~10 MB chunks of all
-channels, as our writer does), ``axon`` (``AxonIntracellularInterface``, one file, ``mode`` and optional
+configuration as NeuroConv chooses it, ``matched`` sets gzip level 4 with shuffle and chunks of all
+channels of ``chunk_bytes``, default 10 MiB; the benchmarks pass our writer's ``CHUNK_BYTES``), ``axon``
+(``AxonIntracellularInterface``, one file, ``mode`` and optional
 ``channel`` and ``stimulus``, false for no reconstructed command) or ``abf`` (the legacy ``AbfInterface``,
 ``files`` and ``mode``). With ``warmup`` the first job is converted once untimed (imports, caches) before
 the timed pass. For each job it prints one JSON line on stdout: ``{"out", "seconds", "cpu_seconds",
@@ -32,14 +33,14 @@ from pynwb import NWBHDF5IO  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - t0
 
 
-def _write(nwbfile, out: str, matched: bool) -> None:
+def _write(nwbfile, out: str, matched: bool, chunk_bytes: int = 10 * 1024 * 1024) -> None:
     config = get_default_backend_configuration(nwbfile=nwbfile, backend="hdf5")  # defaults: used unchanged
     for dataset in config.dataset_configurations.values() if matched else ():
         dataset.compressors = ["shuffle", "gzip"]
         dataset.compressor_options = [None, {"level": 4}]
         if dataset.dataset_name == "data" and len(dataset.full_shape) == 2:
             n, c = dataset.full_shape
-            dataset.chunk_shape = (min(n, (10 * 1024 * 1024) // (2 * c)), c)
+            dataset.chunk_shape = (min(n, chunk_bytes // (2 * c)), c)
     configure_backend(nwbfile=nwbfile, backend_configuration=config)
     with NWBHDF5IO(out, "w") as io:
         io.write(nwbfile)
@@ -64,7 +65,8 @@ def convert(job: dict) -> None:
         interface = OpenEphysBinaryRecordingInterface(folder_path=job["folder"])
         metadata = interface.get_metadata()
         _start(metadata, job)
-        _write(interface.create_nwbfile(metadata=metadata), out, job.get("config") == "matched")
+        matched = job.get("config") == "matched"
+        _write(interface.create_nwbfile(metadata=metadata), out, matched, job.get("chunk_bytes", 10 * 1024 * 1024))
     elif kind == "axon":
         from neuroconv.datainterfaces import AxonIntracellularInterface
 

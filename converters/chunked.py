@@ -9,9 +9,14 @@ HDF5 unchanged with ``write_direct_chunk``. HDF5 itself never compresses, so the
 ``zlib`` on all cores instead of one; the stored chunks are bit-for-bit what HDF5's own shuffle + deflate
 filters would produce, so every HDF5 reader (h5py, pynwb, MATLAB, HDFView) decodes them.
 
-Memory is bounded by the blocks in flight (twice the number of workers, ~10 MB each), whatever the
-duration. Chunks span all channels (tetrode recordings have tens of channels at most) and ~10 MB along
-time, the size NeuroConv and DANDI recommend for streaming.
+Memory is bounded by the blocks in flight (twice the number of workers, one chunk each), whatever the
+duration. Chunks span all channels (tetrode recordings have tens of channels at most) and 2 MiB along
+time (:data:`CHUNK_BYTES`: 2.2 s of 16 channels at 30 kHz). NeuroConv's default is ~10 MB, for streaming
+from DANDI in few requests; the explorer reads local files, and a 10 s window of the traces view inflates
+every chunk it touches, whole: 20.9 s of samples on average with 10.9 s chunks, 12.2 s with 2.2 s chunks.
+Measured with ``benchmarks/bench_chunk_length.py`` (see :data:`CHUNK_BYTES`). NWB Inspector (0.7.2, also
+with ``--config dandi``) has no check on chunk size; its best practices ask for chunked, compressed
+large datasets, which these are.
 
 The compressor is a choice (:mod:`nwb_ketamine.gzipcodec`): ISA-L (``isal``) when installed, else
 libdeflate (``deflate``), else the standard library's ``zlib``. Every one writes standard zlib streams, so
@@ -65,8 +70,12 @@ import numpy as np
 
 from nwb_ketamine.gzipcodec import AUTO_ORDER, Codec, get_codec, shuffle
 
-#: Target size of one chunk, as NeuroConv and DANDI recommend for remote reading.
-CHUNK_BYTES = 10 * 1024 * 1024
+#: Target size of one chunk (all channels × samples along time). ``benchmarks/bench_chunk_length.py --minutes
+#: 20 --sizes 10,4,2,1 --rounds 3`` (the first 20 min of the simulated 1 h, 16-channel, 30 kHz session, ISA-L
+#: level 2 on 2 threads, 20 random 10 s windows read per round, CPU time of all threads; load 5-23 on 2 cores,
+#: so wall times meant little) gave, against 10 MiB chunks: 10 s window CPU 0.68x (4 MiB), 0.66x (2 MiB),
+#: 0.71x (1 MiB); writing CPU 0.93x, 0.78x, 0.80x; file size +0.04 %, +0.07 %, +0.10 %.
+CHUNK_BYTES = 2 * 1024 * 1024
 #: gzip level of the ``zlib`` codec: NeuroConv's and h5py's default, the usual trade-off for electrophysiology.
 GZIP_LEVEL = 4
 #: The writer's codec: the fastest installed (ISA-L, then libdeflate, then zlib); see the table above.
@@ -156,7 +165,7 @@ def int16_dataset(
     codec
         The codec that will write the chunks (see :func:`resolve_codec`); it decides the default level.
     rows
-        Samples per chunk (default: :func:`chunk_rows`, about 10 MB).
+        Samples per chunk (default: :func:`chunk_rows`, about :data:`CHUNK_BYTES`).
     """
     from hdmf.backends.hdf5 import H5DataIO
 

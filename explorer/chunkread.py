@@ -5,8 +5,9 @@ Design decisions:
 - HDF5 decodes gzip chunks with the zlib it was built with. :class:`DirectChunks` reads the stored
   bytes of each chunk a window touches (``read_direct_chunk``), inflates them with the fastest decoder
   installed (:func:`nwb_ketamine.gzipcodec.get_codec` with ``reading=True``: libdeflate, then ISA-L) and
-  undoes HDF5's byte shuffle in numpy for the rows asked for only (a 10 s window of 16 channels at
-  30 kHz is ~90 % of a 10 MB chunk, but usually straddles two: about half of each is unshuffled). The
+  undoes HDF5's byte shuffle in numpy for the rows asked for only, straight into the result (a 10 s window
+  of 16 channels at 30 kHz touches 5-6 of the converters' 2 MiB chunks, 2.2 s each; in files written with
+  10 MB chunks, two of them most of the time, about half of each unshuffled). The
   values are those h5py returns (the tests compare the two on windows across chunk boundaries and at the
   edges); h5py slicing stays the reference path and the fallback.
 - Only the layout the converters write takes this path (:func:`direct_reader`): a 2-D dataset chunked
@@ -138,7 +139,7 @@ class DirectChunks:
     def _prefetch(self, starts: list[int]) -> None:
         """Inflate the chunks of ``starts`` not cached yet on two threads.
 
-        A 10 s window of 16 channels at 30 kHz straddles two 10 MB chunks most of the time. libdeflate's and
+        A 10 s window of 16 channels at 30 kHz touches 5-6 chunks of 2 MiB (two of 10 MB). libdeflate's and
         zlib's decompression release the GIL (two chunks: 47 ms on two threads vs 88 ms one after the other
         with libdeflate, 75 vs 113 ms with zlib, best of 6 at load 9); ISA-L's does not (105 vs 103 ms), so it
         costs nothing there. The stored bytes are read here, under the caller's file lock.
@@ -155,13 +156,20 @@ class DirectChunks:
         for s, mask, payload in stored:
             self._decode(s, mask, payload, plains.get(s))
 
-    def _rows(self, start: int, lo: int, hi: int) -> np.ndarray:
-        """Rows ``[lo, hi)`` of the chunk starting at row ``start`` (positions within the chunk)."""
+    def _rows(self, start: int, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``[lo, hi)`` of the chunk starting at row ``start`` (positions within the chunk).
+
+        Unshuffled into ``out`` (C-contiguous rows of the result) when given, else into a new array (or, for
+        an unshuffled dataset, a view of the cached chunk).
+        """
         chunk = self._chunk(start)
         width = self.chunks[1]
         if chunk.ndim == 2:  # decoded already
-            return chunk[lo:hi]
-        return unshuffle_elements(chunk, self.dtype, lo * width, hi * width).reshape(hi - lo, width)
+            if out is None:
+                return chunk[lo:hi]
+            out[...] = chunk[lo:hi]
+            return out
+        return unshuffle_elements(chunk, self.dtype, lo * width, hi * width, out).reshape(hi - lo, width)
 
     def __getitem__(self, key) -> np.ndarray:
         if not isinstance(key, slice) or key.step not in (None, 1):
@@ -176,7 +184,7 @@ class DirectChunks:
         self._prefetch(list(range(a - a % rows, b, rows)))
         for start in range(a - a % rows, b, rows):
             lo, hi = max(a, start), min(b, start + rows)
-            out[lo - a : hi - a] = self._rows(start, lo - start, hi - start)
+            self._rows(start, lo - start, hi - start, out[lo - a : hi - a])
         return out
 
 

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 #: Files kept open at once.
 MAX_OPEN_FILES = 16
 
-#: HDF5 chunk cache of the files :func:`open_h5` keeps open (hdmf's value: a raw chunk of 10 s × 16
-#: channels is 10 MB, so panning within it decompresses it once).
+#: HDF5 chunk cache of the files :func:`open_h5` keeps open (hdmf's value: it holds the 5-6 raw chunks of
+#: 2 MiB, or the two of 10 MB of older files, that a 10 s window of 16 channels touches, so panning within
+#: them decompresses them once).
 RDCC_NBYTES = 32 * 1024**2
 
 #: Held while a cached file is opened, closed or read.

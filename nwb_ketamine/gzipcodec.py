@@ -271,7 +271,7 @@ def unshuffle(data, dtype, shape) -> np.ndarray:
     return unshuffle_elements(data, dtype, 0, n).reshape(shape)
 
 
-def unshuffle_elements(data, dtype, start: int, stop: int) -> np.ndarray:
+def unshuffle_elements(data, dtype, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
     """Elements ``[start, stop)`` of the array whose :func:`shuffle` is ``data``, without unshuffling the rest.
 
     Each byte plane of a shuffled buffer holds one byte of every element in order, so a run of elements
@@ -285,24 +285,35 @@ def unshuffle_elements(data, dtype, start: int, stop: int) -> np.ndarray:
         The elements' dtype.
     start, stop
         The element range.
+    out
+        A C-contiguous array of ``dtype`` with ``stop - start`` elements to write them into (the rows of a
+        larger result: no copy afterwards), or None.
 
     Returns
     -------
     numpy.ndarray
-        A new 1-D array of ``stop - start`` elements.
+        A 1-D array of ``stop - start`` elements (a view of ``out`` when given).
     """
     dtype = np.dtype(dtype)
     raw = np.frombuffer(data, dtype=np.uint8)
     k = dtype.itemsize
     n = raw.size // k
+    if out is None:
+        out = np.empty(stop - start, dtype=dtype)
+    else:
+        if out.dtype != dtype or out.size != stop - start or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous {dtype} array of {stop - start} elements")
+        out = out.reshape(-1)
     if k == 1:
-        return raw[start:stop].view(dtype).copy()
+        out.view(np.uint8)[:] = raw[start:stop]
+        return out
     if k == 2:  # two contiguous integer passes instead of strided byte writes (~4x faster on int16 chunks)
-        out16 = raw[n + start : n + stop].astype("<u2")  # little-endian: plane 0 is the first byte in memory
-        out16 <<= 8
-        out16 |= raw[start:stop]
-        return out16.view(dtype)
-    out = np.empty(stop - start, dtype=dtype)
+        out16 = out.view(np.uint16)  # native order (little-endian): plane 0 is the first byte in memory
+        if np.little_endian:
+            out16[:] = raw[n + start : n + stop]
+            out16 <<= 8
+            out16 |= raw[start:stop]
+            return out
     planes = out.view(np.uint8).reshape(stop - start, k)
     for j in range(k):
         planes[:, j] = raw[j * n + start : j * n + stop]

@@ -140,3 +140,27 @@ def test_raw_window_direct_equals_h5py(segmented_nwb, t0, t1, max_points):
     assert not chunkread._cache
     assert_same(fast, reference, f"[{t0}, {t1})")
     assert fast["gaps"] == [(30.0, 35.0)]
+
+
+def test_raw_window_after_the_file_is_closed_or_changed(segmented_nwb, tmp_path):
+    """The file's layout is read once; closing the open files, or a new version of the file, is harmless."""
+    import os
+    import shutil
+
+    from nwb_ketamine.explorer.nwbfiles import close_all
+    from tests.explorer.test_readers import assert_same
+
+    path = tmp_path / "copy.nwb"
+    shutil.copy(segmented_nwb, path)
+    first = rawread.raw_window(path, 3.3, 13.7)
+    for _ in range(3):  # the file cache closes and reopens it: nothing of the closed file is used
+        close_all()
+        assert_same(rawread.raw_window(path, 3.3, 13.7), first, "reopened")
+        assert_same(rawread.raw_window(path, 3.3, 13.7, direct=False), first, "reopened, h5py")
+    close_all()
+    with h5py.File(path, "a") as f:  # a new version of the file: another conversion factor
+        f["acquisition/ElectricalSeries0/data"].attrs["conversion"] = 2 * 0.195e-6
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+    changed = rawread.raw_window(path, 3.3, 13.7)
+    np.testing.assert_allclose(changed["data_uv"], 2 * first["data_uv"])
+    close_all()

@@ -110,6 +110,38 @@ def test_minmax_decimate_keeps_each_bin_extremes():
         assert set(values[2 * b : 2 * b + 2, 0]) == {block[:, 0].min(), block[:, 0].max()}
 
 
+def naive_minmax(data, width):
+    """Per bin and channel: (min, max) in the order of their first occurrences, one sample at a time."""
+    out = []
+    for a in range(0, len(data), width):
+        block = data[a : a + width]
+        pairs = []
+        for x in block.T:
+            i, j = int(x.argmin()), int(x.argmax())
+            pairs.append((x[i], x[j]) if i <= j else (x[j], x[i]))
+        out.append(np.array(pairs, dtype=data.dtype).T)
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("width", [1, 3, 16, 31, 32, 33, 47, 150, 157, 2000])
+@pytest.mark.parametrize(("dtype", "spread"), [(np.int16, 2), (np.int16, 30_000), (np.uint8, 1), (np.int32, 4)])
+def test_minmax_decimate_order_of_extremes(width, dtype, spread):
+    # Few distinct values: ties everywhere, the min and the max often in the same 16-sample sub-bin.
+    rng = np.random.default_rng(width)
+    low = 0 if np.dtype(dtype).kind == "u" else -spread
+    for n in (1, 31, 1003, 4801):
+        data = rng.integers(low, spread + 1, size=(n, 3)).astype(dtype)
+        positions, values = rawread.minmax_decimate(data, width)
+        np.testing.assert_array_equal(values, naive_minmax(data, width), err_msg=f"n={n}")
+        assert values.dtype == data.dtype and positions[-1] == n - 1
+
+
+def test_minmax_decimate_floats_with_nan():
+    data = np.random.default_rng(2).normal(size=(1003, 3))
+    data[5, 1] = np.nan
+    np.testing.assert_array_equal(rawread.minmax_decimate(data, 40)[1], naive_minmax(data, 40))
+
+
 class CountingFile(io.FileIO):
     """A file that counts the bytes HDF5 reads through it."""
 

@@ -34,8 +34,8 @@ def test_direct_chunks_read_back_with_plain_h5py(tmp_path):
         assert f["x"].compression == "gzip" and f["x"].shuffle
 
 
-def test_chunk_rows_about_ten_megabytes():
-    assert chunk_rows(16) * 16 * 2 == pytest.approx(10 * 2**20, rel=1e-4)
+def test_chunk_rows_about_two_mebibytes():
+    assert chunk_rows(16) * 16 * 2 == pytest.approx(2 * 2**20, rel=1e-4)
 
 
 SCRIPT = """

@@ -15,6 +15,7 @@ from nwb_ketamine.gzipcodec import (
     installed_codecs,
     shuffle,
     unshuffle,
+    unshuffle_elements,
 )
 
 ROWS, WIDTH = 4096, 6
@@ -98,6 +99,21 @@ def test_shuffle_is_hdf5s_shuffle_filter(tmp_path, dtype):
     back = unshuffle(stored, np.dtype(dtype), data.shape)
     np.testing.assert_array_equal(back, data)
     assert back.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, ">i2", np.int8, np.float32, np.uint64])
+def test_unshuffle_elements_into_rows_of_a_result(dtype):
+    data = tetrode_like(n=ROWS).astype(dtype)
+    stored = shuffle(data).tobytes()
+    out = np.full((300, WIDTH), 7, dtype=dtype)
+    got = unshuffle_elements(stored, np.dtype(dtype), 100 * WIDTH, 250 * WIDTH, out[50:200])
+    np.testing.assert_array_equal(out[50:200], data[100:250])
+    np.testing.assert_array_equal(out[:50], 7)
+    np.testing.assert_array_equal(out[200:], 7)
+    assert np.shares_memory(got, out)
+    np.testing.assert_array_equal(unshuffle_elements(stored, np.dtype(dtype), 5, 17), data.reshape(-1)[5:17])
+    with pytest.raises(ValueError, match="C-contiguous"):
+        unshuffle_elements(stored, np.dtype(dtype), 0, 2 * WIDTH, out[:2, :3])
 
 
 def test_auto_falls_back_to_zlib_when_the_fast_modules_are_absent(tmp_path):
