@@ -114,3 +114,32 @@ def test_the_allocator_the_user_chose_is_kept(monkeypatch):
     monkeypatch.setenv("PYTHONMALLOC", "pymalloc_debug")
     monkeypatch.setattr(os, "execve", lambda *a: pytest.fail(f"restarted although PYTHONMALLOC was set: {a}"))
     use_system_allocator(["explore", "somewhere"])
+
+
+class _Session:
+    """Stands in for Bokeh's ServerSession: the four attributes the sweep reads and the one it calls."""
+
+    def __init__(self, connections: int) -> None:
+        self.destroyed = False
+        self.connection_count = connections
+        self.expiration_requested = False
+
+    def request_expiration(self) -> None:
+        self.expiration_requested = True
+
+
+class _Document:
+    def __init__(self, session: _Session) -> None:
+        self.session_context = type("Context", (), {"_session": session})()
+
+
+def test_the_sweep_ends_sessions_whose_page_loaded_and_went_without_a_connection_lost_event():
+    from nwb_ketamine.explorer.server import SessionCount
+
+    count = SessionCount()
+    gone, open_, never_loaded = _Session(0), _Session(1), _Session(0)
+    documents = [_Document(gone), _Document(open_), _Document(never_loaded)]
+    count._loaded.update(documents[:2])  # what the page's onload does
+    count.sweep()
+    assert gone.expiration_requested and not open_.expiration_requested
+    assert not never_loaded.expiration_requested  # still waiting for its page: kept for the session lifetime
