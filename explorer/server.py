@@ -71,7 +71,7 @@ class SessionCount:
         self.live = 0
         self._trim_pending = False
         self._documents: weakref.WeakSet = weakref.WeakSet()
-        self._loaded: weakref.WeakSet = weakref.WeakSet()
+        self._connected: weakref.WeakSet = weakref.WeakSet()  # documents whose page has been connected
         self._sweeper: PeriodicCallback | None = None
 
     def opened(self) -> None:
@@ -83,28 +83,31 @@ class SessionCount:
         if doc is not None:
             self._documents.add(doc)
             doc.on_event(ConnectionLost, lambda event: _expire(doc))
-            pn.state.onload(lambda: self._loaded.add(doc))  # its page is connected and has drawn it
+            pn.state.onload(lambda: self._connected.add(doc))  # its page is connected and has drawn it
         if self._sweeper is None:  # on the server's event loop, where Bokeh discards sessions
             self._sweeper = PeriodicCallback(self.sweep, SESSION_CHECK_MS)
             self._sweeper.start()
 
     def sweep(self) -> None:
-        """Ask every session whose page has loaded and gone to expire.
+        """Ask every session whose page was connected and has gone to expire.
 
-        The ``ConnectionLost`` event does that as a page's websocket closes, but a page that closes while
-        its session still handles the page's first messages can miss it (Bokeh detaches the connection
-        while a message waits: 2 of 20 sessions in one load-benchmark round). Without this the session
-        would wait the whole :data:`SESSION_LIFETIME_MS`.
+        The ``ConnectionLost`` event does that as a page's websocket closes, but not when Bokeh's keep-alive
+        ping finds the socket closed first: it detaches the connection without the event, and the socket's
+        own close then fails on the detached connection (an "Uncaught exception GET /ws" in the log). That
+        left 2–4 of 20 sessions per load-benchmark round waiting the whole :data:`SESSION_LIFETIME_MS`.
+        A page counts as connected once its document has loaded or a sweep has seen its connection.
         """
-        for doc in list(self._loaded):
+        for doc in list(self._documents):
             session = getattr(doc.session_context, "_session", None)
             if session is None or session.destroyed or session.expiration_requested:
                 continue
-            if session.connection_count == 0:
+            if session.connection_count > 0:
+                self._connected.add(doc)
+            elif doc in self._connected:
                 session.request_expiration()
 
     def status(self) -> dict[str, int]:
-        """The live count, and how many of the sessions Bokeh holds are connected, expiring or blocked.
+        """The live count, and how many sessions Bokeh holds and of those are connected, expiring or blocked.
 
         Expiring: asked to expire, as their page has gone. Blocked: kept from expiring by a callback that
         holds or awaits the session's lock.
@@ -112,12 +115,13 @@ class SessionCount:
         Returns
         -------
         dict
-            ``sessions``, ``connected``, ``expiring``, ``blocked``.
+            ``sessions`` (live), ``held`` (sessions Bokeh still holds), ``connected``, ``expiring``, ``blocked``.
         """
         sessions = (getattr(doc.session_context, "_session", None) for doc in list(self._documents))
         held = [session for session in sessions if session is not None and not session.destroyed]
         return {
             "sessions": self.live,
+            "held": len(held),
             "connected": sum(session.connection_count > 0 for session in held),
             "expiring": sum(session.expiration_requested for session in held),
             "blocked": sum(session.expiration_blocked for session in held),

@@ -133,13 +133,17 @@ class _Document:
         self.session_context = type("Context", (), {"_session": session})()
 
 
-def test_the_sweep_ends_sessions_whose_page_loaded_and_went_without_a_connection_lost_event():
+def test_the_sweep_ends_sessions_whose_page_was_connected_and_went_without_a_connection_lost_event():
     from nwb_ketamine.explorer.server import SessionCount
 
     count = SessionCount()
-    gone, open_, never_loaded = _Session(0), _Session(1), _Session(0)
-    documents = [_Document(gone), _Document(open_), _Document(never_loaded)]
-    count._loaded.update(documents[:2])  # what the page's onload does
+    loaded, seen, open_, never = _Session(0), _Session(1), _Session(1), _Session(0)
+    documents = [_Document(session) for session in (loaded, seen, open_, never)]
+    count._documents.update(documents)  # what opened() does for each new session
+    count._connected.add(documents[0])  # what the page's onload does
     count.sweep()
-    assert gone.expiration_requested and not open_.expiration_requested
-    assert not never_loaded.expiration_requested  # still waiting for its page: kept for the session lifetime
+    seen.connection_count = 0  # Bokeh's keep-alive ping found the socket closed and detached it
+    count.sweep()
+    assert loaded.expiration_requested and seen.expiration_requested
+    assert not open_.expiration_requested
+    assert not never.expiration_requested  # still waiting for its page: kept for the session lifetime
