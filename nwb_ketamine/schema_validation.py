@@ -15,6 +15,12 @@ all the most specific cached namespaces (:data:`UNION_NAMESPACE`, loaded once pe
 into that catalog): the same specifications, half the work; it reports the same errors as pynwb, each once
 (``tests/archive/test_schema_validation.py`` breaks files in core and in each extension). The file is
 always read back from disk, so what is validated is what was written.
+
+The batch validates each file right after writing it, in the process that wrote it, whose cached
+namespaces it has just written from pynwb's loaded catalog. ``against="loaded"`` then builds the union
+namespace from a copy of that catalog (once per process and set of versions) instead of parsing the file's
+cached specifications: ~0.8 s less on a worker's first file. It applies only when every namespace the file
+caches is loaded at the same version; any other file is validated against its cached namespaces.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from pathlib import Path
 
 #: (namespace, version) pairs cached in a file → (namespace names to validate against, validators, catalog)
 _validators: dict[tuple, tuple] = {}
+#: the same, built from the namespaces loaded in this process (``schema_errors(..., against="loaded")``)
+_loaded_validators: dict[tuple, tuple] = {}
 _lock = threading.Lock()
 
 
@@ -138,13 +146,50 @@ def _validators_for(path: str, key: tuple) -> tuple | None:
         return _validators[key]
 
 
-def schema_errors(path: str | Path) -> list:
+def _loaded_validators_for(key: tuple) -> tuple | None:
+    """Validators from pynwb's loaded namespaces for a file caching ``key``; None unless all are loaded as cached.
+
+    The file's cached namespaces as hdmf writes them (``NamespaceToBuilderHelper``) include the whole of
+    every namespace an extension takes types from, so the union namespace includes those too: the same
+    specifications as :func:`_validators_for` builds from the file, without parsing them.
+    """
+    from copy import deepcopy
+
+    from hdmf.validate import ValidatorMap
+    from pynwb import get_type_map
+
+    loaded = get_type_map(copy=False).namespace_catalog
+    versions = {name: loaded.get_namespace(name).version for name in loaded.namespaces}
+    if not key or any(versions.get(name) != version for name, version in key):
+        return None
+    with _lock:
+        if key not in _loaded_validators:
+            catalog = deepcopy(loaded)  # the union namespace goes into a copy, never into pynwb's own catalog
+            cached = {name for name, _ in key}
+
+            def includes(names) -> set[str]:
+                return {e["namespace"] for n in names for e in catalog.get_namespace(n).schema if "namespace" in e}
+
+            names = sorted(cached - includes(cached) - {"hdmf-experimental"})  # pynwb's most specific ones
+            if not names:
+                return None
+            union = _union_namespace(catalog, sorted(set(names) | includes(names)))
+            _loaded_validators[key] = (names, [ValidatorMap(union)], catalog)
+        return _loaded_validators[key]
+
+
+def schema_errors(path: str | Path, *, against: str = "cached") -> list:
     """The schema validation errors of the NWB file at ``path`` (``[]`` when valid), as ``pynwb.validate``.
 
     Parameters
     ----------
     path : str or Path
         The NWB file.
+    against : {"cached", "loaded"}
+        ``"cached"``: the namespaces cached in the file, as pynwb. ``"loaded"``: the same namespaces as loaded
+        in this process, when the file caches only loaded namespaces at their loaded versions (a file this
+        process has just written and cached them into), else the cached ones; the cached specifications are
+        then not parsed, not even for a process's first file.
 
     Returns
     -------
@@ -158,7 +203,9 @@ def schema_errors(path: str | Path) -> list:
     path = str(path)
     with h5py.File(path, "r") as f:  # opened once: for the cached versions and for reading the builder
         key = _versions_in(f)
-        entry = _validators_for(path, key) if key else None
+        entry = _loaded_validators_for(key) if against == "loaded" else None
+        if entry is None and key:
+            entry = _validators_for(path, key)
         if entry is not None:
             _, validators, catalog = entry
             # a manager of its own per file (it caches what it reads); the catalog and validators are shared

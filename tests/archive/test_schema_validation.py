@@ -3,10 +3,12 @@
 import shutil
 
 import h5py
+import ndx_dandi_icephys  # noqa: F401 - loaded, as on a worker that converted a slice cell (against="loaded")
 import pytest
 from pynwb import validate
 
-from nwb_ketamine.schema_validation import _validators, cached_namespace_versions, schema_errors
+import nwb_ketamine.extension  # noqa: F401 - ndx-drug-stress loaded, as on every worker
+from nwb_ketamine.schema_validation import _loaded_validators, _validators, cached_namespace_versions, schema_errors
 
 
 def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path, tiny_archive):
@@ -35,6 +37,20 @@ def test_same_verdicts_as_pynwb_on_valid_and_broken_files(tmp_path, tiny_archive
     # pynwb validates once per most specific namespace (each includes core), so it reports each error of a
     # core type once per namespace; schema_errors validates once against all of them together
     assert ours and sorted(set(map(str, ours))) == sorted(set(map(str, theirs))) == sorted(map(str, ours))
+    assert sorted(map(str, schema_errors(broken, against="loaded"))) == sorted(map(str, ours))
+
+
+def test_loaded_namespaces_give_the_cached_verdicts(tiny_archive):
+    """Validating against the namespaces loaded in the process gives the verdicts of the cached ones.
+
+    Parameters
+    ----------
+    tiny_archive
+        The tiny archive in the DANDI layout.
+    """
+    for path in sorted(tiny_archive.rglob("*.nwb")):
+        assert schema_errors(path, against="loaded") == []
+    assert _loaded_validators  # the loaded namespaces were used, not the file's
 
 
 def _first_of_type(f: h5py.File, neurodata_type: str) -> h5py.Group:
@@ -91,6 +107,7 @@ def test_broken_slice_files_have_pynwbs_errors(tmp_path, tiny_archive, what):
         BREAKS[what](f)
     ours, theirs = schema_errors(broken), list(validate(path=str(broken)))
     assert ours and sorted(set(map(str, ours))) == sorted(set(map(str, theirs))) == sorted(map(str, ours))
+    assert sorted(map(str, schema_errors(broken, against="loaded"))) == sorted(map(str, ours))
 
 
 def test_file_without_cached_namespaces_falls_back_to_pynwb(tmp_path):
