@@ -12,9 +12,10 @@ converted as one cell (as ``bench_abf_convert.py`` does), by two versions of the
 
 Each round runs both, each in a fresh subprocess, the order alternating from round to round; a child
 converts the first cell once untimed (imports, caches: a warm worker), then every cell, timing each
-``convert_session`` and, inside it, the write (``write_nwb``) and the validation (``_validate_nwb``).
-Printed: each round's seconds per cell of both and the ratio new/old with the load average, then the
-medians and their ratios. Afterwards the two versions' outputs of every cell are compared with the h5py
+``convert_session`` (wall and process CPU time: on this shared machine the CPU time varies less with the
+load) and, inside it, the write (``write_nwb``) and the validation (``_validate_nwb``). Printed: each
+round's seconds per cell of both and the ratios new/old with the load average, then the medians and their
+ratios. Afterwards the two versions' outputs of every cell are compared with the h5py
 walker of ``tests/archive/test_reproducible.py`` (only ``/file_create_date`` ignored; the identifier
 contains the package version, so both sides report the same version). It asserts nothing. Usage::
 
@@ -72,10 +73,10 @@ def convert(i, archive):
 convert(0, spec["out"] + "-warmup")
 for i in range(len(studies)):
     stages.clear()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     result = convert(i, spec["out"])
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"cell": i, "seconds": seconds, "path": result.path, **stages}), flush=True)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(json.dumps({"cell": i, "seconds": seconds, "cpu": cpu, "path": result.path, **stages}), flush=True)
 """
 
 
@@ -119,6 +120,7 @@ def main():
         sources = {"old": str(export(args.base, tmp / "old")), "new": ""}
         runs: dict[str, list[list[dict]]] = {"old": [], "new": []}
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         for r in range(args.rounds):
             order = ["old", "new"] if r % 2 == 0 else ["new", "old"]
             per_cell = {}
@@ -134,19 +136,25 @@ def main():
                 runs[side].append(cells)
                 per_cell[side] = sum(c["seconds"] for c in cells) / len(cells)
                 print(
-                    f"  round {r + 1} {side}: {per_cell[side]:.3f} s/cell (write "
+                    f"  round {r + 1} {side}: {per_cell[side]:.3f} s/cell, CPU "
+                    f"{sum(c['cpu'] for c in cells) / len(cells):.3f} s/cell (write "
                     f"{sum(c.get('write', 0) for c in cells) / len(cells):.3f}, validate "
                     f"{sum(c.get('validate', 0) for c in cells) / len(cells):.3f}), process "
                     f"{time.perf_counter() - t0:.1f} s   load {os.getloadavg()[0]:.2f}"
                 )
             ratios.append(per_cell["new"] / per_cell["old"])
-            print(f"  round {r + 1}: new/old {ratios[-1]:.3f}   load {os.getloadavg()[0]:.2f}")
+            cpu = {side: sum(c["cpu"] for c in runs[side][-1]) for side in runs}
+            cpu_ratios.append(cpu["new"] / cpu["old"])
+            print(
+                f"  round {r + 1}: new/old wall {ratios[-1]:.3f}, CPU {cpu_ratios[-1]:.3f}"
+                f"   load {os.getloadavg()[0]:.2f}"
+            )
 
         def median(side: str, key: str) -> float:
             return statistics.median(sum(c.get(key, 0.0) for c in cells) / len(cells) for cells in runs[side])
 
         print()
-        for key in ("seconds", "write", "validate"):
+        for key in ("seconds", "cpu", "write", "validate"):
             old, new = median("old", key), median("new", key)
             print(
                 f"{key:9s} s/cell, median of {args.rounds} rounds: old {old:.3f}  new {new:.3f}  new/old "
@@ -154,6 +162,11 @@ def main():
             )
         low, high = min(ratios), max(ratios)
         print(f"per-round ratio new/old: median {statistics.median(ratios):.3f}, range {low:.3f}-{high:.3f}")
+        low, high = min(cpu_ratios), max(cpu_ratios)
+        print(
+            f"per-round CPU ratio new/old: median {statistics.median(cpu_ratios):.3f}, range {low:.3f}-{high:.3f}"
+            f"   load {os.getloadavg()[0]:.2f}"
+        )
 
         problems = []
         for old_cell, new_cell in zip(runs["old"][-1], runs["new"][-1], strict=True):
