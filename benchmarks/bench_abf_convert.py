@@ -6,6 +6,9 @@ test suite gives it (``tests/realdata/test_abf_realdata.py``), by
 
 - ``AbfSliceConverter`` without analysis (sweeps, commands, the icephys tables; comparable to NeuroConv)
   and with the EPSC analysis (where the study's analysis windows fit the file; failures are reported),
+- the product's path, what ``nwb-ketamine convert`` does on a worker for each cell
+  (``nwb_ketamine.archive.batch.convert_session``: sources hashed, written with the EPSC analysis,
+  validated with pynwb, renamed into the archive, described for the manifest),
 - NeuroConv's ``AxonIntracellularInterface`` (response channel 0, the reconstructed DAC command as
   stimulus where the file has one, i.e. ABF 2) and its legacy ``AbfInterface`` (every channel of the file,
   the clamp mode given as ``icephys_experiment_type``).
@@ -25,6 +28,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +51,13 @@ studies = {job["study"]: load_study(job["study"]) for job in spec["jobs"]}  # on
 
 def convert(job):
     study = studies[job["study"]]
+    if spec.get("batch"):
+        from nwb_ketamine.archive.batch import convert_session
+
+        result = convert_session(study, study.slice_sessions[0].key, job["out"])
+        if result.status != "converted":
+            raise RuntimeError(result.message)
+        return
     AbfSliceConverter(study, study.slice_sessions[0], analyse=spec["analyse"]).run_conversion(job["out"])
 
 if spec.get("warmup"):
@@ -114,6 +125,9 @@ def main():
                 {"study": str(s), "out": str(tmp / f"ours{int(analyse)}-{i}.nwb")} for i, s in enumerate(studies)
             ]
             runners[name] = (sys.executable, OURS, spec)
+        spec = {"warmup": True, "analyse": True, "batch": True}
+        spec["jobs"] = [{"study": str(s), "out": str(tmp / f"archive-{i}")} for i, s in enumerate(studies)]
+        runners["ours (convert: analysis + validation)"] = (sys.executable, OURS, spec)
         python, version = neuroconv_python()
         if python is None:
             print(f"NeuroConv side skipped: {version}; timing ours only")
@@ -138,6 +152,9 @@ def main():
         for r in range(args.rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 python_, script, spec = runners[name]
+                for job in spec["jobs"]:  # every round writes afresh (ours refuses to replace a file)
+                    for out in (Path(job["out"]), Path(job["out"] + ".warmup.nwb")):
+                        shutil.rmtree(out) if out.is_dir() else out.unlink(missing_ok=True)
                 lines, cost = run_in_venv(python_, script, json.dumps(spec))
                 results = [line for line in lines if "out" in line]
                 for i, result in enumerate(results):
@@ -145,7 +162,8 @@ def main():
                         errors[name][i] = result["error"]
                     else:
                         seconds[name][i].append(result["seconds"])
-                sizes[name] = sum(Path(j["out"]).stat().st_size for j in spec["jobs"] if Path(j["out"]).exists())
+                outputs = [p for j in spec["jobs"] for p in [Path(j["out"])] + sorted(Path(j["out"]).rglob("*.nwb"))]
+                sizes[name] = sum(p.stat().st_size for p in outputs if p.is_file())
                 peaks[name] = max(peaks[name], cost["rss_mb"])
                 done = [s[-1] for s in seconds[name] if s]
                 print(
@@ -177,6 +195,15 @@ def main():
                 f"output {sizes[name] / 1e6:6.2f} MB"
                 f"   load {os.getloadavg()[0]:.2f}"
             )
+        product = "ours (convert: analysis + validation)"
+        for name in [n for n in names if n.startswith("NeuroConv")]:
+            both = [i for i in range(len(files)) if med(name, i) is not None and med(product, i) is not None]
+            if both:
+                ratio = sum(med(name, i) for i in both) / sum(med(product, i) for i in both)  # type: ignore[misc]
+                print(
+                    f"{product} is {ratio:5.2f}x as fast as {name} on the {len(both)} files both convert"
+                    f"   load {os.getloadavg()[0]:.2f}"
+                )
         for name in names:
             for i, error in sorted(errors[name].items()):
                 print(f"{name} failed on {files[i][0].name}: {error}")

@@ -175,7 +175,10 @@ class AbfSliceConverter(SessionConverter):
         for info, _, offset in self.recordings():
             for drug_id in info.bath:
                 bath.setdefault(drug_id, offset)
-        nwbfile = new_nwbfile(self.study, self.session, session_description=self.session_description, bath=bath)
+        nwbfile = new_nwbfile(
+            self.study, self.session, session_description=self.session_description, bath=bath,
+            identifier=self.identifier(),
+        )  # fmt: skip
         if self.notes:
             nwbfile.notes = "\n".join(self.notes)
         return nwbfile

@@ -18,10 +18,23 @@ Design decisions (reproducible outputs, issue 16): the same inputs and version g
   :func:`cache_used_namespaces` caches, in hdmf's own layout, the base namespaces (:data:`BASE_NAMESPACES`),
   the namespaces named by a ``namespace`` attribute in the file, and every namespace these depend on.
   Nothing is deleted afterwards, so no free space is left in the file.
+
+Design decisions (work done once per process, issue 17; ``benchmarks/bench_abf_ab.py`` measures them):
+
+- pynwb's ``NWBHDF5IO(path, "w")`` deep-copies its global type map for every file. The write uses a fresh
+  ``BuildManager`` (it caches the file's builders) over pynwb's global type map itself
+  (:func:`write_manager`): writing adds no namespace to it, and it holds every extension imported so far.
+- The namespaces a file uses are read from the builders pynwb just wrote, not by visiting every object of
+  the file again. Each namespace's cached specification (hdmf's ``NamespaceToBuilderHelper`` export through
+  ``H5SpecWriter``: JSON text datasets) is rendered once per process and version
+  (:func:`_spec_datasets`), then written to each file as the same scalar string datasets.
+- The identifier (hashing the ends of every source) is computed once per converter
+  (:meth:`SessionConverter.identifier`) for both the NWBFile and the object ids.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -30,7 +43,10 @@ import h5py
 from hdmf.backends.hdf5.h5_utils import H5SpecWriter
 from hdmf.backends.hdf5.h5tools import SPEC_LOC_ATTR
 from hdmf.backends.utils import NamespaceToBuilderHelper
-from pynwb import NWBHDF5IO, NWBFile
+from hdmf.build import BuildManager, GroupBuilder
+from hdmf.build.builders import BaseBuilder
+from hdmf.spec.write import SpecWriter
+from pynwb import NWBHDF5IO, NWBFile, get_type_map
 
 from nwb_ketamine.atomic import atomic_path
 from nwb_ketamine.metadata import Study
@@ -63,13 +79,110 @@ def _namespaces_in(f: h5py.File) -> set[str]:
     return {v.decode() if isinstance(v, bytes) else str(v) for v in values if v is not None}
 
 
-def cache_used_namespaces(io: NWBHDF5IO) -> list[str]:
+def _namespaces_built(root: GroupBuilder) -> set[str]:
+    """The values of every ``namespace`` attribute of a builder tree (what :func:`_namespaces_in` reads back).
+
+    Parameters
+    ----------
+    root
+        The root builder pynwb wrote.
+
+    Returns
+    -------
+    set of str
+    """
+    found: set[str] = set()
+    todo: list[BaseBuilder] = [root]
+    while todo:
+        builder = todo.pop()
+        value = builder.attributes.get("namespace")
+        if value is not None:
+            found.add(value.decode() if isinstance(value, bytes) else str(value))
+        if isinstance(builder, GroupBuilder):  # links point into the tree: their targets are visited there
+            todo.extend(builder.groups.values())
+            todo.extend(builder.datasets.values())
+    return found
+
+
+def write_manager() -> BuildManager:
+    """A fresh BuildManager over pynwb's global type map, without pynwb's per-file deep copy of the map.
+
+    Returns
+    -------
+    BuildManager
+    """
+    return BuildManager(get_type_map(copy=False))
+
+
+class _RecordingSpecWriter(SpecWriter):
+    """A SpecWriter that keeps what ``H5SpecWriter`` would write: (dataset name, JSON text) pairs."""
+
+    def __init__(self):
+        self.datasets: list[tuple[str, str]] = []
+
+    def write_spec(self, spec, path):
+        """Keep a spec file's JSON text under its dataset name.
+
+        Parameters
+        ----------
+        spec
+            The specification file's content.
+        path
+            The dataset name (the source's name).
+        """
+        self.datasets.append((path, H5SpecWriter.stringify(spec)))
+
+    def write_namespace(self, namespace, path):
+        """Keep the namespace's JSON text under its dataset name, as ``H5SpecWriter.write_namespace``.
+
+        Parameters
+        ----------
+        namespace
+            The namespace.
+        path
+            The dataset name (``namespace``).
+        """
+        self.datasets.append((path, H5SpecWriter.stringify({"namespaces": [namespace]})))
+
+
+#: (namespace, version, id of the catalog) -> the datasets of its cached specification, rendered once
+_rendered: dict[tuple[str, str, int], tuple[tuple[str, str], ...]] = {}
+_rendered_lock = threading.Lock()
+
+
+def _spec_datasets(catalog, name: str) -> tuple[tuple[str, str], ...]:
+    """The (dataset name, JSON text) pairs hdmf caches for namespace ``name`` of ``catalog``, once per process.
+
+    Parameters
+    ----------
+    catalog
+        The namespace catalog of the write's type map.
+    name
+        The namespace.
+
+    Returns
+    -------
+    tuple of (str, str)
+    """
+    key = (name, catalog.get_namespace(name).version, id(catalog))
+    with _rendered_lock:
+        if key not in _rendered:
+            writer = _RecordingSpecWriter()
+            NamespaceToBuilderHelper.convert_namespace(catalog, name).export("namespace", writer=writer)
+            _rendered[key] = tuple(writer.datasets)
+        return _rendered[key]
+
+
+def cache_used_namespaces(io: NWBHDF5IO, root: GroupBuilder | None = None) -> list[str]:
     """Cache into ``/specifications`` of the open, written file only the namespaces it uses; return them.
 
     Parameters
     ----------
     io
         The open NWBHDF5IO, after ``io.write(nwbfile, cache_spec=False)``.
+    root
+        The root builder that write wrote (its ``namespace`` attributes are the file's); default: read the
+        attributes back from the file.
 
     Returns
     -------
@@ -77,7 +190,7 @@ def cache_used_namespaces(io: NWBHDF5IO) -> list[str]:
         The cached namespaces, sorted.
     """
     catalog = io.manager.namespace_catalog
-    wanted = set(BASE_NAMESPACES) | _namespaces_in(io._file)
+    wanted = set(BASE_NAMESPACES) | (_namespaces_built(root) if root is not None else _namespaces_in(io._file))
     todo = list(wanted)
     while todo:
         for entry in catalog.get_namespace(todo.pop()).schema:
@@ -88,10 +201,11 @@ def cache_used_namespaces(io: NWBHDF5IO) -> list[str]:
     f = io._file
     specs = f.require_group("specifications")
     f.attrs[SPEC_LOC_ATTR] = specs.ref
+    text = h5py.string_dtype()  # H5SpecWriter's special_dtype(vlen=str)
     for name in [n for n in catalog.namespaces if n in wanted]:  # hdmf's order: the order they were loaded
         group = specs.create_group(f"{name}/{catalog.get_namespace(name).version}")
-        builder = NamespaceToBuilderHelper.convert_namespace(catalog, name)
-        builder.export("namespace", writer=H5SpecWriter(group))
+        for dataset, value in _spec_datasets(catalog, name):
+            group.create_dataset(dataset, shape=(), data=value, dtype=text)
     return sorted(wanted)
 
 
@@ -123,13 +237,27 @@ class SessionConverter(ABC):
         self.study = study
         self.session = session
         self.stub = stub
+        self._identifier: str | None = None
+
+    def identifier(self) -> str:
+        """The file's deterministic identifier (:func:`~nwb_ketamine.nwbfile.session_identifier`), computed once.
+
+        Returns
+        -------
+        str
+        """
+        if self._identifier is None:
+            from nwb_ketamine.nwbfile import session_identifier
+
+            self._identifier = session_identifier(self.study, self.session, self.content_options())
+        return self._identifier
 
     def create_nwbfile(self) -> NWBFile:
         """An NWBFile with the session's metadata and no data."""
         from nwb_ketamine.nwbfile import new_nwbfile
 
         return new_nwbfile(
-            self.study, self.session, session_description=self.session_description, options=self.content_options()
+            self.study, self.session, session_description=self.session_description, identifier=self.identifier()
         )
 
     def content_options(self) -> dict[str, object]:
@@ -174,23 +302,23 @@ class SessionConverter(ABC):
         progress
             Called with the number of samples written, for long raw recordings.
         """
-        from nwb_ketamine.nwbfile import session_identifier, set_object_ids
+        from nwb_ketamine.nwbfile import set_object_ids
 
         path = Path(path)
         identifier = None
         if nwbfile is None:
             nwbfile = self.create_nwbfile()
             self.add_to_nwbfile(nwbfile)
-            identifier = session_identifier(self.study, self.session, self.content_options())
+            identifier = self.identifier()
             set_object_ids(nwbfile, identifier)
         with warnings.catch_warnings():
             # Temporary names deliberately do not end in .nwb, so no tool takes them for a finished file.
             warnings.filterwarnings("ignore", message="The file path provided: .* does not end in '.nwb'")
-            with NWBHDF5IO(path, "w") as io:
+            with NWBHDF5IO(path, "w", manager=write_manager()) as io:
                 io.write(nwbfile, cache_spec=False)
                 if identifier is not None and nwbfile.identifier != identifier:
                     io._file["identifier"][()] = identifier
-                cache_used_namespaces(io)
+                cache_used_namespaces(io, io.manager.get_builder(nwbfile))
         self.after_write(path, progress=progress)
         return path
 

@@ -282,6 +282,7 @@ def new_nwbfile(
     session_description: str,
     bath: dict[str, float] | None = None,
     options: dict[str, object] | None = None,
+    identifier: str | None = None,
 ) -> NWBFile:
     """An NWBFile with the study's metadata, the Subject and the drug & stress objects of ``session``.
 
@@ -299,6 +300,9 @@ def new_nwbfile(
         Bath-applied drug ids and when each was first applied, in seconds from the session start.
     options
         The conversion options that change the content, part of the identifier (:func:`session_identifier`).
+    identifier
+        The identifier when the caller has computed it already (``session_identifier(study, session,
+        options)``: it hashes the ends of every source); default: computed here.
 
     Returns
     -------
@@ -307,7 +311,8 @@ def new_nwbfile(
     info = study.info
     nwbfile = NWBFile(
         session_description=session.description or session_description,
-        identifier=session_identifier(study, session, options),  # deterministic: see the module docstring
+        # deterministic: see the module docstring
+        identifier=identifier if identifier is not None else session_identifier(study, session, options),
         session_start_time=session.start_time,
         session_id=session.session_id,
         experimenter=list(info.experimenters),

@@ -113,10 +113,14 @@ class ConversionSummary:
 
 
 def _validate_nwb(path: Path) -> None:
-    """Validate a freshly written file against the schema with pynwb; raise if it is not valid."""
+    """Validate a freshly written file against the schema with pynwb; raise if it is not valid.
+
+    The file is read back from disk; the namespaces it caches are the ones this process has just written
+    into it, so they are taken as loaded, not parsed from the file again (``against="loaded"``).
+    """
     from nwb_ketamine.schema_validation import schema_errors
 
-    errors = schema_errors(path)
+    errors = schema_errors(path, against="loaded")
     if errors:
         raise NwbKetamineError(f"{path.name}: pynwb validation failed: {errors[0]}")
 

@@ -341,3 +341,37 @@ def test_a_source_changed_while_hashing_is_hashed_again(tmp_path):
     known = {e["path"]: e for e in entries}
     again = SourceHashes(paths, known).result()  # unchanged size and mtime: the known hashes, none recomputed
     assert again == entries
+
+
+def test_a_written_file_that_is_invalid_is_refused_and_never_renamed_into_place(raw, tmp_path, monkeypatch):
+    """The batch's pynwb validation reads the file back from disk: a file broken after pynwb wrote it fails.
+
+    Parameters
+    ----------
+    raw
+        The study file of this module's tiny simulated study.
+    tmp_path
+        A fresh temporary folder.
+    monkeypatch
+        pytest's monkeypatch fixture.
+    """
+    import h5py
+
+    from nwb_ketamine.archive.batch import convert_session
+    from nwb_ketamine.converters.abf import AbfSliceConverter
+
+    after_write = AbfSliceConverter.after_write
+
+    def breaking(self, path, progress=None):
+        after_write(self, path, progress)
+        with h5py.File(path, "a") as f:  # a required dataset of NWBFile, gone from the written file
+            del f["session_description"]
+
+    monkeypatch.setattr(AbfSliceConverter, "after_write", breaking)
+    study = load_study(raw)
+    cell = study.slice_sessions[0]
+    result = convert_session(study, cell.key, str(tmp_path / "archive"))
+    assert result.status == "failed"
+    assert "pynwb validation failed" in result.message and "session_description" in result.message
+    assert not (tmp_path / "archive" / dandi_path(cell)).exists()
+    assert not [p for p in (tmp_path / "archive").rglob("*") if p.is_file() and ".nwb" in p.name]
