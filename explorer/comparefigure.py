@@ -247,7 +247,8 @@ class ComparePanel:
 
 
 def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], values, subjects, colours: dict,
-                  ylabel: str, fmt: str = "png", kind: str = "boxes", fraction_label: str = ""):  # fmt: skip
+                  ylabel: str, fmt: str = "png", kind: str = "boxes", fraction_label: str = "",
+                  colour_title: str = ""):  # fmt: skip
     """The compare figure drawn with matplotlib (PNG or SVG bytes), the same geometry as the bokeh facets.
 
     Parameters
@@ -268,6 +269,8 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
         The plot kind ('boxes', 'dots' or 'cumulative').
     fraction_label : str
         The y label of the cumulative kind.
+    colour_title : str
+        The colour factor's name: the legend of the colours above the facets (none when '').
 
     Returns
     -------
@@ -281,7 +284,7 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
     widest = max((len(rows) for _, rows in panels), default=1)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(4, 2.2 * widest) * n_cols, 4.5 * n_rows), squeeze=False,
-                             sharey=True, sharex=kind == "cumulative")  # fmt: skip
+                             layout="constrained", sharey=True, sharex=kind == "cumulative")  # fmt: skip
     rng = np.random.default_rng(0)
     for ax, (title, rows) in zip(axes.ravel(), panels, strict=False):
         draw_matplotlib(ax, kind, rows, values, subjects, colours, PALETTE, rng)
@@ -291,6 +294,13 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
             ax.set_xlabel(ylabel)
     for ax in axes[:, 0]:
         ax.set_ylabel(fraction_label if kind == "cumulative" else ylabel)
+    entries = [(str(level), c) for level, c in colours.items() if level is not None]
+    if colour_title and entries and kind != "cumulative":  # the cumulative lines carry their own legend
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=c, edgecolor="#333333", alpha=0.6, label=level) for level, c in entries]
+        fig.legend(handles=handles, title=colour_title, loc="outside upper center", ncols=min(len(handles), 4),
+                   fontsize=7, title_fontsize=8, frameon=False)  # fmt: skip
     return figure_file(fig, fmt)
 
 
@@ -311,7 +321,8 @@ def figure_file(fig, fmt: str) -> io.BytesIO:
     """
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=fmt, dpi=120)
     plt.close(fig)

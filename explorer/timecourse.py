@@ -314,7 +314,10 @@ class TimeCourseView(FilteredView):
         panel.Column
         """
         return pn.Column(
-            pn.Param(self.param, parameters=["measure", "x", "accepted_only"], show_name=False),
+            pn.pane.Markdown("**What is plotted**"),
+            pn.Param(self.param, parameters=["measure", "x"], show_name=False),
+            pn.pane.Markdown("**Options**"),
+            pn.Param(self.param, parameters=["accepted_only"], show_name=False),
             pn.pane.Markdown("**Filters** (empty: all levels)"),
             *self.filter_widgets(),
             sizing_mode="stretch_width",

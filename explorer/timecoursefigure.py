@@ -251,7 +251,8 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
     n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
     widest = max((len(f.ticks) for f in facets), default=1)
     fig, axes = plt.subplots(2 * n_rows, n_cols, figsize=(max(4.5, 1.8 * widest) * n_cols, 6.5 * n_rows),
-                             squeeze=False, gridspec_kw={"height_ratios": [3, 2] * n_rows})  # fmt: skip
+                             squeeze=False, layout="constrained",
+                             gridspec_kw={"height_ratios": [3, 2] * n_rows})  # fmt: skip
     for i, facet in enumerate(facets):
         ax, frac = axes[2 * (i // n_cols), i % n_cols], axes[2 * (i // n_cols) + 1, i % n_cols]
         colours = [PALETTE[int(c) % len(PALETTE)] for c in facet.points["colour"]]
