@@ -23,7 +23,8 @@ Design decisions:
   the region × drug interaction rows. The plot kind (:mod:`~nwb_ketamine.explorer.comparekinds`) switches
   renderers of the kept figures, without recomputing the statistics. For a unit measure,
   :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting units per group.
-- Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
+- Figure export renders the same geometry with matplotlib (PDF, SVG and PNG without a browser driver), at
+  the size the user chose.
 - What a reader sees is in words: the regions by :func:`~nwb_ketamine.explorer.factors.region_name`, the
   colour encoding in a legend above the plot (:meth:`CompareView.colour_legend`, and in the exported
   figure), the statistics columns titled with the measure's unit (:func:`comparestats.titles`), the
@@ -344,12 +345,12 @@ class CompareView(FilteredView):
         return io.StringIO(out.to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes.
+        """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.
 
         Parameters
         ----------
         fmt
-            'png' or 'svg'.
+            'pdf', 'svg' or 'png'.
 
         Returns
         -------
@@ -358,7 +359,7 @@ class CompareView(FilteredView):
         titled = [(self._facet_title(facet), rows) for facet, rows in self._layout.items()]
         return render_figure(titled, self._shape, self.data[VALUE].to_numpy(), self.data["subject"].to_numpy(),
                              self.colours, self.value_label, fmt, self.plot, self.fraction_label,
-                             FACTORS[self.colour] if self.colour_legend() else "")  # fmt: skip
+                             FACTORS[self.colour] if self.colour_legend() else "", self.figure_size_mm)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):

@@ -292,18 +292,18 @@ class TimeCourseView(FilteredView):
         return io.StringIO(out.to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes.
+        """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.
 
         Parameters
         ----------
         fmt : str
-            'png' or 'svg'.
+            'pdf', 'svg' or 'png'.
 
         Returns
         -------
         io.BytesIO
         """
-        return render_figure(self.facets, self.shape, self.value_label, fmt)
+        return render_figure(self.facets, self.shape, self.value_label, fmt, self.figure_size_mm)
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):
