@@ -48,7 +48,7 @@ from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bur
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
 from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level, filter_mask, one_epoch
-from nwb_ketamine.explorer.filtered import FilteredView
+from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -132,7 +132,7 @@ class CompareView(FilteredView):
             styles={"overflow-x": "auto"},
         )
         self._data_table.on_click(self._on_table_click)
-        self._bursting = BurstingSection()
+        self._bursting = BurstingSection(self.export_csv)
         self._legend_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._colour_legend = pn.pane.HTML("", sizing_mode="stretch_width", styles={"font-size": "0.9em"})
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
@@ -210,7 +210,7 @@ class CompareView(FilteredView):
 
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
-        frame = self.measure_frame(table, column, transform, self._axes())
+        frame = self.measure_frame(table, column, transform, self._axes(), carry=NUMERIC_LABELS)
         if self.normalise:
             control = control_level("drug", frame) or ""  # by the drug roles (factors.control_levels)
             frame = frame.assign(
@@ -333,16 +333,26 @@ class CompareView(FilteredView):
             self.selected = str(self.data.iloc[event.row]["key"])
 
     # ------------------------------------------------------------------------------------------- export
+    def view_settings(self) -> dict[str, object]:
+        """The view, its measure, grouping (axis → factor) and options, as the CSVs record them.
+
+        Returns
+        -------
+        dict
+        """
+        grouping = {"x": self.x, "colour": self.colour, "facet_rows": self.facet_row, "facet_columns": self.facet_col}
+        return {"view": "compare", "measure": self.value_label, "grouping": grouping, "plot": self.plot,
+                "normalised": bool(self.normalise), "mixed_model": bool(self.mixed_model)}  # fmt: skip
+
     def data_csv(self) -> io.StringIO:
-        """The plotted values, one row per cell or unit in one epoch, with their group labels (CSV)."""
-        out = self.data.rename(columns={VALUE: self.value_label})
-        return io.StringIO(out.to_csv(index=False))
+        """The plotted values, one row per cell or unit in one epoch, with every factor and the provenance (CSV)."""
+        return self.export_csv(self.data, self.value_label)
 
     def stats_csv(self) -> io.StringIO:
-        """The statistics table, every row with full-precision p-values (CSV)."""
+        """The statistics table, every row with full-precision p-values, the factors and provenance (CSV)."""
         out = self.stats.copy()
         out.insert(0, "measure", self.value_label)
-        return io.StringIO(out.to_csv(index=False))
+        return self.export_csv(out)
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
         """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.

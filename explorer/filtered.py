@@ -11,11 +11,19 @@ Design decisions:
 - The figure's size for export is the user's, in mm (:attr:`FilteredView.figure_width_mm` and height), with
   a journal's single and double column as presets; the figure downloads as PDF, SVG and 300 dpi PNG
   (:func:`~nwb_ketamine.explorer.comparefigure.figure_file`).
+- Every CSV a view exports (:meth:`FilteredView.export_csv`) carries all the factors (:data:`EXPORT_FACTORS`:
+  subject, region with the study's label and the CCF acronym, drug and dose, stress, time since
+  injection, epoch), then the view's measure, grouping and filters (JSON, so a script can read them back),
+  then the nwb-ketamine version and the catalog's hash (:mod:`~nwb_ketamine.explorer.provenance`). A table
+  of groups has a factor it does not group by filled with the levels its rows pooled ('; '-joined), so
+  nothing is left implicit; an epoch does not apply to a slice cell (empty).
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,10 +42,16 @@ from nwb_ketamine.explorer.factors import (
     filter_mask,
     one_epoch,
 )
+from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: Numeric label columns of the catalog a view may carry along with its measure.
 NUMERIC_LABELS = ("hours_since_injection", "dose_value", "dose_unit")
+#: The factors every exported CSV has, in this order when the table lacks them.
+EXPORT_FACTORS = ("subject", "region", "region_label", "region_ccf", "agent", "drug", "dose", "dose_value",
+                  "dose_unit", "drug_role", "stress", "time_group", "hours_since_injection", "epoch")  # fmt: skip
+#: The text factors a table of groups is grouped by (its rows matched to the data's on them).
+_GROUP_LABELS = ("subject", "region", "agent", "drug", "dose", "drug_role", "stress", "time_group", "epoch")
 
 
 def _filter(factor: str, default=()) -> param.List:
@@ -157,6 +171,76 @@ class FilteredView(pn.viewable.Viewer):
     def _apply_preset(self, name: str) -> None:
         if name in FIGURE_PRESETS:
             self.figure_width_mm = FIGURE_PRESETS[name]
+
+    def view_settings(self) -> dict[str, object]:
+        """The view's name, measure, grouping and options, as the CSVs record them (the subclass says which).
+
+        Returns
+        -------
+        dict
+            ``view``, ``measure`` and ``grouping`` (axis → factor) at least.
+        """
+        raise NotImplementedError
+
+    def export_csv(self, frame: pd.DataFrame, value_label: str | None = None) -> io.StringIO:
+        """``frame`` as a CSV with every factor, the view's settings and filters, the version and catalog hash.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table of the view: its plotted rows (with ``key``) or a table of groups.
+        value_label : str, optional
+            The name of the :data:`VALUE` column in the CSV (the measure with its unit).
+
+        Returns
+        -------
+        io.StringIO
+        """
+        out = frame.reset_index(drop=True)
+        data: pd.DataFrame = getattr(self, "data", pd.DataFrame())
+        missing = [c for c in EXPORT_FACTORS if c not in out.columns]
+        if "key" in out.columns or data.empty:  # plotted rows: what they lack is not a factor of theirs
+            out = out.assign(**{c: "" for c in missing})
+        elif missing:  # a table of groups: each row's factors as the levels its group pooled
+            out = out.join(self._pooled(out, data, missing))
+        if value_label is not None:
+            out = out.rename(columns={VALUE: value_label})
+        settings = self.view_settings()
+        shown: dict[str, object] = {"view": settings.pop("view")}
+        for name, setting in settings.items():
+            shown[f"view_{name}"] = (
+                json.dumps(setting, ensure_ascii=False) if isinstance(setting, dict | list) else setting
+            )
+        shown["view_filters"] = json.dumps({f: v for f, v in self.filters.items() if v}, ensure_ascii=False)
+        shown["view_accepted_only"] = bool(self.accepted_only)
+        shown["view_epoch_shown"] = self.shown_epoch or ""
+        for name, text in {**shown, **provenance(self.store)}.items():
+            out[name] = text
+        return io.StringIO(out.to_csv(index=False))
+
+    @staticmethod
+    def _pooled(groups: pd.DataFrame, data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        """Per row of ``groups``, the '; '-joined levels of ``columns`` among the data rows of its group.
+
+        A row's group is the data rows sharing its labels of the factors both tables have (a statistics
+        row: its region and time group, both the drug and its control).
+        """
+        shared = [c for c in groups.columns if c in data.columns and c in _GROUP_LABELS]
+        text = data.assign(**{c: data[c].astype(str) for c in [*shared, *columns] if c in data})
+        present = [c for c in columns if c in text]
+
+        def joined(values: pd.Series) -> str:  # numpydoc ignore=PR01,RT01
+            """The distinct levels, sorted, '; '-joined ('nan' and '' left out)."""
+            return "; ".join(sorted({str(v) for v in values if pd.notna(v)} - {"nan", "", "<NA>"}))
+
+        if shared:
+            pooled = text.groupby(shared, sort=False)[present].agg(joined).reset_index()
+            keys = groups[shared].astype(str)
+            out = keys.merge(pooled, on=shared, how="left")[present]
+        else:
+            out = pd.DataFrame({c: [joined(text[c])] * len(groups) for c in present}, index=groups.index)
+        out.index = groups.index
+        return out.assign(**{c: "" for c in columns if c not in present}).fillna("")[columns]
 
     @property
     def filters(self) -> dict[str, list[str]]:
