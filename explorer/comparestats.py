@@ -225,8 +225,9 @@ def caption(table: pd.DataFrame) -> str:
     n = int(np.isfinite(table["p"].to_numpy(dtype=float)).sum()) if len(table) else 0
     text = (
         "Each level vs the control. p: Mann–Whitney U on cells (units) or on animal means; the mixed model's "
-        f"Wald test on its row. p_holm: Holm–Bonferroni over the {n} p-values of this table (its rows are the "
-        "family). Effect sizes: rank-biserial r, Hedges' g; estimate: the mixed model's difference with its 95 % CI."
+        f"Wald test on its row. 'p, Holm-adjusted': Holm–Bonferroni over the {n} p-values of this table (its rows "
+        "are the family). Effect sizes: rank-biserial r, Hedges' g; estimate: the mixed model's difference with its "
+        "95 % CI."
     )
     interactions = table[table["level"] == INTERACTION_LEVEL] if len(table) else table
     if len(interactions):
