@@ -12,6 +12,7 @@ import nwb_ketamine
 from nwb_ketamine.archive.catalog import catalog_dir
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.filtered import EXPORT_FACTORS
+from nwb_ketamine.explorer.paired import PairedView
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 
 PROVENANCE = ["view", "view_measure", "view_grouping", "view_filters", "view_accepted_only", "nwb_ketamine_version",
@@ -36,6 +37,9 @@ def _check_provenance(table: pd.DataFrame, view, archive) -> None:
     assert set(PROVENANCE) <= set(table.columns) and set(EXPORT_FACTORS) <= set(table.columns)
     assert set(table["nwb_ketamine_version"]) == {nwb_ketamine.__version__}
     assert set(table["catalog_sha256"]) == {expected_sha256(archive)}
+    if not hasattr(view, "filters"):  # the paired view has no filters
+        assert set(table["view_filters"]) == {"{}"}
+        return
     assert {json.dumps(json.loads(f)) for f in table["view_filters"]} == {
         json.dumps({k: v for k, v in view.filters.items() if v})
     }
@@ -98,3 +102,20 @@ def test_time_course_points_and_summary_csvs(store, tiny_archive):
 def test_a_store_in_memory_hashes_its_tables(synthetic):
     first = read(CompareView(synthetic).data_csv())
     assert set(first["catalog_source"]) == {"tables in memory"} and first["catalog_sha256"].str.len().eq(64).all()
+
+
+def test_paired_csvs(store, tiny_archive):
+    view = PairedView(store, facet_row="none", facet_col="drug")
+    pairs = read(view.data_csv())
+    _check_provenance(pairs, view, tiny_archive)
+    assert len(pairs) == len(view.pairs) and set(pairs["view"]) == {"paired"}
+    units = store.units.drop_duplicates("unit_key").set_index("unit_key")
+    for row in pairs.itertuples():
+        unit = units.loc[row.key]
+        assert (row.region_ccf, row.region_label, row.stress, row.dose) == (unit.region, unit.region_label,
+                                                                            unit.stress, unit.dose)  # fmt: skip
+        assert row.hours_since_injection == pytest.approx(unit.hours_since_injection)
+    assert set(pairs["epoch"]) == {"baseline → post-injection"}
+    stats = read(view.stats_csv())
+    _check_provenance(stats, view, tiny_archive)
+    assert json.loads(stats["view_grouping"].iloc[0]) == {"facet_rows": "none", "facet_columns": "drug"}
