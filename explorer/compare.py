@@ -23,11 +23,17 @@ Design decisions:
   the region × drug interaction rows. The plot kind (:mod:`~nwb_ketamine.explorer.comparekinds`) switches
   renderers of the kept figures, without recomputing the statistics. For a unit measure,
   :mod:`~nwb_ketamine.explorer.comparebursting` tabulates the fraction of bursting units per group.
-- Figure export renders the same geometry with matplotlib (PNG and SVG without a browser driver).
+- Figure export renders the same geometry with matplotlib (PDF, SVG and PNG without a browser driver), at
+  the size the user chose.
+- What a reader sees is in words: the regions by :func:`~nwb_ketamine.explorer.factors.region_name`, the
+  colour encoding in a legend above the plot (:meth:`CompareView.colour_legend`, and in the exported
+  figure), the statistics columns titled with the measure's unit (:func:`comparestats.titles`), the
+  sidebar's widgets in labelled groups.
 """
 
 from __future__ import annotations
 
+import html
 import io
 
 import numpy as np
@@ -42,7 +48,7 @@ from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bur
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
 from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level, filter_mask, one_epoch
-from nwb_ketamine.explorer.filtered import FilteredView
+from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -107,9 +113,11 @@ class CompareView(FilteredView):
         self.panels: list[ComparePanel] = []  # the facets shown now, row by row
         self._shape: tuple[int, int] = (0, 0)
         self._plot_area = pn.Column(sizing_mode="stretch_width")  # a Row of facets per facet row
+        # the note wraps in a fixed width; wider tables scroll inside the table, not off the page
         self._stats_table = pn.widgets.Tabulator(
             pd.DataFrame(columns=comparestats.DISPLAY_COLUMNS), disabled=True, show_index=False,
-            sizing_mode="stretch_width", height=260,
+            sizing_mode="stretch_width", height=260, layout="fit_data_table", widths={"note": 320},
+            formatters={"note": {"type": "textarea"}}, styles={"overflow-x": "auto"},
         )  # fmt: skip
         self._stats_caption = pn.pane.Markdown("", styles={"font-size": "0.85em"})
         self._data_table = pn.widgets.Tabulator(
@@ -120,10 +128,13 @@ class CompareView(FilteredView):
             page_size=10,
             sizing_mode="stretch_width",
             selectable=False,
+            layout="fit_data_table",
+            styles={"overflow-x": "auto"},
         )
         self._data_table.on_click(self._on_table_click)
-        self._bursting = BurstingSection()
+        self._bursting = BurstingSection(self.export_csv)
         self._legend_note = pn.pane.Markdown("", styles={"font-size": "0.85em"})
+        self._colour_legend = pn.pane.HTML("", sizing_mode="stretch_width", styles={"font-size": "0.9em"})
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = self.download_row(
@@ -138,12 +149,38 @@ class CompareView(FilteredView):
         return MEASURES[self.measure][1]
 
     @property
+    def value_unit(self) -> str:
+        """The unit of the plotted values ('pA', '% of saline' when normalised, '' when dimensionless)."""
+        return f"% of {self.control}" if self.normalise else MEASURES[self.measure][3]
+
+    @property
     def value_label(self) -> str:
         """Axis label of the current measure (with its unit, or '% of CONTROL' when normalised)."""
-        label, _, _, unit, _ = MEASURES[self.measure]
-        if self.normalise:
-            return f"{label} (% of {self.control})"
+        label, unit = MEASURES[self.measure][0], self.value_unit
         return f"{label} ({unit})" if unit else label
+
+    def colour_legend(self) -> list[tuple[str, str]]:
+        """The colour encoding: (level, colour) of every colour level shown, control first ([] without one).
+
+        Returns
+        -------
+        list of (str, str)
+        """
+        if self.colour == "none" or self.colour == self.x:
+            return []
+        return [(str(level), colour) for level, colour in self.colours.items() if level is not None]
+
+    def _colour_legend_html(self) -> str:
+        entries = self.colour_legend()
+        if not entries:
+            return ""
+        swatches = "".join(
+            f'<span class="legend-entry" style="margin-right:1.2em;white-space:nowrap">'
+            f'<span style="display:inline-block;width:0.9em;height:0.9em;background:{c};border:1px solid #333;'
+            f'vertical-align:middle;margin-right:0.35em"></span>{html.escape(level)}</span>'
+            for level, c in entries
+        )
+        return f'<div class="colour-legend"><b>Colour: {html.escape(FACTORS[self.colour])}</b> &nbsp; {swatches}</div>'
 
     @property
     def counts(self) -> pd.DataFrame:
@@ -173,7 +210,7 @@ class CompareView(FilteredView):
 
     def _frame(self) -> pd.DataFrame:
         _, table, column, _, transform = MEASURES[self.measure]
-        frame = self.measure_frame(table, column, transform, self._axes())
+        frame = self.measure_frame(table, column, transform, self._axes(), carry=NUMERIC_LABELS)
         if self.normalise:
             control = control_level("drug", frame) or ""  # by the drug roles (factors.control_levels)
             frame = frame.assign(
@@ -208,8 +245,11 @@ class CompareView(FilteredView):
         self._notice.object = " ".join(notes)
         self._notice.visible = bool(notes)
         self._update_plot()
+        self._stats_table.titles = comparestats.titles(comparestats.DISPLAY_COLUMNS, self.value_unit)
         self._stats_table.value = comparestats.display(self.stats)
+        self._colour_legend.object = self._colour_legend_html()
         self._stats_caption.object = comparestats.caption(self.stats)
+        self._data_table.titles = {**FACTORS, "key": "Cell / unit", "subject": "Animal", VALUE: self.value_label}
         self._data_table.value = self._data_display()
 
     @param.depends(
@@ -293,24 +333,34 @@ class CompareView(FilteredView):
             self.selected = str(self.data.iloc[event.row]["key"])
 
     # ------------------------------------------------------------------------------------------- export
+    def view_settings(self) -> dict[str, object]:
+        """The view, its measure, grouping (axis → factor) and options, as the CSVs record them.
+
+        Returns
+        -------
+        dict
+        """
+        grouping = {"x": self.x, "colour": self.colour, "facet_rows": self.facet_row, "facet_columns": self.facet_col}
+        return {"view": "compare", "measure": self.value_label, "grouping": grouping, "plot": self.plot,
+                "normalised": bool(self.normalise), "mixed_model": bool(self.mixed_model)}  # fmt: skip
+
     def data_csv(self) -> io.StringIO:
-        """The plotted values, one row per cell or unit in one epoch, with their group labels (CSV)."""
-        out = self.data.rename(columns={VALUE: self.value_label})
-        return io.StringIO(out.to_csv(index=False))
+        """The plotted values, one row per cell or unit in one epoch, with every factor and the provenance (CSV)."""
+        return self.export_csv(self.data, self.value_label)
 
     def stats_csv(self) -> io.StringIO:
-        """The statistics table, every row with full-precision p-values (CSV)."""
+        """The statistics table, every row with full-precision p-values, the factors and provenance (CSV)."""
         out = self.stats.copy()
         out.insert(0, "measure", self.value_label)
-        return io.StringIO(out.to_csv(index=False))
+        return self.export_csv(out)
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes.
+        """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.
 
         Parameters
         ----------
         fmt
-            'png' or 'svg'.
+            'pdf', 'svg' or 'png'.
 
         Returns
         -------
@@ -318,17 +368,19 @@ class CompareView(FilteredView):
         """
         titled = [(self._facet_title(facet), rows) for facet, rows in self._layout.items()]
         return render_figure(titled, self._shape, self.data[VALUE].to_numpy(), self.data["subject"].to_numpy(),
-                             self.colours, self.value_label, fmt, self.plot, self.fraction_label)  # fmt: skip
+                             self.colours, self.value_label, fmt, self.plot, self.fraction_label,
+                             FACTORS[self.colour] if self.colour_legend() else "", self.figure_size_mm)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):
         """The widgets of the view's parameters (the app puts them in the sidebar)."""
         return pn.Column(
-            pn.Param(
-                self.param,
-                parameters=["measure", "plot", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only"],
-                show_name=False,
-            ),
+            pn.pane.Markdown("**What is plotted**"),
+            pn.Param(self.param, parameters=["measure", "plot"], show_name=False),
+            pn.pane.Markdown("**Grouping** (x axis, colour, facets)"),
+            pn.Param(self.param, parameters=["x", "colour", "facet_row", "facet_col"], show_name=False),
+            pn.pane.Markdown("**Options**"),
+            pn.Param(self.param, parameters=["normalise", "accepted_only"], show_name=False),
             pn.pane.Markdown("**Filters** (empty: all levels)"),
             *self.filter_widgets(),
             sizing_mode="stretch_width",
@@ -338,6 +390,7 @@ class CompareView(FilteredView):
         return pn.Column(
             self._message,
             self._notice,
+            self._colour_legend,
             self._plot_area,
             self._legend_note,
             self.downloads,

@@ -208,9 +208,17 @@ def caption(table: pd.DataFrame, rule: str | None) -> str:
 
 
 class BurstingSection:
-    """The compare view's bursting table with its caption and CSV, shown for unit measures only."""
+    """The compare view's bursting table with its caption and CSV, shown for unit measures only.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    export : callable, optional
+        Makes the CSV of a table (the view's :meth:`~nwb_ketamine.explorer.filtered.FilteredView.export_csv`:
+        factors, filters, provenance); without it, the table alone.
+    """
+
+    def __init__(self, export: Callable[[pd.DataFrame], io.StringIO] | None = None) -> None:
+        self._export = export  # the view's CSV export (factors, filters, provenance)
         self.table = pd.DataFrame(columns=COLUMNS)
         self._state: Hashable = None  # what the table was computed for
         self.caption = pn.pane.Markdown("", styles={"font-size": "0.85em"})
@@ -259,4 +267,6 @@ class BurstingSection:
         -------
         io.StringIO
         """
+        if self._export is not None:
+            return self._export(self.table)
         return io.StringIO(self.table.to_csv(index=False))

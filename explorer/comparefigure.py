@@ -11,12 +11,19 @@ renderers of the same figure, shown or hidden by :meth:`ComparePanel.show`; the 
 ones are emptied, so a change sends only what is drawn. The cumulative kind puts the measure on x: the
 figure's x range then spans the values, a second x axis (a linear one, hidden otherwise) labels it, and
 the shared y range spans 0–1.
+
+Exports are made for a paper (:func:`figure_file`, :data:`PAPER_STYLE`): PDF and SVG keep their text as
+text (TrueType in the PDF, ``<text>`` in the SVG), so it stays editable in Illustrator or Inkscape; PNG
+is 300 dpi; the size is the user's, in mm (:data:`FIGURE_PRESETS`: a journal's single and double column);
+the colours are Okabe and Ito's colour-blind-safe set, the control grey.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +45,28 @@ from bokeh.plotting import figure
 
 from nwb_ketamine.explorer.comparekinds import dot_segments, draw_matplotlib, ecdf_lines, group_label, quartiles
 
-PALETTE = ["#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+#: Okabe & Ito's colour-blind-safe colours (Color Universal Design), the control's grey first and the
+#: yellow, faint on white, last.
+PALETTE = ["#999999", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442"]
+#: Figure widths of a journal page, mm (Nature's single and double column).
+FIGURE_PRESETS = {"single column (89 mm)": 89.0, "double column (183 mm)": 183.0}
+#: The formats of a figure export and the resolution of its PNG.
+FIGURE_FORMATS = ("pdf", "svg", "png")
+EXPORT_DPI = 300
+#: matplotlib settings of an exported figure: text kept as text, fonts sized for print.
+PAPER_STYLE: dict[Any, Any] = {
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "font.size": 7,
+    "axes.titlesize": 7,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 6,
+    "ytick.labelsize": 6,
+    "legend.fontsize": 6,
+    "axes.linewidth": 0.6,
+}
+MM_PER_INCH = 25.4
 #: Legend items of a facet's cumulative plot made up front (one per line shown).
 LEGEND_ITEMS = 12
 #: The column of the compare view's data holding the plotted measure.
@@ -247,8 +275,9 @@ class ComparePanel:
 
 
 def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], values, subjects, colours: dict,
-                  ylabel: str, fmt: str = "png", kind: str = "boxes", fraction_label: str = ""):  # fmt: skip
-    """The compare figure drawn with matplotlib (PNG or SVG bytes), the same geometry as the bokeh facets.
+                  ylabel: str, fmt: str = "png", kind: str = "boxes", fraction_label: str = "",
+                  colour_title: str = "", size_mm: tuple[float, float] | None = None):  # fmt: skip
+    """The compare figure drawn with matplotlib (PDF, SVG or PNG bytes), the same geometry as the bokeh facets.
 
     Parameters
     ----------
@@ -263,11 +292,15 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
     ylabel : str
         The measure's axis label.
     fmt : str
-        'png' or 'svg'.
+        'pdf', 'svg' or 'png'.
     kind : str
         The plot kind ('boxes', 'dots' or 'cumulative').
     fraction_label : str
         The y label of the cumulative kind.
+    colour_title : str
+        The colour factor's name: the legend of the colours above the facets (none when '').
+    size_mm : tuple of float, optional
+        The figure's width and height in mm (default: from the number of facets and groups).
 
     Returns
     -------
@@ -280,18 +313,95 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
 
     n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
     widest = max((len(rows) for _, rows in panels), default=1)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(max(4, 2.2 * widest) * n_cols, 4.5 * n_rows), squeeze=False,
-                             sharey=True, sharex=kind == "cumulative")  # fmt: skip
+    size = (max(4, 2.2 * widest) * n_cols, 4.5 * n_rows) if size_mm is None else inches(size_mm)
+    with plt.rc_context(PAPER_STYLE):
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=size, squeeze=False, layout="constrained", sharey=True,
+                                 sharex=kind == "cumulative")  # fmt: skip
+        _draw_compare(fig, axes, panels, values, subjects, colours, ylabel, kind, fraction_label, colour_title)
+        return figure_file(fig, fmt)
+
+
+def inches(size_mm: tuple[float, float]) -> tuple[float, float]:
+    """A size in mm as matplotlib's inches.
+
+    Parameters
+    ----------
+    size_mm : tuple of float
+        Width and height, mm.
+
+    Returns
+    -------
+    tuple of float
+    """
+    return size_mm[0] / MM_PER_INCH, size_mm[1] / MM_PER_INCH
+
+
+#: A region's name (:func:`~nwb_ketamine.explorer.factors.region_name`): the study's label, the rest.
+_REGION_NAME = re.compile(r"^(\S+) — .+ \(CCF: \S+\)$")
+#: The mean width of a character of the tick labels, mm (6 pt DejaVu Sans, about).
+_CHAR_MM = 1.2
+
+
+def fit_ticks(ax, width_mm: float) -> dict[str, str]:
+    """Make the category labels of ``ax``'s x axis fit ``width_mm``: regions by their label, then wrapped.
+
+    A region's full name ('LHb — lateral habenula (CCF: LH)') too wide for its slot is shown as the study's
+    label ('LHb'), its full name returned for the figure's key; lines still too wide are wrapped.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        An axis with fixed tick labels.
+    width_mm : float
+        The axis' width, mm.
+
+    Returns
+    -------
+    dict
+        Short label → full name of the regions shortened.
+    """
+    import textwrap
+
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    fit = max(int(width_mm / max(len(labels), 1) / _CHAR_MM), 6)
+    if all(len(line) <= fit for label in labels for line in label.split("\n")):
+        return {}
+    short: dict[str, str] = {}
+    lines = [label.split("\n") for label in labels]
+    for label in lines:
+        for i, line in enumerate(label):
+            match = _REGION_NAME.match(line)
+            if match and len(line) > fit:
+                short[match.group(1)] = line
+                label[i] = match.group(1)
+    wrapped = ["\n".join(textwrap.fill(line, fit, break_long_words=False) for line in label) for label in lines]
+    ax.set_xticks(ax.get_xticks(), wrapped)
+    return short
+
+
+def _draw_compare(fig, axes, panels, values, subjects, colours, ylabel, kind, fraction_label, colour_title) -> None:
+    """Draw the compare figure's facets, axis labels and colour legend into ``fig`` (see :func:`render_figure`)."""
     rng = np.random.default_rng(0)
+    keyed: dict[str, str] = {}
     for ax, (title, rows) in zip(axes.ravel(), panels, strict=False):
         draw_matplotlib(ax, kind, rows, values, subjects, colours, PALETTE, rng)
         if title:
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title)
         if kind == "cumulative":
             ax.set_xlabel(ylabel)
+        else:
+            keyed.update(fit_ticks(ax, 0.8 * fig.get_figwidth() * MM_PER_INCH / axes.shape[1]))
+    if keyed:  # the regions shortened on the ticks, in full below the plots
+        fig.supxlabel("; ".join(keyed.values()), fontsize="small")
     for ax in axes[:, 0]:
         ax.set_ylabel(fraction_label if kind == "cumulative" else ylabel)
-    return figure_file(fig, fmt)
+    entries = [(str(level), c) for level, c in colours.items() if level is not None]
+    if colour_title and entries and kind != "cumulative":  # the cumulative lines carry their own legend
+        from matplotlib.patches import Patch
+
+        handles = [Patch(facecolor=c, edgecolor="#333333", alpha=0.6, label=level) for level, c in entries]
+        fig.legend(handles=handles, title=colour_title, loc="outside upper center", ncols=min(len(handles), 4),
+                   frameon=False)  # fmt: skip
 
 
 def figure_file(fig, fmt: str) -> io.BytesIO:
@@ -302,7 +412,8 @@ def figure_file(fig, fmt: str) -> io.BytesIO:
     fig : matplotlib.figure.Figure
         The figure of an export.
     fmt : str
-        'png' or 'svg'.
+        'pdf', 'svg' or 'png' (:data:`FIGURE_FORMATS`): the text of a PDF or SVG stays text, a PNG is
+        :data:`EXPORT_DPI` dpi.
 
     Returns
     -------
@@ -311,9 +422,11 @@ def figure_file(fig, fmt: str) -> io.BytesIO:
     """
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format=fmt, dpi=120)
+    with plt.rc_context({k: v for k, v in PAPER_STYLE.items() if k.endswith("fonttype")}):
+        fig.savefig(out, format=fmt, dpi=EXPORT_DPI)
     plt.close(fig)
     out.seek(0)
     return out

@@ -192,7 +192,7 @@ def draw_matplotlib(ax, kind: str, rows: list[dict], values, subjects, colours: 
         for xs, ys, colour, dash, label in zip(*lines.values(), strict=True):
             ax.plot(xs, ys, color=colour, linestyle=_MPL_DASHES.get(dash, dash), label=label)
         if rows:
-            ax.legend(fontsize=7, loc="lower right")
+            ax.legend(loc="lower right")
         ax.set_ylim(-0.02, 1.02)
         return
     for row in rows:
@@ -215,5 +215,5 @@ def draw_matplotlib(ax, kind: str, rows: list[dict], values, subjects, colours: 
     ax.set_xticks([r["pos"] for r in rows])
     ax.set_xticklabels(
         [f"{r['x_level']}" + (f"\n{r['colour_level']}" if r["colour_level"] else "")
-         + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows], fontsize=8,
+         + f"\nn = {r['n_cells']}/{r['n_animals']}" for r in rows],
     )  # fmt: skip

@@ -31,6 +31,33 @@ EXTRA_COLUMNS = ["n_obs", "n_animals", "estimate", "std_error", "ci_low", "ci_hi
 #: The displayed columns (fixed, so the table does not rebuild its column models on a change).
 DISPLAY_COLUMNS = ["within", "group_a", "group_b", "level", "n_a", "n_b", "p", "p_holm", "rank_biserial",
                    "hedges_g", "estimate", "ci", "note"]  # fmt: skip
+#: The columns in words, as a reader sees them in the table and the CSV ({unit}: the measure's unit).
+TITLES = {
+    "within": "Compared within",
+    "group_a": "Group",
+    "group_b": "Compared with (control)",
+    "level": "Unit of observation",
+    "n_a": "n in group",
+    "n_b": "n in control",
+    "p": "p",
+    "p_holm": "p, Holm-adjusted",
+    "mann_whitney_u": "Mann–Whitney U",
+    "mann_whitney_p": "Mann–Whitney p",
+    "rank_biserial": "Rank-biserial r (effect size)",
+    "welch_t": "Welch t",
+    "welch_p": "Welch p",
+    "welch_df": "Welch degrees of freedom",
+    "hedges_g": "Hedges' g (effect size)",
+    "n_obs": "n observations (mixed model)",
+    "n_animals": "n animals (mixed model)",
+    "estimate": "Difference, mixed model ({unit})",
+    "std_error": "Standard error ({unit})",
+    "ci_low": "95 % CI, low ({unit})",
+    "ci_high": "95 % CI, high ({unit})",
+    "ci": "95 % CI ({unit})",
+    "converged": "Mixed model converged",
+    "note": "Note",
+}
 _LEVEL_ORDER = {"cells": 0, "animals": 1, MIXED_LEVEL: 2}
 #: The interaction rows' level, the factors they cross and the method stated in their note.
 INTERACTION_LEVEL = "interaction (mixed model)"
@@ -198,8 +225,9 @@ def caption(table: pd.DataFrame) -> str:
     n = int(np.isfinite(table["p"].to_numpy(dtype=float)).sum()) if len(table) else 0
     text = (
         "Each level vs the control. p: Mann–Whitney U on cells (units) or on animal means; the mixed model's "
-        f"Wald test on its row. p_holm: Holm–Bonferroni over the {n} p-values of this table (its rows are the "
-        "family). Effect sizes: rank-biserial r, Hedges' g; estimate: the mixed model's difference with its 95 % CI."
+        f"Wald test on its row. 'p, Holm-adjusted': Holm–Bonferroni over the {n} p-values of this table (its rows "
+        "are the family). Effect sizes: rank-biserial r, Hedges' g; estimate: the mixed model's difference with its "
+        "95 % CI."
     )
     interactions = table[table["level"] == INTERACTION_LEVEL] if len(table) else table
     if len(interactions):
@@ -254,3 +282,27 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     ]
     shown["note"] = table["note"]
     return shown.reindex(columns=DISPLAY_COLUMNS).reset_index(drop=True)
+
+
+def titles(columns: Sequence[str], unit: str) -> dict[str, str]:
+    """The reader's title of each of ``columns`` (:data:`TITLES`; other columns are factors, titled as such).
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Columns of :func:`statistics_table` or :func:`display`.
+    unit : str
+        The measure's unit ('pA', '% of saline'); '' for a dimensionless measure.
+
+    Returns
+    -------
+    dict
+        column → title, e.g. 'estimate' → 'Difference, mixed model (pA)'.
+    """
+    from nwb_ketamine.explorer.factors import FACTORS
+
+    out = {}
+    for column in columns:
+        title = TITLES.get(column) or FACTORS.get(column) or column
+        out[column] = title.format(unit=unit) if unit else title.replace(" ({unit})", "")
+    return out

@@ -19,6 +19,11 @@ Design decisions:
   foreign files) does the name rule of :func:`~nwb_ketamine.analysis.group_tables.reference_level` apply
   (saline, vehicle or none for drug; none or control for stress, which has no role). Comparisons and
   normalisation use one control, :func:`control_level`.
+- A region is shown as a reader understands it (:func:`region_name`): the study's own label, the full name
+  and the Allen CCF acronym ('LHb — lateral habenula (CCF: LH)'; CCF's 'LH' alone reads as lateral
+  hypothalamus). That name is the region factor's level, so axes, legends, facet titles, tables and the
+  filter options all show it; the rows keep ``region_label`` (the study's) and ``region_ccf`` (the CCF
+  acronym) as columns, and a region filter also accepts either of them (URLs saved before the names).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine.analysis.group_tables import REFERENCE_LEVELS, reference_level
-from nwb_ketamine.vocabulary import ROLES
+from nwb_ketamine.vocabulary import CCF_REGIONS, ROLES
 
 #: factor → label, in the order the controls list them.
 FACTORS = {
@@ -54,6 +59,41 @@ assert VEHICLE_ROLE in ROLES, "the extension's roles name the vehicle control"
 _NO_ROLE = ("", "none", "nan")
 #: The factors a drug group shares with its matched control (normalisation, fraction blocked).
 MATCHED_WITHIN = ("region", "stress", "time_group")
+
+
+#: The columns naming a region besides its level (:func:`region_name`): the study's label, the CCF acronym.
+REGION_COLUMNS = ("region_label", "region_ccf")
+
+
+def region_name(label: str, ccf: str) -> str:
+    """The name of a region a reader understands: the study's label, the full name and the CCF acronym.
+
+    Parameters
+    ----------
+    label : str
+        The study's own label ('LHb'; the catalog's ``region_label``, empty when unknown).
+    ccf : str
+        The Allen CCF acronym (the catalog's ``region``).
+
+    Returns
+    -------
+    str
+        'LHb — lateral habenula (CCF: LH)'; 'CA1 — field CA1 (CCF: CA1)'; without a known CCF term, the label
+        (or the acronym) alone.
+
+    Examples
+    --------
+    >>> region_name("LHb", "LH")
+    'LHb — lateral habenula (CCF: LH)'
+    >>> region_name("", "somewhere")
+    'somewhere'
+    """
+    label = label if label and label not in ("nan", "none") else ccf
+    full = CCF_REGIONS.get(ccf)
+    if full is None:
+        return label
+    full = full[0].lower() + full[1:] if full[1:2].islower() else full
+    return f"{label} — {full} (CCF: {ccf})"
 
 
 def _roles(rows: pd.DataFrame) -> pd.Series | None:
@@ -227,12 +267,19 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``key``, ``subject``, the factors of :data:`FACTORS` (``epoch`` for units only; ``drug`` as
-        :func:`drug_levels`), ``agent`` (the drug without its dose), ``drug_role`` and ``file``; index 0..n-1.
+        :func:`drug_levels`; ``region`` as :func:`region_name`), :data:`REGION_COLUMNS`, ``agent`` (the drug
+        without its dose), ``drug_role`` and ``file``; index 0..n-1.
     """
     source = accepted_source(store, table, accepted_only)
     rows = pd.DataFrame({"key": source[KEY_COLUMNS[table]].astype(str), "subject": source["subject"].astype(str)})
     for column in ("region", "drug", "dose", "stress", "time_group"):
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"
+    ccf = rows["region"]
+    label = source["region_label"].astype(str).to_numpy() if "region_label" in source else ccf.to_numpy()
+    names = {pair: region_name(*pair) for pair in set(zip(label, ccf, strict=True))}
+    rows["region"] = [names[pair] for pair in zip(label, ccf, strict=True)]
+    rows["region_label"] = np.where(pd.Series(label).isin(["", "nan", "none"]), ccf, label)
+    rows["region_ccf"] = ccf.to_numpy()
     rows["agent"] = rows["drug"]
     rows["drug"] = drug_levels(source, store.sessions)
     rows[ROLE_COLUMN] = source[ROLE_COLUMN].astype(str).to_numpy() if ROLE_COLUMN in source else ""
@@ -265,7 +312,8 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
     filters : dict
         factor → chosen levels (:data:`NOT_CONTROL` for every level but the controls of
         :func:`control_levels`, all levels when the factor has none); an empty list, or a factor the rows
-        do not have, keeps every row.
+        do not have, keeps every row. A region level may also be given as the study's label or the CCF
+        acronym (:data:`REGION_COLUMNS`).
 
     Returns
     -------
@@ -279,7 +327,12 @@ def filter_mask(rows: pd.DataFrame, filters: dict[str, list[str]]) -> np.ndarray
         if NOT_CONTROL in chosen:
             controls = set(control_levels(factor, rows))  # with no known control, every level is kept
             levels |= {str(v) for v in rows[factor].unique()} - controls
-        keep &= rows[factor].isin(levels).to_numpy()
+        match = rows[factor].isin(levels).to_numpy(copy=True)
+        if factor == "region":  # the study's label or the CCF acronym choose a region too
+            for column in REGION_COLUMNS:
+                if column in rows:
+                    match |= rows[column].astype(str).isin(levels).to_numpy()
+        keep &= match
     return keep
 
 

@@ -8,11 +8,22 @@ Design decisions:
   "stressed animals" (stress: :data:`~nwb_ketamine.explorer.factors.NOT_CONTROL`) is the default of both.
 - The catalog rows of a table (:func:`~nwb_ketamine.explorer.factors.factor_rows`) and their measure
   columns are read once per table and QC filter and cached: only the measure changes between most updates.
+- The figure's size for export is the user's, in mm (:attr:`FilteredView.figure_width_mm` and height), with
+  a journal's single and double column as presets; the figure downloads as PDF, SVG and 300 dpi PNG
+  (:func:`~nwb_ketamine.explorer.comparefigure.figure_file`).
+- Every CSV a view exports (:meth:`FilteredView.export_csv`) carries all the factors (:data:`EXPORT_FACTORS`:
+  subject, region with the study's label and the CCF acronym, drug and dose, stress, time since
+  injection, epoch), then the view's measure, grouping and filters (JSON, so a script can read them back),
+  then the nwb-ketamine version and the catalog's hash (:mod:`~nwb_ketamine.explorer.provenance`). A table
+  of groups has a factor it does not group by filled with the levels its rows pooled ('; '-joined), so
+  nothing is left implicit; an epoch does not apply to a slice cell (empty).
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -20,7 +31,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from nwb_ketamine.explorer.comparefigure import VALUE
+from nwb_ketamine.explorer.comparefigure import FIGURE_FORMATS, FIGURE_PRESETS, VALUE
 from nwb_ketamine.explorer.factors import (
     DEFAULT_EPOCH,
     FACTORS,
@@ -31,10 +42,16 @@ from nwb_ketamine.explorer.factors import (
     filter_mask,
     one_epoch,
 )
+from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: Numeric label columns of the catalog a view may carry along with its measure.
 NUMERIC_LABELS = ("hours_since_injection", "dose_value", "dose_unit")
+#: The factors every exported CSV has, in this order when the table lacks them.
+EXPORT_FACTORS = ("subject", "region", "region_label", "region_ccf", "agent", "drug", "dose", "dose_value",
+                  "dose_unit", "drug_role", "stress", "time_group", "hours_since_injection", "epoch")  # fmt: skip
+#: The text factors a table of groups is grouped by (its rows matched to the data's on them).
+_GROUP_LABELS = ("subject", "region", "agent", "drug", "dose", "drug_role", "stress", "time_group", "epoch")
 
 
 def _filter(factor: str, default=()) -> param.List:
@@ -65,6 +82,10 @@ class FilteredView(pn.viewable.Viewer):
     epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
     # precedence: after the subclass's own parameters in the sidebar (pn.Param sorts by it)
     accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only", precedence=1)
+    figure_width_mm = param.Number(default=FIGURE_PRESETS["double column (183 mm)"], bounds=(30.0, 400.0),
+                                   label="Figure width (mm)", doc="Width of the exported figure, mm.")  # fmt: skip
+    figure_height_mm = param.Number(default=110.0, bounds=(30.0, 400.0), label="Figure height (mm)",
+                                    doc="Height of the exported figure, mm.")  # fmt: skip
 
     def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(**params)
@@ -87,13 +108,18 @@ class FilteredView(pn.viewable.Viewer):
         rows, _ = self._rows(self.table)
         return control_level("drug", rows) if len(rows) else None
 
+    @property
+    def figure_size_mm(self) -> tuple[float, float]:
+        """The exported figure's width and height, mm."""
+        return float(self.figure_width_mm), float(self.figure_height_mm)
+
     def figure_bytes(self, fmt: str) -> bytes:
-        """The view's figure as file content (the subclass draws it).
+        """The view's figure as file content (the subclass draws it at :attr:`figure_size_mm`).
 
         Parameters
         ----------
         fmt : str
-            'png' or 'svg'.
+            'pdf', 'svg' or 'png' (:data:`~nwb_ketamine.explorer.comparefigure.FIGURE_FORMATS`).
 
         Returns
         -------
@@ -101,8 +127,8 @@ class FilteredView(pn.viewable.Viewer):
         """
         raise NotImplementedError
 
-    def download_row(self, name: str, tables: Sequence[tuple[str, str, Callable[[], object]]]) -> pn.Row:
-        """The view's download buttons: one CSV per table, then the figure as PNG and SVG.
+    def download_row(self, name: str, tables: Sequence[tuple[str, str, Callable[[], object]]]) -> pn.Column:
+        """The view's download buttons: one CSV per table, the figure's size, then the figure as PDF, SVG and PNG.
 
         Parameters
         ----------
@@ -113,7 +139,8 @@ class FilteredView(pn.viewable.Viewer):
 
         Returns
         -------
-        panel.Row
+        panel.Column
+            The buttons in a row, and the figure's size below.
         """
         csvs = [
             pn.widgets.FileDownload(callback=make, filename=f"{name}-{suffix}.csv", label=f"{label} (CSV)")
@@ -121,11 +148,99 @@ class FilteredView(pn.viewable.Viewer):
         ]
         figures = [
             pn.widgets.FileDownload(
-                callback=functools.partial(self.figure_bytes, fmt), filename=f"{name}.{fmt}", label=fmt.upper()
+                callback=functools.partial(self.figure_bytes, fmt), filename=f"{name}.{fmt}",
+                label="PNG (300 dpi)" if fmt == "png" else f"{fmt.upper()} (editable text)",
             )
-            for fmt in ("png", "svg")
-        ]
-        return pn.Row(*csvs, *figures)
+            for fmt in FIGURE_FORMATS
+        ]  # fmt: skip
+        preset = pn.widgets.RadioButtonGroup(name="Figure width", options=[*FIGURE_PRESETS, "custom"],
+                                             value=self._preset_name(), button_type="light")  # fmt: skip
+        preset.param.watch(lambda event: self._apply_preset(event.new), "value")
+        self.param.watch(lambda _: setattr(preset, "value", self._preset_name()), "figure_width_mm")
+        size = pn.Row(
+            pn.pane.Markdown("**Figure size**"), preset,
+            pn.widgets.FloatInput.from_param(self.param.figure_width_mm, step=1.0, width=130),
+            pn.widgets.FloatInput.from_param(self.param.figure_height_mm, step=1.0, width=130),
+        )  # fmt: skip
+        return pn.Column(pn.Row(*csvs, *figures), size)
+
+    def _preset_name(self) -> str:
+        """The preset the figure's width is ('custom' when none)."""
+        return next((k for k, v in FIGURE_PRESETS.items() if v == self.figure_width_mm), "custom")
+
+    def _apply_preset(self, name: str) -> None:
+        if name in FIGURE_PRESETS:
+            self.figure_width_mm = FIGURE_PRESETS[name]
+
+    def view_settings(self) -> dict[str, object]:
+        """The view's name, measure, grouping and options, as the CSVs record them (the subclass says which).
+
+        Returns
+        -------
+        dict
+            ``view``, ``measure`` and ``grouping`` (axis → factor) at least.
+        """
+        raise NotImplementedError
+
+    def export_csv(self, frame: pd.DataFrame, value_label: str | None = None) -> io.StringIO:
+        """``frame`` as a CSV with every factor, the view's settings and filters, the version and catalog hash.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table of the view: its plotted rows (with ``key``) or a table of groups.
+        value_label : str, optional
+            The name of the :data:`VALUE` column in the CSV (the measure with its unit).
+
+        Returns
+        -------
+        io.StringIO
+        """
+        out = frame.reset_index(drop=True)
+        data: pd.DataFrame = getattr(self, "data", pd.DataFrame())
+        missing = [c for c in EXPORT_FACTORS if c not in out.columns]
+        if "key" in out.columns or data.empty:  # plotted rows: what they lack is not a factor of theirs
+            out = out.assign(**{c: "" for c in missing})
+        elif missing:  # a table of groups: each row's factors as the levels its group pooled
+            out = out.join(self._pooled(out, data, missing))
+        if value_label is not None:
+            out = out.rename(columns={VALUE: value_label})
+        settings = self.view_settings()
+        shown: dict[str, object] = {"view": settings.pop("view")}
+        for name, setting in settings.items():
+            shown[f"view_{name}"] = (
+                json.dumps(setting, ensure_ascii=False) if isinstance(setting, dict | list) else setting
+            )
+        shown["view_filters"] = json.dumps({f: v for f, v in self.filters.items() if v}, ensure_ascii=False)
+        shown["view_accepted_only"] = bool(self.accepted_only)
+        shown["view_epoch_shown"] = self.shown_epoch or ""
+        for name, text in {**shown, **provenance(self.store)}.items():
+            out[name] = text
+        return io.StringIO(out.to_csv(index=False))
+
+    @staticmethod
+    def _pooled(groups: pd.DataFrame, data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        """Per row of ``groups``, the '; '-joined levels of ``columns`` among the data rows of its group.
+
+        A row's group is the data rows sharing its labels of the factors both tables have (a statistics
+        row: its region and time group, both the drug and its control).
+        """
+        shared = [c for c in groups.columns if c in data.columns and c in _GROUP_LABELS]
+        text = data.assign(**{c: data[c].astype(str) for c in [*shared, *columns] if c in data})
+        present = [c for c in columns if c in text]
+
+        def joined(values: pd.Series) -> str:  # numpydoc ignore=PR01,RT01
+            """The distinct levels, sorted, '; '-joined ('nan' and '' left out)."""
+            return "; ".join(sorted({str(v) for v in values if pd.notna(v)} - {"nan", "", "<NA>"}))
+
+        if shared:
+            pooled = text.groupby(shared, sort=False)[present].agg(joined).reset_index()
+            keys = groups[shared].astype(str)
+            out = keys.merge(pooled, on=shared, how="left")[present]
+        else:
+            out = pd.DataFrame({c: [joined(text[c])] * len(groups) for c in present}, index=groups.index)
+        out.index = groups.index
+        return out.assign(**{c: "" for c in columns if c not in present}).fillna("")[columns]
 
     @property
     def filters(self) -> dict[str, list[str]]:

@@ -11,11 +11,15 @@ Design decisions:
   digits, the CSV with full floats.
 - Like the compare view, it is a ``param``-driven :class:`pn.viewable.Viewer` whose derived data
   (:attr:`PairedView.pairs`, :attr:`PairedView.stats`) can be checked without a browser.
+- Its CSVs carry what the compare view's do (:meth:`~nwb_ketamine.explorer.filtered.FilteredView.export_csv`):
+  every factor (a pair's epoch is 'baseline → post-injection'), the grouping, the nwb-ketamine version and
+  the catalog's hash; the view has no filters (``view_filters`` is '{}').
 """
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -28,6 +32,8 @@ from nwb_ketamine.analysis.hierarchical import format_p
 from nwb_ketamine.analysis.paired import PAIRED_COLUMNS, pair_epochs, paired_table
 from nwb_ketamine.explorer.comparefigure import PALETTE
 from nwb_ketamine.explorer.factors import BASELINE_EPOCH, DEFAULT_EPOCH, FACTORS, factor_rows, ordered_levels
+from nwb_ketamine.explorer.filtered import EXPORT_FACTORS, FilteredView
+from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, catalog column, unit) of the unit measures.
@@ -157,13 +163,37 @@ class PairedView(pn.viewable.Viewer):
         """One row per unit: its groups, animal, key, baseline and post-injection values (CSV)."""
         out = self.pairs.rename(columns={"before": f"{BASELINE_EPOCH} {self.value_label}",
                                          "after": f"{DEFAULT_EPOCH} {self.value_label}"})  # fmt: skip
-        return io.StringIO(out.to_csv(index=False))
+        units = self._unit_rows.drop_duplicates("key").set_index("key")
+        catalog = self.store.units.drop_duplicates("unit_key").set_index("unit_key")  # the numeric labels
+        for column in ("hours_since_injection", "dose_value", "dose_unit"):
+            if column in catalog:
+                out[column] = out["key"].map(catalog[column])
+        for column in EXPORT_FACTORS:
+            if column not in out.columns:
+                out[column] = out["key"].map(units[column]) if column in units and column != "epoch" else ""
+        out["epoch"] = f"{BASELINE_EPOCH} → {DEFAULT_EPOCH}"
+        return self._export(out)
 
     def stats_csv(self) -> io.StringIO:
         """The paired statistics, units and animal means per group, full-precision p-values (CSV)."""
         out = self.stats.copy()
         out.insert(0, "measure", self.value_label)
-        return io.StringIO(out.to_csv(index=False))
+        units = self._unit_rows[self._unit_rows["key"].isin(set(self.pairs["key"]))]
+        missing = [c for c in EXPORT_FACTORS if c not in out.columns]
+        out = out.reset_index(drop=True)
+        if len(out) and len(units):
+            out = out.join(FilteredView._pooled(out, units, missing))
+        else:
+            out = out.assign(**{c: "" for c in missing})
+        return self._export(out)
+
+    def _export(self, out: pd.DataFrame) -> io.StringIO:
+        """``out`` with the view's settings, the nwb-ketamine version and the catalog's hash, as a CSV."""
+        grouping = {"facet_rows": self.facet_row, "facet_columns": self.facet_col}
+        settings = {"view": "paired", "view_measure": self.value_label,
+                    "view_grouping": json.dumps(grouping), "view_filters": "{}",
+                    "view_accepted_only": bool(self.accepted_only)}  # fmt: skip
+        return io.StringIO(out.assign(**settings, **provenance(self.store)).to_csv(index=False))
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):

@@ -276,8 +276,8 @@ class TimeCourseView(FilteredView):
         -------
         io.StringIO
         """
-        out = self.data.reindex(columns=POINT_COLUMNS).rename(columns={VALUE: self.value_label})
-        return io.StringIO(out.to_csv(index=False))
+        columns = [*POINT_COLUMNS[:-1], *(c for c in self.data.columns if c not in POINT_COLUMNS), VALUE]
+        return self.export_csv(self.data.reindex(columns=columns), self.value_label)
 
     def summary_csv(self) -> io.StringIO:
         """One row per group: n cells, n animals, mean, its CI, fraction blocked and its CI, full precision (CSV).
@@ -289,21 +289,32 @@ class TimeCourseView(FilteredView):
         out = self.summary.copy()
         out.insert(0, "group", out[list(GROUPS)].astype(str).agg(" · ".join, axis=1) if len(out) else [])
         out.insert(0, "measure", self.value_label)
-        return io.StringIO(out.to_csv(index=False))
+        return self.export_csv(out)
+
+    def view_settings(self) -> dict[str, object]:
+        """The view, its measure and grouping (axis → factor), as the CSVs record them.
+
+        Returns
+        -------
+        dict
+        """
+        rows = "stress" if self.x != "dose" else "stress, time_group"  # the facet rows when levels differ
+        grouping = {"x": self.x, "facet_columns": "region", "facet_rows": rows, "colour": "drug (with dose)"}
+        return {"view": "timecourse", "measure": self.value_label, "grouping": grouping, "groups": list(GROUPS)}
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
-        """The figure rendered with matplotlib, as PNG or SVG bytes.
+        """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.
 
         Parameters
         ----------
         fmt : str
-            'png' or 'svg'.
+            'pdf', 'svg' or 'png'.
 
         Returns
         -------
         io.BytesIO
         """
-        return render_figure(self.facets, self.shape, self.value_label, fmt)
+        return render_figure(self.facets, self.shape, self.value_label, fmt, self.figure_size_mm)
 
     # ------------------------------------------------------------------------------------------- layout
     def controls(self):
@@ -314,7 +325,10 @@ class TimeCourseView(FilteredView):
         panel.Column
         """
         return pn.Column(
-            pn.Param(self.param, parameters=["measure", "x", "accepted_only"], show_name=False),
+            pn.pane.Markdown("**What is plotted**"),
+            pn.Param(self.param, parameters=["measure", "x"], show_name=False),
+            pn.pane.Markdown("**Options**"),
+            pn.Param(self.param, parameters=["accepted_only"], show_name=False),
             pn.pane.Markdown("**Filters** (empty: all levels)"),
             *self.filter_widgets(),
             sizing_mode="stretch_width",

@@ -3,7 +3,7 @@
 A :class:`Facet` holds what one facet draws (computed by the view); a :class:`TimeCoursePanel` keeps two
 bokeh figures (the measure over the fraction blocked) whose column data sources get new arrays on every
 change, like :class:`~nwb_ketamine.explorer.comparefigure.ComparePanel`, and :func:`render_figure` draws
-the same facets with matplotlib for the PNG and SVG export. Points carry a palette index (a binary
+the same facets with matplotlib for the PDF, SVG and PNG export. Points carry a palette index (a binary
 buffer) mapped to :data:`~nwb_ketamine.explorer.comparefigure.PALETTE`; the few group glyphs carry colours.
 """
 
@@ -20,7 +20,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMa
 from bokeh.models.annotations import Label, LabelSet, Span, Title
 from bokeh.plotting import figure
 
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, figure_file
+from nwb_ketamine.explorer.comparefigure import PALETTE, PAPER_STYLE, VALUE, figure_file, inches
 
 FRACTION_LABEL = "Fraction blocked (1 − drug / control)"
 
@@ -225,8 +225,9 @@ def _lines(lines: list) -> dict:
     return {"xs": [xs for xs, _, _ in lines], "ys": [ys for _, ys, _ in lines], "colour": [c for _, _, c in lines]}
 
 
-def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt: str = "png") -> io.BytesIO:
-    """The time-course figure drawn with matplotlib (PNG or SVG bytes), each facet's measure over its fraction.
+def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt: str = "png",
+                  size_mm: tuple[float, float] | None = None) -> io.BytesIO:  # fmt: skip
+    """The time-course figure drawn with matplotlib (PDF, SVG or PNG bytes), each facet's measure over its fraction.
 
     Parameters
     ----------
@@ -237,7 +238,9 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
     ylabel : str
         The measure's axis label.
     fmt : str
-        'png' or 'svg'.
+        'pdf', 'svg' or 'png' (:func:`~nwb_ketamine.explorer.comparefigure.figure_file`).
+    size_mm : tuple of float, optional
+        The figure's width and height in mm (default: from the number of facets and groups).
 
     Returns
     -------
@@ -250,8 +253,16 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
 
     n_rows, n_cols = max(shape[0], 1), max(shape[1], 1)
     widest = max((len(f.ticks) for f in facets), default=1)
-    fig, axes = plt.subplots(2 * n_rows, n_cols, figsize=(max(4.5, 1.8 * widest) * n_cols, 6.5 * n_rows),
-                             squeeze=False, gridspec_kw={"height_ratios": [3, 2] * n_rows})  # fmt: skip
+    size = (max(4.5, 1.8 * widest) * n_cols, 6.5 * n_rows) if size_mm is None else inches(size_mm)
+    with plt.rc_context(PAPER_STYLE):
+        fig, axes = plt.subplots(2 * n_rows, n_cols, figsize=size, squeeze=False, layout="constrained",
+                                 gridspec_kw={"height_ratios": [3, 2] * n_rows})  # fmt: skip
+        _draw_facets(axes, facets, n_cols, ylabel)
+        return figure_file(fig, fmt)
+
+
+def _draw_facets(axes, facets: list, n_cols: int, ylabel: str) -> None:
+    """Each facet's measure and fraction blocked into ``axes`` (see :func:`render_figure`), one y scale per kind."""
     for i, facet in enumerate(facets):
         ax, frac = axes[2 * (i // n_cols), i % n_cols], axes[2 * (i // n_cols) + 1, i % n_cols]
         colours = [PALETTE[int(c) % len(PALETTE)] for c in facet.points["colour"]]
@@ -266,7 +277,7 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
             ax.errorbar(g["pos"], g["mean"], yerr=_yerr(g["mean"], g["ci_low"], g["ci_high"]), fmt="s",
                         color=g["colour"], mec="black", ms=7, lw=3, zorder=4, label=g["legend"])  # fmt: skip
             ax.annotate(g["n"], (g["pos"], 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                        textcoords="offset points", ha="center", fontsize=7)  # fmt: skip
+                        textcoords="offset points", ha="center", fontsize="small")  # fmt: skip
         frac.axhline(0, color="black", ls=":", lw=1)
         for _, g in facet.fraction.iterrows():
             frac.errorbar(g["pos"], g["fraction_blocked"], yerr=_yerr(g["fraction_blocked"], g["fb_ci_low"],
@@ -274,16 +285,16 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
         for xs, ys, colour in facet.fraction_lines:
             frac.plot(xs, ys, color=colour, lw=2, alpha=0.8)
         if facet.message:
-            frac.text(0.02, 0.05, facet.message, transform=frac.transAxes, fontsize=8, color="#555555")
+            frac.text(0.02, 0.05, facet.message, transform=frac.transAxes, color="#555555")
         for a in (ax, frac):
             a.set_xlim(-0.6, facet.x_end)
             a.set_xticks(list(facet.ticks))
-            a.set_xticklabels(list(facet.ticks.values()), fontsize=8)
-        ax.set_title(facet.title, fontsize=9)
+            a.set_xticklabels(list(facet.ticks.values()))
+        ax.set_title(facet.title)
         handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))  # one entry per drug level
         if handles:
-            ax.legend(handles.values(), handles.keys(), fontsize=7, loc="upper right")
-        frac.set_title(f"Fraction blocked · {facet.title}" if facet.title else "Fraction blocked", fontsize=9)
+            ax.legend(handles.values(), handles.keys(), loc="upper right")
+        frac.set_title(f"Fraction blocked · {facet.title}" if facet.title else "Fraction blocked")
         if i % n_cols == 0:
             ax.set_ylabel(ylabel)
             frac.set_ylabel("fraction blocked")
@@ -291,7 +302,6 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
         limits = np.array([a.get_ylim() for a in rows.ravel()])
         for a in rows.ravel():
             a.set_ylim(limits[:, 0].min(), limits[:, 1].max())
-    return figure_file(fig, fmt)
 
 
 def _yerr(centre: float, low: float, high: float):

@@ -277,7 +277,8 @@ def interaction_test(frame, value: str, factor_a: str, factor_b: str, subject: s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         fitted = smf.mixedlm("_y ~ C(_a) * C(_b)", data, groups=data[subject].astype(str)).fit(reml=True)
-    terms = [name for name in fitted.fe_params.index if ":" in name]
+    # the interaction's coefficients, 'C(_a)[T.x]:C(_b)[T.y]'; a level may hold a colon ('LHb (CCF: LH)')
+    terms = [name for name in fitted.fe_params.index if ":C(_b)[" in name]
     b = fitted.fe_params[terms].to_numpy()
     cov = fitted.cov_params().loc[terms, terms].to_numpy()
     chi2 = float(b @ np.linalg.solve(cov, b))

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.store import ArchiveStore
 from tests.browser.conftest import screenshot
 from tests.browser.test_compare_plot import POINT_ON_SCREEN, SCATTER_SOURCES
@@ -21,7 +22,8 @@ LABELS = f"() => {MODELS}.filter((m) => m.type === 'Label').map((m) => m.text)"
 def test_time_course_from_the_url_draws_and_a_filter_changes_n(page, explorer_url, browser_archive):
     cells = ArchiveStore(browser_archive).cells
     shown = cells[cells["accepted"].astype(bool) & (cells["stress"] != "none")]  # the landing filter
-    regions = sorted(shown["region"].unique())
+    # the regions as the view names them: the study's label, the full name and the CCF term
+    regions = sorted({region_name(lab, ccf) for lab, ccf in zip(shown["region_label"], shown["region"], strict=True)})
     page.goto(explorer_url + "/?view=timecourse")
     page.wait_for_selector(f"text=Shown: {len(shown)} cells from {shown['subject'].nunique()} animals", timeout=60_000)
     page.wait_for_function("window.Bokeh !== undefined && Bokeh.documents.length > 0", timeout=30_000)

@@ -11,9 +11,13 @@ from nwb_ketamine.analysis.paired import pair_epochs, paired_table
 from nwb_ketamine.explorer.app import ExplorerApp
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.comparestats import MIXED_LEVEL
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.paired import PAIRED_MEASURES, PairedView
 from nwb_ketamine.explorer.store import synthetic_store
 from nwb_ketamine.explorer.urlstate import apply_query
+
+#: The synthetic catalog's regions as the views name them (the study's label, the full name, the CCF term).
+LHB, CA1 = region_name("LHb", "LH"), region_name("CA1", "CA1")
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +29,12 @@ def many():
 def test_filters_change_n(synthetic):
     view = CompareView(synthetic, filter_stress=[])
     everyone = view.counts["n_cells"].sum()
-    view.filter_region = ["LH"]
-    assert set(view.data["region"]) == {"LH"} and view.counts["n_cells"].sum() < everyone
+    view.filter_region = ["LH"]  # the CCF acronym (an old URL's) chooses the region as its name does
+    assert (
+        set(view.data["region"]) == {LHB}
+        and set(view.data["region_ccf"]) == {"LH"}
+        and view.counts["n_cells"].sum() < everyone
+    )
     view.param.update(filter_region=[], filter_stress=["none"])
     assert set(view.data["stress"]) == {"none"}
     view.filter_qc = ["rejected"]  # QC-accepted only and rejected: nothing left, and a message says so
@@ -64,8 +72,8 @@ def test_mixed_model_row_and_holm(many):
     stats = view.stats
     mixed = stats[stats["level"] == MIXED_LEVEL]
     assert len(mixed) == len(stats[stats["level"] == "cells"]) == 4  # 2 regions × 2 time groups
-    row = mixed[(mixed.region == "LH") & (mixed.time_group == "1h")].iloc[0]
-    part = view.data[(view.data.region == "LH") & (view.data.time_group == "1h")]
+    row = mixed[(mixed.region == LHB) & (mixed.time_group == "1h")].iloc[0]
+    part = view.data[(view.data.region == LHB) & (view.data.time_group == "1h")]
     expected = mixed_model(part, "value", "drug", "saline")
     for name in ("estimate", "std_error", "p", "ci_low", "ci_high", "n_obs", "n_animals"):
         assert row[name] == pytest.approx(expected[name])

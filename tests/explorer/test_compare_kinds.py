@@ -17,8 +17,12 @@ from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.comparebursting import wilson_interval
 from nwb_ketamine.explorer.comparekinds import ecdf, ecdf_steps
 from nwb_ketamine.explorer.comparestats import INTERACTION_LEVEL
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.store import ArchiveStore, synthetic_store
 from nwb_ketamine.explorer.urlstate import apply_query
+
+#: The synthetic catalog's regions as the views name them (the study's label, the full name, the CCF term).
+LHB, CA1 = region_name("LHb", "LH"), region_name("CA1", "CA1")
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +123,7 @@ def _expected_bursting(store):
     units = store.units
     units = units[(units["curation_label"] == "good") & (units["stress"] != "none")]
     units = units[units["epoch"] == "post-injection"]
+    units = units.assign(region=[region_name(a, b) for a, b in zip(units.region_label, units.region, strict=True)])
     return units.groupby(["region", "drug"]).agg(k=("n_bursts", lambda s: int((s >= 1).sum())), n=("n_bursts", "size"))
 
 
@@ -140,7 +145,7 @@ def test_bursting_table_wilson_fisher_and_holm(bursty):
         assert row.vs == "saline" and row.fisher_p == pytest.approx(result.pvalue)
         assert row.odds_ratio == pytest.approx(result.statistic)
         fisher.append(row.fisher_p)
-    lh = table[(table.region == "LH") & (table.drug == "ketamine")].iloc[0]
+    lh = table[(table.region == LHB) & (table.drug == "ketamine")].iloc[0]
     assert lh.fisher_p < 0.01 and lh.fraction < 0.6  # the simulated drop in LH
     tested = table["fisher_p"].notna()
     assert table.loc[tested, "p_holm"].to_numpy() == pytest.approx(multipletests(fisher, method="holm")[1])
@@ -152,7 +157,7 @@ def test_bursting_table_wilson_fisher_and_holm(bursty):
     view.measure = "spikes_per_burst"  # the same rows: the table is kept
     pd.testing.assert_frame_equal(view._bursting.table, table)
     view.filter_region = ["LH"]  # other rows: recomputed
-    assert set(view._bursting.table["region"]) == {"LH"} and len(view._bursting.table) == 2
+    assert set(view._bursting.table["region"]) == {LHB} and len(view._bursting.table) == 2
     view.filter_region = []
     csv = pd.read_csv(io.StringIO(view._bursting.csv().getvalue()))
     assert csv["fisher_p"].to_numpy() == pytest.approx(table["fisher_p"].to_numpy(), nan_ok=True)
@@ -168,11 +173,11 @@ def test_interaction_row_equals_a_statsmodels_fit(many):
     for row in rows.itertuples():
         part = view.data[view.data["time_group"] == row.time_group]
         fit = smf.mixedlm("value ~ C(region) * C(drug)", part, groups=part["subject"]).fit(reml=True)
-        term = "C(region)[T.LH]:C(drug)[T.saline]"
+        term = f"C(region)[T.{LHB}]:C(drug)[T.saline]"
         assert row.p == pytest.approx(fit.pvalues[term], rel=1e-6)
         # reported as (ketamine − saline) in LH − (ketamine − saline) in CA1: the sign of saline's coefficient flipped
         assert row.estimate == pytest.approx(-fit.params[term], rel=1e-6) and row.estimate < 0
-        assert "Wald z test" in row.note and "(ketamine − saline) in LH" in row.note
+        assert "Wald z test" in row.note and f"(ketamine − saline) in {LHB}" in row.note
     assert "Region × drug interaction" in view._stats_caption.object
     assert view.stats["p_holm"].to_numpy() == pytest.approx(
         multipletests(view.stats["p"].to_numpy(), method="holm")[1]

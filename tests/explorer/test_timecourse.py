@@ -8,12 +8,14 @@ import pytest
 from scipy import stats
 
 from nwb_ketamine.explorer.app import ExplorerApp
-from nwb_ketamine.explorer.factors import NOT_CONTROL
+from nwb_ketamine.explorer.factors import NOT_CONTROL, region_name
 from nwb_ketamine.explorer.store import ArchiveStore, synthetic_store
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 from nwb_ketamine.explorer.timecoursestats import GROUPS, N_RESAMPLES, fraction_blocked
 from nwb_ketamine.explorer.urlstate import apply_query
 
+#: The regions of the synthetic catalog as the view names them (the study's label, the CCF term).
+LHB, CA1 = region_name("LHb", "LH"), region_name("CA1", "CA1")
 SUMMARY_NUMBERS = ["n_cells", "n_animals", "mean", "ci_low", "ci_high", "fraction_blocked", "fb_ci_low", "fb_ci_high"]
 
 
@@ -43,8 +45,12 @@ def _hand_made(groups: list[tuple], archive=".") -> ArchiveStore:
 
 
 def _row(summary: pd.DataFrame, **labels) -> pd.Series:
+    """The one row of ``summary`` with ``labels``; a region given by its CCF acronym (the level is its name)."""
     keep = np.ones(len(summary), dtype=bool)
     for column, value in labels.items():
+        if column == "region":
+            keep &= summary[column].astype(str).str.endswith(f"(CCF: {value})").to_numpy()
+            continue
         keep &= summary[column].to_numpy() == value
     assert keep.sum() == 1, labels
     return summary[keep].iloc[0]
@@ -65,13 +71,13 @@ def test_group_means_and_t_intervals_are_over_animal_means(many):
         np.testing.assert_allclose([row["mean"], row["ci_low"], row["ci_high"]], [values.mean(), low, high])
         checked += 1
     assert checked == len(view.summary) == 8  # 2 regions × 2 drugs × 2 times, one stress level
-    assert view.shape == (1, 2) and [f.title for f in view.facets] == ["Region: CA1", "Region: LH"]
+    assert view.shape == (1, 2) and [f.title for f in view.facets] == [f"Region: {CA1}", f"Region: {LHB}"]
 
 
 def test_stress_gets_facet_rows_when_the_filters_keep_several_levels(many):
     view = TimeCourseView(many, filter_stress=[])
     assert view.shape == (2, 2) and len(view.panels) == 4
-    assert view.facets[0].title == "Region: CA1 · Stress: none"
+    assert view.facets[0].title == f"Region: {CA1} · Stress: none"
     view.filter_stress = [NOT_CONTROL]
     assert view.shape == (1, 2) and len(view.panels) == 2
 
@@ -104,8 +110,9 @@ def test_fraction_blocked_on_a_hand_made_catalog_with_known_means():
     assert s.loc[s["drug"] == "saline", "fraction_blocked"].isna().all()
     # the figure: every ketamine group with a control has its point in the fraction panel of its facet
     fractions = {f.title: sorted(f.fraction["fraction_blocked"].round(6)) for f in view.facets}
-    assert fractions == {"Region: CA1 · Stress: CRS": [0.0], "Region: LH · Stress: CRS": [0.1, 0.4],
-                         "Region: CA1 · Stress: none": [], "Region: LH · Stress: none": [0.75]}  # fmt: skip
+    lh = region_name("", "LH")  # the hand-made catalog has no study label: the CCF acronym stands for it
+    assert fractions == {f"Region: {CA1} · Stress: CRS": [0.0], f"Region: {lh} · Stress: CRS": [0.1, 0.4],
+                         f"Region: {CA1} · Stress: none": [], f"Region: {lh} · Stress: none": [0.75]}  # fmt: skip
     assert [f.message for f in view.facets] == [
         "No cells pass the filters here.",
         "",
@@ -207,7 +214,7 @@ def test_url_opens_the_time_course_with_its_own_parameters(many):
     tc = app.timecourse
     assert (tc.x, tc.filter_region, tc.measure) == ("dose", ["LH"], "percent_in_bursts")
     assert app.compare.filter_region == ["CA1"] and app.current is tc
-    assert set(tc.data["region"]) == {"LH"}
+    assert set(tc.data["region"]) == {LHB} and set(tc.data["region_ccf"]) == {"LH"}
 
 
 def test_groups_are_agent_and_dose_when_the_drug_factor_names_doses(vehicle_archive):

@@ -8,6 +8,7 @@ import pytest
 
 from nwb_ketamine.explorer.app import ExplorerApp
 from nwb_ketamine.explorer.compare import MEASURES, CompareView
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.overview import OverviewView, group_summary
 from nwb_ketamine.explorer.server import is_loopback, serve
 from nwb_ketamine.explorer.store import ArchiveStore
@@ -23,11 +24,14 @@ def test_compare_first_load_is_the_headline(synthetic):
         "none",
         "time_group",
     )
-    assert set(view.data["stress"]) == {"chronic restraint"} and set(view.data["region"]) == {"LH", "CA1"}
+    assert set(view.data["stress"]) == {"chronic restraint"} and set(view.data["region"]) == {
+        region_name("LHb", "LH"),
+        region_name("CA1", "CA1"),
+    }
     assert [p.figure.title.text for p in view.panels] == ["Time since injection: 1h", "Time since injection: 24h"]
     assert set(view.stats["group_a"]) == {"ketamine"} and set(view.stats["group_b"]) == {"saline"}
     assert set(view.stats["level"]) == {"cells", "animals"}
-    lh = view.stats[(view.stats.region == "LH") & (view.stats.level == "cells")]
+    lh = view.stats[(view.stats.region == region_name("LHb", "LH")) & (view.stats.level == "cells")]
     assert (lh["mann_whitney_p"] < 0.01).all() and (lh["rank_biserial"] < 0).all()  # the simulated block in LH
     # n = cells / animals labels under each group, equal to the data's counts, in every facet
     counts = view.counts.set_index(["time_group", "region", "drug"])

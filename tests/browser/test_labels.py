@@ -1,0 +1,43 @@
+"""Names a reader understands, in Chromium: region names on the axis, the colour legend, labelled sidebar
+groups, statistics columns in words, a statistics table inside the page."""
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_compare_honest import MODELS, open_page
+
+pytestmark = pytest.mark.browser
+
+#: The x-axis tick labels of the compare figures.
+TICKS = f"""() => {MODELS}.filter((m) => m.type === 'LinearAxis' && m.major_label_overrides)
+    .flatMap((a) => [...a.major_label_overrides.values()].map(String))"""
+#: The statistics table's right edge and the page's width, and whether the table scrolls what it cannot show.
+STATS_BOX = """() => {
+    const all = (root) => [...root.querySelectorAll('*')]
+        .flatMap((e) => [e, ...(e.shadowRoot ? all(e.shadowRoot) : [])]);
+    const t = all(document).find((x) => x.classList && x.classList.contains('tabulator')
+        && x.querySelector(".tabulator-col[tabulator-field='group_b']"));
+    if (!t) return null;
+    const holder = t.querySelector('.tabulator-tableholder');
+    return {right: t.getBoundingClientRect().right, page: document.documentElement.clientWidth,
+            scrolls: holder.scrollWidth <= holder.clientWidth || getComputedStyle(holder).overflowX !== 'hidden'}; }"""
+
+
+def test_compare_page_names_regions_and_colours_in_words(page, explorer_url):
+    open_page(page, explorer_url, "?filter_stress=[]", "Statistics")
+    page.wait_for_function(
+        f"() => ({TICKS})().some((t) => t.startsWith('LHb — lateral habenula (CCF: LH)'))", timeout=30_000
+    )
+    assert not any(t.split("\n")[0].split(" · ")[0] == "LH" for t in page.evaluate(TICKS))
+    legend = page.locator(".colour-legend")
+    legend.wait_for(timeout=30_000)
+    assert "Colour: Drug" in legend.inner_text() and "ketamine" in legend.inner_text()
+    for heading in ("What is plotted", "Grouping", "Options", "Filters"):
+        page.wait_for_selector(f"text={heading}", timeout=30_000)
+    title = page.locator(".tabulator-col[tabulator-field='group_b'] .tabulator-col-title").first
+    title.wait_for(timeout=30_000)
+    assert title.inner_text().strip() == "Compared with (control)"
+    box = page.evaluate(STATS_BOX)
+    assert box is not None and box["right"] <= box["page"] + 1 and box["scrolls"], box
+    screenshot(page, "compare-labels")
+    assert page.console_errors == []

@@ -1,0 +1,112 @@
+"""Figures for a paper: PDF and SVG with their text as text, PNG at 300 dpi, the size in mm, a colour-blind-safe
+palette; for the compare and the time-course views."""
+
+import re
+import xml.etree.ElementTree as ET
+import zlib
+
+import pytest
+from PIL import Image
+
+from nwb_ketamine.explorer.compare import CompareView
+from nwb_ketamine.explorer.comparefigure import FIGURE_PRESETS, PALETTE
+from nwb_ketamine.explorer.timecourse import TimeCourseView
+
+SVG = "{http://www.w3.org/2000/svg}"
+#: Okabe & Ito's eight colours and a grey (colour-blind safe).
+OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#999999"}
+
+
+def svg_texts(data: bytes) -> list[str]:
+    """The text of every <text> element of an SVG (with its <tspan>s)."""
+    root = ET.fromstring(data)
+    return ["".join(element.itertext()) for element in root.iter(f"{SVG}text")]
+
+
+def _pdf_string(raw: bytes) -> bytes:
+    """A PDF literal string's bytes, its escapes undone."""
+    out, i = bytearray(), 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x5C:  # backslash
+            nxt = raw[i + 1 : i + 2]
+            octal = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4])
+            if octal:
+                out.append(int(octal.group(), 8))
+                i += 1 + len(octal.group())
+                continue
+            out += {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(nxt, nxt)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def pdf_texts(data: bytes) -> list[str]:
+    """The text shown by each BT … ET block of a PDF's content streams (matplotlib's Type 42 fonts: UTF-16BE)."""
+    texts = []
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            content = zlib.decompress(stream.group(1))
+        except zlib.error:
+            continue
+        for block in re.finditer(rb"BT(.*?)ET", content, re.S):
+            strings = re.findall(rb"\(((?:\\.|[^\\)])*)\)", block.group(1), re.S)
+            texts.append(b"".join(_pdf_string(s) for s in strings).decode("utf-16-be", errors="replace"))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def views(synthetic):
+    return CompareView(synthetic), TimeCourseView(synthetic)
+
+
+def test_svg_keeps_the_axis_labels_and_region_names_as_text(views):
+    for view in views:
+        texts = svg_texts(view.figure_bytes("svg").getvalue())
+        assert view.value_label in texts, texts  # the y axis label, one <text> element
+        words = " ".join(" ".join(texts).split())  # a long tick label is wrapped onto lines, one element each
+        assert "LHb — lateral habenula (CCF: LH)" in words, texts
+        assert not re.search(rb"<path[^>]*id=\"DejaVuSans", view.figure_bytes("svg").getvalue())  # no glyph paths
+
+
+def test_pdf_keeps_the_axis_labels_as_text(views):
+    for view in views:
+        data = view.figure_bytes("pdf").getvalue()
+        assert data.startswith(b"%PDF") and b"/Subtype /Type3" not in data  # TrueType (Type 42), not Type 3 glyphs
+        assert b"/CIDFontType2" in data or b"/Subtype /TrueType" in data
+        texts = pdf_texts(data)
+        assert view.value_label in texts, texts
+        assert "LHb — lateral habenula (CCF: LH)" in " ".join(" ".join(texts).split()), texts
+
+
+def test_png_is_300_dpi_at_the_chosen_size_in_mm(views):
+    for view in views:
+        for width in FIGURE_PRESETS.values():  # single (89 mm) and double (183 mm) column
+            view.param.update(figure_width_mm=width, figure_height_mm=100.0)
+            image = Image.open(view.figure_bytes("png"))
+            assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+            assert image.size == (round(width / 25.4 * 300), round(100 / 25.4 * 300))
+        view.figure_width_mm = 120.0  # a custom width
+        width_pt = ET.fromstring(view.figure_bytes("svg").getvalue()).get("width")
+        assert float(width_pt.removesuffix("pt")) == pytest.approx(120 / 25.4 * 72)
+        view.param.update(figure_width_mm=FIGURE_PRESETS["double column (183 mm)"], figure_height_mm=110.0)
+
+
+def test_the_download_row_offers_pdf_svg_png_and_the_column_presets(synthetic):
+    view = CompareView(synthetic)
+    buttons, size = view.downloads.objects
+    assert [b.filename for b in buttons.objects][-3:] == ["compare.pdf", "compare.svg", "compare.png"]
+    preset = size.objects[1]
+    assert preset.options == ["single column (89 mm)", "double column (183 mm)", "custom"]
+    assert preset.value == "double column (183 mm)"
+    preset.value = "single column (89 mm)"
+    assert view.figure_width_mm == 89.0
+    view.figure_width_mm = 100.0
+    assert preset.value == "custom"
+
+
+def test_the_palette_is_colour_blind_safe(views):
+    assert set(PALETTE) <= OKABE_ITO
+    assert set(views[0].colours.values()) <= OKABE_ITO
