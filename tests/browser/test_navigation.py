@@ -1,0 +1,64 @@
+"""Navigation in Chromium (issue 13): the raw-traces step buttons move the time axis, Back/Forward restore
+the view shown, the cell view's y range shows the EPSC rather than the stimulus artefact."""
+
+from urllib.parse import quote
+
+import pytest
+
+from nwb_ketamine.explorer.store import ArchiveStore
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("playwright.sync_api")
+
+#: The x and y ranges of every bokeh plot in the page whose title contains ``text``: [[x0, x1, y0, y1], ...].
+RANGES_JS = """(text) => {
+    const out = [];
+    for (const doc of Bokeh.documents) {
+        for (const m of doc.all_models) {
+            if (m.x_range && m.y_range && m.title && m.title.text !== undefined && m.title.text.includes(text)) {
+                out.push([m.x_range.start, m.x_range.end, m.y_range.start, m.y_range.end]);
+            }
+        }
+    }
+    return out;
+}"""
+
+
+def ranges(page, title: str) -> list:
+    return page.evaluate(RANGES_JS, title)
+
+
+def wait_for_query(page, name: str, value: str, timeout: float = 60_000):
+    page.wait_for_function(
+        "([n, v]) => new URLSearchParams(window.location.search).get(n) === v", arg=[name, value], timeout=timeout
+    )
+
+
+def wait_for_x_range(page, title: str, start: float, stop: float, timeout: float = 30_000):
+    """Wait until a plot titled ``title`` has an x range covering ``start``–``stop`` (and not much more)."""
+    page.wait_for_function(
+        f"""([title, start, stop]) => ({RANGES_JS})(title).some(
+            ([x0, x1]) => x0 <= start + 1e-6 && x1 >= stop - 1e-6 && x1 - x0 <= 1.5 * (stop - start))""",
+        arg=[title, start, stop], timeout=timeout,
+    )  # fmt: skip
+
+
+def ecephys_file(archive) -> str:
+    store = ArchiveStore(archive)
+    return store.sessions[store.sessions.modality == "ecephys"]["file"].iloc[0]
+
+
+def test_traces_step_buttons_move_the_time_axis(page, explorer_url, browser_archive):
+    ecephys = ecephys_file(browser_archive)
+    page.goto(explorer_url + f"/?view=traces&file={quote(ecephys)}&traces_start_s=0&traces_window_s=2")
+    wait_for_x_range(page, "events orange", 0.0, 2.0, timeout=60_000)
+    page.get_by_role("button", name="▶▶", exact=True).click()  # one window on
+    wait_for_query(page, "traces_start_s", "2.0")
+    wait_for_x_range(page, "2.000–4.000 s", 2.0, 4.0)
+    page.get_by_role("button", name="▶", exact=True).click()  # half a window on
+    wait_for_query(page, "traces_start_s", "3.0")
+    wait_for_x_range(page, "3.000–5.000 s", 3.0, 5.0)
+    page.get_by_role("button", name="◀◀", exact=True).click()
+    wait_for_query(page, "traces_start_s", "1.0")
+    wait_for_x_range(page, "1.000–3.000 s", 1.0, 3.0)
+    assert page.console_errors == []
