@@ -62,3 +62,41 @@ def test_traces_step_buttons_move_the_time_axis(page, explorer_url, browser_arch
     wait_for_query(page, "traces_start_s", "1.0")
     wait_for_x_range(page, "1.000–3.000 s", 1.0, 3.0)
     assert page.console_errors == []
+
+
+def test_back_and_forward_restore_the_view(page, explorer_url):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page.goto(explorer_url + "/?view=compare")
+    page.wait_for_selector("text=Statistics", timeout=60_000)
+    keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
+    keys.first.wait_for(timeout=60_000)
+    key = keys.first.inner_text()
+    keys.first.click()
+    wait_for_query(page, "view", "cell")
+    wait_for_query(page, "cell", key)
+    heading = page.get_by_role("heading", name=f"Cell {key}")
+    expect(heading).to_be_visible(timeout=60_000)
+    page.go_back()
+    wait_for_query(page, "view", "compare")
+    expect(heading).to_have_count(0, timeout=30_000)  # the page follows the address back to Compare
+    expect(page.get_by_text("Statistics").first).to_be_visible(timeout=30_000)
+    page.go_forward()
+    wait_for_query(page, "view", "cell")
+    expect(heading).to_be_visible(timeout=30_000)
+    assert page.console_errors == []
+
+
+def test_back_restores_the_traces_window(page, explorer_url, browser_archive):
+    ecephys = ecephys_file(browser_archive)
+    page.goto(explorer_url + f"/?view=traces&file={quote(ecephys)}&traces_start_s=0&traces_window_s=2")
+    wait_for_x_range(page, "events orange", 0.0, 2.0, timeout=60_000)
+    page.get_by_role("button", name="▶▶", exact=True).click()
+    wait_for_query(page, "traces_start_s", "2.0")
+    wait_for_x_range(page, "2.000–4.000 s", 2.0, 4.0)
+    page.go_back()
+    page.wait_for_function("new URLSearchParams(window.location.search).get('traces_start_s') !== '2.0'")
+    wait_for_x_range(page, "0.000–2.000 s", 0.0, 2.0)  # the window of the address gone back to
+    page.go_forward()
+    wait_for_query(page, "traces_start_s", "2.0")
+    wait_for_x_range(page, "2.000–4.000 s", 2.0, 4.0)
+    assert page.console_errors == []
