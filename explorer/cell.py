@@ -21,7 +21,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
-from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
+from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -313,7 +313,7 @@ class CellView(pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def _metadata(self):
-        return table(self.metadata())
+        return field_table(self.metadata())
 
     @param.depends("cell_key")
     def _table(self):

@@ -17,7 +17,7 @@ import numpy as np
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import rawread
+from nwb_ketamine.explorer import panes, rawread
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -203,13 +203,10 @@ class TracesView(pn.viewable.Viewer):
             button = pn.widgets.Button(label=label, width=80)
             button.on_click(action)
             buttons.append(button)
-        controls = pn.Param(
-            self.param, parameters=["start_s", "window_s", "group", "spacing_uv"], show_name=False,
-            default_layout=pn.Row,
-        )  # fmt: skip
+        controls = panes.controls(self, ["start_s", "window_s", "group", "spacing_uv"], show_name=False)
         return pn.Column(
             pn.pane.Markdown(f"## Raw traces: {self.file_key}"),
-            pn.Row(*buttons),
+            pn.FlexBox(*buttons, sizing_mode="stretch_width"),
             controls,
             pn.pane.HoloViews(dmap, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -100,3 +100,15 @@ def test_back_restores_the_traces_window(page, explorer_url, browser_archive):
     wait_for_query(page, "traces_start_s", "2.0")
     wait_for_x_range(page, "2.000–4.000 s", 2.0, 4.0)
     assert page.console_errors == []
+
+
+def test_unit_view_sliders_fit_in_the_page(page, explorer_url, browser_archive):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    unit = ArchiveStore(browser_archive).units["unit_key"].iloc[0]
+    page.goto(explorer_url + f"/?view=unit&unit={quote(unit)}")
+    titles = page.locator(".bk-slider-title")
+    expect(titles.first).to_be_visible(timeout=60_000)
+    width = page.viewport_size["width"]
+    boxes = [titles.nth(i).bounding_box() for i in range(titles.count())]
+    assert len(boxes) >= 5
+    assert all(box is not None and box["x"] + box["width"] <= width for box in boxes), (width, boxes)

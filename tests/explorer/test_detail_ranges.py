@@ -48,3 +48,31 @@ def test_cell_y_range_follows_what_is_drawn(store):
     with_sweeps = CellView(store, store.cells["cell_key"].iloc[0], show_sweeps=True)
     a, b = view.response_y_range("AMPA"), with_sweeps.response_y_range("AMPA")
     assert b[0] <= a[0] and a[1] <= b[1]  # the single sweeps are noisier than their average
+
+
+def test_keywords_are_plain_text(store):
+    import h5py
+
+    from nwb_ketamine.explorer.generic import GenericView, plain_text
+
+    path = store.path_of(store.sessions["file"].iloc[0])
+    with h5py.File(path, "r") as f:
+        keywords = [k.decode() if isinstance(k, bytes) else str(k) for k in f["general/keywords"][:]]
+    shown = GenericView(path).metadata().set_index("field")["value"]
+    assert shown["keywords"] == "; ".join(keywords) and "HDF5" not in shown["keywords"]
+    assert "HDF5" not in " ".join(shown)
+    assert plain_text(["Doe, Jane", b"Roe, Richard"]) == "Doe, Jane; Roe, Richard"
+    assert plain_text(np.array([b"a", b"b"])) == "a; b" and plain_text(3.5) == "3.5"
+
+
+def test_detail_controls_wrap_instead_of_running_off_the_page(store):
+    import panel as pn
+
+    from nwb_ketamine.explorer.panes import controls, field_table, table
+
+    view = CellView(store, store.cells["cell_key"].iloc[0])
+    boxes = controls(view, ["show_sweeps", "show_rejected", "window_ms"], show_name=False).layout.select(pn.FlexBox)
+    assert boxes and all(box.flex_wrap == "wrap" for box in boxes)
+    assert table(view.sweeps_table()).layout == "fit_data_table"  # wide tables scroll sideways
+    meta = field_table(view.metadata())
+    assert meta.layout == "fit_columns" and meta.formatters["value"]["type"] == "textarea"  # long values wrap
