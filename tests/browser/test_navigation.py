@@ -112,3 +112,15 @@ def test_unit_view_sliders_fit_in_the_page(page, explorer_url, browser_archive):
     boxes = [titles.nth(i).bounding_box() for i in range(titles.count())]
     assert len(boxes) >= 5
     assert all(box is not None and box["x"] + box["width"] <= width for box in boxes), (width, boxes)
+
+
+def test_cell_view_y_range_is_the_epsc(page, explorer_url, browser_archive):
+    from nwb_ketamine.explorer.cell import CellView
+
+    store = ArchiveStore(browser_archive)
+    key = store.cells["cell_key"].iloc[0]
+    expected = CellView(store, key).response_y_range("AMPA")
+    page.goto(explorer_url + f"/?view=cell&cell={quote(key)}")
+    page.wait_for_function(f"({RANGES_JS})('AMPAR-EPSC').length > 0", timeout=60_000)
+    (_, _, y0, y1), *_ = ranges(page, "AMPAR-EPSC")
+    assert (y0, y1) == pytest.approx(expected)  # not the artefact's hundreds of pA
