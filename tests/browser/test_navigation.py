@@ -124,3 +124,25 @@ def test_cell_view_y_range_is_the_epsc(page, explorer_url, browser_archive):
     page.wait_for_function(f"({RANGES_JS})('AMPAR-EPSC').length > 0", timeout=60_000)
     (_, _, y0, y1), *_ = ranges(page, "AMPAR-EPSC")
     assert (y0, y1) == pytest.approx(expected)  # not the artefact's hundreds of pA
+
+
+def test_back_restores_the_compare_measure(page, explorer_url):
+    expect = pytest.importorskip("playwright.sync_api").expect
+    page.goto(explorer_url + "/?view=compare")
+    page.wait_for_selector("text=Statistics", timeout=60_000)
+    keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
+    keys.first.wait_for(timeout=60_000)
+    cells = keys.all_inner_texts()
+    select = page.locator("select").first
+    first = select.input_value()
+    select.select_option(label="Firing rate")
+    wait_for_query(page, "measure", "firing_rate")
+    expect(keys.first).not_to_have_text(cells[0], timeout=30_000)  # the units are listed
+    page.go_back()
+    page.wait_for_function("new URLSearchParams(window.location.search).get('measure') !== 'firing_rate'")
+    expect(select).to_have_value(first, timeout=30_000)  # the widget and the measure follow the address
+    expect(keys).to_have_text(cells, timeout=30_000)  # and the table lists the cells again
+    page.go_forward()
+    wait_for_query(page, "measure", "firing_rate")
+    expect(select).not_to_have_value(first, timeout=30_000)
+    assert page.console_errors == []
