@@ -40,6 +40,7 @@ from nwb_ketamine.explorer.paired import PairedView
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 from nwb_ketamine.explorer.urlstate import (
+    APP_URL_PARAMS,
     COMPARE_URL_PARAMS,
     DETAIL_URL_PARAMS,
     PAIRED_URL_PARAMS,
@@ -287,7 +288,8 @@ class ExplorerApp(pn.viewable.Viewer):
     def apply_history(self, search: str) -> None:
         """Show what the address ``search`` (``?view=...``) describes: the browser went Back or Forward to it.
 
-        The address is already the browser's: the location is set to it while its own watchers are held
+        Parameters of the app and the compare view that the address does not name go back to their
+        defaults first. The address is already the browser's: the location is set to it while its own watchers are held
         back, so the values applied do not push a new address (which would lose the Forward history).
 
         Parameters
@@ -298,15 +300,24 @@ class ExplorerApp(pn.viewable.Viewer):
         args = parse_qs(search.lstrip("?"), keep_blank_values=True)
         location = self._location
         if location is None:
-            apply_query(self, args)
+            self._apply_address(args)
             return
         syncing = location._syncing
         location._syncing = True  # Panel's own guard: its watchers do not write the address meanwhile
         try:
             location.search = search if not search or search.startswith("?") else "?" + search
-            apply_query(self, args)
+            self._apply_address(args)
         finally:
             location._syncing = syncing
+
+    def _apply_address(self, args: dict) -> None:
+        # The address is the state: what it does not name is at its default (the page's first address,
+        # '?view=compare', names nothing else). The detail views keep theirs (their own defaults).
+        for obj, names in ((self, APP_URL_PARAMS), (self.compare, COMPARE_URL_PARAMS)):
+            absent = {name: obj.param[name].default for name in names if name not in args}
+            if absent:
+                obj.param.update(absent)
+        apply_query(self, args)
 
     def __panel__(self):
         return self._main

@@ -18,3 +18,10 @@ def test_apply_history_restores_the_view_and_its_parameters(store):
     assert app.current is app.compare
     app.apply_history("?view=nonsense&measure=nmda_amplitude")  # a value that does not fit: a notice
     assert app.view == "compare" and any("view='nonsense'" in notice for notice in app.url_notices)
+
+
+def test_apply_history_to_an_address_without_parameters_shows_the_defaults(store):
+    app = ExplorerApp(store, view="unit")
+    app.compare.measure = "firing_rate"
+    app.apply_history("?view=compare")  # the page's first address names only the view
+    assert (app.view, app.compare.measure) == ("compare", app.compare.param["measure"].default)
