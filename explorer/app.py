@@ -14,6 +14,9 @@ Design decisions:
   else its type and message, in an alert in the page; the traceback goes to the server log only.
 - **Nothing from the internet.** The BootstrapTemplate (not the Fast templates, which fetch Google fonts)
   so that the page loads offline with every resource served by the app itself.
+- **Back and Forward move through views.** Each navigation pushes an address (Panel's location sync);
+  after Back or Forward the page applies the address's query to the app (:mod:`.history`), so the view
+  and its parameters follow the address.
 - Detail views are imported when first opened (:data:`DETAIL_VIEWS`), so the landing page does not wait
   for their plotting code.
 """
@@ -22,9 +25,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import panel as pn
 import param
+from panel.io.location import Location
 from param.parameterized import Watcher
 
 from nwb_ketamine.errors import NwbKetamineError
@@ -34,14 +40,19 @@ from nwb_ketamine.explorer.paired import PairedView
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 from nwb_ketamine.explorer.urlstate import (
+    APP_URL_PARAMS,
     COMPARE_URL_PARAMS,
     DETAIL_URL_PARAMS,
     PAIRED_URL_PARAMS,
     TIMECOURSE_URL_PARAMS,
     DetailState,
+    apply_query,
     misfit,
     why_not,
 )
+
+if TYPE_CHECKING:
+    from nwb_ketamine.explorer.history import HistoryListener
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +117,8 @@ class ExplorerApp(pn.viewable.Viewer):
         self.url_notices: list[str] = []
         self._url_notice = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
         self.current = None
+        self._location: Location | None = None  # pn.state.location of the page, once loaded (sync_url)
+        self._history: HistoryListener | None = None  # the Back/Forward listener, made with the page (template)
         self._render()
 
     @property
@@ -269,17 +282,55 @@ class ExplorerApp(pn.viewable.Viewer):
             if view is not None:  # else synced when first built
                 location.sync(view, names)
         location.sync(self.detail, {name: name for names in DETAIL_URL_PARAMS.values() for name in names})
+        self._location = location
         self._loaded = True
+
+    def apply_history(self, search: str) -> None:
+        """Show what the address ``search`` (``?view=...``) describes: the browser went Back or Forward to it.
+
+        Parameters of the app and the compare view that the address does not name go back to their
+        defaults first. The address is already the browser's: the location is set to it while its own watchers are held
+        back, so the values applied do not push a new address (which would lose the Forward history).
+
+        Parameters
+        ----------
+        search : str
+            The query string, with or without its leading ``?``.
+        """
+        args = parse_qs(search.lstrip("?"), keep_blank_values=True)
+        location = self._location
+        if location is None:
+            self._apply_address(args)
+            return
+        syncing = location._syncing
+        location._syncing = True  # Panel's own guard: its watchers do not write the address meanwhile
+        try:
+            location.search = search if not search or search.startswith("?") else "?" + search
+            self._apply_address(args)
+        finally:
+            location._syncing = syncing
+
+    def _apply_address(self, args: dict) -> None:
+        # The address is the state: what it does not name is at its default (the page's first address,
+        # '?view=compare', names nothing else). The detail views keep theirs (their own defaults).
+        for obj, names in ((self, APP_URL_PARAMS), (self.compare, COMPARE_URL_PARAMS)):
+            absent = {name: obj.param[name].default for name in names if name not in args}
+            if absent:
+                obj.param.update(absent)
+        apply_query(self, args)
 
     def __panel__(self):
         return self._main
 
     def template(self):
         """The page: a BootstrapTemplate with navigation and the view's controls in the sidebar."""
+        from nwb_ketamine.explorer.history import HistoryListener
+
+        self._history = HistoryListener(self.apply_history)
         return pn.template.BootstrapTemplate(
             title="nwb-ketamine explorer",
             sidebar=[pn.pane.Markdown(f"**Archive** `{self.store.archive.name}`"), self._nav, self._sidebar_extra],
-            main=[self._main],
+            main=[self._main, self._history],
             sidebar_width=320,
             header_background="#7a1622",
         )

@@ -5,6 +5,8 @@ decisions and the EPSC parameters come from the file (:func:`cellread.cell_sweep
 drawn from those same parameters, and the decay is drawn with the stored time constant of the average
 sweep from the average's peak, so a reader sees exactly which rule produced the catalog's numbers.
 Parameters choose what is shown (which sweeps, rejected ones or not); there is nothing to recompute.
+The current axis is set by the baseline and response windows stored in the file, so the stimulus
+artefact (tens of times the EPSC) clips instead of flattening the EPSC (:meth:`CellView.response_y_range`).
 The figures are plain bokeh (:func:`~nwb_ketamine.explorer.panes.detail_figure`), rebuilt when a display
 parameter changes.
 """
@@ -15,11 +17,11 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
-from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
+from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -118,9 +120,60 @@ class CellView(pn.viewable.Viewer):
                      name="average")  # fmt: skip
         if params is not None:
             self._windows(fig, kind, d, accepted, t, keep)
+        y_range = self.response_y_range(kind)
+        if y_range is not None:
+            fig.y_range = Range1d(start=y_range[0], end=y_range[1])
         if fig.legend:
             fig.legend.location = "top_right"
         return fig
+
+    def response_y_range(self, kind: str) -> tuple[float, float] | None:
+        """The current axis (pA) that shows the baseline and the EPSC, not the stimulus artefact.
+
+        Taken from what is drawn (the average, and the 0.5–99.5 percentiles of the sweeps shown) over
+        the baseline window and the response window stored in the file (artefact blanking to the later
+        of the peak and decay windows' ends), within the visible time window, padded by 10 %; the
+        artefact, between the stimulus and the end of the blanking, may clip.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
+
+        Returns
+        -------
+        (low, high) or None
+            None when the file stores no parameters or nothing is drawn in those windows.
+        """
+        d = self.data()
+        p, sweeps = d["parameters"], d["sweeps"]
+        if p is None or not len(sweeps):
+            return None
+        t_ms = (d["time_s"] - p.stimulus_time_s) * 1e3
+        end_ms = max(getattr(p, KINDS[kind]["peak_end"]), getattr(p, f"{KINDS[kind]['tau']}_decay_end_s")) * 1e3
+        lo, hi = self.window_ms
+        windows = ((t_ms >= -p.baseline_window_s * 1e3) & (t_ms < 0)) | (
+            (t_ms >= p.artefact_blanking_s * 1e3) & (t_ms <= end_ms)
+        )
+        keep = windows & (t_ms >= lo) & (t_ms <= hi)
+        rows = sweeps.index[sweeps["kind"] == kind].to_numpy()
+        accepted = rows[sweeps.loc[rows, "accepted"].to_numpy(bool)]
+        drawn = [accepted] if self.show_sweeps else []
+        if self.show_sweeps and self.show_rejected:
+            drawn.append(np.setdiff1d(rows, accepted))
+        values = []
+        if accepted.size:
+            values.append(np.nanmean(d["current_a"][accepted][:, keep], axis=0) * 1e12)
+        for which in drawn:
+            if which.size:
+                values.append(np.nanpercentile(d["current_a"][which][:, keep] * 1e12, [0.5, 99.5]))
+        values = [v[np.isfinite(v)] for v in values]
+        values = [v for v in values if v.size]
+        if not keep.any() or not values:
+            return None
+        low, high = float(min(v.min() for v in values)), float(max(v.max() for v in values))
+        pad = 0.1 * (high - low) or 1.0
+        return low - pad, high + pad
 
     def _windows(self, fig, kind, d, accepted, t, keep) -> None:
         """Baseline and peak windows, the fixed latency and the fitted decay, in ms from the stimulus."""
@@ -260,7 +313,7 @@ class CellView(pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def _metadata(self):
-        return table(self.metadata())
+        return field_table(self.metadata())
 
     @param.depends("cell_key")
     def _table(self):

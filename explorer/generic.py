@@ -17,13 +17,41 @@ import panel as pn
 import param
 
 from nwb_ketamine.explorer import nwbfiles, rawread
-from nwb_ketamine.explorer.panes import table
+from nwb_ketamine.explorer.panes import field_table, table
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
 
 METADATA_FIELDS = ("identifier", "session_description", "session_start_time", "experimenter", "institution",
                    "lab", "experiment_description", "session_id", "keywords")  # fmt: skip
+
+
+def plain_text(value) -> str:
+    """A metadata value as a person reads it: a list or an HDF5 dataset of strings joined by '; '.
+
+    pynwb gives some fields (``keywords``, sometimes ``experimenter``) as a lazily read HDF5 dataset,
+    whose ``str`` is the object (``<StrDataset for HDF5 dataset "keywords" ...>``), not its text. Items
+    are joined by '; ' since names such as 'Doe, Jane' contain commas.
+
+    Parameters
+    ----------
+    value
+        A field of the NWB file.
+
+    Returns
+    -------
+    str
+    """
+    if hasattr(value, "shape") and not isinstance(value, (str, bytes, np.ndarray, np.generic)):
+        try:
+            value = value[()] if value.shape == () else value[:]
+        except Exception:  # an unreadable dataset: say what it is
+            return f"(unreadable: {type(value).__name__})"
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "; ".join(plain_text(item) for item in np.ravel(np.asarray(value, dtype=object)))
+    return str(value)
 
 
 class GenericView(pn.viewable.Viewer):
@@ -64,9 +92,7 @@ class GenericView(pn.viewable.Viewer):
         for name in METADATA_FIELDS:
             value = getattr(f, name, None)
             if value is not None and not (hasattr(value, "__len__") and len(value) == 0):
-                rows.append(
-                    (name, ", ".join(map(str, value)) if isinstance(value, (list, tuple, np.ndarray)) else str(value))
-                )
+                rows.append((name, plain_text(value)))
         if f.subject is not None:
             for name in ("subject_id", "species", "sex", "age", "genotype", "strain", "description"):
                 value = getattr(f.subject, name, None)
@@ -178,7 +204,7 @@ class GenericView(pn.viewable.Viewer):
 
         return pn.Column(
             pn.pane.Markdown(f"## {self.path.name}"),
-            self._section("Metadata", lambda: _table(self.metadata())),
+            self._section("Metadata", lambda: field_table(self.metadata(), pagination="local", page_size=20)),
             self._section("Objects", lambda: _table(self.tree())),
             self._section(
                 "Time series",

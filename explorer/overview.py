@@ -1,7 +1,10 @@
 """The overview view: the study at a glance, straight from the catalog.
 
 Design decision: everything here is a count or a table derived from :class:`ArchiveStore` in pandas
-(no file is opened), so the view is instant whatever the archive size; the validation status comes from
+(no file is opened), so the view is instant whatever the archive size. A unit is a cluster curated as
+``good`` (a single unit); multi-unit (``mua``) and ``noise`` clusters, and clusters without a curation
+label (e.g. from a foreign file), are counted in their own columns, never as units
+(:func:`unit_quality`). The validation status comes from
 the report ``nwb-ketamine validate ARCHIVE --json ARCHIVE/.nwb-ketamine/validation.json`` writes. A click on
 a session row sets :attr:`OverviewView.selected_file` (a catalog key), which the app opens.
 """
@@ -15,15 +18,42 @@ import param
 GROUPS = ["region", "drug", "stress", "time_group"]
 SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "origin", "region", "drug", "dose", "stress",
                    "time_group", "n_cells", "n_units", "n_good_units", "contents"]  # fmt: skip
+#: Column titles shown in the tables (the frames keep the short names).
+TITLES = {"units": "units (good)", "mua": "multi-unit (MUA)", "noise": "noise clusters", "uncurated": "not curated",
+          "n_cells": "cells", "n_units": "clusters (all)", "n_good_units": "good units"}  # fmt: skip
+#: Curation label → what the overview counts it as (lower case; anything else is 'uncurated').
+QUALITY = {"good": "units", "single": "units", "su": "units", "sua": "units", "mua": "mua", "multi": "mua",
+           "mu": "mua", "noise": "noise"}  # fmt: skip
+QUALITY_COLUMNS = ["units", "mua", "noise", "uncurated"]
+
+
+def unit_quality(units: pd.DataFrame) -> pd.Series:
+    """What each unit row counts as: 'units' (good, single), 'mua', 'noise' or 'uncurated'.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        The catalog's units table (``curation_label`` column: good, mua, noise or unsorted; may be missing).
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``units``.
+    """
+    if "curation_label" not in units:
+        return pd.Series("uncurated", index=units.index)
+    labels = units["curation_label"].fillna("").astype(str).str.strip().str.lower()
+    return labels.map(QUALITY).fillna("uncurated")
 
 
 def group_summary(store) -> pd.DataFrame:
-    """Subjects, sessions, cells and units per group (region × drug × stress × time group).
+    """Subjects, sessions, cells, units and the other clusters per group (region × drug × stress × time group).
 
     Cells and units carry their own time group (a cell's hours since the injection, e.g. '1h'; a unit ×
     epoch row's epoch, e.g. 'baseline'), so a group's subjects and sessions are those with a cell or a
     unit in it, and a session with neither is counted in its own (the sessions table's) group. ``units``
-    counts distinct units: a unit recorded in two epochs counts once in each epoch's group.
+    counts distinct good (single) units: a unit recorded in two epochs counts once in each epoch's group;
+    ``mua``, ``noise`` and ``uncurated`` count the other clusters the same way (:func:`unit_quality`).
 
     Parameters
     ----------
@@ -43,12 +73,18 @@ def group_summary(store) -> pd.DataFrame:
     # A file from elsewhere may have no subject id: no id is not one more subject (nunique skips NA).
     members["subject"] = members["subject"].replace("", pd.NA)
     out = members.groupby(GROUPS).agg(subjects=("subject", "nunique"), sessions=("file", "nunique"))
-    for name, table, key in (("cells", store.cells, "cell_key"), ("units", store.units, "unit_key")):
-        if len(table) and key in table:
-            counts = table.astype({c: str for c in GROUPS}).groupby(GROUPS)[key].nunique()
-            out = out.join(counts.rename(name), how="left")
-        else:
-            out[name] = 0
+    if len(store.cells) and "cell_key" in store.cells:
+        counts = store.cells.astype({c: str for c in GROUPS}).groupby(GROUPS)["cell_key"].nunique()
+        out = out.join(counts.rename("cells"), how="left")
+    else:
+        out["cells"] = 0
+    units = store.units
+    if len(units) and "unit_key" in units:
+        units = units.astype({c: str for c in GROUPS}).assign(_quality=unit_quality(units))
+        counts = units.groupby([*GROUPS, "_quality"])["unit_key"].nunique().unstack("_quality")
+        out = out.join(counts.reindex(columns=QUALITY_COLUMNS), how="left")
+    else:
+        out[QUALITY_COLUMNS] = 0
     return out.fillna(0).astype(int).reset_index()
 
 
@@ -69,6 +105,8 @@ class OverviewView(pn.viewable.Viewer):
         super().__init__(**params)
         self.store = store
         self.summary = group_summary(store)
+        if not self.summary["uncurated"].any():  # every cluster curated: no column of zeros
+            self.summary = self.summary.drop(columns="uncurated")
         status = store.validation_status()
         sessions = store.sessions[[c for c in SESSION_COLUMNS if c in store.sessions]]
         self.sessions = sessions.merge(status[["file", "status"]], on="file", how="left")
@@ -77,7 +115,8 @@ class OverviewView(pn.viewable.Viewer):
         filters = {c: {"type": "input", "func": "like", "placeholder": "filter"} for c in self.sessions.columns}
         self._sessions_table = pn.widgets.Tabulator(
             self.sessions, show_index=False, disabled=True, header_filters=filters, pagination="local",
-            page_size=15, sizing_mode="stretch_width", selectable=False,
+            page_size=15, sizing_mode="stretch_width", selectable=False, layout="fit_data_table",
+            titles={c: t for c, t in TITLES.items() if c in self.sessions}, max_height=700,
         )  # fmt: skip
         self._sessions_table.on_click(self._on_click)
 
@@ -88,13 +127,25 @@ class OverviewView(pn.viewable.Viewer):
         # filters and page), so the position is looked up there.
         self.selected_file = str(self._sessions_table.value.iloc[event.row]["file"])
 
+    def quality_counts(self) -> dict[str, int]:
+        """Distinct units per quality ('units' = good, 'mua', 'noise', 'uncurated') in the whole archive."""
+        units = self.store.units
+        if not len(units) or "unit_key" not in units:
+            return dict.fromkeys(QUALITY_COLUMNS, 0)
+        counts = units.assign(_quality=unit_quality(units)).groupby("_quality")["unit_key"].nunique()
+        return {name: int(counts.get(name, 0)) for name in QUALITY_COLUMNS}
+
     def headline(self) -> str:
-        """One line of totals."""
+        """One line of totals: units are good (single) units; the other clusters are named after them."""
         s = self.store
         subjects = s.sessions["subject"].replace("", pd.NA).nunique()  # a foreign file may have no subject id
+        q = self.quality_counts()
+        others = [f"{q['mua']} multi-unit (MUA)", f"{q['noise']} noise"]
+        if q["uncurated"]:
+            others.append(f"{q['uncurated']} not curated")
         return (
             f"**{subjects} subjects · {len(s.sessions)} sessions · {len(s.cells)} cells · "
-            f"{s.units['unit_key'].nunique()} units** in `{s.archive.name}`"
+            f"{q['units']} units** (good single units; other clusters: {', '.join(others)}) in `{s.archive.name}`"
         )
 
     def validation_text(self) -> str:
@@ -120,6 +171,8 @@ class OverviewView(pn.viewable.Viewer):
                 sizing_mode="stretch_width",
                 pagination="local",
                 page_size=12,
+                layout="fit_data_table",
+                titles={c: t for c, t in TITLES.items() if c in self.summary},
             ),  # fmt: skip
             pn.pane.Markdown("### Validation"),
             pn.pane.Markdown(self.validation_text()),

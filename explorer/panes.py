@@ -40,6 +40,9 @@ def detail_figure(title: str, xlabel: str, ylabel: str, height: int, **kwargs):
 def table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
     """A read-only table of ``frame`` without its index, stretching to the width.
 
+    Columns fit their data (``layout="fit_data_table"``): a table wider than the page scrolls
+    sideways instead of cutting its last columns off.
+
     Parameters
     ----------
     frame
@@ -51,11 +54,33 @@ def table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
     -------
     panel.widgets.Tabulator
     """
+    kwargs = {"layout": "fit_data_table"} | kwargs
     return pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width", **kwargs)
 
 
+def field_table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
+    """A two-column (field, value) table whose long values wrap inside the page rather than run off it.
+
+    Parameters
+    ----------
+    frame
+        Columns ``field`` and ``value``.
+    **kwargs
+        Further Tabulator options.
+
+    Returns
+    -------
+    panel.widgets.Tabulator
+    """
+    options = {"layout": "fit_columns", "widths": {"field": 220}, "formatters": {"value": {"type": "textarea"}}}
+    return table(frame, **(options | kwargs))
+
+
 def controls(view: param.Parameterized, parameters: list[str], **kwargs) -> pn.Param:
-    """The widgets of some of ``view``'s parameters in a row.
+    """The widgets of some of ``view``'s parameters in a row that wraps (a FlexBox) when the page is narrow.
+
+    A plain Row of 300 px sliders is wider than the main area with five of them, and its last ones were
+    cut off.
 
     Parameters
     ----------
@@ -70,7 +95,8 @@ def controls(view: param.Parameterized, parameters: list[str], **kwargs) -> pn.P
     -------
     panel.Param
     """
-    return pn.Param(view.param, parameters=parameters, default_layout=pn.Row, **kwargs)
+    kwargs = {"sizing_mode": "stretch_width"} | kwargs
+    return pn.Param(view.param, parameters=parameters, default_layout=pn.FlexBox, **kwargs)
 
 
 def unreadable(what: str, read: Callable[[], object]) -> pn.pane.Alert | None:

@@ -5,6 +5,9 @@ navigation buttons, and a RangeX stream so zooming or panning the plot sets them
 reads only that window from the HDF5 file and reduces it to about ``max_points`` per channel with
 min/max decimation (:func:`rawread.raw_window`). There is therefore no cap on zoom or on the
 recording's length: a 1 s window is drawn at full resolution, a 1 h window as its exact envelope.
+Each redraw sets the figure's x range to the window (a plot hook, and the DynamicMap ``framewise``):
+HoloViews alone keeps the first window's x range once a RangeX stream has seen it, so a step button
+would move the data out of view.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import panel as pn
 import param
 
-from nwb_ketamine.explorer import rawread
+from nwb_ketamine.explorer import panes, rawread
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
@@ -169,19 +172,30 @@ class TracesView(pn.viewable.Viewer):
         title = f"{self.start_s:.3f}–{self.start_s + self.window_s:.3f} s ({how}; events orange, injection green{gaps})"
         return hv.Overlay(elements).opts(
             title=title, yticks=ticks, ylabel="channel", show_legend=False, responsive=True, height=600,
-            xlim=(self.start_s, self.start_s + self.window_s),
+            xlim=(self.start_s, self.start_s + self.window_s), hooks=[self._set_x_range],
         )  # fmt: skip
+
+    def _set_x_range(self, plot, element) -> None:
+        """Set the bokeh figure's x range to the window, on the first draw and every redraw."""
+        plot.state.x_range.update(start=self.start_s, end=self.start_s + self.window_s)
 
     @param.depends("file_key", "start_s", "window_s", "group", "spacing_uv", "max_points")
     def _plot(self, x_range=None):
         return self.plot()
+
+    def dynamic_map(self) -> hv.DynamicMap:
+        """The plot, redrawn when a parameter changes, its axes set by each window (``framewise``).
+
+        ``framewise`` is a norm option, honoured only on the DynamicMap itself (not on its frames).
+        """
+        return hv.DynamicMap(self._plot, streams=[self._range]).opts(framewise=True)
 
     def __panel__(self):
         try:
             self.window()
         except Exception as exc:  # no raw data, unreadable file: a message in the page
             return pn.pane.Alert(f"Cannot show raw traces of {self.file_key}: {exc}", alert_type="warning")
-        dmap = hv.DynamicMap(self._plot, streams=[self._range])
+        dmap = self.dynamic_map()
         buttons = []
         for label, action in (("◀◀", lambda e: self.step(-1)), ("◀", lambda e: self.step(-0.5)),
                               ("▶", lambda e: self.step(0.5)), ("▶▶", lambda e: self.step(1)),
@@ -189,13 +203,10 @@ class TracesView(pn.viewable.Viewer):
             button = pn.widgets.Button(label=label, width=80)
             button.on_click(action)
             buttons.append(button)
-        controls = pn.Param(
-            self.param, parameters=["start_s", "window_s", "group", "spacing_uv"], show_name=False,
-            default_layout=pn.Row,
-        )  # fmt: skip
+        controls = panes.controls(self, ["start_s", "window_s", "group", "spacing_uv"], show_name=False)
         return pn.Column(
             pn.pane.Markdown(f"## Raw traces: {self.file_key}"),
-            pn.Row(*buttons),
+            pn.FlexBox(*buttons, sizing_mode="stretch_width"),
             controls,
             pn.pane.HoloViews(dmap, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -26,7 +26,7 @@ from bokeh.models.annotations import Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
-from nwb_ketamine.explorer.panes import controls, detail_figure, table, unreadable
+from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
 
@@ -324,7 +324,7 @@ class UnitView(pn.viewable.Viewer):
 
     @param.depends("unit_key")
     def _quality(self):
-        return table(self.quality())
+        return field_table(self.quality())
 
     @param.depends("unit_key")
     def _plots(self):

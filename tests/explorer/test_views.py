@@ -161,31 +161,32 @@ def test_overview(tiny_archive):
     assert {"baseline", "post-injection"} <= epochs
     group = summary[(summary.region == ecephys.region) & (summary.drug == ecephys.drug)
                     & (summary.stress == ecephys.stress)].set_index("time_group")  # fmt: skip
-    for epoch in ("baseline", "post-injection"):
-        assert group.loc[epoch, "units"] == n_units
+    for epoch in ("baseline", "post-injection"):  # good units, multi-unit and noise clusters apart
+        assert group.loc[epoch, ["units", "mua", "noise", "uncurated"]].sum() == n_units
+        assert group.loc[epoch, "units"] == (store.units.drop_duplicates("unit_key").curation_label == "good").sum()
         assert (group.loc[epoch, "subjects"], group.loc[epoch, "sessions"], group.loc[epoch, "cells"]) == (1, 1, 0)
     # the session is listed where its units are, not under the sessions table's own time group
     assert ecephys.time_group not in group.index or group.loc[ecephys.time_group, "units"] == 0
 
 
 def test_group_summary_counts_per_time_group(synthetic):
-    """Counts per region × drug × stress × time group, recounted row by row with sets."""
+    """Counts per region × drug × stress × time group, recounted row by row with sets (good units as units)."""
     expected = {}
-    for table, key, what in ((synthetic.cells, "cell_key", "cells"), (synthetic.units, "unit_key", "units")):
+    names = ("subjects", "sessions", "cells", "units", "mua")
+    for table, key in ((synthetic.cells, "cell_key"), (synthetic.units, "unit_key")):
         for row in table.to_dict("records"):
             group = tuple(str(row[c]) for c in ("region", "drug", "stress", "time_group"))
-            entry = expected.setdefault(group, {"subjects": set(), "sessions": set(), "cells": set(), "units": set()})
+            entry = expected.setdefault(group, {name: set() for name in names})
             entry["subjects"].add(row["subject"])
             entry["sessions"].add(row["file"])
+            what = "cells" if key == "cell_key" else "units" if row["curation_label"] == "good" else "mua"
             entry[what].add(row[key])
     summary = group_summary(synthetic)
     assert len(summary) == len(expected)
     assert set(summary["time_group"]) == {"1h", "24h", "baseline", "post-injection"}
     for row in summary.to_dict("records"):
         group = tuple(row[c] for c in ("region", "drug", "stress", "time_group"))
-        assert {k: row[k] for k in ("subjects", "sessions", "cells", "units")} == {
-            k: len(v) for k, v in expected[group].items()
-        }, group
+        assert {k: row[k] for k in names} == {k: len(v) for k, v in expected[group].items()}, group
 
 
 def test_group_summary_small_known_case():
@@ -199,8 +200,8 @@ def test_group_summary_small_known_case():
     cells = pd.DataFrame([{**labels, "subject": "b", "file": "b.nwb", "time_group": "1h", "cell_key": k}
                           for k in ("b/1", "b/2")])  # fmt: skip
     epochs = (("a/0", "baseline"), ("a/0", "post-injection"), ("a/1", "baseline"))
-    units = pd.DataFrame([{**labels, "subject": "a", "file": "a.nwb", "time_group": epoch, "unit_key": k}
-                          for k, epoch in epochs])  # fmt: skip
+    units = pd.DataFrame([{**labels, "subject": "a", "file": "a.nwb", "time_group": epoch, "unit_key": k,
+                           "curation_label": "good"} for k, epoch in epochs])  # fmt: skip
     store = ArchiveStore.from_tables(".", sessions, cells, units)
     summary = group_summary(store).set_index("time_group")[["subjects", "sessions", "cells", "units"]]
     assert summary.to_dict("index") == {
