@@ -76,8 +76,10 @@ def served(server):
 
 
 def test_a_websocket_only_session_takes_panels_stylesheets_from_the_server(served):
-    import panel.models.tabulator  # noqa: F401  (the client must know Panel's models to read the document)
+    import panel.models.tabulator  # noqa: F401  (the client must know the page's models to read the document)
     from bokeh.models import ImportedStyleSheet
+
+    import nwb_ketamine.explorer.history  # noqa: F401  (the Back/Forward listener's model)
 
     urls = with_session(
         f"{served}/",
@@ -89,6 +91,8 @@ def test_a_websocket_only_session_takes_panels_stylesheets_from_the_server(serve
 
 def test_the_server_counts_sessions_and_drops_one_when_its_page_goes(served):
     import panel.models.tabulator  # noqa: F401
+
+    import nwb_ketamine.explorer.history  # noqa: F401
 
     assert wait_for(lambda: live_sessions(served) == 0)
     assert with_session(f"{served}/", lambda session: live_sessions(served)) == 1
