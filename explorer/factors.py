@@ -61,6 +61,26 @@ _NO_ROLE = ("", "none", "nan")
 MATCHED_WITHIN = ("region", "stress", "time_group")
 
 
+def region_names(table: pd.DataFrame) -> list[str]:
+    """:func:`region_name` of every row of a catalog table (its ``region_label`` and ``region`` columns).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Catalog rows with ``region`` (the CCF acronym) and, when the files give it, ``region_label``.
+
+    Returns
+    -------
+    list of str
+        One name per row, in order.
+    """
+    ccf = table["region"].astype(str).to_numpy()
+    label = table["region_label"].astype(str).to_numpy() if "region_label" in table else ccf
+    pairs = list(zip(label, ccf, strict=True))
+    names = {pair: region_name(*pair) for pair in set(pairs)}
+    return [names[pair] for pair in pairs]
+
+
 #: The columns naming a region besides its level (:func:`region_name`): the study's label, the CCF acronym.
 REGION_COLUMNS = ("region_label", "region_ccf")
 
@@ -276,8 +296,7 @@ def factor_rows(store, table: str, accepted_only: bool) -> pd.DataFrame:
         rows[column] = source[column].astype(str).to_numpy() if column in source else "none"
     ccf = rows["region"]
     label = source["region_label"].astype(str).to_numpy() if "region_label" in source else ccf.to_numpy()
-    names = {pair: region_name(*pair) for pair in set(zip(label, ccf, strict=True))}
-    rows["region"] = [names[pair] for pair in zip(label, ccf, strict=True)]
+    rows["region"] = region_names(source)
     rows["region_label"] = np.where(pd.Series(label).isin(["", "nan", "none"]), ccf, label)
     rows["region_ccf"] = ccf.to_numpy()
     rows["agent"] = rows["drug"]

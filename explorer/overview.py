@@ -15,6 +15,8 @@ import pandas as pd
 import panel as pn
 import param
 
+from nwb_ketamine.explorer.factors import region_names
+
 GROUPS = ["region", "drug", "stress", "time_group"]
 SESSION_COLUMNS = ["file", "subject", "session_id", "modality", "origin", "region", "drug", "dose", "stress",
                    "time_group", "n_cells", "n_units", "n_good_units", "contents"]  # fmt: skip
@@ -46,6 +48,11 @@ def unit_quality(units: pd.DataFrame) -> pd.Series:
     return labels.map(QUALITY).fillna("uncurated")
 
 
+def _named(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its regions named as a reader understands them (:func:`~.factors.region_names`)."""
+    return table.assign(region=region_names(table)) if "region" in table and len(table) else table
+
+
 def group_summary(store) -> pd.DataFrame:
     """Subjects, sessions, cells, units and the other clusters per group (region × drug × stress × time group).
 
@@ -66,19 +73,19 @@ def group_summary(store) -> pd.DataFrame:
         One row per group: the group columns, ``subjects``, ``sessions``, ``cells``, ``units``.
     """
     keys = [*GROUPS, "subject", "file"]
-    parts = [t[keys] for t in (store.cells, store.units) if all(c in t for c in keys)]
+    cells, units, sessions = (_named(t) for t in (store.cells, store.units, store.sessions))
+    parts = [t[keys] for t in (cells, units) if all(c in t for c in keys)]
     described = set(pd.concat(parts)["file"]) if parts else set()
-    parts.append(store.sessions.loc[~store.sessions["file"].isin(described), keys])
+    parts.append(sessions.loc[~sessions["file"].isin(described), keys])
     members = pd.concat([p.astype({c: str for c in GROUPS}) for p in parts], ignore_index=True)
     # A file from elsewhere may have no subject id: no id is not one more subject (nunique skips NA).
     members["subject"] = members["subject"].replace("", pd.NA)
     out = members.groupby(GROUPS).agg(subjects=("subject", "nunique"), sessions=("file", "nunique"))
-    if len(store.cells) and "cell_key" in store.cells:
-        counts = store.cells.astype({c: str for c in GROUPS}).groupby(GROUPS)["cell_key"].nunique()
+    if len(cells) and "cell_key" in cells:
+        counts = cells.astype({c: str for c in GROUPS}).groupby(GROUPS)["cell_key"].nunique()
         out = out.join(counts.rename("cells"), how="left")
     else:
         out["cells"] = 0
-    units = store.units
     if len(units) and "unit_key" in units:
         units = units.astype({c: str for c in GROUPS}).assign(_quality=unit_quality(units))
         counts = units.groupby([*GROUPS, "_quality"])["unit_key"].nunique().unstack("_quality")
@@ -108,7 +115,7 @@ class OverviewView(pn.viewable.Viewer):
         if not self.summary["uncurated"].any():  # every cluster curated: no column of zeros
             self.summary = self.summary.drop(columns="uncurated")
         status = store.validation_status()
-        sessions = store.sessions[[c for c in SESSION_COLUMNS if c in store.sessions]]
+        sessions = _named(store.sessions)[[c for c in SESSION_COLUMNS if c in store.sessions]]
         self.sessions = sessions.merge(status[["file", "status"]], on="file", how="left")
         self.sessions = self.sessions.rename(columns={"status": "validation"})
         self.status = status
