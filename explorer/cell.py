@@ -21,6 +21,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
@@ -261,7 +262,7 @@ class CellView(pn.viewable.Viewer):
         fields = [
             ("cell", self.cell_key),
             ("subject", row.get("subject", "")),
-            ("region", f"{row.get('region', '')} ({row.get('region_label', '')})"),
+            ("region", region_name(str(row.get("region_label", "")), str(row.get("region", "")))),
             ("drug", row.get("drug", "")),
             ("dose", row.get("dose", "")),
             ("stress", row.get("stress", "")),

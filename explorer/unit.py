@@ -26,6 +26,7 @@ from bokeh.models.annotations import Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
+from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
@@ -139,11 +140,12 @@ class UnitView(pn.viewable.Viewer):
         """Quality metrics and identity of the unit (field, value)."""
         d = self.data()
         fields = [(k, v) for k, v in d["metrics"].items()]
-        fields += [("electrode group", d["electrode_group"]), ("region", d["region"])]
+        row = self.rows().iloc[0]
+        region = region_name(str(row.get("region_label", "")), str(d["region"]))
+        fields += [("electrode group", d["electrode_group"]), ("region", region)]
         fields += [("channels", ", ".join(d["channels"]))]
         if d["injection_time_s"] is not None:
             fields.append(("injection", f"{d['injection_label']} at {d['injection_time_s']:g} s"))
-        row = self.rows().iloc[0]
         fields += [(k, row.get(k, "")) for k in ("drug", "dose", "stress", "file", "object_path")]
         return pd.DataFrame([(str(k), str(v)) for k, v in fields], columns=["field", "value"])
 
