@@ -12,7 +12,9 @@ address again, adding a history entry and losing the Forward history.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
+import panel as pn
 import param
 from panel.custom import JSComponent
 
@@ -56,6 +58,20 @@ class HistoryListener(JSComponent):
         self._on_history = on_history
 
     def _handle_msg(self, data) -> None:
-        if isinstance(data, dict) and isinstance(data.get("search"), str):
-            self.count += 1
-            self._on_history(data["search"])
+        if not (isinstance(data, dict) and isinstance(data.get("search"), str)):
+            return
+        search = data["search"]
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            # Panel may dispatch this message outside the document's lock (when it is scheduled behind
+            # pending widget changes); the views then set Bokeh models (the compare view's y range),
+            # which raises there ("_pending_writes should be non-None ...") and stops the watchers before
+            # the widgets follow (Back left the measure select on Firing rate). Bokeh runs a session's
+            # next-tick callbacks with the lock held.
+            doc.add_next_tick_callback(partial(self._apply, search))
+        else:
+            self._apply(search)
+
+    def _apply(self, search: str) -> None:
+        self.count += 1
+        self._on_history(search)

@@ -126,11 +126,6 @@ def test_cell_view_y_range_is_the_epsc(page, explorer_url, browser_archive):
     assert (y0, y1) == pytest.approx(expected)  # not the artefact's hundreds of pA
 
 
-@pytest.mark.xfail(
-    reason="known defect, cause not found: in 2 of ~7 runs Back restored the address's measure but the "
-    "measure widget kept Firing rate",
-    strict=False,
-)
 def test_back_restores_the_compare_measure(page, explorer_url):
     expect = pytest.importorskip("playwright.sync_api").expect
     page.goto(explorer_url + "/?view=compare")
