@@ -177,7 +177,7 @@ class AbfSliceConverter(SessionConverter):
                 bath.setdefault(drug_id, offset)
         nwbfile = new_nwbfile(
             self.study, self.session, session_description=self.session_description, bath=bath,
-            identifier=self.identifier(),
+            identifier=self.identifier,
         )  # fmt: skip
         if self.notes:
             nwbfile.notes = "\n".join(self.notes)

@@ -29,7 +29,7 @@ Design decisions (work done once per process, issue 17; ``benchmarks/bench_abf_a
   ``H5SpecWriter``: JSON text datasets) is rendered once per process and version
   (:func:`_spec_datasets`), then written to each file as the same scalar string datasets.
 - The identifier (hashing the ends of every source) is computed once per converter
-  (:meth:`SessionConverter.identifier`) for both the NWBFile and the object ids.
+  (:attr:`SessionConverter.identifier`) for both the NWBFile and the object ids.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from __future__ import annotations
 import threading
 import warnings
 from abc import ABC, abstractmethod
+from functools import cached_property
 from pathlib import Path
 
 import h5py
@@ -237,27 +238,20 @@ class SessionConverter(ABC):
         self.study = study
         self.session = session
         self.stub = stub
-        self._identifier: str | None = None
 
+    @cached_property
     def identifier(self) -> str:
-        """The file's deterministic identifier (:func:`~nwb_ketamine.nwbfile.session_identifier`), computed once.
+        """The file's deterministic identifier (:func:`~nwb_ketamine.nwbfile.session_identifier`), computed once."""
+        from nwb_ketamine.nwbfile import session_identifier
 
-        Returns
-        -------
-        str
-        """
-        if self._identifier is None:
-            from nwb_ketamine.nwbfile import session_identifier
-
-            self._identifier = session_identifier(self.study, self.session, self.content_options())
-        return self._identifier
+        return session_identifier(self.study, self.session, self.content_options())
 
     def create_nwbfile(self) -> NWBFile:
         """An NWBFile with the session's metadata and no data."""
         from nwb_ketamine.nwbfile import new_nwbfile
 
         return new_nwbfile(
-            self.study, self.session, session_description=self.session_description, identifier=self.identifier()
+            self.study, self.session, session_description=self.session_description, identifier=self.identifier
         )
 
     def content_options(self) -> dict[str, object]:
@@ -309,7 +303,7 @@ class SessionConverter(ABC):
         if nwbfile is None:
             nwbfile = self.create_nwbfile()
             self.add_to_nwbfile(nwbfile)
-            identifier = self.identifier()
+            identifier = self.identifier
             set_object_ids(nwbfile, identifier)
         with warnings.catch_warnings():
             # Temporary names deliberately do not end in .nwb, so no tool takes them for a finished file.
