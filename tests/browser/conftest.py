@@ -84,6 +84,22 @@ def page(browser):
     context.close()
 
 
+#: True once every Bokeh document of the page has drawn all its views (``is_idle``) and the server has no
+#: callback running for it (Panel's busy indicator, a LoadingSpinner whose classes hold ``spin`` while busy).
+IDLE_JS = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0 && Bokeh.documents.every(
+    (doc) => doc.is_idle && ![...doc.all_models].some(
+        (m) => Array.isArray(m.css_classes) && m.css_classes.includes("spin")))"""
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Wait until the page has drawn and the server is idle: a click then reaches a view that is wired up.
+
+    Under load the first address sync after a page opens can still be running when the first table or
+    plot is visible; a click in that moment could be lost (seen once in CI: the row click never opened the cell).
+    """
+    page.wait_for_function(IDLE_JS, timeout=timeout)
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -3,7 +3,7 @@
 import pytest
 
 from nwb_ketamine.explorer.store import ArchiveStore
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -33,14 +33,14 @@ def compare_page(page, explorer_url, query=""):
     page.goto(explorer_url + "/" + query)
     page.wait_for_selector("text=Statistics", timeout=30_000)
     page.wait_for_selector("canvas", timeout=30_000)
-    page.wait_for_timeout(1000)  # let bokeh finish drawing
+    wait_idle(page)
 
 
 def test_mouse_click_on_a_point_opens_its_cell(page, explorer_url, browser_archive):
     compare_page(page, explorer_url)
     # wait until bokeh has laid out the plot and drawn the points (slow on a loaded machine)
     page.wait_for_function(f"({POINT_ON_SCREEN})() !== null", timeout=30_000)
-    page.wait_for_timeout(500)
+    wait_idle(page)
     point = page.evaluate(POINT_ON_SCREEN)
     page.mouse.click(point["x"], point["y"])
     page.wait_for_function("window.location.search.includes('view=cell')", timeout=15_000)

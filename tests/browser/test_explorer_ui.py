@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from nwb_ketamine.explorer.store import ArchiveStore
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -16,7 +16,7 @@ expect.set_options(timeout=30_000)  # a wait, not a timing assertion: the server
 
 def wait_ready(page, text: str, timeout: float = 30_000):
     page.wait_for_selector(f"text={text}", timeout=timeout)
-    page.wait_for_timeout(800)  # let bokeh finish drawing
+    wait_idle(page, timeout)
 
 
 def views(archive):
@@ -38,7 +38,6 @@ def test_every_view_renders_without_console_errors(page, explorer_url, browser_a
         page.goto(explorer_url + "/" + query)
         page.wait_for_function(f"window.location.search.includes('view={name}')", timeout=30_000)
         wait_ready(page, text)
-        page.wait_for_timeout(1500)
         assert page.locator(".alert-danger").count() == 0, name
         screenshot(page, f"explorer-{name}")
         assert page.console_errors == [], (name, page.console_errors)

@@ -6,6 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from nwb_ketamine.explorer.store import ArchiveStore
+from tests.browser.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
@@ -70,6 +71,7 @@ def test_back_and_forward_restore_the_view(page, explorer_url):
     page.wait_for_selector("text=Statistics", timeout=60_000)
     keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
     keys.first.wait_for(timeout=60_000)
+    wait_idle(page)
     key = keys.first.inner_text()
     keys.first.click()
     wait_for_query(page, "view", "cell")
@@ -132,6 +134,7 @@ def test_back_restores_the_compare_measure(page, explorer_url):
     page.wait_for_selector("text=Statistics", timeout=60_000)
     keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
     keys.first.wait_for(timeout=60_000)
+    wait_idle(page)
     cells = keys.all_inner_texts()
     select = page.locator("select").first
     first = select.input_value()
