@@ -155,10 +155,12 @@ def _deserialize(parameter: param.Parameter, text: str):
 
 
 def _update_each(obj: param.Parameterized, values: dict, ignored: list[str], url_names: dict | None = None) -> None:
+    # Only a value that does not fit (param raises ValueError or TypeError) becomes a notice: any other
+    # error, e.g. from a view's watcher, is a defect and must surface, not read as a bad URL value.
     for name, value in values.items():
         try:
             obj.param.update(**{name: value})
-        except Exception as exc:
+        except (ValueError, TypeError) as exc:
             ignored.append(misfit((url_names or {}).get(name, name), value, why_not(obj.param[name], exc)))
 
 

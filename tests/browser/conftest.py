@@ -65,8 +65,11 @@ def explorer_url(browser_archive):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("Chromium not installed at /usr/bin/chromium (make browser-deps)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's default of 5 s for expect() is a timing assumption the shared 2-core machine breaks
+    # under load (a notice seen after 6 s failed once); every expect waits for its condition up to 30 s.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
