@@ -60,7 +60,7 @@ def _invivo(data):
 
 
 def test_without_methods_nothing_is_given(tmp_path):
-    study = _study(tmp_path)
+    study = _study(tmp_path, lambda data: data.pop("slice_methods", None))
     for session in study.slice_sessions:
         assert session.methods == SliceMethods() and not session.methods.given
     assert all(t.implant is None for s in study.invivo_sessions for t in s.tetrodes)
@@ -107,6 +107,7 @@ def test_implant_of_session_and_tetrode(tmp_path):
 def test_identifier_covers_the_methods(tmp_path, monkeypatch):
     """The identifier's metadata digest includes the resolved methods (conversion is reproducible)."""
     monkeypatch.setattr("nwb_ketamine.archive.manifest.session_sources", lambda session: [])
+    assert _study(tmp_path / "x").slice_sessions[0].methods.slice_thickness_um == 300  # the example gives them
     base = _study(tmp_path / "a", _invivo)
 
     def change(data):
