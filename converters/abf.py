@@ -66,6 +66,7 @@ from nwb_ketamine.filelayout import (
     time_point_description,
 )
 from nwb_ketamine.metadata import AbfFileInfo, SliceSession, Study, time_since_injection
+from nwb_ketamine.methods import INTERNAL_SOLUTION, line, slices_text, stimulus_notes_text
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 SERIES = {
@@ -181,6 +182,14 @@ class AbfSliceConverter(SessionConverter):
         )  # fmt: skip
         if self.notes:
             nwbfile.notes = "\n".join(self.notes)
+        methods = self.session.methods
+        # the study file's slice methods, in the core text fields made for them (nwb_ketamine.methods)
+        slices = slices_text(methods)
+        if slices is not None:
+            nwbfile.slices = slices
+        notes = stimulus_notes_text(methods.stimulation_site)
+        if notes is not None:
+            nwbfile.stimulus_notes = notes
         return nwbfile
 
     def add_to_nwbfile(self, nwbfile: NWBFile) -> None:
@@ -203,9 +212,11 @@ class AbfSliceConverter(SessionConverter):
             description=f"Patch-clamp amplifier and Axon digitizer (Molecular Devices); pClamp, ABF {first.version}.",
         )
         region_name = CCF_REGIONS[session.ccf_region]
+        internal = session.methods.internal_solution
         electrode = nwbfile.create_icephys_electrode(
             name="electrode",
-            description=f"Whole-cell patch pipette; lab region label '{session.region}' ({region_name}).",
+            description=f"Whole-cell patch pipette; lab region label '{session.region}' ({region_name})."
+            + ("" if internal is None else "\n" + line(INTERNAL_SOLUTION, internal)),
             device=device,
             location=session.ccf_region,
             slice=f"Slice {session.slice_id}"

@@ -24,7 +24,8 @@ Design decisions:
   streamed into them by :func:`nwb_ketamine.converters.chunked.fill_dataset` (parallel compression with
   the fastest gzip-compatible codec installed, ISA-L by default; direct chunk writes) before the file is
   renamed into place, so writing stays atomic.
-- **Electrodes.** One ElectrodeGroup per tetrode of study.yaml with its Allen CCF acronym as location;
+- **Electrodes.** One ElectrodeGroup per tetrode of study.yaml with its Allen CCF acronym as location (and its
+  implant, when the study file gives one, as position (AP, ML, DV) in mm, the atlas named in the description);
   only channels assigned to a tetrode are stored, in tetrode order. With no tetrodes in the study file,
   the stream's channels form consecutive groups of four with location 'unknown'. Without raw data the
   channel names come from the sorting's own files.
@@ -64,6 +65,7 @@ from nwb_ketamine.converters.units import add_units
 from nwb_ketamine.errors import ConversionError
 from nwb_ketamine.filelayout import ELECTRODE_COLUMNS, raw_series_names
 from nwb_ketamine.metadata import InVivoSession, Study, Tetrode
+from nwb_ketamine.methods import implant_text
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 
@@ -245,12 +247,16 @@ class InVivoConverter(SessionConverter):
         for j, tetrode in enumerate(self.tetrodes()):
             location = tetrode.ccf_region if tetrode.region != "unknown" else "unknown"
             region_name = CCF_REGIONS.get(location, "location not given in the study file")
+            implant = tetrode.implant
+            # the implant's (AP, ML, DV) in mm from bregma in the group's position (x, y, z); the text says so
             group = nwbfile.create_electrode_group(
                 name=f"tetrode{j}",
                 description=f"Tetrode {j} (rig number {tetrode.number}), channels {list(tetrode.channels)}; lab "
-                f"region label '{tetrode.region}' ({region_name}).",
+                f"region label '{tetrode.region}' ({region_name})."
+                + ("" if implant is None else "\n" + implant_text(implant)),
                 location=location,
                 device=device,
+                position=None if implant is None else (implant.ap_mm, implant.ml_mm, implant.dv_mm),
             )
             rows = []
             names = self._channel_names(j, tetrode)

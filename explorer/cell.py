@@ -22,6 +22,7 @@ from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
 from nwb_ketamine.explorer.factors import region_name
+from nwb_ketamine.explorer.methods import cell_methods_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
@@ -255,7 +256,7 @@ class CellView(pn.viewable.Viewer):
         return figures
 
     def metadata(self) -> pd.DataFrame:
-        """Group labels and location of the cell (two columns: field, value)."""
+        """Group labels, location and slice methods (when the file gives them) of the cell (field, value)."""
         row, d = self.row(), self.data()
         summary = d["summary"] or {}
         hours = row.get("hours_since_injection", np.nan)
@@ -274,6 +275,7 @@ class CellView(pn.viewable.Viewer):
             ("AMPAR-EPSC", _fmt(summary.get("ampa_peak_a", np.nan), "pA", 1e12)),
             ("NMDAR-EPSC", _fmt(summary.get("nmda_peak_a", np.nan), "pA", 1e12)),
             ("cell QC", "accepted" if summary.get("accepted") else f"rejected: {summary.get('qc_reasons', '')}"),
+            *cell_methods_fields(row),
             ("file", row.get("file", "")),
             ("object path", row.get("object_path", "")),
         ]

@@ -27,6 +27,7 @@ from bokeh.models.annotations import Span
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
 from nwb_ketamine.explorer.factors import region_name
+from nwb_ketamine.explorer.methods import implant_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
@@ -144,6 +145,7 @@ class UnitView(pn.viewable.Viewer):
         region = region_name(str(row.get("region_label", "")), str(d["region"]))
         fields += [("electrode group", d["electrode_group"]), ("region", region)]
         fields += [("channels", ", ".join(d["channels"]))]
+        fields += implant_fields(row)
         if d["injection_time_s"] is not None:
             fields.append(("injection", f"{d['injection_label']} at {d['injection_time_s']:g} s"))
         fields += [(k, row.get(k, "")) for k in ("drug", "dose", "stress", "file", "object_path")]

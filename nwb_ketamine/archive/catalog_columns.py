@@ -94,13 +94,29 @@ CELL_DISPLAY_COLUMNS = {
     "ampa_holding_current_pa": ("ampa_holding_current_a", 1e12),
     "nmda_holding_current_pa": ("nmda_holding_current_a", 1e12),
 }
+#: The study file's slice methods as the files hold them (:mod:`nwb_ketamine.methods`): text columns are ''
+#: and numbers NaN when the file does not give them (a study file without slice_methods, a foreign file).
+CELL_METHODS_COLUMNS = {
+    "internal_solution": "",  # the electrode description's 'Internal solution:' line
+    "slice_thickness_um": math.nan,  # /general/slices ...
+    "slice_preparation": "",  # cutting solution, cutting temperature, recovery, joined by '; '
+    "recording_solution": "",  # the ACSF
+    "recording_temperature_c": math.nan,
+    "stimulation_site": "",  # /general/stimulus (pynwb: stimulus_notes)
+}
 CELL_COLUMNS = (
     LABEL_COLUMNS
     + ["slice_id", "cell_id", "cell_key", "row", "bath_drugs", "has_analysis"]
     + EPSC_CELL_COLUMNS
     + list(CELL_DISPLAY_COLUMNS)
     + ["epsc_parameters"]  # JSON {parameter: value} of the analysis
+    + list(CELL_METHODS_COLUMNS)
 )
+#: The implant of the unit's tetrode: its electrode group's position (AP, ML, DV in mm from bregma) and the
+#: atlas its description names, in files of ours; NaN and '' when the study file gave none, and for a foreign
+#: file (whose position may be in other units or another frame).
+UNIT_IMPLANT_COLUMNS = {"implant_ap_mm": math.nan, "implant_ml_mm": math.nan, "implant_dv_mm": math.nan,
+                        "implant_atlas": ""}  # fmt: skip
 #: Per unit and epoch, as the burst analysis stores them.
 BURST_COLUMNS = list(METRICS)
 UNIT_COLUMNS = (
@@ -110,6 +126,7 @@ UNIT_COLUMNS = (
     + ["epoch", "start_s", "stop_s"]
     + BURST_COLUMNS
     + ["metrics_path", "metrics_row", "burst_parameters"]  # burst_parameters: JSON {parameter: value}
+    + list(UNIT_IMPLANT_COLUMNS)
 )
 COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
 

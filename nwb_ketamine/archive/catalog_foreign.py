@@ -18,8 +18,14 @@ import math
 
 import numpy as np
 
-from nwb_ketamine import h5read
-from nwb_ketamine.archive.catalog_columns import CELL_DISPLAY_COLUMNS, EPSC_CELL_COLUMNS, as_float, time_group
+from nwb_ketamine import h5read, methods
+from nwb_ketamine.archive.catalog_columns import (
+    CELL_DISPLAY_COLUMNS,
+    CELL_METHODS_COLUMNS,
+    EPSC_CELL_COLUMNS,
+    as_float,
+    time_group,
+)
 from nwb_ketamine.filelayout import DRUG_STRESS_PATH, UNITS_PATH
 
 #: The positive marker of a file written by this project: the object every converter writes, its
@@ -169,6 +175,32 @@ def namespaces(f) -> str:
     return ", ".join(f"{name} {','.join(sorted(specs[name]))}" for name in sorted(specs))
 
 
+def cell_methods(f, electrode) -> dict:
+    """The slice-methods columns of a cell (:data:`CELL_METHODS_COLUMNS`), from the file's text fields.
+
+    Parameters
+    ----------
+    f
+        The file (an open ``h5py.File``).
+    electrode
+        The cell's ``IntracellularElectrode`` group (None: none).
+
+    Returns
+    -------
+    dict
+    """
+    general = f.get("general")
+    row = dict(CELL_METHODS_COLUMNS)
+    row.update(methods.read_slices(h5read.scalar(general, "slices")))
+    row["internal_solution"] = methods.labelled(h5read.scalar(electrode, "description")).get(
+        methods.INTERNAL_SOLUTION, ""
+    )
+    row["stimulation_site"] = methods.labelled(h5read.scalar(general, "stimulus")).get(  # stimulus_notes
+        methods.STIMULATION_SITE, ""
+    )
+    return row
+
+
 def _no_analysis(row: dict) -> None:
     """Fill the EPSC result columns of a cell row without our analysis tables."""
     for name in EPSC_CELL_COLUMNS:
@@ -207,6 +239,7 @@ def foreign_cell_rows(f, labels: dict, relpath: str) -> list[dict]:
         row["cell_key"] = f"{relpath}#{electrode.name}"
         row["time_group"] = time_group(math.nan)
         _no_analysis(row)
+        row.update(cell_methods(f, electrode))
         rows.append(row)
     return rows
 

@@ -17,11 +17,12 @@ import math
 
 import numpy as np
 
-from nwb_ketamine import h5read
+from nwb_ketamine import h5read, methods
 from nwb_ketamine.archive.catalog_columns import (
     BURST_COLUMNS,
     CELL_DISPLAY_COLUMNS,
     EPSC_CELL_COLUMNS,
+    UNIT_IMPLANT_COLUMNS,
     as_float,
     time_group,
 )
@@ -29,6 +30,7 @@ from nwb_ketamine.archive.catalog_foreign import (
     ORIGIN_FOREIGN,
     ORIGIN_OURS,
     UNKNOWN,
+    cell_methods,
     contents,
     foreign_cell_rows,
     foreign_unit_columns,
@@ -106,6 +108,19 @@ def _drug_stress(f) -> dict:
     return labels
 
 
+def _implant(group) -> dict:
+    """The implant columns of an electrode group of ours (:data:`UNIT_IMPLANT_COLUMNS`)."""
+    row = dict(UNIT_IMPLANT_COLUMNS)
+    position = group.get("position") if group is not None else None
+    if position is not None and position.dtype.names and all(k in position.dtype.names for k in "xyz"):
+        value = position[()]
+        value = value[0] if value.shape else value  # a scalar compound, or an array of one
+        for key, name in zip("xyz", ("implant_ap_mm", "implant_ml_mm", "implant_dv_mm"), strict=True):
+            row[name] = float(f"{float(value[key]):.7g}")  # float32 in the file: its 7 digits, as written
+    row["implant_atlas"] = methods.labelled(h5read.scalar(group, "description")).get(methods.ATLAS, "")
+    return row
+
+
 def _session_row(f, relpath: str, ours: bool) -> dict:
     subject = f.get("general/subject")
     # From the content, never the file name: another tool may name a file *_icephys.nwb (DANDI's layout
@@ -178,6 +193,7 @@ def _cell_rows(f, labels: dict) -> list[dict]:
     for name, (source, factor) in CELL_DISPLAY_COLUMNS.items():
         row[name] = as_float(row[source]) * factor
     row["epsc_parameters"] = _parameters(f.get(EPSC_PARAMETERS_PATH[1:]))
+    row.update(cell_methods(f, electrode))
     return [row]
 
 
@@ -198,14 +214,17 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool, lab_labels: dict[str,
         columns = foreign_unit_columns(units, columns, n)
     groups = units["electrode_group"][()] if "electrode_group" in units else [None] * n
     group_info = []
+    implants = []
     for ref in groups:
         if ref is None or not ref:
             group_info.append(("", "", ""))
+            implants.append(dict(UNIT_IMPLANT_COLUMNS))
             continue
         group = f[ref]
         location = h5read.scalar(group, "location")
         name = group.name.rsplit("/", 1)[-1]
         group_info.append((name, location, lab_labels.get(name, location)))
+        implants.append(_implant(group) if ours else dict(UNIT_IMPLANT_COLUMNS))
     # Burst metrics are our table: a foreign file's table at that path would mean something else.
     metrics = f.get(BURST_METRICS_PATH[1:]) if ours else None
     params = _parameters(f.get(BURST_PARAMETERS_PATH[1:])) if ours else "{}"
@@ -248,6 +267,7 @@ def _unit_rows(f, labels: dict, session: dict, ours: bool, lab_labels: dict[str,
         row["hours_since_injection"] = (as_float(row["start_s"]) - injection) / 3600
         row["time_group"] = row["epoch"] or "recording"
         row["burst_parameters"] = params
+        row.update(implants[unit])
         rows.append(row)
     return rows
 

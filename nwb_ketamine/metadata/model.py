@@ -193,6 +193,78 @@ class AbfFileEntry(BaseModel):
     )
 
 
+class SliceMethodsEntry(BaseModel):
+    """How a cell's slice was made and recorded; every field optional. Temperatures in °C, thickness in µm."""
+
+    model_config = model_config_of("slice_methods")
+
+    internal_solution: str | None = Field(
+        None,
+        min_length=1,
+        description="The pipette (internal) solution, composition as text.",
+        examples=["(in mM) 117 Cs-methanesulfonate, 20 HEPES, 0.4 EGTA, 2.8 NaCl, 5 TEA-Cl, 2.5 Mg-ATP, 0.25 Na-GTP"],
+    )
+    slice_thickness_um: float | None = Field(
+        None, gt=0, description="Slice thickness in micrometres (µm).", examples=[300]
+    )
+    cutting_solution: str | None = Field(
+        None, min_length=1, description="The solution the slices were cut in.", examples=["ice-cold sucrose ACSF"]
+    )
+    cutting_temperature_c: float | None = Field(
+        None, ge=-10, le=50, description="Temperature of the cutting solution in degrees Celsius (°C).", examples=[4]
+    )
+    recovery: str | None = Field(
+        None,
+        min_length=1,
+        description="How the slices recovered before recording, as text.",
+        examples=["34 °C ACSF for 30 min, then room temperature for at least 1 h"],
+    )
+    recording_solution: str | None = Field(
+        None,
+        min_length=1,
+        description="The bath solution during recording (the ACSF), composition as text.",
+        examples=["(in mM) 125 NaCl, 2.5 KCl, 1.25 NaH2PO4, 25 NaHCO3, 2 CaCl2, 1 MgCl2, 25 glucose"],
+    )
+    recording_temperature_c: float | None = Field(
+        None, ge=-10, le=50, description="Bath temperature during recording in degrees Celsius (°C).", examples=[32]
+    )
+    stimulation_site: str | None = Field(
+        None,
+        min_length=1,
+        description="Where the synaptic responses were evoked (the stimulating electrode's site).",
+        examples=["stria medullaris"],
+    )
+
+
+class StudySliceMethodsEntry(SliceMethodsEntry):
+    """The slice methods of every slice session (a session's own ``slice_methods`` override them field by field)."""
+
+    model_config = model_config_of("study_slice_methods")
+
+    stimulation_sites: dict[str, Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        description="Stimulation site by region label (the sessions' region), in place of stimulation_site for "
+        "the cells of that region.",
+        examples=[{"LHb": "stria medullaris", "CA1": "Schaffer collaterals"}],
+    )
+
+
+class ImplantEntry(BaseModel):
+    """Where a tetrode (or a session's tetrode bundle) was implanted: stereotaxic coordinates in millimetres (mm) relative to bregma, signed as in the atlas named."""  # noqa: E501
+
+    model_config = model_config_of("implant")
+
+    ap_mm: float = Field(description="Anterior-posterior coordinate from bregma in mm.", examples=[-1.8])
+    ml_mm: float = Field(description="Medial-lateral coordinate from the midline in mm.", examples=[0.45])
+    dv_mm: float = Field(description="Dorsal-ventral coordinate in mm.", examples=[-2.9])
+    atlas: str | None = Field(
+        None,
+        min_length=1,
+        description="The atlas the coordinates follow; a tetrode's implant without one takes the session's.",
+        examples=["Paxinos and Franklin 2019"],
+    )
+
+
 class SliceSessionEntry(BaseModel):
     """One cell recorded in an acute slice; becomes one NWB file."""
 
@@ -218,6 +290,9 @@ class SliceSessionEntry(BaseModel):
         None, description="Free text for the session description.", examples=["AMPA then NMDA EPSCs."]
     )
     files: list[AbfFileEntry] = Field(min_length=1, description="The cell's ABF files, in recording order.")
+    slice_methods: SliceMethodsEntry | None = Field(
+        None, description="This cell's slice methods, each field in place of the study's slice_methods."
+    )
 
 
 class TetrodeEntry(BaseModel):
@@ -240,6 +315,7 @@ class TetrodeEntry(BaseModel):
         examples=[[20, 21, 22, 23]],
     )
     region: str = Field(description="Allen CCF acronym or a known lab label (LHb...).", examples=["LHb"])
+    implant: ImplantEntry | None = Field(None, description="This tetrode's implant, in place of the session's.")
 
 
 class EpochEntry(BaseModel):
@@ -326,6 +402,9 @@ class InVivoSessionEntry(BaseModel):
         min_length=1, description="Channel groups in order; channels default to consecutive groups of four."
     )
     epochs: list[EpochEntry] = Field(default_factory=list, description="Epochs relative to the session start.")
+    implant: ImplantEntry | None = Field(
+        None, description="Implant coordinates of the session's tetrodes (a tetrode may give its own)."
+    )
 
 
 class AnalysisEntry(BaseModel):
@@ -389,5 +468,8 @@ class StudyFile(BaseModel):
     sessions: list[SessionEntry] = Field(
         min_length=1,
         description="Recordings: one entry per slice cell (type slice) or per tetrode session (type invivo).",
+    )
+    slice_methods: StudySliceMethodsEntry | None = Field(
+        None, description="Slice methods of every slice session; a session's own slice_methods override them."
     )
     analysis: AnalysisEntry | None = None

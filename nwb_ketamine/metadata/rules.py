@@ -18,7 +18,14 @@ from pydantic import BaseModel
 from nwb_ketamine import vocabulary as vocab
 from nwb_ketamine.metadata.fields import units
 from nwb_ketamine.metadata.loader import FieldPath, Problems
-from nwb_ketamine.metadata.model import AnalysisEntry, DrugEntry, StressProtocolEntry, SubjectEntry, TimePointEntry
+from nwb_ketamine.metadata.model import (
+    AnalysisEntry,
+    DrugEntry,
+    StressProtocolEntry,
+    StudySliceMethodsEntry,
+    SubjectEntry,
+    TimePointEntry,
+)
 from nwb_ketamine.metadata.study import DrugInfo, StressProtocolInfo, SubjectInfo
 from nwb_ketamine.metadata.values import Quantity, parse_date, parse_quantity
 
@@ -307,3 +314,19 @@ def check_analysis(problems: Problems, analysis: AnalysisEntry | None, has_slice
             if required and f.default is MISSING and name not in values:
                 message = "required to analyse slice cells: it describes the recording protocol"
                 problems.add(("analysis", section, name), message)
+
+
+def check_stimulation_sites(problems: Problems, methods: StudySliceMethodsEntry | None) -> None:
+    """The regions of ``slice_methods.stimulation_sites`` must be known region labels.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where to report.
+    methods : StudySliceMethodsEntry or None
+        The file's ``slice_methods``.
+    """
+    for region in (methods.stimulation_sites or {}) if methods is not None else {}:
+        if vocab.ccf_region(region) is None:
+            message = f"{region!r} is not a known region; use a region label of the slice sessions (LHb, CA1...)"
+            problems.add(("slice_methods", "stimulation_sites", region), message)

@@ -71,7 +71,7 @@ class _Generator(GenerateJsonSchema):
 #: its type before the allowed values, an object's required fields before the problems of its fields.
 _KEY_ORDER = {key: i for i, key in enumerate(
     ["$ref", "type", "const", "enum", "additionalProperties", "required", "minItems", "minLength", "minimum",
-     "pattern", "properties", "items", "anyOf", "allOf"]
+     "exclusiveMinimum", "maximum", "pattern", "properties", "items", "anyOf", "allOf"]
 )}  # fmt: skip
 
 
@@ -147,6 +147,10 @@ def _message(error: jsonschema.ValidationError) -> tuple[tuple, str]:
         return path, f"needs at least {error.validator_value} item(s)"
     if kind == "minimum":
         return path, f"{value!r} is below the minimum {error.validator_value}"
+    if kind == "exclusiveMinimum":
+        return path, f"{value!r} is not above {error.validator_value}; give a positive value"
+    if kind == "maximum":
+        return path, f"{value!r} is above the maximum {error.validator_value}"
     return path, error.message
 
 

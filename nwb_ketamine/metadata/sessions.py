@@ -12,13 +12,22 @@ from pathlib import Path
 
 from nwb_ketamine import vocabulary as vocab
 from nwb_ketamine.metadata.loader import FieldPath, Problems
-from nwb_ketamine.metadata.model import AbfFileEntry, InVivoSessionEntry, SliceSessionEntry
+from nwb_ketamine.metadata.model import (
+    AbfFileEntry,
+    ImplantEntry,
+    InVivoSessionEntry,
+    SliceMethodsEntry,
+    SliceSessionEntry,
+    StudySliceMethodsEntry,
+)
 from nwb_ketamine.metadata.rules import check_reference, quantity_of
 from nwb_ketamine.metadata.study import (
     AbfFileInfo,
     Epoch,
+    Implant,
     Injection,
     InVivoSession,
+    SliceMethods,
     SliceSession,
     SubjectInfo,
     Tetrode,
@@ -73,6 +82,65 @@ def data_roots(problems: Problems, base: Path, entries, check_files: bool) -> tu
     return tuple(roots)
 
 
+#: The fields of :class:`SliceMethodsEntry` a session's own entry overrides one by one.
+SLICE_METHOD_FIELDS = tuple(SliceMethodsEntry.model_fields)
+
+
+def slice_methods(
+    study: StudySliceMethodsEntry | None, session: SliceMethodsEntry | None, region: str | None
+) -> SliceMethods:
+    """A cell's slice methods: the session's fields, else the study's; the stimulation site of its region.
+
+    The stimulation site is the session's ``stimulation_site``, else the study's ``stimulation_sites`` entry
+    of the cell's region label, else the study's ``stimulation_site``. A field the schema refused is None in
+    its entry and counts as not given.
+
+    Parameters
+    ----------
+    study : StudySliceMethodsEntry or None
+        The study file's ``slice_methods``.
+    session : SliceMethodsEntry or None
+        The session's ``slice_methods``.
+    region : str or None
+        The session's region label.
+
+    Returns
+    -------
+    SliceMethods
+    """
+    values: dict[str, object] = {}
+    for name in SLICE_METHOD_FIELDS:
+        own = getattr(session, name, None) if session is not None else None
+        values[name] = own if own is not None else (getattr(study, name, None) if study is not None else None)
+    if (session is None or session.stimulation_site is None) and study is not None and study.stimulation_sites:
+        by_region = study.stimulation_sites.get(region) if region is not None else None
+        if by_region is not None:
+            values["stimulation_site"] = by_region
+    return SliceMethods(**values)  # type: ignore[arg-type]
+
+
+def implant_of(own: ImplantEntry | None, session: ImplantEntry | None) -> Implant | None:
+    """A tetrode's implant: its own, else the session's; its atlas, else the session's.
+
+    Parameters
+    ----------
+    own : ImplantEntry or None
+        The tetrode's ``implant``.
+    session : ImplantEntry or None
+        The session's ``implant``.
+
+    Returns
+    -------
+    Implant or None
+        None when neither is given (or a coordinate was refused by the schema).
+    """
+    entry = own if own is not None else session
+    if entry is None or None in (entry.ap_mm, entry.ml_mm, entry.dv_mm):
+        return None
+    atlas = entry.atlas if entry.atlas is not None else (session.atlas if session is not None else None)
+    return Implant(ap_mm=entry.ap_mm, ml_mm=entry.ml_mm, dv_mm=entry.dv_mm, atlas=atlas)
+
+
 class SessionRules:
     """The session rules of one study file, with what they need from its declarations.
 
@@ -92,11 +160,15 @@ class SessionRules:
         Whether files the sessions name must exist.
     roots : sequence of Path, optional
         The folders sources may lie in, resolved (default: ``base`` alone); see :func:`inside_roots`.
+    methods : StudySliceMethodsEntry, optional
+        The study file's ``slice_methods`` (the defaults of every slice session).
     """
 
     def __init__(self, problems: Problems, base: Path, subjects: dict[str, SubjectInfo], subject_ids, drug_ids,
-                 now: datetime, check_files: bool, roots=None):  # fmt: skip
+                 now: datetime, check_files: bool, roots=None,
+                 methods: StudySliceMethodsEntry | None = None):  # fmt: skip
         self.problems, self.base, self.subjects = problems, base, subjects
+        self.methods = methods
         self.subject_ids, self.drug_ids, self.now, self.check_files = subject_ids, drug_ids, now, check_files
         self.roots = tuple(roots) if roots is not None else (base.resolve(),)
 
@@ -243,6 +315,7 @@ class SessionRules:
             injection=injection,
             slicing_time=slicing,
             description=s.description,
+            methods=slice_methods(self.methods, s.slice_methods, s.region),
         )
 
     def _tetrodes(self, p: FieldPath, s: InVivoSessionEntry) -> list[Tetrode]:
@@ -272,7 +345,8 @@ class SessionRules:
                     self.problems.add(tp + ("channels",), f"channel {c} is already in tetrodes[{used[c]}]")
                 used.setdefault(c, j)
             if self._region(tp + ("region",), t.region, ""):
-                tetrodes.append(Tetrode(channels=channels, region=t.region, number=number))
+                implant = implant_of(t.implant, s.implant)
+                tetrodes.append(Tetrode(channels=channels, region=t.region, number=number, implant=implant))
         return tetrodes
 
     def _epochs(self, p: FieldPath, s: InVivoSessionEntry) -> list[Epoch]:

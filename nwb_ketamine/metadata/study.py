@@ -161,6 +161,47 @@ class AbfFileInfo:  # numpydoc ignore=PR02
 
 
 @dataclass(frozen=True)
+class SliceMethods:
+    """A slice cell's methods: the study's defaults and the session's overrides merged.
+
+    Fields as in the file's ``slice_methods``, ``stimulation_site`` resolved for the cell's region; None when
+    not given.
+    """
+
+    internal_solution: str | None = None
+    slice_thickness_um: float | None = None
+    cutting_solution: str | None = None
+    cutting_temperature_c: float | None = None
+    recovery: str | None = None
+    recording_solution: str | None = None
+    recording_temperature_c: float | None = None
+    stimulation_site: str | None = None
+
+    @property
+    def given(self) -> bool:
+        """Whether any field is given."""
+        return any(value is not None for value in vars(self).values())
+
+
+@dataclass(frozen=True)
+class Implant:  # numpydoc ignore=PR02
+    """Where a tetrode was implanted (fields as in the file's ``implant``).
+
+    Parameters
+    ----------
+    ap_mm, ml_mm, dv_mm : float
+        Stereotaxic coordinates in mm relative to bregma.
+    atlas : str or None
+        The atlas they follow (the session's when the tetrode's own implant names none).
+    """
+
+    ap_mm: float
+    ml_mm: float
+    dv_mm: float
+    atlas: str | None = None
+
+
+@dataclass(frozen=True)
 class SliceSession:
     """One slice cell (fields as in the file's ``slice`` sessions; ``files`` resolved)."""
 
@@ -175,6 +216,7 @@ class SliceSession:
     injection: Injection | None = None
     slicing_time: datetime | None = None
     description: str | None = None
+    methods: SliceMethods = field(default_factory=SliceMethods)
     type: str = "slice"
 
     @property
@@ -200,11 +242,14 @@ class Tetrode:  # numpydoc ignore=PR02
         The region label, as the study file gives it.
     number : int
         The rig's own tetrode number (Axona's ``.6`` file, Neuralynx ``TT6``, MClust ``TT6_1.t``).
+    implant : Implant or None
+        Where it was implanted (the tetrode's own implant, else the session's); None when not given.
     """
 
     channels: tuple[int, ...]
     region: str
     number: int = 0
+    implant: Implant | None = None
 
     @property
     def ccf_region(self) -> str:

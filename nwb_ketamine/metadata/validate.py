@@ -69,7 +69,11 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     time_points = rules.time_points(problems, model.time_points or [])
 
     roots = data_roots(problems, path.parent, model.data_roots or [], check_files)
-    session_rules = SessionRules(problems, path.parent, subjects, subject_ids, drug_ids, now, check_files, roots)
+    methods = model.slice_methods
+    rules.check_stimulation_sites(problems, methods)
+    session_rules = SessionRules(
+        problems, path.parent, subjects, subject_ids, drug_ids, now, check_files, roots, methods=methods
+    )
     sessions = []
     output_names: dict[str, int] = {}
     for i, entry in enumerate(session_entries):

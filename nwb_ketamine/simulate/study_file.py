@@ -20,6 +20,29 @@ TZ_NAME = "Asia/Shanghai"
 DATE_OF_BIRTH = date(2023, 12, 20)
 STRESS_PROTOCOL = {"control": "no-stress", "stress": "crs"}
 DRUG_ID = {"saline": "saline", "ketamine": "ketamine-10"}
+#: The slice methods of a simulated study: plausible values of this literature, so the demo shows them (they
+#: are written into the files and shown by the explorer; the simulated traces do not depend on them).
+SLICE_METHODS: dict[str, Any] = {
+    "internal_solution": (
+        "Cs-based voltage-clamp solution (in mM): 117 Cs-methanesulfonate, 20 HEPES, 0.4 EGTA, 2.8 NaCl, 5 TEA-Cl, "
+        "5 QX-314, 2.5 Mg-ATP, 0.25 Na-GTP; pH 7.3, 285 mOsm"
+    ),
+    "slice_thickness_um": 300,
+    "cutting_solution": (
+        "coronal slices cut in sucrose ACSF (in mM): 230 sucrose, 2.5 KCl, 1.25 NaH2PO4, 26 NaHCO3, 0.5 CaCl2, "
+        "10 MgSO4, 10 glucose; bubbled with 95% O2 / 5% CO2"
+    ),
+    "cutting_temperature_c": 4,
+    "recovery": "ACSF at 34 °C for 30 min, then room temperature for at least 1 h",
+    "recording_solution": (
+        "ACSF (in mM): 125 NaCl, 2.5 KCl, 1.25 NaH2PO4, 25 NaHCO3, 2 CaCl2, 1 MgCl2, 25 glucose; bubbled with 95% "
+        "O2 / 5% CO2, perfused at 2 mL/min"
+    ),
+    "recording_temperature_c": 32,
+    "stimulation_sites": {"LHb": "stria medullaris", "CA1": "Schaffer collaterals (stratum radiatum)"},
+}
+#: Where the simulated tetrodes were implanted (LHb, mm from bregma).
+IMPLANT: dict[str, Any] = {"ap_mm": -1.8, "ml_mm": 0.45, "dv_mm": -2.9, "atlas": "Paxinos and Franklin 2019"}
 
 
 def _duration(seconds: float) -> str:
@@ -127,6 +150,7 @@ def study_document(plan: StudyPlan) -> dict:
                 "nmda_latency_s": sp.fixed_latency_rule_s,
             }
         }
+        doc["slice_methods"] = {**SLICE_METHODS, "stimulation_sites": dict(SLICE_METHODS["stimulation_sites"])}
     doc["sessions"] = []
     for a in plan.animals:
         doc["subjects"].append(
@@ -192,7 +216,15 @@ def _invivo_entry(plan: StudyPlan, s: SessionPlan) -> dict:
             "stream": neuralynx_stream(plan),
             "neo_options": {"gap_tolerance_ms": 1.0},
         }
-        tetrodes = [{"number": 1, "channels": [0, 1, 2, 3], "region": "LHb"}]
+        # this rig's one tetrode gives its own implant (the session's atlas still applies)
+        tetrodes = [
+            {
+                "number": 1,
+                "channels": [0, 1, 2, 3],
+                "region": "LHb",
+                "implant": {"ap_mm": -1.7, "ml_mm": 0.5, "dv_mm": -2.8},
+            }
+        ]
     elif s.variant == "sorting_only":
         description = (
             "Freely moving tetrode recording of lateral habenula units; only the Kilosort/phy sorting was kept "
@@ -214,9 +246,12 @@ def _invivo_entry(plan: StudyPlan, s: SessionPlan) -> dict:
             {"name": "baseline", "start": "0 s", "stop": _duration(s.baseline_s)},
             {"name": "post-injection", "start": _duration(s.baseline_s), "stop": _duration(s.duration_s)},
         ],
+        "implant": dict(IMPLANT),
     }
     if raw is None:
         del entry["raw"]
+    if s.variant == "sorting_only":  # a session whose study file gives no implant
+        del entry["implant"]
     return entry
 
 

@@ -151,3 +151,28 @@ def test_generic_view_on_our_file_and_garbage(store, tmp_path):
     assert isinstance(page, pn.pane.Alert) and "cannot be read" in page.object
     missing = GenericView(tmp_path / "absent.nwb")
     assert isinstance(missing.__panel__(), pn.pane.Alert)
+
+
+def test_detail_views_show_the_methods_in_words_with_units(store):
+    """The cell view's metadata and the unit view's table show the study's methods (issue 13); nothing when absent."""
+    from nwb_ketamine.explorer.methods import cell_methods_fields, implant_fields
+    from nwb_ketamine.simulate.study_file import SLICE_METHODS
+
+    for key in store.cells["cell_key"]:
+        meta = dict(CellView(store, key).metadata().itertuples(index=False, name=None))
+        assert meta["slice thickness"] == "300 µm" and meta["recording temperature"] == "32 °C"
+        assert meta["internal solution"] == SLICE_METHODS["internal_solution"]
+        assert meta["recording solution (ACSF)"] == SLICE_METHODS["recording_solution"]
+        assert meta["slice preparation"].startswith("cutting solution: ")
+        assert meta["stimulation site"] in SLICE_METHODS["stimulation_sites"].values()
+    key = store.units["unit_key"].iloc[0]
+    quality = dict(UnitView(store, key).quality().itertuples(index=False, name=None))
+    assert quality["implant"] == "AP -1.8 mm, ML 0.45 mm, DV -2.9 mm from bregma (Paxinos and Franklin 2019)"
+    # absent: empty text and NaN (a study file without methods), or no column at all (an older catalog)
+    empty = {"internal_solution": "", "slice_thickness_um": float("nan"), "stimulation_site": None}
+    assert cell_methods_fields(empty) == [] and cell_methods_fields({}) == []
+    assert implant_fields({"implant_ap_mm": float("nan"), "implant_ml_mm": 0.4, "implant_dv_mm": -3}) == []
+    assert implant_fields({}) == []
+    assert implant_fields({"implant_ap_mm": -1.8, "implant_ml_mm": 0.45, "implant_dv_mm": -2.9}) == [
+        ("implant", "AP -1.8 mm, ML 0.45 mm, DV -2.9 mm from bregma")
+    ]

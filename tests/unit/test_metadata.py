@@ -176,7 +176,7 @@ CASES = [
         "    cell_id: c1\n    cell_type: neuron\n    region: LHb",
         "cell_type",
         "sessions[0].cell_type: unknown field (allowed here: cell_id, clamp_mode, description, files, injection, "
-        "region, session_id, slice_id, slicing_time, start_time, subject, type)",
+        "region, session_id, slice_id, slice_methods, slicing_time, start_time, subject, type)",
     ),
     (
         "missing required field",
