@@ -21,6 +21,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
+from nwb_ketamine.explorer.analysisinfo import row_fields
 from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
@@ -255,7 +256,7 @@ class CellView(pn.viewable.Viewer):
         return figures
 
     def metadata(self) -> pd.DataFrame:
-        """Group labels and location of the cell (two columns: field, value)."""
+        """Group labels, location and analysis provenance of the cell (two columns: field, value)."""
         row, d = self.row(), self.data()
         summary = d["summary"] or {}
         hours = row.get("hours_since_injection", np.nan)
@@ -276,6 +277,7 @@ class CellView(pn.viewable.Viewer):
             ("cell QC", "accepted" if summary.get("accepted") else f"rejected: {summary.get('qc_reasons', '')}"),
             ("file", row.get("file", "")),
             ("object path", row.get("object_path", "")),
+            *row_fields(row, ["epsc"]),
         ]
         return pd.DataFrame(fields, columns=["field", "value"])
 
