@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from nwb_ketamine.explorer.analysisinfo import parse_parameters
+from nwb_ketamine.explorer.comparebursting import RULES
 from nwb_ketamine.explorer.factors import FACTORS
 
 #: Methods metadata of slice cells (catalog columns of the cells table), when the catalog has them.
@@ -388,7 +389,12 @@ def _counts_markdown(frame: pd.DataFrame, table: str) -> str:
 
 
 def statistics_methods(
-    contrast: str | None, control: str | None, within: Sequence[str], mixed_model: bool, table: str
+    contrast: str | None,
+    control: str | None,
+    within: Sequence[str],
+    mixed_model: bool,
+    table: str,
+    bursting_rule: str | None = None,
 ) -> list[str]:
     """Sentences on the statistics of the compare view (:mod:`~nwb_ketamine.explorer.comparestats`).
 
@@ -404,6 +410,9 @@ def statistics_methods(
         Whether the view fits the mixed model (and the region × drug interaction).
     table
         'cells' or 'units': the observations of the plotted measure.
+    bursting_rule
+        For a unit measure, the rule of the bursting-units table
+        (:data:`~nwb_ketamine.explorer.comparebursting.RULES`); None: no such table.
 
     Returns
     -------
@@ -420,6 +429,12 @@ def statistics_methods(
         f"(Hedges' g), once with each {what} as an observation and once with each animal's mean; p-values were "
         "adjusted over all the comparisons shown by the Holm–Bonferroni method."
     )
+    if table == "units" and bursting_rule:
+        out.append(
+            f"A unit was counted as bursting in an epoch when {bursting_rule}; the fraction of bursting units was "
+            "given with Wilson's 95 % score interval and compared with the control by two-sided Fisher's exact "
+            "tests, Holm-adjusted over their own table."
+        )
     if mixed_model:
         out.append(
             f"Linear mixed models (statsmodels MixedLM, REML) with the animal as a random intercept estimated each "
@@ -523,7 +538,9 @@ def methods_markdown(
         if accepted_only:
             body.append("Only units curated as 'good' are included.")
         parts.append("**In vivo recordings.** " + " ".join(body))
-    parts.append("**Statistics.** " + " ".join(statistics_methods(contrast, control, within, mixed_model, table)))
+    rule = next((RULES[c] for c in RULES if c in units), None)  # the column comparebursting.bursting uses
+    statistics = statistics_methods(contrast, control, within, mixed_model, table, rule)
+    parts.append("**Statistics.** " + " ".join(statistics))
     blocks = []
     for name, rows in (("cells", cells), ("units", units)):
         if rows.empty:

@@ -51,6 +51,10 @@ def test_the_paragraph_states_the_stored_parameters_counts_and_version(store):
     assert f"{n_units} units from {n_unit_animals} animal" in text  # one in vivo animal
     assert "mixed model" not in text.lower()  # fitted only on demand, said only then
     assert "MixedLM" in _view(store, mixed_model=True).methods_text()
+    assert "Fisher's exact" not in text  # a cell measure: no bursting-units table
+    units_text = _view(store, measure="firing_rate").methods_text()
+    assert "Fisher's exact" in units_text and "with each unit as an observation" in units_text
+    assert "at least one burst starts in the epoch (n_bursts ≥ 1" in units_text
     # the methods metadata sentences only with their columns
     assert "µm" not in text and "Tetrodes were implanted" not in text and "internal solution" not in text
 
