@@ -27,11 +27,23 @@ from pynwb.misc import Units
 from nwb_ketamine.analysis.burst_store import add_burst_metrics
 from nwb_ketamine.analysis.bursts import BurstParameters
 from nwb_ketamine.analysis.parameters import parameter_table
+from nwb_ketamine.analysis.provenance import add_provenance, analysed_by
 from nwb_ketamine.analysis.quality import UnitsParameters, isi_violations_fraction, presence_ratio, waveform_snr
 from nwb_ketamine.analysis.waveforms import raw_waveforms, stack_padded
 from nwb_ketamine.converters.sorted_units import SortedUnits
 from nwb_ketamine.errors import ConversionError
-from nwb_ketamine.filelayout import ECEPHYS_MODULE, TEMPLATE_COLUMN, UNIT_COLUMNS, UNITS, UNITS_PARAMETERS
+from nwb_ketamine.filelayout import (
+    ANALYSIS_PROVENANCE,
+    BURST_PARAMETERS,
+    ECEPHYS_MODULE,
+    TEMPLATE_COLUMN,
+    UNIT_COLUMNS,
+    UNITS,
+    UNITS_PARAMETERS,
+)
+
+#: The Units columns computed with the units_parameters (the others are the sorting's and the study's).
+UNIT_QUALITY_COLUMNS = ("firing_rate_hz", "isi_violations_fraction", "presence_ratio", "snr")
 
 
 def add_units(
@@ -175,10 +187,18 @@ def add_units(
         )
 
     module = nwbfile.processing.get(ECEPHYS_MODULE) or nwbfile.create_processing_module(
-        name=ECEPHYS_MODULE, description="Extracellular electrophysiology results computed by nwb-ketamine."
+        name=ECEPHYS_MODULE,
+        description=f"Extracellular electrophysiology results computed by {analysed_by()}: burst metrics "
+        f"({BURST_PARAMETERS}) and the Units table's quality metrics and waveforms ({UNITS_PARAMETERS}); "
+        f"see {ANALYSIS_PROVENANCE}.",
     )
     epochs = [(e.name, e.start, e.stop) for e in session.epochs]
     if not epochs and len(units):
         epochs = [("recording", start_s, stop_s)]
     add_burst_metrics(module, table, times, epochs, bp)
-    module.add(parameter_table(UNITS_PARAMETERS, "Parameters of the quality metrics and waveforms.", up))
+    module.add(
+        parameter_table(UNITS_PARAMETERS, f"Parameters of the quality metrics and waveforms ({analysed_by()}).", up)
+    )
+    # Waveforms are computed with the parameters only when cut from the raw data (else the sorting's own).
+    computed = [*UNIT_QUALITY_COLUMNS, *(("waveform_mean", "waveform_sd") if raw is not None and len(units) else ())]
+    add_provenance(module, "units", [f"{UNITS}.{c}" for c in computed], UNITS_PARAMETERS)

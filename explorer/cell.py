@@ -21,8 +21,9 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
+from nwb_ketamine.explorer.analysisinfo import row_fields
 from nwb_ketamine.explorer.factors import region_name
-from nwb_ketamine.explorer.methods import cell_methods_fields
+from nwb_ketamine.explorer.methodsfields import cell_methods_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
@@ -256,7 +257,7 @@ class CellView(pn.viewable.Viewer):
         return figures
 
     def metadata(self) -> pd.DataFrame:
-        """Group labels, location and slice methods (when the file gives them) of the cell (field, value)."""
+        """Group labels, location, slice methods (when given) and analysis provenance: field, value."""
         row, d = self.row(), self.data()
         summary = d["summary"] or {}
         hours = row.get("hours_since_injection", np.nan)
@@ -278,6 +279,7 @@ class CellView(pn.viewable.Viewer):
             *cell_methods_fields(row),
             ("file", row.get("file", "")),
             ("object path", row.get("object_path", "")),
+            *row_fields(row, ["epsc"]),
         ]
         return pd.DataFrame(fields, columns=["field", "value"])
 

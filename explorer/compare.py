@@ -47,8 +47,17 @@ from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bursting
 from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
-from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level, filter_mask, one_epoch
+from nwb_ketamine.explorer.factors import (
+    FACTORS,
+    MATCHED_WITHIN,
+    accepted_source,
+    control_level,
+    filter_mask,
+    one_epoch,
+)
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
+from nwb_ketamine.explorer.methods import methods_markdown
+from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -140,6 +149,16 @@ class CompareView(FilteredView):
         self.downloads = self.download_row(
             "compare", [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv)]
         )
+        # The methods paragraph is written only while its card is open (it reads every file's parameters).
+        self._methods = pn.pane.Markdown("", sizing_mode="stretch_width", name="methods")
+        self.methods_card = pn.Card(
+            pn.widgets.FileDownload(callback=self.methods_file, filename="methods.md", label="Methods (Markdown)"),
+            self._methods,
+            title="Methods paragraph (from the parameters stored in the files and the rows shown)",
+            collapsed=True,
+            sizing_mode="stretch_width",
+        )
+        self.methods_card.param.watch(lambda _: self._update_methods(), "collapsed")
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- data
@@ -251,6 +270,11 @@ class CompareView(FilteredView):
         self._stats_caption.object = comparestats.caption(self.stats)
         self._data_table.titles = {**FACTORS, "key": "Cell / unit", "subject": "Animal", VALUE: self.value_label}
         self._data_table.value = self._data_display()
+        self._update_methods()
+
+    def _update_methods(self) -> None:
+        if not self.methods_card.collapsed:
+            self._methods.object = self.methods_text()
 
     @param.depends(
         "measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only", "mixed_model", "epoch",
@@ -354,6 +378,61 @@ class CompareView(FilteredView):
         out.insert(0, "measure", self.value_label)
         return self.export_csv(out)
 
+    def methods_rows(self) -> dict[str, pd.DataFrame]:
+        """The cells and the units the view's filters keep, with their catalog columns and factor labels.
+
+        The same filters, QC switch and unit epoch as the plotted rows, for both tables whatever the measure.
+
+        Returns
+        -------
+        dict
+            'cells' and 'units' → catalog rows (``key``, ``subject`` and the factors as shown replacing the
+            catalog's labels), index 0..n-1.
+        """
+        out = {}
+        for table in ("cells", "units"):
+            rows, _ = self._rows(table)
+            source = accepted_source(self.store, table, self.accepted_only)  # row for row those of rows
+            kept, _ = one_epoch(rows[filter_mask(rows, self.filters)], self._axes(), self.epoch)
+            frame = source.loc[kept.index].reset_index(drop=True)
+            for column in ("key", "subject", *FACTORS):
+                if column in kept:
+                    frame[column] = kept[column].to_numpy()
+            out[table] = frame
+        return out
+
+    def methods_text(self) -> str:
+        """The methods paragraph of the rows the filters keep (:func:`~nwb_ketamine.explorer.methods.methods_markdown`).
+
+        Returns
+        -------
+        str
+            Markdown.
+        """
+        frames = self.methods_rows()
+        contrast = self.colour if self.colour != "none" else self.x
+        within = [c for c in (self.x, self.facet_row, self.facet_col) if c not in ("none", contrast)]
+        return methods_markdown(
+            frames["cells"], frames["units"], groups=self._groups(), sessions=self.store.sessions,
+            contrast=contrast, control=control_level(contrast, self.data) if len(self.data) else None,
+            within=within, mixed_model=bool(self.mixed_model), table=self.table,
+            accepted_only=bool(self.accepted_only), filters=self.filter_notes(),
+        )  # fmt: skip
+
+    def methods_file(self) -> io.StringIO:
+        """The methods paragraph as a Markdown file, ending with the explorer's version and the catalog's hash.
+
+        Returns
+        -------
+        io.StringIO
+        """
+        stamp = provenance(self.store)
+        footer = (
+            f"\n---\nWritten by the nwb-ketamine {stamp['nwb_ketamine_version']} explorer from the catalog "
+            f"{stamp['catalog_source']} (sha256 {stamp['catalog_sha256']}).\n"
+        )
+        return io.StringIO(self.methods_text() + footer)
+
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
         """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.
 
@@ -394,6 +473,7 @@ class CompareView(FilteredView):
             self._plot_area,
             self._legend_note,
             self.downloads,
+            self.methods_card,
             pn.pane.Markdown("### Statistics (each level vs the control; cells, animal means, mixed model)"),
             pn.widgets.Checkbox.from_param(self.param.mixed_model),
             self._stats_caption,

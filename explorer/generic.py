@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from nwb_ketamine.explorer import nwbfiles, rawread
+from nwb_ketamine.explorer.analysisinfo import analysis_fields
 from nwb_ketamine.explorer.panes import field_table, table
 
 if "bokeh" not in hv.Store.loaded_backends():
@@ -86,7 +87,7 @@ class GenericView(pn.viewable.Viewer):
 
     # -- content --------------------------------------------------------------------------------------
     def metadata(self) -> pd.DataFrame:
-        """File-level fields and the subject (field, value)."""
+        """File-level fields, the subject and the analysis provenance (field, value)."""
         f = self.nwbfile
         rows = []
         for name in METADATA_FIELDS:
@@ -98,7 +99,24 @@ class GenericView(pn.viewable.Viewer):
                 value = getattr(f.subject, name, None)
                 if value:
                     rows.append((f"subject.{name}", str(value)))
+        rows += self.analysis_provenance()
         return pd.DataFrame(rows, columns=["field", "value"])
+
+    def analysis_provenance(self) -> list[tuple[str, str]]:
+        """The nwb-ketamine version and parameters of the analyses the file stores ([] when it stores none).
+
+        Returns
+        -------
+        list of (str, str)
+        """
+        from nwb_ketamine.analysis.provenance import TOOL, read_provenance
+
+        stored = [r for r in read_provenance(self.nwbfile) if r.get("tool") == TOOL]
+        if not stored:
+            return []
+        version = ", ".join(dict.fromkeys(r.get("tool_version", "") for r in stored))
+        parameters = {r["analysis"]: r["values"] for r in stored}
+        return analysis_fields(version, parameters, list(parameters))
 
     def tree(self) -> pd.DataFrame:
         """Every object of the file: path, neurodata type and a short description (shape or length)."""

@@ -26,8 +26,9 @@ from bokeh.models.annotations import Span
 
 from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_burst_metrics
 from nwb_ketamine.explorer import unitread
+from nwb_ketamine.explorer.analysisinfo import row_fields
 from nwb_ketamine.explorer.factors import region_name
-from nwb_ketamine.explorer.methods import implant_fields
+from nwb_ketamine.explorer.methodsfields import implant_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 
@@ -138,7 +139,7 @@ class UnitView(pn.viewable.Viewer):
         return live
 
     def quality(self) -> pd.DataFrame:
-        """Quality metrics and identity of the unit (field, value)."""
+        """Quality metrics, identity and analysis provenance of the unit (field, value)."""
         d = self.data()
         fields = [(k, v) for k, v in d["metrics"].items()]
         row = self.rows().iloc[0]
@@ -149,6 +150,7 @@ class UnitView(pn.viewable.Viewer):
         if d["injection_time_s"] is not None:
             fields.append(("injection", f"{d['injection_label']} at {d['injection_time_s']:g} s"))
         fields += [(k, row.get(k, "")) for k in ("drug", "dose", "stress", "file", "object_path")]
+        fields += row_fields(row, ["bursts", "units"])
         return pd.DataFrame([(str(k), str(v)) for k, v in fields], columns=["field", "value"])
 
     # -- plot data --------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ EPSC_PARAMETERS = "epsc_parameters"
 BURST_METRICS = "burst_metrics"  # per unit and epoch
 BURST_PARAMETERS = "burst_parameters"
 UNITS_PARAMETERS = "units_parameters"
+#: In each processing module we write: one row per analysis stored there, with the tool and version that
+#: wrote it, its results and the name of its parameters table (:mod:`nwb_ketamine.analysis.provenance`).
+ANALYSIS_PROVENANCE = "analysis_provenance"
 
 UNITS = "units"
 UNITS_PATH = f"/{UNITS}"
@@ -59,6 +62,14 @@ EPSC_PARAMETERS_PATH = _processing_path(ICEPHYS_MODULE, EPSC_PARAMETERS)
 BURST_METRICS_PATH = _processing_path(ECEPHYS_MODULE, BURST_METRICS)
 BURST_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, BURST_PARAMETERS)
 UNITS_PARAMETERS_PATH = _processing_path(ECEPHYS_MODULE, UNITS_PARAMETERS)
+PROVENANCE_PATHS = tuple(_processing_path(m, ANALYSIS_PROVENANCE) for m in (ICEPHYS_MODULE, ECEPHYS_MODULE))
+#: The analyses nwb-ketamine stores: name (the ``analysis`` column of ``analysis_provenance``) → path of
+#: its parameters table. The catalog reads a file's parameters from these tables, in this order.
+ANALYSIS_PARAMETERS_PATHS = {
+    "epsc": EPSC_PARAMETERS_PATH,
+    "bursts": BURST_PARAMETERS_PATH,
+    "units": UNITS_PARAMETERS_PATH,
+}
 
 
 def raw_series_names(n_segments: int) -> list[str]:
@@ -158,6 +169,17 @@ CELL_DESCRIPTIONS = {
     "n_nmda_accepted": "Number of accepted NMDA sweeps.",
     "accepted": "Whether the cell passed quality control.",
     "qc_reasons": "Why the cell failed quality control ('' when accepted).",
+}
+
+#: Columns of the analysis_provenance table (name → description). The parameters are not repeated as JSON
+#: text: NWB Inspector flags a table column holding dictionaries (check_table_values_for_dict); they are the
+#: rows of the table ``parameters`` names, in the same processing module.
+PROVENANCE_COLUMNS = {
+    "tool": "Software that computed and stored the analysis.",
+    "tool_version": "Version of that software.",
+    "analysis": "Name of the analysis (epsc, bursts or units).",
+    "results": "The objects holding the analysis' results, comma-separated.",
+    "parameters": "Name of the table, in this processing module, of the parameters that produced them.",
 }
 
 #: Columns of the burst_metrics table that identify a row (the metrics themselves: analysis.bursts.METRICS).

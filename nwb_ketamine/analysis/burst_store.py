@@ -1,7 +1,8 @@
 """Per-unit, per-epoch burst metrics in an NWB file: the ``burst_metrics`` table and its rule, written and read.
 
 The table lives in the ``ecephys`` processing module with the ``burst_parameters`` table of the rule
-that produced it, so the catalog and the explorer read results without recomputing.
+that produced it and its row of ``analysis_provenance`` (:mod:`~nwb_ketamine.analysis.provenance`), so the
+catalog and the explorer read results without recomputing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pynwb import NWBFile, ProcessingModule
 
 from nwb_ketamine.analysis.bursts import METRICS, BurstParameters, epoch_burst_metrics
 from nwb_ketamine.analysis.parameters import parameter_table, read_parameter_table
+from nwb_ketamine.analysis.provenance import add_provenance, analysed_by
 from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, ECEPHYS_MODULE
 
 
@@ -58,7 +60,8 @@ def add_burst_metrics(
         data = np.asarray(values, dtype=np.int64) if name.startswith("n_") else _f(values)
         metrics.add_column(name=name, description=description, data=data)
     module.add(metrics)
-    module.add(parameter_table(BURST_PARAMETERS, "Parameters of the burst detection.", params))
+    module.add(parameter_table(BURST_PARAMETERS, f"Parameters of the burst detection ({analysed_by()}).", params))
+    add_provenance(module, "bursts", [BURST_METRICS], BURST_PARAMETERS)
 
 
 def _f(values) -> np.ndarray:

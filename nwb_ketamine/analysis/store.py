@@ -6,7 +6,8 @@ explorer read them without recomputing and a reader sees exactly which rule prod
 - ``epsc_sweeps``: one row per analysed sweep, linked to its row of the icephys ``intracellular_recordings``
   table, with every per-sweep measure, the QC decision and the reason for a rejection;
 - ``epsc_cell``: one row, the cell-level means, ratios, decay time constants and QC flag;
-- ``epsc_parameters``: one row per parameter (parameter, value, unit, meaning).
+- ``epsc_parameters``: one row per parameter (parameter, value, unit, meaning);
+- ``analysis_provenance``: the nwb-ketamine version that stored them (:mod:`~nwb_ketamine.analysis.provenance`).
 
 Only voltage-clamp files are analysed; a cell without any gets no module.
 """
@@ -21,7 +22,9 @@ from nwb_ketamine.analysis.cell_summary import concatenate_measures, quality_con
 from nwb_ketamine.analysis.epsc import measure_sweeps
 from nwb_ketamine.analysis.epsc_parameters import EpscParameters
 from nwb_ketamine.analysis.parameters import parameter_table, read_parameter_table
+from nwb_ketamine.analysis.provenance import add_provenance, analysed_by
 from nwb_ketamine.filelayout import (
+    ANALYSIS_PROVENANCE,
     CELL_DESCRIPTIONS,
     EPSC_CELL,
     EPSC_PARAMETERS,
@@ -95,8 +98,9 @@ def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list
     measures, summary = analyse_cell(sweeps, params)
     module = nwbfile.create_processing_module(
         name=ICEPHYS_MODULE,
-        description="AMPAR/NMDAR-EPSC measures, quality control and cell summary computed by nwb-ketamine "
-        "from the voltage-clamp sweeps of this file, with the parameters used.",
+        description=f"AMPAR/NMDAR-EPSC measures, quality control and cell summary computed by {analysed_by()} "
+        f"from the voltage-clamp sweeps of this file, with the parameters used ({EPSC_PARAMETERS}; "
+        f"{ANALYSIS_PROVENANCE}).",
     )
     n = len(recording_rows)
     table = DynamicTable(name=EPSC_SWEEPS, description="Per-sweep EPSC measures and quality control.", id=np.arange(n))
@@ -115,7 +119,8 @@ def add_epsc_analysis(nwbfile: NWBFile, sweeps: list[dict], recording_rows: list
         cell.add_column(name=name, description=description, data=_column([summary[name]]))
     module.add(cell)
 
-    module.add(parameter_table(EPSC_PARAMETERS, "Parameters of the EPSC analysis.", params))
+    module.add(parameter_table(EPSC_PARAMETERS, f"Parameters of the EPSC analysis ({analysed_by()}).", params))
+    add_provenance(module, "epsc", [EPSC_SWEEPS, EPSC_CELL], EPSC_PARAMETERS)
     return summary
 
 

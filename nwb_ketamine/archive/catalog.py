@@ -58,7 +58,8 @@ FILES_INDEX = "files.json"
 #: 3: sessions gained n_raw_series; the lab's region label is read from the electrodes' lab_region column.
 #: 4: every row gained drug_role; a slice cell's time_group is its stored time point, never the group name's.
 #: 5: cells gained the slice-methods columns, units the implant columns.
-STATE_VERSION = 5
+#: 6: every row gained nwb_ketamine_version and analysis_parameters (the file's analysis provenance).
+STATE_VERSION = 6
 #: Fewest files to read for which a LocalCluster is started when no client is given.
 LOCAL_CLUSTER_MIN_FILES = 200
 

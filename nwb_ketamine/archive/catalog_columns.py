@@ -29,6 +29,13 @@ Group labels (every row of every table)
     the epoch start (negative for a baseline epoch) and ``time_group`` is the epoch name ('baseline',
     'post-injection').
 
+Provenance (every row of every table, :data:`PROVENANCE_COLUMNS`)
+    ``nwb_ketamine_version``: the version of nwb-ketamine that stored the analysis of the row's file (its
+    ``analysis_provenance`` tables; several versions comma-separated); ``analysis_parameters``: compact JSON
+    of analysis → {parameter: value} read from the file's parameter tables (``epsc``, ``bursts``,
+    ``units``). Both '' for a foreign file and for a file without analysis (a file of ours written before
+    the provenance table existed has parameters but no version).
+
 See :data:`SESSION_COLUMNS`, :data:`CELL_COLUMNS` and :data:`UNIT_COLUMNS` for the other columns.
 """
 
@@ -60,6 +67,8 @@ LABEL_COLUMNS = [
     "file",
     "object_path",
 ]
+#: Which version stored the analysis of the row's file and with which parameters (see the module docstring).
+PROVENANCE_COLUMNS = ["nwb_ketamine_version", "analysis_parameters"]
 SESSION_COLUMNS = LABEL_COLUMNS + [
     "modality",  # from the content: 'icephys' (intracellular electrodes), 'ecephys' (units, electrodes), 'other'
     "origin",  # 'nwb-ketamine' (carries our marker, see the module docstring) or 'foreign'
@@ -77,6 +86,7 @@ SESSION_COLUMNS = LABEL_COLUMNS + [
     "n_good_units",
     "n_raw_series",  # raw ElectricalSeries in acquisition (one per recorded segment; 0: sorting-only or --no-raw)
     "file_size",
+    *PROVENANCE_COLUMNS,
 ]
 #: Cell-level EPSC results as stored (SI units).
 EPSC_CELL_COLUMNS = list(CELL_DESCRIPTIONS)
@@ -111,6 +121,7 @@ CELL_COLUMNS = (
     + list(CELL_DISPLAY_COLUMNS)
     + ["epsc_parameters"]  # JSON {parameter: value} of the analysis
     + list(CELL_METHODS_COLUMNS)
+    + PROVENANCE_COLUMNS
 )
 #: The implant of the unit's tetrode: its electrode group's position (AP, ML, DV in mm from bregma) and the
 #: atlas its description names, in files of ours; NaN and '' when the study file gave none, and for a foreign
@@ -127,6 +138,7 @@ UNIT_COLUMNS = (
     + BURST_COLUMNS
     + ["metrics_path", "metrics_row", "burst_parameters"]  # burst_parameters: JSON {parameter: value}
     + list(UNIT_IMPLANT_COLUMNS)
+    + PROVENANCE_COLUMNS
 )
 COLUMNS = {"sessions": SESSION_COLUMNS, "cells": CELL_COLUMNS, "units": UNIT_COLUMNS}
 

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from nwb_ketamine import h5read, methods
+from nwb_ketamine.analysis.provenance import parameters_json
 from nwb_ketamine.archive.catalog_columns import (
     BURST_COLUMNS,
     CELL_DISPLAY_COLUMNS,
@@ -41,6 +42,7 @@ from nwb_ketamine.archive.catalog_foreign import (
 )
 from nwb_ketamine.archive.remote import is_url, open_remote
 from nwb_ketamine.filelayout import (
+    ANALYSIS_PARAMETERS_PATHS,
     BURST_METRICS_PATH,
     BURST_PARAMETERS_PATH,
     DRUG_STRESS_PATH,
@@ -49,6 +51,7 @@ from nwb_ketamine.filelayout import (
     EPSC_CELL_PATH,
     EPSC_PARAMETERS_PATH,
     HOURS_SINCE_INJECTION_COLUMN,
+    PROVENANCE_PATHS,
     TIME_POINT_COLUMN,
     UNITS_PATH,
     amount_of,
@@ -64,6 +67,27 @@ def _parameters(table) -> str:
         return "{}"
     names, values = h5read.column(table, "parameter"), h5read.column(table, "value")
     return json.dumps({str(n): as_float(v) for n, v in zip(names, values, strict=True)})
+
+
+def _provenance(f, ours: bool) -> dict:
+    """``nwb_ketamine_version`` and ``analysis_parameters`` of a file (both '' for a foreign file).
+
+    The version comes from the ``analysis_provenance`` tables (several distinct versions comma-separated),
+    the parameters from the parameter tables of :data:`~nwb_ketamine.filelayout.ANALYSIS_PARAMETERS_PATHS`.
+    """
+    if not ours:
+        return {"nwb_ketamine_version": "", "analysis_parameters": ""}
+    versions: dict[str, None] = {}
+    for path in PROVENANCE_PATHS:
+        table = f.get(path[1:])
+        if table is not None and "tool_version" in table:
+            versions.update(dict.fromkeys(h5read.text(v) for v in h5read.column(table, "tool_version")))
+    parameters = {}
+    for analysis, path in ANALYSIS_PARAMETERS_PATHS.items():
+        table = f.get(path[1:])
+        if table is not None:
+            parameters[analysis] = json.loads(_parameters(table))
+    return {"nwb_ketamine_version": ", ".join(versions), "analysis_parameters": parameters_json(parameters)}
 
 
 def _drug_stress(f) -> dict:
@@ -294,6 +318,7 @@ def read_nwb_h5(f, relpath: str) -> dict[str, list[dict]]:
         labels.update(drug=UNKNOWN, stress=UNKNOWN, drug_role="")
     labels.update(subject=session["subject"], session_id=session["session_id"], file=relpath)
     labels.update(hours_since_injection=math.nan, time_group="none", region="", region_label="")
+    labels.update(_provenance(f, ours))  # every row of the file carries them
     if session["modality"] != "icephys":
         cells = []
     else:

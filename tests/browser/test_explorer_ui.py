@@ -66,6 +66,21 @@ def test_csv_download(page, explorer_url):
     assert Path(info.value.path()).read_text().startswith("measure,")
 
 
+def test_methods_paragraph_opens_and_downloads(page, explorer_url):
+    from nwb_ketamine import __version__
+
+    page.goto(explorer_url + "/")
+    wait_ready(page, "Statistics")
+    page.get_by_text("Methods paragraph (from the parameters stored in the files").click()
+    page.wait_for_selector(f"text=Analysis by nwb-ketamine {__version__}", timeout=30_000)
+    wait_idle(page)
+    with page.expect_download(timeout=20_000) as info:
+        page.get_by_text("Methods (Markdown)").click()
+    text = Path(info.value.path()).read_text()
+    assert text.startswith("## Methods") and "Mann–Whitney U" in text and f"nwb-ketamine {__version__} explorer" in text
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize(
     "query",
     ["?view=cell&cell=../../etc/passwd", "?view=file&file=/etc/passwd", "?view=traces&file=..%2F..%2Fetc%2Fpasswd",

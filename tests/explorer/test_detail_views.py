@@ -3,6 +3,8 @@ what it shows; the generic view opens real files from other tools and turns garb
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import panel as pn
 import pytest
@@ -155,7 +157,7 @@ def test_generic_view_on_our_file_and_garbage(store, tmp_path):
 
 def test_detail_views_show_the_methods_in_words_with_units(store):
     """The cell view's metadata and the unit view's table show the study's methods (issue 13); nothing when absent."""
-    from nwb_ketamine.explorer.methods import cell_methods_fields, implant_fields
+    from nwb_ketamine.explorer.methodsfields import cell_methods_fields, implant_fields
     from nwb_ketamine.simulate.study_file import SLICE_METHODS
 
     for key in store.cells["cell_key"]:
@@ -176,3 +178,39 @@ def test_detail_views_show_the_methods_in_words_with_units(store):
     assert implant_fields({"implant_ap_mm": -1.8, "implant_ml_mm": 0.45, "implant_dv_mm": -2.9}) == [
         ("implant", "AP -1.8 mm, ML 0.45 mm, DV -2.9 mm from bregma")
     ]
+
+
+def test_detail_views_show_the_analysis_version_and_parameters(store):
+    from nwb_ketamine import __version__
+
+    expected = f"Analysis by nwb-ketamine {__version__}"
+    for key in store.cells["cell_key"]:
+        meta = dict(CellView(store, key).metadata().itertuples(index=False, name=None))
+        stored = json.loads(store.cell(key)["epsc_parameters"])
+        assert meta["analysis"] == expected
+        assert f"baseline_window_s = {stored['baseline_window_s']:g} s" in meta["parameters: EPSC analysis"]
+        assert f"rs_max_ohm = {stored['rs_max_ohm']:g} Ohm" in meta["parameters: EPSC analysis"]
+    key = store.units["unit_key"].iloc[0]
+    quality = dict(UnitView(store, key).quality().itertuples(index=False, name=None))
+    assert quality["analysis"] == expected
+    assert "onset_isi_s = " in quality["parameters: burst detection"]
+    assert "refractory_period_s = " in quality["parameters: unit quality metrics"]
+    for modality, analyses in (
+        ("icephys", ["EPSC analysis"]),
+        ("ecephys", ["burst detection", "unit quality metrics"]),
+    ):
+        path = store.path_of(store.sessions.loc[store.sessions["modality"] == modality, "file"].iloc[0])
+        fields = dict(GenericView(path).metadata().itertuples(index=False, name=None))
+        assert fields["analysis"] == expected
+        assert all(fields[f"parameters: {a}"] for a in analyses)
+
+
+def test_detail_view_fields_of_a_row_without_provenance():
+    from nwb_ketamine.explorer.analysisinfo import row_fields
+
+    fields = dict(row_fields({"nwb_ketamine_version": "", "analysis_parameters": ""}, ["epsc"]))
+    assert list(fields) == ["analysis"] and fields["analysis"].startswith("no nwb-ketamine version stored")
+    fields = dict(
+        row_fields({"nwb_ketamine_version": "9.9.9", "analysis_parameters": '{"epsc":{"a_s":0.5}}'}, ["epsc"])
+    )
+    assert fields == {"analysis": "Analysis by nwb-ketamine 9.9.9", "parameters: EPSC analysis": "a_s = 0.5 s"}
