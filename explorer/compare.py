@@ -45,10 +45,11 @@ from bokeh.models import Range1d
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bursting
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
+from nwb_ketamine.explorer.comparefigure import VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
 from nwb_ketamine.explorer.factors import FACTORS, MATCHED_WITHIN, control_level, filter_mask, one_epoch
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
+from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)

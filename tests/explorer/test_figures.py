@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from nwb_ketamine.explorer.compare import CompareView
-from nwb_ketamine.explorer.comparefigure import FIGURE_PRESETS, PALETTE
+from nwb_ketamine.explorer.paperfigure import FIGURE_PRESETS, PALETTE
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 
 SVG = "{http://www.w3.org/2000/svg}"
