@@ -8,6 +8,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from nwb_ketamine.explorer.cell import CellView
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.paperfigure import FIGURE_PRESETS, PALETTE
 from nwb_ketamine.explorer.timecourse import TimeCourseView
@@ -110,3 +111,49 @@ def test_the_download_row_offers_pdf_svg_png_and_the_column_presets(synthetic):
 def test_the_palette_is_colour_blind_safe(views):
     assert set(PALETTE) <= OKABE_ITO
     assert set(views[0].colours.values()) <= OKABE_ITO
+
+
+def _check_paper_files(view, labels: list[str]) -> None:
+    """``view``'s SVG and PDF have ``labels`` as text (TrueType in the PDF); its PNG is 300 dpi at the size in mm."""
+    svg = view.figure_bytes("svg").getvalue()
+    words = " ".join(" ".join(svg_texts(svg)).split())
+    pdf = view.figure_bytes("pdf").getvalue()
+    assert b"/Subtype /Type3" not in pdf and (b"/CIDFontType2" in pdf or b"/Subtype /TrueType" in pdf)
+    pdf_words = " ".join(" ".join(pdf_texts(pdf)).split())
+    for label in labels:
+        assert label in words, (label, svg_texts(svg))
+        assert label in pdf_words, (label, pdf_texts(pdf))
+    assert not re.search(rb"<path[^>]*id=\"DejaVuSans", svg)  # no glyphs drawn as paths
+    view.param.update(figure_width_mm=FIGURE_PRESETS["single column (89 mm)"], figure_height_mm=100.0)
+    image = Image.open(view.figure_bytes("png"))
+    assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    assert image.size == (round(89 / 25.4 * 300), round(100 / 25.4 * 300))
+    view.figure_width_mm = 120.0
+    width_pt = ET.fromstring(view.figure_bytes("svg").getvalue()).get("width")
+    assert float(width_pt.removesuffix("pt")) == pytest.approx(120 / 25.4 * 72)
+
+
+def _figure_buttons(view) -> list[str]:
+    buttons, size = view.downloads.objects
+    assert size.objects[1].options == [*FIGURE_PRESETS, "custom"]
+    return [b.filename for b in buttons.objects if hasattr(b, "filename")]
+
+
+def test_cell_figure_is_the_averaged_sweeps_with_units_and_the_cell_as_text(store):
+    key = store.cells["cell_key"].iloc[0]
+    view = CellView(store, key)
+    stem = "cell-" + key.replace("/", "_")
+    assert _figure_buttons(view) == [f"{stem}.pdf", f"{stem}.svg", f"{stem}.png"]
+    labels = [
+        "time from stimulus (ms)",
+        "current (pA)",
+        f"Cell {key}",
+        "LHb — lateral habenula (CCF: LH)",
+        "−70 mV (AMPAR-EPSC)",
+        "+40 mV (NMDAR-EPSC)",
+        "baseline window",
+        "peak window",
+        "latency window",
+    ]
+    n = int(((view.data()["sweeps"]["kind"] == "AMPA") & view.data()["sweeps"]["accepted"]).sum())
+    _check_paper_files(view, [*labels, f"mean of {n} accepted sweeps"])
