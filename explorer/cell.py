@@ -25,7 +25,7 @@ from nwb_ketamine.explorer import cellread
 from nwb_ketamine.explorer.cellfigure import SweepPanel, render_cell_figure
 from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
-from nwb_ketamine.explorer.paperfigure import FigureExport, file_stem
+from nwb_ketamine.explorer.paperfigure import FigureExport, detail_title, file_stem
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -291,9 +291,7 @@ class CellView(FigureExport, pn.viewable.Viewer):
         row = self.row()
         region = region_name(str(row.get("region_label", "")), str(row.get("region", "")))
         hours = _fmt(row.get("hours_since_injection", np.nan), "h")
-        group = [str(row.get(k, "")) for k in ("drug", "dose", "stress") if str(row.get(k, "")) not in ("", "nan")]
-        when = [f"{hours} since injection"] if hours != "–" else []
-        return f"Cell {self.cell_key} — {region}\n" + ", ".join(group + when)
+        return detail_title(f"Cell {self.cell_key}", region, row, (f"{hours} since injection",) if hours != "–" else ())
 
     def figure_bytes(self, fmt: str = "png"):
         """The cell's representative averaged sweeps (AMPA at −70 mV, NMDA at +40 mV) for a paper.

@@ -142,6 +142,29 @@ def file_stem(key: str) -> str:
     return re.sub(r"[^\w.-]+", "_", key).strip("_") or "figure"
 
 
+def detail_title(name: str, region: str, row, extra: tuple[str, ...] = ()) -> str:
+    """The title of a cell's or unit's figure: what it is and its region, then its group below.
+
+    Parameters
+    ----------
+    name : str
+        'Cell KEY' or 'Unit KEY'.
+    region : str
+        The region's full name (:func:`~nwb_ketamine.explorer.factors.region_name`).
+    row : pandas.Series or dict
+        Its catalog row: the drug, dose and stress given (those empty left out).
+    extra : tuple of str
+        More of the group line (the time since the injection).
+
+    Returns
+    -------
+    str
+        Two lines.
+    """
+    group = [str(row.get(k, "")) for k in ("drug", "dose", "stress")]
+    return f"{name} — {region}\n" + ", ".join([g for g in group if g not in ("", "nan")] + list(extra))
+
+
 class FigureExport(param.Parameterized):
     """The size of a view's exported figure in mm and its download buttons (PDF, SVG, 300 dpi PNG).
 

@@ -12,6 +12,7 @@ from nwb_ketamine.explorer.cell import CellView
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.paperfigure import FIGURE_PRESETS, PALETTE
 from nwb_ketamine.explorer.timecourse import TimeCourseView
+from nwb_ketamine.explorer.unit import UnitView
 
 SVG = "{http://www.w3.org/2000/svg}"
 #: Okabe & Ito's eight colours and a grey (colour-blind safe).
@@ -157,3 +158,25 @@ def test_cell_figure_is_the_averaged_sweeps_with_units_and_the_cell_as_text(stor
     ]
     n = int(((view.data()["sweeps"]["kind"] == "AMPA") & view.data()["sweeps"]["accepted"]).sum())
     _check_paper_files(view, [*labels, f"mean of {n} accepted sweeps"])
+
+
+def test_unit_figure_is_raster_isi_and_waveform_with_the_burst_rule_as_text(store):
+    key = store.units.loc[store.units["percent_spikes_in_bursts"] > 0, "unit_key"].iloc[0]
+    view = UnitView(store, key)
+    stem = "unit-" + key.replace("/", "_")
+    assert _figure_buttons(view) == [f"{stem}.pdf", f"{stem}.svg", f"{stem}.png"]
+    view.onset_isi_ms = 15.0  # the figure notes the rule in force, not the stored one
+    labels = [
+        "ISI (ms)",
+        "count",
+        "time in row (s)",
+        "row start from injection (s)",
+        "µV",
+        f"Unit {key}",
+        "LHb — lateral habenula (CCF: LH)",
+        "burst spikes",
+        "onset ISI 15 ms",
+        "Bursts: onset ISI ≤ 15 ms",
+    ]
+    _check_paper_files(view, labels)
+    assert "100" in svg_texts(view.figure_bytes("svg").getvalue())  # log ticks as plain numbers
