@@ -139,8 +139,10 @@ class CompareView(FilteredView):
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = self.download_row(
-            "compare", [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv)]
-        )
+            "compare",
+            [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv),
+             ("Stats in words", "statistics-in-words", self.stats_words_csv)],
+        )  # fmt: skip
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- data
@@ -354,6 +356,22 @@ class CompareView(FilteredView):
         out = self.stats.copy()
         out.insert(0, "measure", self.value_label)
         return self.export_csv(out)
+
+    def stats_words_csv(self) -> io.StringIO:
+        """The statistics CSV with its columns in words and units, as the table shows them (for a reader).
+
+        The same rows and values as :meth:`stats_csv`, whose short column names scripts read; each
+        column titled by :func:`comparestats.titles` ('p_holm' → 'p, Holm-adjusted', 'estimate' →
+        'Difference, mixed model (pA)').
+
+        Returns
+        -------
+        io.StringIO
+        """
+        out = self.stats.copy()
+        out.insert(0, "measure", self.value_label)
+        out = self.export_frame(out)
+        return io.StringIO(out.rename(columns=comparestats.titles(out.columns, self.value_unit)).to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
         """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.

@@ -140,14 +140,29 @@ class FilteredView(FigureExport, pn.viewable.Viewer):
 
         Parameters
         ----------
-        frame : pandas.DataFrame
-            A table of the view: its plotted rows (with ``key``) or a table of groups.
-        value_label : str, optional
-            The name of the :data:`VALUE` column in the CSV (the measure with its unit).
+        frame, value_label
+            As :meth:`export_frame` takes them.
 
         Returns
         -------
         io.StringIO
+            :meth:`export_frame` as CSV text.
+        """
+        return io.StringIO(self.export_frame(frame, value_label).to_csv(index=False))
+
+    def export_frame(self, frame: pd.DataFrame, value_label: str | None = None) -> pd.DataFrame:
+        """The table :meth:`export_csv` writes: ``frame`` with the factors, settings, filters and provenance.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table of the view: its plotted rows (with ``key``) or a table of groups.
+        value_label : str, optional
+            The name of the :data:`VALUE` column (the measure with its unit).
+
+        Returns
+        -------
+        pandas.DataFrame
         """
         out = frame.reset_index(drop=True)
         data: pd.DataFrame = getattr(self, "data", pd.DataFrame())
@@ -169,7 +184,7 @@ class FilteredView(FigureExport, pn.viewable.Viewer):
         shown["view_epoch_shown"] = self.shown_epoch or ""
         for name, text in {**shown, **provenance(self.store)}.items():
             out[name] = text
-        return io.StringIO(out.to_csv(index=False))
+        return out
 
     @staticmethod
     def _pooled(groups: pd.DataFrame, data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
