@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import re
 from typing import Any
 
@@ -124,6 +125,24 @@ def plain_axes(ax) -> None:
     """
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(direction="out", length=2.5, width=0.6)
+
+
+def nice_length(value: float) -> float:
+    """``value`` rounded up to 1, 2 or 5 × a power of ten (bins, rows and scale bars people read easily).
+
+    Parameters
+    ----------
+    value : float
+        A positive length (1 when it is not).
+
+    Returns
+    -------
+    float
+    """
+    if not value > 0:
+        return 1.0
+    exponent = 10 ** math.floor(math.log10(value))
+    return next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= value)
 
 
 def file_stem(key: str) -> str:

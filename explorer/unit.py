@@ -29,7 +29,7 @@ from nwb_ketamine.analysis.bursts import BurstParameters, detect_bursts, epoch_b
 from nwb_ketamine.explorer import unitread
 from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
-from nwb_ketamine.explorer.paperfigure import FigureExport, detail_title, file_stem
+from nwb_ketamine.explorer.paperfigure import FigureExport, detail_title, file_stem, nice_length
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
 from nwb_ketamine.explorer.unitfigure import UnitFigure, largest_channel, render_unit_figure
 
@@ -190,7 +190,7 @@ class UnitView(FigureExport, pn.viewable.Viewer):
     def raster_row(self) -> float:
         """Length of a raster row (s): ``raster_row_s`` or a round value giving about 30 rows."""
         start, stop = self._span()
-        return self.raster_row_s or _nice((stop - start) / 30)
+        return self.raster_row_s or nice_length((stop - start) / 30)
 
     def raster_frame(self) -> pd.DataFrame:
         """Every spike as x (time in its row, s), row (row start from the injection, s), burst or single."""
@@ -204,7 +204,7 @@ class UnitView(FigureExport, pn.viewable.Viewer):
     def rate_bin(self) -> float:
         """Bin of the rate plots (s): ``rate_bin_s`` or a round value giving about 50 bins."""
         start, stop = self._span()
-        return self.rate_bin_s or _nice((stop - start) / 50)
+        return self.rate_bin_s or nice_length((stop - start) / 50)
 
     def rates_frame(self) -> pd.DataFrame:
         """:func:`binned_rates` of the unit under the current rule, with ``t`` = bin centre from the injection."""
@@ -398,11 +398,3 @@ class UnitView(FigureExport, pn.viewable.Viewer):
             self.downloads,
             sizing_mode="stretch_width",
         )
-
-
-def _nice(value: float) -> float:
-    """``value`` rounded up to 1, 2 or 5 × a power of ten (bin and row lengths people read easily)."""
-    if not value > 0:
-        return 1.0
-    exponent = 10 ** math.floor(math.log10(value))
-    return next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= value)

@@ -12,6 +12,7 @@ from nwb_ketamine.explorer.cell import CellView
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.paperfigure import FIGURE_PRESETS, PALETTE
 from nwb_ketamine.explorer.timecourse import TimeCourseView
+from nwb_ketamine.explorer.traces import TracesView
 from nwb_ketamine.explorer.unit import UnitView
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -180,3 +181,17 @@ def test_unit_figure_is_raster_isi_and_waveform_with_the_burst_rule_as_text(stor
     ]
     _check_paper_files(view, labels)
     assert "100" in svg_texts(view.figure_bytes("svg").getvalue())  # log ticks as plain numbers
+
+
+def test_traces_figure_is_the_shown_window_with_scale_bars_as_text(store):
+    file = store.sessions.loc[store.sessions["modality"] == "ecephys", "file"].iloc[0]
+    view = TracesView(store, file, start_s=3.0, window_s=2.0)
+    stem = "traces-" + file.rsplit("/", 1)[-1].removesuffix(".nwb")
+    assert _figure_buttons(view) == [f"{stem}.pdf", f"{stem}.svg", f"{stem}.png"]
+    w = view.window()
+    labels = [file, "3–5 s", "200 ms", "µV", "injection", *w["channels"]]  # the injection at 4 s
+    _check_paper_files(view, labels)
+    view.param.update(group="tetrode2", start_s=0.0, window_s=0.5)  # another window, one tetrode: 4 channels
+    svg = " ".join(svg_texts(view.figure_bytes("svg").getvalue()))
+    assert "0–0.5 s" in svg and "50 ms" in svg and "tetrode2" in svg
+    assert sum(name in svg.split() for name in view.window()["channels"]) == 4
