@@ -1,10 +1,12 @@
 """Figures for a paper: PDF and SVG with their text as text, PNG at 300 dpi, the size in mm, a colour-blind-safe
-palette; for the compare and the time-course views."""
+palette; for the compare and time-course views, and the cell, unit and raw traces views."""
 
 import re
 import xml.etree.ElementTree as ET
 import zlib
 
+import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -14,6 +16,7 @@ from nwb_ketamine.explorer.paperfigure import FIGURE_PRESETS, PALETTE
 from nwb_ketamine.explorer.timecourse import TimeCourseView
 from nwb_ketamine.explorer.traces import TracesView
 from nwb_ketamine.explorer.unit import UnitView
+from nwb_ketamine.explorer.unitfigure import RASTERISE_ABOVE, UnitFigure, render_unit_figure
 
 SVG = "{http://www.w3.org/2000/svg}"
 #: Okabe & Ito's eight colours and a grey (colour-blind safe).
@@ -195,3 +198,17 @@ def test_traces_figure_is_the_shown_window_with_scale_bars_as_text(store):
     svg = " ".join(svg_texts(view.figure_bytes("svg").getvalue()))
     assert "0–0.5 s" in svg and "50 ms" in svg and "tetrode2" in svg
     assert sum(name in svg.split() for name in view.window()["channels"]) == 4
+
+
+def test_a_raster_of_many_spikes_is_an_image_in_the_pdf_its_labels_text():
+    rng = np.random.default_rng(0)
+    n = RASTERISE_ABOVE + 1000
+    raster = pd.DataFrame({"x": rng.uniform(0, 1, n), "row": np.floor(rng.uniform(-10, 10, n)),
+                           "burst": np.where(rng.uniform(size=n) < 0.2, "burst", "single")})  # fmt: skip
+    edges = np.logspace(0, 4, 81)
+    unit = UnitFigure(raster, 1.0, edges, np.ones(80), 20.0, 100.0, "Bursts: onset ISI ≤ 20 ms")
+    pdf = render_unit_figure(unit, "Unit u/1", "pdf", (183.0, 110.0)).getvalue()
+    assert b"/Subtype /Image" in pdf and "ISI (ms)" in pdf_texts(pdf) and "time in row (s)" in pdf_texts(pdf)
+    few = render_unit_figure(UnitFigure(raster.iloc[:100], 1.0, edges, np.ones(80), 20.0, 100.0, ""), "u", "pdf",
+                             (183.0, 110.0)).getvalue()  # fmt: skip
+    assert b"/Subtype /Image" not in few  # a few spikes stay vector ticks
