@@ -8,7 +8,8 @@ Parameters choose what is shown (which sweeps, rejected ones or not); there is n
 The current axis is set by the baseline and response windows stored in the file, so the stimulus
 artefact (tens of times the EPSC) clips instead of flattening the EPSC (:meth:`CellView.response_y_range`).
 The figures are plain bokeh (:func:`~nwb_ketamine.explorer.panes.detail_figure`), rebuilt when a display
-parameter changes.
+parameter changes. The figure for a paper (:meth:`CellView.figure_bytes`) is the averages alone, with the
+same windows, decay and time window, drawn with matplotlib (:mod:`~nwb_ketamine.explorer.cellfigure`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from bokeh.models.annotations import BoxAnnotation, Span
 
 from nwb_ketamine.explorer import cellread
 from nwb_ketamine.explorer.analysisinfo import row_fields
+from nwb_ketamine.explorer.cellfigure import SweepPanel, render_cell_figure
 from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.methodsfields import cell_methods_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
+from nwb_ketamine.explorer.paperfigure import FigureExport, detail_title, file_stem
 
 #: Display settings of the two EPSC kinds: holding potential label, colour, peak-window parameter.
 KINDS = {
@@ -43,7 +46,7 @@ def _fmt(value, unit="", scale=1.0, digits=3) -> str:
     return "–" if not np.isfinite(value) else f"{value:.{digits}g} {unit}".strip()
 
 
-class CellView(pn.viewable.Viewer):
+class CellView(FigureExport, pn.viewable.Viewer):
     """One slice cell: its sweeps, their average and the analysis windows, Rs/Rin over time, its metadata.
 
     Sweeps at −70 and +40 mV are drawn apart; Rs is drawn with the QC threshold.
@@ -65,7 +68,8 @@ class CellView(pn.viewable.Viewer):
 
     def __init__(self, store, cell_key: str, **params):
         self.store = store
-        super().__init__(cell_key=cell_key, **params)
+        super().__init__(cell_key=cell_key, **{"figure_height_mm": 70.0, **params})
+        self.downloads = self.figure_downloads(file_stem(f"cell-{cell_key}"))
 
     # -- data -------------------------------------------------------------------------------------
     @param.depends("cell_key")
@@ -130,7 +134,7 @@ class CellView(pn.viewable.Viewer):
             fig.legend.location = "top_right"
         return fig
 
-    def response_y_range(self, kind: str) -> tuple[float, float] | None:
+    def response_y_range(self, kind: str, with_sweeps: bool | None = None) -> tuple[float, float] | None:
         """The current axis (pA) that shows the baseline and the EPSC, not the stimulus artefact.
 
         Taken from what is drawn (the average, and the 0.5–99.5 percentiles of the sweeps shown) over
@@ -142,6 +146,9 @@ class CellView(pn.viewable.Viewer):
         ----------
         kind
             'AMPA' or 'NMDA'.
+        with_sweeps
+            Whether the sweeps are drawn under the average (default: ``show_sweeps``; the exported figure
+            draws the average alone).
 
         Returns
         -------
@@ -161,8 +168,9 @@ class CellView(pn.viewable.Viewer):
         keep = windows & (t_ms >= lo) & (t_ms <= hi)
         rows = sweeps.index[sweeps["kind"] == kind].to_numpy()
         accepted = rows[sweeps.loc[rows, "accepted"].to_numpy(bool)]
-        drawn = [accepted] if self.show_sweeps else []
-        if self.show_sweeps and self.show_rejected:
+        show = self.show_sweeps if with_sweeps is None else with_sweeps
+        drawn = [accepted] if show else []
+        if show and self.show_rejected:
             drawn.append(np.setdiff1d(rows, accepted))
         values = []
         if accepted.size:
@@ -180,38 +188,135 @@ class CellView(pn.viewable.Viewer):
 
     def _windows(self, fig, kind, d, accepted, t, keep) -> None:
         """Baseline and peak windows, the fixed latency and the fitted decay, in ms from the stimulus."""
-        p = d["parameters"]
-        peak_end = getattr(p, KINDS[kind]["peak_end"])
-        fig.add_layout(BoxAnnotation(left=-p.baseline_window_s * 1e3, right=0, fill_color="#bbbbbb", fill_alpha=0.3,
-                                     name="baseline window"))  # fmt: skip
-        fig.add_layout(BoxAnnotation(left=p.artefact_blanking_s * 1e3, right=peak_end * 1e3,
-                                     fill_color=KINDS[kind]["color"], fill_alpha=0.08, name="peak window"))  # fmt: skip
+        windows = self.windows_ms(kind)
+        fills = {"baseline window": ("#bbbbbb", 0.3), "peak window": (KINDS[kind]["color"], 0.08),
+                 "latency window": ("orange", 0.4)}  # fmt: skip
+        for name, (left, right) in windows.items():
+            colour, alpha = fills[name]
+            fig.add_layout(BoxAnnotation(left=left, right=right, fill_color=colour, fill_alpha=alpha, name=name))
         fig.add_layout(Span(location=0.0, dimension="height", line_color="black", line_dash="dotted", line_width=1,
                             name="stimulus"))  # fmt: skip
+        if "latency window" in windows:
+            fig.add_layout(Span(location=sum(windows["latency window"]) / 2, dimension="height", line_color="orange",
+                                line_dash="dashed", line_width=1, name="latency"))  # fmt: skip
+        curve = self.decay_curve(kind, t, np.nanmean(d["current_a"][accepted][:, keep], axis=0) * 1e12) \
+            if accepted.size else None  # fmt: skip
+        if curve is not None:
+            tt, fit, tau = curve
+            fig.line(tt, fit, color="black", line_dash="dashed", line_width=2,
+                     legend_label=f"decay τ = {tau * 1e3:.3g} ms", name="decay")  # fmt: skip
+
+    def windows_ms(self, kind: str) -> dict[str, tuple[float, float]]:
+        """The measurement windows stored in the file, in ms from the stimulus: baseline, peak and (NMDA) latency.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
+
+        Returns
+        -------
+        dict
+            Window name → (start, end) ms; empty when the file stores no parameters.
+        """
+        p = self.data()["parameters"]
+        if p is None:
+            return {}
+        windows = {
+            "baseline window": (-p.baseline_window_s * 1e3, 0.0),
+            "peak window": (p.artefact_blanking_s * 1e3, getattr(p, KINDS[kind]["peak_end"]) * 1e3),
+        }
         if kind == "NMDA":
-            half = p.latency_window_s / 2 * 1e3
-            centre = p.nmda_latency_s * 1e3
-            fig.add_layout(BoxAnnotation(left=centre - half, right=centre + half, fill_color="orange", fill_alpha=0.4,
-                                         name="latency window"))  # fmt: skip
-            fig.add_layout(Span(location=centre, dimension="height", line_color="orange", line_dash="dashed",
-                                line_width=1, name="latency"))  # fmt: skip
-        summary = d["summary"] or {}
+            half, centre = p.latency_window_s / 2 * 1e3, p.nmda_latency_s * 1e3
+            windows["latency window"] = (centre - half, centre + half)
+        return windows
+
+    def average(self, kind: str) -> tuple[np.ndarray, np.ndarray | None, int]:
+        """The average of the QC-accepted sweeps of ``kind`` within ``window_ms``.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
+
+        Returns
+        -------
+        (time in ms from the stimulus, average in pA or None, number of sweeps averaged)
+        """
+        d = self.data()
+        sweeps, p = d["sweeps"], d["parameters"]
+        t_ms = (d["time_s"] - (p.stimulus_time_s if p is not None else 0.0)) * 1e3
+        keep = (t_ms >= self.window_ms[0]) & (t_ms <= self.window_ms[1])
+        accepted = sweeps.index[(sweeps["kind"] == kind) & sweeps["accepted"]].to_numpy() if len(sweeps) else []
+        if not len(accepted):
+            return t_ms[keep], None, 0
+        return t_ms[keep], np.nanmean(d["current_a"][accepted][:, keep], axis=0) * 1e12, len(accepted)
+
+    def decay_curve(self, kind: str, t, average) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """The stored decay of the average sweep: an exponential with the stored τ from the average's peak.
+
+        Parameters
+        ----------
+        kind
+            'AMPA' or 'NMDA'.
+        t
+            Time from the stimulus (ms) of the samples of ``average``.
+        average
+            The average of the accepted sweeps (pA).
+
+        Returns
+        -------
+        (time in ms, current in pA, τ in s) or None
+            None without parameters, a stored τ or samples in the peak window.
+        """
+        d = self.data()
+        p, summary = d["parameters"], d["summary"] or {}
         tau = float(summary.get(f"{KINDS[kind]['tau']}_decay_tau_average_s", np.nan))
-        if accepted.size and np.isfinite(tau) and tau > 0:
-            average = np.nanmean(d["current_a"][accepted][:, keep], axis=0) * 1e12
-            base_mask = (t >= -p.baseline_window_s * 1e3) & (t < 0)
-            baseline = float(np.nanmean(average[base_mask])) if base_mask.any() else 0.0
-            search = (t >= p.artefact_blanking_s * 1e3) & (t <= peak_end * 1e3)
-            if search.any():
-                sign = -1.0 if kind == "AMPA" else 1.0
-                idx = np.flatnonzero(search)
-                ipk = idx[np.nanargmax(sign * (average[idx] - baseline))]
-                tp, amp = t[ipk], average[ipk] - baseline
-                decay_end = getattr(p, f"{KINDS[kind]['tau']}_decay_end_s") * 1e3
-                tt = np.linspace(tp, max(tp, decay_end), 200)
-                fit = baseline + amp * np.exp(-(tt - tp) / (tau * 1e3))
-                fig.line(tt, fit, color="black", line_dash="dashed", line_width=2,
-                         legend_label=f"decay τ = {tau * 1e3:.3g} ms", name="decay")  # fmt: skip
+        if p is None or not (np.isfinite(tau) and tau > 0):
+            return None
+        peak_end = getattr(p, KINDS[kind]["peak_end"])
+        base_mask = (t >= -p.baseline_window_s * 1e3) & (t < 0)
+        baseline = float(np.nanmean(average[base_mask])) if base_mask.any() else 0.0
+        search = (t >= p.artefact_blanking_s * 1e3) & (t <= peak_end * 1e3)
+        if not search.any():
+            return None
+        sign = -1.0 if kind == "AMPA" else 1.0
+        idx = np.flatnonzero(search)
+        ipk = idx[np.nanargmax(sign * (average[idx] - baseline))]
+        tp, amp = t[ipk], average[ipk] - baseline
+        decay_end = getattr(p, f"{KINDS[kind]['tau']}_decay_end_s") * 1e3
+        tt = np.linspace(tp, max(tp, decay_end), 200)
+        return tt, baseline + amp * np.exp(-(tt - tp) / (tau * 1e3)), tau
+
+    def figure_title(self) -> str:
+        """The exported figure's title: the cell's key and region, then its group."""
+        row = self.row()
+        region = region_name(str(row.get("region_label", "")), str(row.get("region", "")))
+        hours = _fmt(row.get("hours_since_injection", np.nan), "h")
+        return detail_title(f"Cell {self.cell_key}", region, row, (f"{hours} since injection",) if hours != "–" else ())
+
+    def figure_bytes(self, fmt: str = "png"):
+        """The cell's representative averaged sweeps (AMPA at −70 mV, NMDA at +40 mV) for a paper.
+
+        The averages of the QC-accepted sweeps in ``window_ms``, the measurement windows and decay stored
+        in the file, at :attr:`figure_size_mm` (:func:`~nwb_ketamine.explorer.cellfigure.render_cell_figure`).
+
+        Parameters
+        ----------
+        fmt
+            'pdf', 'svg' or 'png'.
+
+        Returns
+        -------
+        io.BytesIO
+        """
+        panels = []
+        for kind, style in KINDS.items():
+            t, average, n = self.average(kind)
+            decay = self.decay_curve(kind, t, average) if average is not None else None
+            panels.append(SweepPanel(kind, style["label"], t, average, n, self.windows_ms(kind), decay,
+                                     self.response_y_range(kind, with_sweeps=False)))  # fmt: skip
+        return render_cell_figure(panels, self.figure_title(), fmt, self.figure_size_mm)
 
     def qc_frame(self) -> pd.DataFrame:
         """Per sweep: start (min), Rs and Rin (MΩ), QC status and its colour, reason, protocol."""
@@ -332,6 +437,7 @@ class CellView(pn.viewable.Viewer):
             pn.Row(self._metadata, sizing_mode="stretch_width"),
             controls(self, ["show_sweeps", "show_rejected", "window_ms"], show_name=False),
             self._sweeps,
+            self.downloads,
             self._qc,
             self._table,
             sizing_mode="stretch_width",

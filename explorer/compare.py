@@ -45,7 +45,7 @@ from bokeh.models import Range1d
 from nwb_ketamine.analysis.group_tables import normalise_to_reference
 from nwb_ketamine.explorer import comparestats
 from nwb_ketamine.explorer.comparebursting import BURSTING, BurstingSection, bursting
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE, ComparePanel, facet_groups, render_figure
+from nwb_ketamine.explorer.comparefigure import VALUE, ComparePanel, facet_groups, render_figure
 from nwb_ketamine.explorer.comparekinds import KEYS, PLOT_KINDS
 from nwb_ketamine.explorer.factors import (
     FACTORS,
@@ -57,6 +57,7 @@ from nwb_ketamine.explorer.factors import (
 )
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
 from nwb_ketamine.explorer.methods import methods_markdown
+from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
@@ -147,8 +148,10 @@ class CompareView(FilteredView):
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self.downloads = self.download_row(
-            "compare", [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv)]
-        )
+            "compare",
+            [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv),
+             ("Stats in words", "statistics-in-words", self.stats_words_csv)],
+        )  # fmt: skip
         # The methods paragraph is written only while its card is open (it reads every file's parameters).
         self._methods = pn.pane.Markdown("", sizing_mode="stretch_width", name="methods")
         self.methods_card = pn.Card(
@@ -432,6 +435,22 @@ class CompareView(FilteredView):
             f"{stamp['catalog_source']} (sha256 {stamp['catalog_sha256']}).\n"
         )
         return io.StringIO(self.methods_text() + footer)
+
+    def stats_words_csv(self) -> io.StringIO:
+        """The statistics CSV with its columns in words and units, as the table shows them (for a reader).
+
+        The same rows and values as :meth:`stats_csv`, whose short column names scripts read; each
+        column titled by :func:`comparestats.titles` ('p_holm' → 'p, Holm-adjusted', 'estimate' →
+        'Difference, mixed model (pA)').
+
+        Returns
+        -------
+        io.StringIO
+        """
+        out = self.stats.copy()
+        out.insert(0, "measure", self.value_label)
+        out = self.export_frame(out)
+        return io.StringIO(out.rename(columns=comparestats.titles(out.columns, self.value_unit)).to_csv(index=False))
 
     def figure_bytes(self, fmt: str = "png") -> io.BytesIO:
         """The figure rendered with matplotlib, as PDF, SVG or PNG bytes.

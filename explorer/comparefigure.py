@@ -12,18 +12,14 @@ ones are emptied, so a change sends only what is drawn. The cumulative kind puts
 figure's x range then spans the values, a second x axis (a linear one, hidden otherwise) labels it, and
 the shared y range spans 0–1.
 
-Exports are made for a paper (:func:`figure_file`, :data:`PAPER_STYLE`): PDF and SVG keep their text as
-text (TrueType in the PDF, ``<text>`` in the SVG), so it stays editable in Illustrator or Inkscape; PNG
-is 300 dpi; the size is the user's, in mm (:data:`FIGURE_PRESETS`: a journal's single and double column);
-the colours are Okabe and Ito's colour-blind-safe set, the control grey.
+Exports are made for a paper as every view's are (:mod:`~nwb_ketamine.explorer.paperfigure`): text kept
+as text in PDF and SVG, PNG at 300 dpi, the size in mm, Okabe and Ito's colour-blind-safe colours.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,29 +40,8 @@ from bokeh.models.text import BaseText
 from bokeh.plotting import figure
 
 from nwb_ketamine.explorer.comparekinds import dot_segments, draw_matplotlib, ecdf_lines, group_label, quartiles
+from nwb_ketamine.explorer.paperfigure import MM_PER_INCH, PALETTE, PAPER_STYLE, figure_file, inches
 
-#: Okabe & Ito's colour-blind-safe colours (Color Universal Design), the control's grey first and the
-#: yellow, faint on white, last.
-PALETTE = ["#999999", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442"]
-#: Figure widths of a journal page, mm (Nature's single and double column).
-FIGURE_PRESETS = {"single column (89 mm)": 89.0, "double column (183 mm)": 183.0}
-#: The formats of a figure export and the resolution of its PNG.
-FIGURE_FORMATS = ("pdf", "svg", "png")
-EXPORT_DPI = 300
-#: matplotlib settings of an exported figure: text kept as text, fonts sized for print.
-PAPER_STYLE: dict[Any, Any] = {
-    "svg.fonttype": "none",
-    "pdf.fonttype": 42,
-    "ps.fonttype": 42,
-    "font.size": 7,
-    "axes.titlesize": 7,
-    "axes.labelsize": 7,
-    "xtick.labelsize": 6,
-    "ytick.labelsize": 6,
-    "legend.fontsize": 6,
-    "axes.linewidth": 0.6,
-}
-MM_PER_INCH = 25.4
 #: Legend items of a facet's cumulative plot made up front (one per line shown).
 LEGEND_ITEMS = 12
 #: The column of the compare view's data holding the plotted measure.
@@ -321,21 +296,6 @@ def render_figure(panels: list[tuple[str, list[dict]]], shape: tuple[int, int], 
         return figure_file(fig, fmt)
 
 
-def inches(size_mm: tuple[float, float]) -> tuple[float, float]:
-    """A size in mm as matplotlib's inches.
-
-    Parameters
-    ----------
-    size_mm : tuple of float
-        Width and height, mm.
-
-    Returns
-    -------
-    tuple of float
-    """
-    return size_mm[0] / MM_PER_INCH, size_mm[1] / MM_PER_INCH
-
-
 #: A region's name (:func:`~nwb_ketamine.explorer.factors.region_name`): the study's label, the rest.
 _REGION_NAME = re.compile(r"^(\S+) — .+ \(CCF: \S+\)$")
 #: The mean width of a character of the tick labels, mm (6 pt DejaVu Sans, about).
@@ -402,34 +362,6 @@ def _draw_compare(fig, axes, panels, values, subjects, colours, ylabel, kind, fr
         handles = [Patch(facecolor=c, edgecolor="#333333", alpha=0.6, label=level) for level, c in entries]
         fig.legend(handles=handles, title=colour_title, loc="outside upper center", ncols=min(len(handles), 4),
                    frameon=False)  # fmt: skip
-
-
-def figure_file(fig, fmt: str) -> io.BytesIO:
-    """Lay out the matplotlib figure ``fig``, save it as ``fmt`` into memory and close it.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure of an export.
-    fmt : str
-        'pdf', 'svg' or 'png' (:data:`FIGURE_FORMATS`): the text of a PDF or SVG stays text, a PNG is
-        :data:`EXPORT_DPI` dpi.
-
-    Returns
-    -------
-    io.BytesIO
-        The file's content, positioned at its start.
-    """
-    import matplotlib.pyplot as plt
-
-    if fig.get_layout_engine() is None:
-        fig.tight_layout()
-    out = io.BytesIO()
-    with plt.rc_context({k: v for k, v in PAPER_STYLE.items() if k.endswith("fonttype")}):
-        fig.savefig(out, format=fmt, dpi=EXPORT_DPI)
-    plt.close(fig)
-    out.seek(0)
-    return out
 
 
 def facet_groups(data, x: str, colour: str, facet_row: str, facet_col: str) -> tuple[dict, list]:

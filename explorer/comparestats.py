@@ -57,6 +57,28 @@ TITLES = {
     "ci": "95 % CI ({unit})",
     "converged": "Mixed model converged",
     "note": "Note",
+    # the other columns of the exported CSV (the factors, the view's settings, the provenance)
+    "measure": "Measure",
+    "subject": "Animal",
+    "region_label": "Region (study's label)",
+    "region_ccf": "Region (CCF acronym)",
+    "agent": "Agent injected",
+    "dose_value": "Dose value",
+    "dose_unit": "Dose unit",
+    "drug_role": "Role of the drug (control or treatment)",
+    "hours_since_injection": "Hours since injection (h)",
+    "view": "View",
+    "view_measure": "View: measure",
+    "view_grouping": "View: grouping (JSON)",
+    "view_plot": "View: plot",
+    "view_normalised": "View: normalised to control",
+    "view_mixed_model": "View: mixed model",
+    "view_filters": "View: filters (JSON)",
+    "view_accepted_only": "View: QC-accepted only",
+    "view_epoch_shown": "View: epoch shown",
+    "nwb_ketamine_version": "nwb-ketamine version",
+    "catalog_sha256": "Catalog SHA-256",
+    "catalog_source": "Catalog source",
 }
 _LEVEL_ORDER = {"cells": 0, "animals": 1, MIXED_LEVEL: 2}
 #: The interaction rows' level, the factors they cross and the method stated in their note.

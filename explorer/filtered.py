@@ -10,7 +10,7 @@ Design decisions:
   columns are read once per table and QC filter and cached: only the measure changes between most updates.
 - The figure's size for export is the user's, in mm (:attr:`FilteredView.figure_width_mm` and height), with
   a journal's single and double column as presets; the figure downloads as PDF, SVG and 300 dpi PNG
-  (:func:`~nwb_ketamine.explorer.comparefigure.figure_file`).
+  (:class:`~nwb_ketamine.explorer.paperfigure.FigureExport`).
 - Every CSV a view exports (:meth:`FilteredView.export_csv`) carries all the factors (:data:`EXPORT_FACTORS`:
   subject, region with the study's label and the CCF acronym, drug and dose, stress, time since
   injection, epoch), then the view's measure, grouping and filters (JSON, so a script can read them back),
@@ -21,7 +21,6 @@ Design decisions:
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from nwb_ketamine.explorer.comparefigure import FIGURE_FORMATS, FIGURE_PRESETS, VALUE
+from nwb_ketamine.explorer.comparefigure import VALUE
 from nwb_ketamine.explorer.factors import (
     DEFAULT_EPOCH,
     FACTORS,
@@ -42,6 +41,7 @@ from nwb_ketamine.explorer.factors import (
     filter_mask,
     one_epoch,
 )
+from nwb_ketamine.explorer.paperfigure import FigureExport
 from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
@@ -60,7 +60,7 @@ def _filter(factor: str, default=()) -> param.List:
     )
 
 
-class FilteredView(pn.viewable.Viewer):
+class FilteredView(FigureExport, pn.viewable.Viewer):
     """Filters, QC switch and unit epoch shared by the measure views, and the rows they keep.
 
     Parameters
@@ -82,10 +82,6 @@ class FilteredView(pn.viewable.Viewer):
     epoch = param.String(default=DEFAULT_EPOCH, doc="The epoch of unit measures shown when epoch is on no axis.")
     # precedence: after the subclass's own parameters in the sidebar (pn.Param sorts by it)
     accepted_only = param.Boolean(default=True, label="QC-accepted cells / good units only", precedence=1)
-    figure_width_mm = param.Number(default=FIGURE_PRESETS["double column (183 mm)"], bounds=(30.0, 400.0),
-                                   label="Figure width (mm)", doc="Width of the exported figure, mm.")  # fmt: skip
-    figure_height_mm = param.Number(default=110.0, bounds=(30.0, 400.0), label="Figure height (mm)",
-                                    doc="Height of the exported figure, mm.")  # fmt: skip
 
     def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(**params)
@@ -108,25 +104,6 @@ class FilteredView(pn.viewable.Viewer):
         rows, _ = self._rows(self.table)
         return control_level("drug", rows) if len(rows) else None
 
-    @property
-    def figure_size_mm(self) -> tuple[float, float]:
-        """The exported figure's width and height, mm."""
-        return float(self.figure_width_mm), float(self.figure_height_mm)
-
-    def figure_bytes(self, fmt: str) -> bytes:
-        """The view's figure as file content (the subclass draws it at :attr:`figure_size_mm`).
-
-        Parameters
-        ----------
-        fmt : str
-            'pdf', 'svg' or 'png' (:data:`~nwb_ketamine.explorer.comparefigure.FIGURE_FORMATS`).
-
-        Returns
-        -------
-        bytes
-        """
-        raise NotImplementedError
-
     def download_row(self, name: str, tables: Sequence[tuple[str, str, Callable[[], object]]]) -> pn.Column:
         """The view's download buttons: one CSV per table, the figure's size, then the figure as PDF, SVG and PNG.
 
@@ -146,31 +123,7 @@ class FilteredView(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=make, filename=f"{name}-{suffix}.csv", label=f"{label} (CSV)")
             for label, suffix, make in tables
         ]
-        figures = [
-            pn.widgets.FileDownload(
-                callback=functools.partial(self.figure_bytes, fmt), filename=f"{name}.{fmt}",
-                label="PNG (300 dpi)" if fmt == "png" else f"{fmt.upper()} (editable text)",
-            )
-            for fmt in FIGURE_FORMATS
-        ]  # fmt: skip
-        preset = pn.widgets.RadioButtonGroup(name="Figure width", options=[*FIGURE_PRESETS, "custom"],
-                                             value=self._preset_name(), button_type="light")  # fmt: skip
-        preset.param.watch(lambda event: self._apply_preset(event.new), "value")
-        self.param.watch(lambda _: setattr(preset, "value", self._preset_name()), "figure_width_mm")
-        size = pn.Row(
-            pn.pane.Markdown("**Figure size**"), preset,
-            pn.widgets.FloatInput.from_param(self.param.figure_width_mm, step=1.0, width=130),
-            pn.widgets.FloatInput.from_param(self.param.figure_height_mm, step=1.0, width=130),
-        )  # fmt: skip
-        return pn.Column(pn.Row(*csvs, *figures), size)
-
-    def _preset_name(self) -> str:
-        """The preset the figure's width is ('custom' when none)."""
-        return next((k for k, v in FIGURE_PRESETS.items() if v == self.figure_width_mm), "custom")
-
-    def _apply_preset(self, name: str) -> None:
-        if name in FIGURE_PRESETS:
-            self.figure_width_mm = FIGURE_PRESETS[name]
+        return pn.Column(pn.Row(*csvs, *self.figure_buttons(name)), self.figure_size_row())
 
     def view_settings(self) -> dict[str, object]:
         """The view's name, measure, grouping and options, as the CSVs record them (the subclass says which).
@@ -187,14 +140,29 @@ class FilteredView(pn.viewable.Viewer):
 
         Parameters
         ----------
-        frame : pandas.DataFrame
-            A table of the view: its plotted rows (with ``key``) or a table of groups.
-        value_label : str, optional
-            The name of the :data:`VALUE` column in the CSV (the measure with its unit).
+        frame, value_label
+            As :meth:`export_frame` takes them.
 
         Returns
         -------
         io.StringIO
+            :meth:`export_frame` as CSV text.
+        """
+        return io.StringIO(self.export_frame(frame, value_label).to_csv(index=False))
+
+    def export_frame(self, frame: pd.DataFrame, value_label: str | None = None) -> pd.DataFrame:
+        """The table :meth:`export_csv` writes: ``frame`` with the factors, settings, filters and provenance.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            A table of the view: its plotted rows (with ``key``) or a table of groups.
+        value_label : str, optional
+            The name of the :data:`VALUE` column (the measure with its unit).
+
+        Returns
+        -------
+        pandas.DataFrame
         """
         out = frame.reset_index(drop=True)
         data: pd.DataFrame = getattr(self, "data", pd.DataFrame())
@@ -216,7 +184,7 @@ class FilteredView(pn.viewable.Viewer):
         shown["view_epoch_shown"] = self.shown_epoch or ""
         for name, text in {**shown, **provenance(self.store)}.items():
             out[name] = text
-        return io.StringIO(out.to_csv(index=False))
+        return out
 
     @staticmethod
     def _pooled(groups: pd.DataFrame, data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

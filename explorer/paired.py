@@ -30,9 +30,9 @@ from bokeh.plotting import figure
 
 from nwb_ketamine.analysis.hierarchical import format_p
 from nwb_ketamine.analysis.paired import PAIRED_COLUMNS, pair_epochs, paired_table
-from nwb_ketamine.explorer.comparefigure import PALETTE
 from nwb_ketamine.explorer.factors import BASELINE_EPOCH, DEFAULT_EPOCH, FACTORS, factor_rows, ordered_levels
 from nwb_ketamine.explorer.filtered import EXPORT_FACTORS, FilteredView
+from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 

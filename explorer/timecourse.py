@@ -45,9 +45,10 @@ from nwb_ketamine.analysis.group_tables import animal_means
 from nwb_ketamine.archive.catalog_columns import TIME_GROUPS
 from nwb_ketamine.explorer import timecoursestats
 from nwb_ketamine.explorer.compare import MEASURES
-from nwb_ketamine.explorer.comparefigure import PALETTE, VALUE
+from nwb_ketamine.explorer.comparefigure import VALUE
 from nwb_ketamine.explorer.factors import FACTORS, ordered_levels
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
+from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecoursefigure import Facet, TimeCoursePanel, render_figure
 from nwb_ketamine.explorer.timecoursestats import GROUPS

@@ -4,7 +4,7 @@ A :class:`Facet` holds what one facet draws (computed by the view); a :class:`Ti
 bokeh figures (the measure over the fraction blocked) whose column data sources get new arrays on every
 change, like :class:`~nwb_ketamine.explorer.comparefigure.ComparePanel`, and :func:`render_figure` draws
 the same facets with matplotlib for the PDF, SVG and PNG export. Points carry a palette index (a binary
-buffer) mapped to :data:`~nwb_ketamine.explorer.comparefigure.PALETTE`; the few group glyphs carry colours.
+buffer) mapped to :data:`~nwb_ketamine.explorer.paperfigure.PALETTE`; the few group glyphs carry colours.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearColorMa
 from bokeh.models.annotations import Label, LabelSet, Span, Title
 from bokeh.plotting import figure
 
-from nwb_ketamine.explorer.comparefigure import PALETTE, PAPER_STYLE, VALUE, figure_file, inches
+from nwb_ketamine.explorer.comparefigure import VALUE
+from nwb_ketamine.explorer.paperfigure import PALETTE, PAPER_STYLE, figure_file, inches
 
 FRACTION_LABEL = "Fraction blocked (1 − drug / control)"
 
@@ -238,7 +239,7 @@ def render_figure(facets: list[Facet], shape: tuple[int, int], ylabel: str, fmt:
     ylabel : str
         The measure's axis label.
     fmt : str
-        'pdf', 'svg' or 'png' (:func:`~nwb_ketamine.explorer.comparefigure.figure_file`).
+        'pdf', 'svg' or 'png' (:func:`~nwb_ketamine.explorer.paperfigure.figure_file`).
     size_mm : tuple of float, optional
         The figure's width and height in mm (default: from the number of facets and groups).
 

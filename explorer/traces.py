@@ -7,10 +7,13 @@ min/max decimation (:func:`rawread.raw_window`). There is therefore no cap on zo
 recording's length: a 1 s window is drawn at full resolution, a 1 h window as its exact envelope.
 Each redraw sets the figure's x range to the window (a plot hook, and the DynamicMap ``framewise``):
 HoloViews alone keeps the first window's x range once a RangeX stream has seen it, so a step button
-would move the data out of view.
+would move the data out of view. The shown window exports as a figure for a paper
+(:meth:`TracesView.figure_bytes`, :mod:`~nwb_ketamine.explorer.tracesfigure`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import holoviews as hv
 import numpy as np
@@ -18,12 +21,14 @@ import panel as pn
 import param
 
 from nwb_ketamine.explorer import panes, rawread
+from nwb_ketamine.explorer.paperfigure import FigureExport, file_stem
+from nwb_ketamine.explorer.tracesfigure import render_traces_figure
 
 if "bokeh" not in hv.Store.loaded_backends():
     hv.extension("bokeh")
 
 
-class TracesView(pn.viewable.Viewer):
+class TracesView(FigureExport, pn.viewable.Viewer):
     """The raw channels of one session, stacked, with events and the injection marked.
 
     Parameters
@@ -53,6 +58,7 @@ class TracesView(pn.viewable.Viewer):
         self._set_groups()
         self._range = hv.streams.RangeX()
         self._range.add_subscriber(self._on_range)
+        self.downloads = self.figure_downloads(file_stem(f"traces-{Path(file_key).stem}"))
 
     def _path(self):
         return self.store.path_of(self.file_key)
@@ -144,11 +150,7 @@ class TracesView(pn.viewable.Viewer):
         """The channels stacked (offset by ``spacing_uv``), events as spans, the injection as a line."""
         w = self.window()
         data, t = w["data_uv"], w["time_s"]
-        spacing = self.spacing_uv
-        if not spacing:
-            spread = np.nanpercentile(data, 99.5, axis=0) - np.nanpercentile(data, 0.5, axis=0) if data.size else [1]
-            spacing = float(np.nanmax(spread)) if np.size(spread) and np.isfinite(np.nanmax(spread)) else 100.0
-            spacing = spacing or 100.0
+        spacing = self.spacing(w)
         curves = []
         for c, name in enumerate(w["channels"]):
             offset = -c * spacing
@@ -174,6 +176,43 @@ class TracesView(pn.viewable.Viewer):
             title=title, yticks=ticks, ylabel="channel", show_legend=False, responsive=True, height=600,
             xlim=(self.start_s, self.start_s + self.window_s), hooks=[self._set_x_range],
         )  # fmt: skip
+
+    def spacing(self, w: dict) -> float:
+        """The offset between channels (µV): ``spacing_uv``, or (0) the widest channel's 0.5–99.5 % spread.
+
+        Parameters
+        ----------
+        w
+            The window (:meth:`window`).
+
+        Returns
+        -------
+        float
+        """
+        if self.spacing_uv:
+            return float(self.spacing_uv)
+        data = w["data_uv"]
+        spread = np.nanpercentile(data, 99.5, axis=0) - np.nanpercentile(data, 0.5, axis=0) if data.size else [1]
+        spacing = float(np.nanmax(spread)) if np.size(spread) and np.isfinite(np.nanmax(spread)) else 100.0
+        return spacing or 100.0
+
+    def figure_bytes(self, fmt: str = "png"):
+        """The shown window for a paper: the channels stacked as on screen, scale bars instead of axes.
+
+        (:func:`~nwb_ketamine.explorer.tracesfigure.render_traces_figure`, at :attr:`figure_size_mm`.)
+
+        Parameters
+        ----------
+        fmt
+            'pdf', 'svg' or 'png'.
+
+        Returns
+        -------
+        io.BytesIO
+        """
+        w = self.window()
+        title = f"{self.file_key}" + (f", {self.group}" if self.group != "all" else "")
+        return render_traces_figure(w, self.start_s, self.window_s, self.spacing(w), title, fmt, self.figure_size_mm)
 
     def _set_x_range(self, plot, element) -> None:
         """Set the bokeh figure's x range to the window, on the first draw and every redraw."""
@@ -209,5 +248,6 @@ class TracesView(pn.viewable.Viewer):
             pn.FlexBox(*buttons, sizing_mode="stretch_width"),
             controls,
             pn.pane.HoloViews(dmap, sizing_mode="stretch_width"),
+            self.downloads,
             sizing_mode="stretch_width",
         )

@@ -10,7 +10,8 @@ Spikes and waveforms are read once per unit (:func:`unitread.unit_spikes`).
 The figures are plain bokeh, built once per unit (:meth:`UnitView.figures`); a parameter change puts
 the recomputed data into their existing sources (and moves the marks), so a burst-rule change sends
 only new numbers to the browser and keeps the user's zoom. HoloViews overlays took over a second to
-render this view.
+render this view. The figure for a paper (:meth:`UnitView.figure_bytes`: raster, ISI histogram, mean
+waveform, the burst rule written out) is drawn with matplotlib (:mod:`~nwb_ketamine.explorer.unitfigure`).
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from nwb_ketamine.explorer.analysisinfo import row_fields
 from nwb_ketamine.explorer.factors import region_name
 from nwb_ketamine.explorer.methodsfields import implant_fields
 from nwb_ketamine.explorer.panes import controls, detail_figure, field_table, table, unreadable
+from nwb_ketamine.explorer.paperfigure import FigureExport, detail_title, file_stem, nice_length
 from nwb_ketamine.explorer.spiketrain import autocorrelogram, binned_rates, isi_histogram
+from nwb_ketamine.explorer.unitfigure import UnitFigure, largest_channel, render_unit_figure
 
 
-class UnitView(pn.viewable.Viewer):
+class UnitView(FigureExport, pn.viewable.Viewer):
     """One unit: its spikes around the injection, bursts, ISIs, autocorrelogram, waveforms and metrics.
 
     A raster with burst spikes marked, an ISI histogram (log axis), the autocorrelogram, firing and %
@@ -64,6 +67,7 @@ class UnitView(pn.viewable.Viewer):
         self.store = store
         super().__init__(unit_key=unit_key, **params)
         self._load_rule()
+        self.downloads = self.figure_downloads(file_stem(f"unit-{unit_key}"))
 
     # -- data -------------------------------------------------------------------------------------
     @param.depends("unit_key")
@@ -153,11 +157,44 @@ class UnitView(pn.viewable.Viewer):
         fields += row_fields(row, ["bursts", "units"])
         return pd.DataFrame([(str(k), str(v)) for k, v in fields], columns=["field", "value"])
 
+    def rule_text(self) -> str:
+        """The current burst rule in words, with the share of spikes it puts in bursts."""
+        ids = self.burst_id()
+        share = f"; {100 * float((ids >= 0).mean()):.3g} % of {ids.size} spikes in bursts" if ids.size else ""
+        return (f"Bursts: onset ISI ≤ {self.onset_isi_ms:g} ms, continuing while ISI ≤ {self.end_isi_ms:g} ms, "
+                f"≥ {self.min_silence_ms:g} ms silence before, ≥ {int(self.min_spikes)} spikes{share}")  # fmt: skip
+
+    def figure_bytes(self, fmt: str = "png"):
+        """The unit's raster from the injection, ISI histogram (log ms) and mean waveform, for a paper.
+
+        The raster and ISI marks follow the current burst rule and raster row; the rule is written under
+        the panels (:func:`~nwb_ketamine.explorer.unitfigure.render_unit_figure`).
+
+        Parameters
+        ----------
+        fmt
+            'pdf', 'svg' or 'png'.
+
+        Returns
+        -------
+        io.BytesIO
+        """
+        d = self.data()
+        edges, counts = isi_histogram(d["spike_times_s"])
+        waveform = largest_channel(d["waveform_mean_uv"], d["waveform_sd_uv"], d["waveform_rate_hz"], d["channels"])
+        unit = UnitFigure(self.raster_frame(), self.raster_row(), edges * 1e3, counts, float(self.onset_isi_ms),
+                          float(self.min_silence_ms), self.rule_text(), waveform)  # fmt: skip
+        row = self.rows().iloc[0]
+        title = detail_title(
+            f"Unit {self.unit_key}", region_name(str(row.get("region_label", "")), str(d["region"])), row
+        )
+        return render_unit_figure(unit, title, fmt, self.figure_size_mm)
+
     # -- plot data --------------------------------------------------------------------------------
     def raster_row(self) -> float:
         """Length of a raster row (s): ``raster_row_s`` or a round value giving about 30 rows."""
         start, stop = self._span()
-        return self.raster_row_s or _nice((stop - start) / 30)
+        return self.raster_row_s or nice_length((stop - start) / 30)
 
     def raster_frame(self) -> pd.DataFrame:
         """Every spike as x (time in its row, s), row (row start from the injection, s), burst or single."""
@@ -171,7 +208,7 @@ class UnitView(pn.viewable.Viewer):
     def rate_bin(self) -> float:
         """Bin of the rate plots (s): ``rate_bin_s`` or a round value giving about 50 bins."""
         start, stop = self._span()
-        return self.rate_bin_s or _nice((stop - start) / 50)
+        return self.rate_bin_s or nice_length((stop - start) / 50)
 
     def rates_frame(self) -> pd.DataFrame:
         """:func:`binned_rates` of the unit under the current rule, with ``t`` = bin centre from the injection."""
@@ -362,13 +399,6 @@ class UnitView(pn.viewable.Viewer):
             self._metrics,
             controls(self, ["raster_row_s", "rate_bin_s", "acg_window_ms"], show_name=False),
             self._plots,
+            self.downloads,
             sizing_mode="stretch_width",
         )
-
-
-def _nice(value: float) -> float:
-    """``value`` rounded up to 1, 2 or 5 × a power of ten (bin and row lengths people read easily)."""
-    if not value > 0:
-        return 1.0
-    exponent = 10 ** math.floor(math.log10(value))
-    return next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= value)

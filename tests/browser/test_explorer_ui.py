@@ -81,6 +81,17 @@ def test_methods_paragraph_opens_and_downloads(page, explorer_url):
     assert page.console_errors == []
 
 
+def test_cell_figure_downloads_as_a_pdf_named_after_the_cell(page, explorer_url, browser_archive):
+    key = ArchiveStore(browser_archive).cells["cell_key"].iloc[0]
+    page.goto(explorer_url + f"/?view=cell&cell={quote(key)}")
+    wait_ready(page, "PDF (editable text)")
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_text("PDF (editable text)").click()
+    assert info.value.suggested_filename == "cell-" + key.replace("/", "_") + ".pdf"
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    assert page.console_errors == []
+
+
 @pytest.mark.parametrize(
     "query",
     ["?view=cell&cell=../../etc/passwd", "?view=file&file=/etc/passwd", "?view=traces&file=..%2F..%2Fetc%2Fpasswd",

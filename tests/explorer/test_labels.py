@@ -91,3 +91,16 @@ def test_the_interaction_of_region_names_holding_a_colon_is_one_coefficient():
             for drug, shift in (("saline", 0), ("ketamine", effect)) for a in range(4) for _ in range(5)]  # fmt: skip
     got = interaction_test(pd.DataFrame(rows), "v", "region", "drug")
     assert got["df"] == 1 and np.isfinite(got["estimate"]) and got["p"] == pytest.approx(got["p"])
+
+
+def test_statistics_csv_in_words_has_the_machine_csvs_values_under_titled_columns(synthetic):
+    view = CompareView(synthetic, mixed_model=True)
+    machine = pd.read_csv(io.StringIO(view.stats_csv().getvalue()))
+    words = pd.read_csv(io.StringIO(view.stats_words_csv().getvalue()))
+    assert words.shape == machine.shape
+    assert list(words.columns) == [titles(machine.columns, "pA")[c] for c in machine.columns]
+    assert not [c for c in words.columns if "_" in c], list(words.columns)  # every column in words
+    assert {"Measure", "Group", "Compared with (control)", "Difference, mixed model (pA)", "Animal"} <= set(words)
+    np.testing.assert_array_equal(words["p, Holm-adjusted"].to_numpy(), machine["p_holm"].to_numpy())
+    buttons = [b.filename for b in view.downloads.objects[0].objects]
+    assert buttons[:3] == ["compare-data.csv", "compare-statistics.csv", "compare-statistics-in-words.csv"]
