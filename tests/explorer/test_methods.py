@@ -55,8 +55,18 @@ def test_the_paragraph_states_the_stored_parameters_counts_and_version(store):
     units_text = _view(store, measure="firing_rate").methods_text()
     assert "Fisher's exact" in units_text and "with each unit as an observation" in units_text
     assert "at least one burst starts in the epoch (n_bursts ≥ 1" in units_text
-    # the methods metadata sentences only with their columns
-    assert "µm" not in text and "Tetrodes were implanted" not in text and "internal solution" not in text
+    # the methods the simulated study file gives, as the catalog carries them from the files
+    from nwb_ketamine.simulate.study_file import IMPLANT, SLICE_METHODS
+
+    for piece in (
+        f"Slices {SLICE_METHODS['slice_thickness_um']} µm thick were prepared",
+        f"The internal solution was {SLICE_METHODS['internal_solution']}",
+        f"at {SLICE_METHODS['recording_temperature_c']} °C",
+        "extracellular stimulation in stria medullaris",
+    ):
+        assert piece in text, piece
+    implant = f"AP {IMPLANT['ap_mm']} mm, ML {IMPLANT['ml_mm']} mm, DV {IMPLANT['dv_mm']} mm ({IMPLANT['atlas']})"
+    assert implant in units_text
 
 
 def test_sample_sizes_per_group_follow_the_filters(store):
