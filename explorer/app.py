@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 import panel as pn
 import param
+from panel.io.document import hold
 from panel.io.location import Location
 from param.parameterized import Watcher
 
@@ -226,23 +227,22 @@ class ExplorerApp(pn.viewable.Viewer):
             for view in [v for v in self._controls if v != self.view]:
                 dropped = self._controls.pop(view)
                 self._sidebar_extra.objects = [o for o in self._sidebar_extra.objects if o is not dropped]
-        shown = None  # the kept layout shown, if any
-        if self.view in KEPT_VIEWS and not isinstance(body, pn.pane.Alert):
-            kept = self._kept.get(self.view)
-            if kept is not None and kept[0] is body:
-                shown = kept[1]
+        kept = self._kept.get(self.view)
+        is_kept = self.view in KEPT_VIEWS and not isinstance(body, pn.pane.Alert)
+        shown = (kept[1] if kept is not None and kept[0] is body else pn.panel(body)) if is_kept else None
+        with hold():  # one patch: the browser lays the page out once
+            for _, layout in self._kept.values():  # hide the others before the new one is drawn
+                layout.visible = layout is shown
+            self._detail_area.visible = shown is None
+            if shown is None:
+                self._detail_area.objects = [body]
             else:
-                shown = pn.panel(body)
-                old = kept[1] if kept is not None else None
-                self._kept[self.view] = (body, shown)
-                self._kept_area.objects = [*(o for o in self._kept_area.objects if o is not old), shown]
-            if self._detail_area.objects:
-                self._detail_area.objects = []
-        else:
-            self._detail_area.objects = [body]
-        for _, layout in self._kept.values():
-            layout.visible = layout is shown
-        self._detail_area.visible = shown is None
+                if kept is None or kept[1] is not shown:
+                    self._kept[self.view] = (body, shown)
+                    old = kept[1] if kept is not None else None
+                    self._kept_area.objects = [*(o for o in self._kept_area.objects if o is not old), shown]
+                if self._detail_area.objects:
+                    self._detail_area.objects = []
         owner = {"compare": self.compare, "paired": self._paired, "timecourse": self._timecourse}.get(self.view)
         if owner is not None and self.view not in self._controls:
             self._controls[self.view] = owner.controls()
