@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import panel as pn
 import param
+from panel.io.document import hold
 from panel.io.location import Location
 from param.parameterized import Watcher
 
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 VIEWS = {"compare": "Compare", "paired": "Paired (units)", "timecourse": "Time course", "overview": "Overview",
          "cell": "Cell", "unit": "Unit", "traces": "Raw traces", "file": "NWB file"}  # fmt: skip
+#: The views kept in the page once shown (hidden while another is shown); the detail views are rebuilt.
+KEPT_VIEWS = ("compare", "paired", "timecourse", "overview")
 #: view → (module, class) of the detail views, imported when first needed.
 DETAIL_VIEWS = {
     "cell": ("cell", "CellView"),
@@ -107,6 +110,12 @@ class ExplorerApp(pn.viewable.Viewer):
         self._pending = False
         self.compare.param.watch(self._open_selected, "selected")
         self._main = pn.Column(sizing_mode="stretch_width")
+        #: view → (view object, its layout): the overview views' layouts, kept in the page once shown (hidden
+        #: while another view is), so that coming back to one sends a visibility change, not the whole view
+        self._kept: dict[str, tuple[object, Any]] = {}
+        self._kept_area = pn.Column(sizing_mode="stretch_width")
+        self._detail_area = pn.Column(sizing_mode="stretch_width")  # a detail view or a message, rebuilt each time
+        self._controls: dict[str, Any] = {}  # view → its sidebar controls, kept like the views
         self._nav = pn.widgets.RadioButtonGroup(
             options={label: key for key, label in VIEWS.items()}, value=self.view, button_type="primary",
             button_style="outline", orientation="vertical", sizing_mode="stretch_width",
@@ -116,6 +125,7 @@ class ExplorerApp(pn.viewable.Viewer):
         #: URL values that did not fit, one line each (:func:`~nwb_ketamine.explorer.urlstate.apply_query`)
         self.url_notices: list[str] = []
         self._url_notice = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
+        self._main.objects = [self._url_notice, self._kept_area, self._detail_area]
         self.current = None
         self._location: Location | None = None  # pn.state.location of the page, once loaded (sync_url)
         self._history: HistoryListener | None = None  # the Back/Forward listener, made with the page (template)
@@ -194,10 +204,51 @@ class ExplorerApp(pn.viewable.Viewer):
             log.exception("building the %s view failed", self.view)
             body = _message(f"The {VIEWS[self.view]} view failed: {type(exc).__name__}: {exc}", "danger")
         self.current = body
-        self._main.objects = [self._url_notice, body]
+        self._show(body)
         self._main.loading = False
-        controls = {"compare": self.compare, "paired": self._paired, "timecourse": self._timecourse}.get(self.view)
-        self._sidebar_extra.objects = [controls.controls()] if controls is not None else []
+
+    def _show(self, body) -> None:
+        """Show ``body`` in the main area, and the view's controls in the sidebar.
+
+        A view of :data:`KEPT_VIEWS` is kept in the page once shown and only made visible again later
+        (re-adding a layout rebuilds and resends every model of it: ~0.6 s of server time for the compare
+        view); a detail view or a message replaces the previous one. Until the page has loaded only the
+        view shown goes into it (a page opened on a detail view, after the app's first render of Compare,
+        holds no hidden Compare).
+
+        Parameters
+        ----------
+        body
+            The view (or message) :meth:`_build` made.
+        """
+        if not self._loaded:  # the page is not built yet: only the view it opens with goes into it
+            for view in [v for v in self._kept if v != self.view]:
+                self._kept_area.objects = [o for o in self._kept_area.objects if o is not self._kept.pop(view)[1]]
+            for view in [v for v in self._controls if v != self.view]:
+                dropped = self._controls.pop(view)
+                self._sidebar_extra.objects = [o for o in self._sidebar_extra.objects if o is not dropped]
+        kept = self._kept.get(self.view)
+        is_kept = self.view in KEPT_VIEWS and not isinstance(body, pn.pane.Alert)
+        shown = (kept[1] if kept is not None and kept[0] is body else pn.panel(body)) if is_kept else None
+        with hold():  # one patch: the browser lays the page out once
+            for _, layout in self._kept.values():  # hide the others before the new one is drawn
+                layout.visible = layout is shown
+            self._detail_area.visible = shown is None
+            if shown is None:
+                self._detail_area.objects = [body]
+            else:
+                if kept is None or kept[1] is not shown:
+                    self._kept[self.view] = (body, shown)
+                    old = kept[1] if kept is not None else None
+                    self._kept_area.objects = [*(o for o in self._kept_area.objects if o is not old), shown]
+                if self._detail_area.objects:
+                    self._detail_area.objects = []
+        owner = {"compare": self.compare, "paired": self._paired, "timecourse": self._timecourse}.get(self.view)
+        if owner is not None and self.view not in self._controls:
+            self._controls[self.view] = owner.controls()
+            self._sidebar_extra.objects = list(self._controls.values())
+        for view, controls in self._controls.items():
+            controls.visible = view == self.view and owner is not None
 
     def _build(self, view: str):
         if view == "compare":
