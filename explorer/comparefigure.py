@@ -39,7 +39,7 @@ from bokeh.models.renderers import GlyphRenderer
 from bokeh.models.text import BaseText
 from bokeh.plotting import figure
 
-from nwb_ketamine.explorer.comparekinds import dot_segments, draw_matplotlib, ecdf_lines, group_label, quartiles
+from nwb_ketamine.explorer.comparekinds import dot_segments, draw_matplotlib, ecdf_lines, quartiles, tick_label
 from nwb_ketamine.explorer.paperfigure import MM_PER_INCH, PALETTE, PAPER_STYLE, figure_file, inches
 
 #: Legend items of a facet's cumulative plot made up front (one per line shown).
@@ -175,7 +175,7 @@ class ComparePanel:
         self._draw_groups(rows, values, subjects, jitter, colour_codes, kind)
         labels: dict[float | str, str | BaseText] = {}
         for r in rows:
-            labels[r["pos"]] = f"{group_label(r)}\nn = {r['n_cells']} / {r['n_animals']}"
+            labels[r["pos"]] = tick_label(r)
         end = max(len(rows), 1) - 0.4
         fig.x_range.update(start=-0.6, end=end, reset_start=-0.6, reset_end=end)
         self._ticker.ticks = [r["pos"] for r in rows]

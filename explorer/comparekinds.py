@@ -17,6 +17,8 @@ Design decisions:
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 #: Widget label → kind.
@@ -129,6 +131,41 @@ def group_label(row: dict) -> str:
     str
     """
     return row["x_level"] if row["colour_level"] is None else f"{row['x_level']} · {row['colour_level']}"
+
+
+#: Characters per line of a group's tick label on screen: a region's name ("LHb — lateral habenula (CCF: LH)")
+#: on one line overlapped its neighbours' at four groups per facet.
+TICK_LINE_CHARS = 16
+
+
+def tick_label(row: dict, width: int = TICK_LINE_CHARS) -> str:
+    r"""A group's tick label on screen: its x level wrapped at word breaks, its colour level, its n, a line each.
+
+    Parameters
+    ----------
+    row : dict
+        A group of :func:`~nwb_ketamine.explorer.comparefigure.facet_groups`.
+    width : int
+        Characters per line; a word longer than that keeps its own line whole.
+
+    Returns
+    -------
+    str
+        Lines joined by newlines, e.g. ``"LHb —\nlateral habenula\n(CCF: LH)\nketamine\nn = 8 / 4"``; joining
+        the lines before the colour level with spaces gives the x level back.
+    """
+    import textwrap
+
+    # a region's name breaks after its label and before its CCF term: "LHb —" / "lateral habenula" / "(CCF: LH)"
+    level = str(row["x_level"])
+    label, dash, name = level.partition(" — ")
+    chunks = [label + " —", *re.split(r" (?=\([^()]*\)$)", name)] if dash else [level]
+    lines = [line for chunk in chunks for line in textwrap.wrap(chunk, width, break_long_words=False,
+                                                                break_on_hyphens=False)]  # fmt: skip
+    if row["colour_level"] is not None:
+        lines.append(str(row["colour_level"]))
+    lines.append(f"n = {row['n_cells']} / {row['n_animals']}")
+    return "\n".join(lines)
 
 
 def ecdf_lines(rows: list[dict], values, colour_codes: dict, palette: list[str]) -> dict[str, list]:

@@ -26,9 +26,10 @@ STATS_BOX = """() => {
 def test_compare_page_names_regions_and_colours_in_words(page, explorer_url):
     open_page(page, explorer_url, "?filter_stress=[]", "Statistics")
     page.wait_for_function(
-        f"() => ({TICKS})().some((t) => t.startsWith('LHb — lateral habenula (CCF: LH)'))", timeout=30_000
-    )
-    assert not any(t.split("\n")[0].split(" · ")[0] == "LH" for t in page.evaluate(TICKS))
+        f"() => ({TICKS})().some((t) => t.split('\\n').slice(0, -2).join(' ') === 'LHb — lateral habenula (CCF: LH)')",
+        timeout=30_000,
+    )  # the region's lines, wrapped at word breaks, before the drug's and the n's
+    assert not any(" ".join(t.split("\n")[:-2]) == "LH" for t in page.evaluate(TICKS))
     legend = page.locator(".colour-legend")
     legend.wait_for(timeout=30_000)
     assert "Colour: Drug" in legend.inner_text() and "ketamine" in legend.inner_text()

@@ -39,8 +39,9 @@ def test_compare_first_load_is_the_headline(synthetic):
         labels = panel.figure.xaxis[0].major_label_overrides
         assert len(labels) == 4
         for label in labels.values():
-            group, n = label.split("\n")
-            region, drug = group.split(" · ")
+            *region_lines, drug, n = label.split("\n")  # the region wrapped at word breaks, then drug and n
+            assert all(len(line) <= 16 for line in region_lines), label  # no line runs into the next group's
+            region = " ".join(region_lines)
             row = counts.loc[(time, region, drug)]
             assert n == f"n = {row['n_cells']} / {row['n_animals']}"
     # every plotted point is one row of the data, at its value
