@@ -236,7 +236,7 @@ CASES = [
     Case(
         "nmda-latency-negative",
         _study(_epsc("nmda_latency_s", -1)),
-        r"study\.yaml:\d+ analysis\.epsc\.nmda_latency_s: -1 is less than or equal to the minimum of 0",
+        r"study\.yaml:\d+ analysis\.epsc\.nmda_latency_s: -1 is not above 0; give a positive value",
     ),
     Case(
         "decay-fraction-above-one",
@@ -256,7 +256,7 @@ CASES = [
     Case(
         "burst-isi-zero",
         _study(_bursts("onset_isi_s", 0)),
-        r"study\.yaml:\d+ analysis\.bursts\.onset_isi_s: 0 is less than or equal",
+        r"study\.yaml:\d+ analysis\.bursts\.onset_isi_s: 0 is not above 0",
     ),
 ]
 

@@ -108,7 +108,8 @@ def test_study_entries_use_the_new_fields(tiny_variants):
         "stream": "stream0_32000Hz_1mVRange_DSPFilter0",
         "neo_options": {"gap_tolerance_ms": 1.0},
     }
-    assert nlx["tetrodes"] == [{"number": 1, "channels": [0, 1, 2, 3], "region": "LHb"}]
+    assert nlx["tetrodes"] == [{"number": 1, "channels": [0, 1, 2, 3], "region": "LHb",
+                                "implant": {"ap_mm": -1.7, "ml_mm": 0.5, "dv_mm": -2.8}}]  # fmt: skip
     only = _entry(path, _session(plan, "sorting_only"))
     assert "raw" not in only and only["sorting"]["format"] == "phy"
     assert only["tetrodes"] == [{"number": t, "region": "LHb"} for t in (1, 2, 3, 4)]
