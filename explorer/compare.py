@@ -56,9 +56,9 @@ from nwb_ketamine.explorer.factors import (
     one_epoch,
 )
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
-from nwb_ketamine.explorer.methods import methods_markdown
+from nwb_ketamine.explorer.methods import labelled_rows, methods_markdown
+from nwb_ketamine.explorer.methodscard import MethodsCard
 from nwb_ketamine.explorer.paperfigure import PALETTE
-from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, table, column, unit, transform)
@@ -152,16 +152,8 @@ class CompareView(FilteredView):
             [("Data", "data", self.data_csv), ("Stats", "statistics", self.stats_csv),
              ("Stats in words", "statistics-in-words", self.stats_words_csv)],
         )  # fmt: skip
-        # The methods paragraph is written only while its card is open (it reads every file's parameters).
-        self._methods = pn.pane.Markdown("", sizing_mode="stretch_width", name="methods")
-        self.methods_card = pn.Card(
-            pn.widgets.FileDownload(callback=self.methods_file, filename="methods.md", label="Methods (Markdown)"),
-            self._methods,
-            title="Methods paragraph (from the parameters stored in the files and the rows shown)",
-            collapsed=True,
-            sizing_mode="stretch_width",
-        )
-        self.methods_card.param.watch(lambda _: self._update_methods(), "collapsed")
+        self.methods = MethodsCard(store, self.methods_text)
+        self.methods_card = self.methods.card
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- data
@@ -273,11 +265,7 @@ class CompareView(FilteredView):
         self._stats_caption.object = comparestats.caption(self.stats)
         self._data_table.titles = {**FACTORS, "key": "Cell / unit", "subject": "Animal", VALUE: self.value_label}
         self._data_table.value = self._data_display()
-        self._update_methods()
-
-    def _update_methods(self) -> None:
-        if not self.methods_card.collapsed:
-            self._methods.object = self.methods_text()
+        self.methods.update()
 
     @param.depends(
         "measure", "x", "colour", "facet_row", "facet_col", "normalise", "accepted_only", "mixed_model", "epoch",
@@ -397,11 +385,7 @@ class CompareView(FilteredView):
             rows, _ = self._rows(table)
             source = accepted_source(self.store, table, self.accepted_only)  # row for row those of rows
             kept, _ = one_epoch(rows[filter_mask(rows, self.filters)], self._axes(), self.epoch)
-            frame = source.loc[kept.index].reset_index(drop=True)
-            for column in ("key", "subject", *FACTORS):
-                if column in kept:
-                    frame[column] = kept[column].to_numpy()
-            out[table] = frame
+            out[table] = labelled_rows(source, kept)
         return out
 
     def methods_text(self) -> str:
@@ -423,18 +407,13 @@ class CompareView(FilteredView):
         )  # fmt: skip
 
     def methods_file(self) -> io.StringIO:
-        """The methods paragraph as a Markdown file, ending with the explorer's version and the catalog's hash.
+        """The methods paragraph as a Markdown file (:meth:`MethodsCard.file`).
 
         Returns
         -------
         io.StringIO
         """
-        stamp = provenance(self.store)
-        footer = (
-            f"\n---\nWritten by the nwb-ketamine {stamp['nwb_ketamine_version']} explorer from the catalog "
-            f"{stamp['catalog_source']} (sha256 {stamp['catalog_sha256']}).\n"
-        )
-        return io.StringIO(self.methods_text() + footer)
+        return self.methods.file()
 
     def stats_words_csv(self) -> io.StringIO:
         """The statistics CSV with its columns in words and units, as the table shows them (for a reader).

@@ -15,9 +15,12 @@ Design decisions:
 - **Pure functions**: :func:`methods_markdown` takes DataFrames (the rows the compare view keeps, with
   their catalog columns and factor labels) and returns Markdown; the compare view shows it and offers it
   as a download (:meth:`~nwb_ketamine.explorer.compare.CompareView.methods_text`).
-- The statistics are described as :mod:`~nwb_ketamine.explorer.comparestats` computes them (Mann–Whitney U
-  and Welch's t on cells and on animal means, rank-biserial r and Hedges' g, Holm over the table; the
-  mixed model and region × drug interaction only when the view fits them).
+- The statistics are described as each view computes them: the compare view's
+  (:mod:`~nwb_ketamine.explorer.comparestats`: Mann–Whitney U and Welch's t on cells and on animal means,
+  rank-biserial r and Hedges' g, Holm over the table; the mixed model and region × drug interaction only
+  when the view fits them, :func:`statistics_methods`), the paired view's
+  (:func:`~nwb_ketamine.analysis.paired.paired_table`, :func:`paired_statistics_methods`) and the time
+  course's (:mod:`~nwb_ketamine.explorer.timecoursestats`, :func:`timecourse_statistics_methods`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import pandas as pd
 
 from nwb_ketamine.explorer.analysisinfo import parse_parameters
 from nwb_ketamine.explorer.comparebursting import RULES
-from nwb_ketamine.explorer.factors import FACTORS
+from nwb_ketamine.explorer.factors import BASELINE_EPOCH, DEFAULT_EPOCH, FACTORS, accepted_source, factor_rows
+from nwb_ketamine.explorer.timecoursestats import CONFIDENCE, N_RESAMPLES, SEED
 
 #: Methods metadata of slice cells (catalog columns of the cells table), when the catalog has them.
 CELL_METHODS_COLUMNS = ("internal_solution", "slice_thickness_um", "slice_preparation", "recording_solution",
@@ -445,6 +449,101 @@ def statistics_methods(
     return out
 
 
+def paired_statistics_methods(measure: str, groups: Sequence[str]) -> list[str]:
+    """Sentences on the paired view's statistics (:func:`~nwb_ketamine.analysis.paired.paired_table`).
+
+    Parameters
+    ----------
+    measure
+        The measure compared, with its unit ('% spikes in bursts (%)').
+    groups
+        The factors the units are split by (one pair of tests per group).
+
+    Returns
+    -------
+    list of str
+    """
+    split = f" within each {' × '.join(FACTORS.get(g, g).lower() for g in groups)}" if groups else ""
+    return [
+        f"Each unit's {measure} after the injection ({DEFAULT_EPOCH}) was paired with its own {BASELINE_EPOCH} "
+        f"value; units without both epochs were left out.",
+        f"The change was tested{split} by two-sided Wilcoxon signed-rank tests (zero differences dropped; effect "
+        "size: matched-pairs rank-biserial r) and paired t tests (Cohen's d_z), once with each unit as an "
+        "observation and once with each animal's mean before and after; the p-values are not adjusted for "
+        "the number of groups.",
+    ]
+
+
+def timecourse_statistics_methods(table: str) -> list[str]:
+    """Sentences on the time-course view's summary (:mod:`~nwb_ketamine.explorer.timecoursestats`).
+
+    Parameters
+    ----------
+    table
+        'cells' or 'units': the observations of the plotted measure.
+
+    Returns
+    -------
+    list of str
+    """
+    what = "cells" if table == "cells" else "units"
+    return [
+        f"Each group (region × stress × time since injection × drug × dose) was summarised by the mean of its "
+        f"animals' means over their {what}, with the {CONFIDENCE * 100:.0f} % t-interval over the animal means (n "
+        "animals; none for a group of one animal).",
+        "The fraction blocked, 1 − mean(drug) / mean(control), compared each drug group with the control of "
+        f"the same region, stress and time since injection; its {CONFIDENCE * 100:.0f} % interval is a percentile "
+        f"bootstrap over animals ({N_RESAMPLES} resamples of each side's animal means, seed {SEED}), left "
+        "empty with fewer than two animals on a side. No significance tests are made in this view.",
+    ]
+
+
+def labelled_rows(source: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """The catalog rows of ``kept`` with the factor labels as the view shows them.
+
+    Parameters
+    ----------
+    source
+        Catalog rows (:func:`~nwb_ketamine.explorer.factors.accepted_source`).
+    kept
+        Factor rows (:func:`~nwb_ketamine.explorer.factors.factor_rows`, row for row those of ``source``)
+        the view keeps, with their index into ``source``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source``'s rows of ``kept``, its ``key``, ``subject`` and factors replacing the catalog's labels; index
+        0..n-1.
+    """
+    frame = source.loc[kept.index].reset_index(drop=True)
+    for column in ("key", "subject", *FACTORS):
+        if column in kept:
+            frame[column] = kept[column].to_numpy()
+    return frame
+
+
+def catalog_rows(store, table: str, accepted_only: bool, keys) -> pd.DataFrame:
+    """:func:`labelled_rows` of the cells (units) named by ``keys``, every epoch of a unit.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+        The catalog.
+    table
+        'cells' or 'units'.
+    accepted_only
+        The QC filter of the view.
+    keys
+        The cell (unit) keys the view shows.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    rows = factor_rows(store, table, accepted_only)
+    return labelled_rows(accepted_source(store, table, accepted_only), rows[rows["key"].isin(set(keys))])
+
+
 def _has_raw(units: pd.DataFrame, sessions: pd.DataFrame | None) -> bool:
     """Whether a file of ``units`` holds raw series (the sessions table's ``n_raw_series``)."""
     if sessions is None or "n_raw_series" not in sessions or "file" not in units:
@@ -498,6 +597,7 @@ def methods_markdown(
     table: str = "cells",
     accepted_only: bool = True,
     filters: str = "",
+    statistics: Sequence[str] | None = None,
 ) -> str:
     """The methods paragraph of ``cells`` and ``units`` as Markdown.
 
@@ -516,6 +616,9 @@ def methods_markdown(
         Whether only QC-accepted cells and 'good' units are included.
     filters
         The filters in force, as a sentence ('' for none).
+    statistics
+        The statistics sentences of a view other than compare (:func:`paired_statistics_methods`,
+        :func:`timecourse_statistics_methods`); None: the compare view's (:func:`statistics_methods`).
 
     Returns
     -------
@@ -538,8 +641,9 @@ def methods_markdown(
         if accepted_only:
             body.append("Only units curated as 'good' are included.")
         parts.append("**In vivo recordings.** " + " ".join(body))
-    rule = next((RULES[c] for c in RULES if c in units), None)  # the column comparebursting.bursting uses
-    statistics = statistics_methods(contrast, control, within, mixed_model, table, rule)
+    if statistics is None:
+        rule = next((RULES[c] for c in RULES if c in units), None)  # the column comparebursting.bursting uses
+        statistics = statistics_methods(contrast, control, within, mixed_model, table, rule)
     parts.append("**Statistics.** " + " ".join(statistics))
     blocks = []
     for name, rows in (("cells", cells), ("units", units)):

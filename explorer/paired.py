@@ -32,6 +32,8 @@ from nwb_ketamine.analysis.hierarchical import format_p
 from nwb_ketamine.analysis.paired import PAIRED_COLUMNS, pair_epochs, paired_table
 from nwb_ketamine.explorer.factors import BASELINE_EPOCH, DEFAULT_EPOCH, FACTORS, factor_rows, ordered_levels
 from nwb_ketamine.explorer.filtered import EXPORT_FACTORS, FilteredView
+from nwb_ketamine.explorer.methods import catalog_rows, methods_markdown, paired_statistics_methods
+from nwb_ketamine.explorer.methodscard import MethodsCard
 from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.provenance import provenance
 from nwb_ketamine.explorer.store import ArchiveStore
@@ -79,6 +81,7 @@ class PairedView(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=self.data_csv, filename="paired-data.csv", label="Pairs (CSV)"),
             pn.widgets.FileDownload(callback=self.stats_csv, filename="paired-statistics.csv", label="Stats (CSV)"),
         )
+        self.methods = MethodsCard(store, self.methods_text, "paired-methods.md")
         self.refresh()
 
     @property
@@ -108,6 +111,7 @@ class PairedView(pn.viewable.Viewer):
         self._message.visible = self.pairs.empty
         self._draw()
         self._stats_table.value = self._stats_display()
+        self.methods.update()
 
     @param.depends("measure", "facet_row", "facet_col", "accepted_only", watch=True)
     def _on_change(self) -> None:
@@ -157,6 +161,19 @@ class PairedView(pn.viewable.Viewer):
                        "paired_t", "paired_df", "cohen_dz"):  # fmt: skip
             shown[column] = [float(f"{v:.3g}") if np.isfinite(v) else np.nan for v in shown[column].astype(float)]
         return shown
+
+    def methods_text(self) -> str:
+        """The methods paragraph of the paired units (:func:`~nwb_ketamine.explorer.methods.methods_markdown`).
+
+        Returns
+        -------
+        str
+            Markdown.
+        """
+        units = catalog_rows(self.store, "units", bool(self.accepted_only), self.pairs["key"])
+        statistics = paired_statistics_methods(self.value_label, self.groups)
+        return methods_markdown(pd.DataFrame(), units, groups=self.groups, sessions=self.store.sessions,
+                                accepted_only=bool(self.accepted_only), statistics=statistics)  # fmt: skip
 
     # ------------------------------------------------------------------------------------------- export
     def data_csv(self) -> io.StringIO:
@@ -209,6 +226,7 @@ class PairedView(pn.viewable.Viewer):
             ),
             self._plot_area,
             self.downloads,
+            self.methods.card,
             pn.pane.Markdown("### Paired statistics (Wilcoxon signed-rank and paired t, on units and on animal means)"),
             self._stats_table,
             sizing_mode="stretch_width",

@@ -48,6 +48,8 @@ from nwb_ketamine.explorer.compare import MEASURES
 from nwb_ketamine.explorer.comparefigure import VALUE
 from nwb_ketamine.explorer.factors import FACTORS, ordered_levels
 from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
+from nwb_ketamine.explorer.methods import catalog_rows, methods_markdown, timecourse_statistics_methods
+from nwb_ketamine.explorer.methodscard import MethodsCard
 from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecoursefigure import Facet, TimeCoursePanel, render_figure
@@ -94,6 +96,7 @@ class TimeCourseView(FilteredView):
         self.downloads = self.download_row(
             "timecourse", [("Points", "points", self.points_csv), ("Summary", "summary", self.summary_csv)]
         )
+        self.methods = MethodsCard(store, self.methods_text, "timecourse-methods.md")
         self.refresh()
 
     # ------------------------------------------------------------------------------------------- data
@@ -140,6 +143,7 @@ class TimeCourseView(FilteredView):
         self._totals.object = self.totals
         self._update_plot()
         self._summary_table.value = self._summary_display()
+        self.methods.update()
 
     @param.depends(*VIEW_PARAMS, watch=True)
     def _on_change(self) -> None:
@@ -269,6 +273,22 @@ class TimeCourseView(FilteredView):
         if len(rows):
             self.selected = str(self.data["key"].iloc[int(rows[0])])
 
+    def methods_text(self) -> str:
+        """The methods paragraph of the cells (units) shown (:func:`~nwb_ketamine.explorer.methods.methods_markdown`).
+
+        Returns
+        -------
+        str
+            Markdown.
+        """
+        rows = catalog_rows(self.store, self.table, bool(self.accepted_only), self.data["key"])
+        cells, units = (rows, pd.DataFrame()) if self.table == "cells" else (pd.DataFrame(), rows)
+        return methods_markdown(
+            cells, units, groups=["region", "stress", "time_group", "drug"], sessions=self.store.sessions,
+            accepted_only=bool(self.accepted_only), filters=self.filter_notes(),
+            statistics=timecourse_statistics_methods(self.table),
+        )  # fmt: skip
+
     # ------------------------------------------------------------------------------------------- export
     def points_csv(self) -> io.StringIO:
         """Every plotted cell (or unit in one time group) with its groups, hours, dose and value (CSV).
@@ -347,6 +367,7 @@ class TimeCourseView(FilteredView):
                 styles={"font-size": "0.85em"},
             ),
             self.downloads,
+            self.methods.card,
             pn.pane.Markdown("### Summary (per region × stress × time since injection × drug × dose)"),
             pn.pane.Markdown(timecoursestats.caption(), styles={"font-size": "0.85em"}),
             self._summary_table,

@@ -1,11 +1,13 @@
 """The explorer in Chromium: every view renders without console errors, widgets and clicks work."""
 
+import re
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import pytest
 
+from nwb_ketamine.explorer.paperfigure import file_stem
 from nwb_ketamine.explorer.store import ArchiveStore
 from tests.browser.conftest import screenshot, wait_idle
 
@@ -66,18 +68,25 @@ def test_csv_download(page, explorer_url):
     assert Path(info.value.path()).read_text().startswith("measure,")
 
 
-def test_methods_paragraph_opens_and_downloads(page, explorer_url):
+@pytest.mark.parametrize(
+    ("query", "ready", "statistics"),
+    [("", "Statistics", "Mann–Whitney U"), ("?view=paired", "Paired statistics", "Wilcoxon signed-rank"),
+     ("?view=timecourse", "Summary (per region", "percentile bootstrap over animals")],
+)  # fmt: skip
+def test_methods_paragraph_opens_and_downloads(page, explorer_url, query, ready, statistics):
+    """Each overview view's methods card: opened, written from the view's rows, with the view's own statistics."""
     from nwb_ketamine import __version__
 
-    page.goto(explorer_url + "/")
-    wait_ready(page, "Statistics")
+    page.goto(explorer_url + "/" + query)
+    wait_ready(page, ready)
     page.get_by_text("Methods paragraph (from the parameters stored in the files").click()
     page.wait_for_selector(f"text=Analysis by nwb-ketamine {__version__}", timeout=30_000)
     wait_idle(page)
+    expect(page.get_by_text(statistics).first).to_be_visible()  # the paragraph in the page: the view's own tests
     with page.expect_download(timeout=20_000) as info:
         page.get_by_text("Methods (Markdown)").click()
     text = Path(info.value.path()).read_text()
-    assert text.startswith("## Methods") and "Mann–Whitney U" in text and f"nwb-ketamine {__version__} explorer" in text
+    assert text.startswith("## Methods") and statistics in text and f"nwb-ketamine {__version__} explorer" in text
     assert page.console_errors == []
 
 
@@ -89,6 +98,26 @@ def test_cell_figure_downloads_as_a_pdf_named_after_the_cell(page, explorer_url,
         page.get_by_text("PDF (editable text)").click()
     assert info.value.suggested_filename == "cell-" + key.replace("/", "_") + ".pdf"
     assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize(("view", "label"), [("unit", "ISI (ms)"), ("traces", "µV")])
+def test_unit_and_traces_figures_download_as_svg_with_text(page, explorer_url, browser_archive, view, label):
+    """The unit's raster/ISI/waveform panel and the raw-traces window export as SVG, their labels kept as text."""
+    store = ArchiveStore(browser_archive)
+    query, ready = views(browser_archive)[view]
+    page.goto(explorer_url + "/" + query)
+    wait_ready(page, "SVG (editable text)")
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_text("SVG (editable text)").click()
+    if view == "unit":
+        stem = "unit-" + file_stem(store.units["unit_key"].iloc[0])
+    else:
+        stem = "traces-" + file_stem(Path(parse_qs(query[1:])["file"][0]).stem)
+    assert info.value.suggested_filename == stem + ".svg"
+    svg = Path(info.value.path()).read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert re.search(r"<text[^>]*>[^<]*" + re.escape(label), svg), f"{label!r} is not a text element of the SVG"
     assert page.console_errors == []
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 from nwb_ketamine import __version__
 from nwb_ketamine.explorer.compare import CompareView
 from nwb_ketamine.explorer.methods import CELL_METHODS_COLUMNS, UNIT_METHODS_COLUMNS, methods_markdown, number
+from nwb_ketamine.explorer.paired import PairedView
+from nwb_ketamine.explorer.timecourse import TimeCourseView
 
 
 def _view(store, **params) -> CompareView:
@@ -157,11 +159,42 @@ def test_a_catalog_without_parameters_says_so(synthetic):
 
 def test_the_methods_card_and_its_markdown_export(store):
     view = _view(store)
-    assert view._methods.object == ""  # written only when opened
+    assert view.methods.pane.object == ""  # written only when opened
     view.methods_card.collapsed = False
-    assert view._methods.object == view.methods_text()
+    assert view.methods.pane.object == view.methods_text()
     exported = view.methods_file().getvalue()
     assert exported.startswith(view.methods_text())
     assert f"nwb-ketamine {__version__} explorer" in exported and "sha256 " in exported
     view.filter_drug = [str(view.methods_rows()["cells"]["drug"].iloc[0])]
-    assert view._methods.object == view.methods_text()  # follows the filters while open
+    assert view.methods.pane.object == view.methods_text()  # follows the filters while open
+
+
+def test_the_paired_view_states_its_own_tests_and_the_paired_units(store):
+    view = PairedView(store, accepted_only=False)
+    assert view.methods.pane.object == ""
+    text = view.methods_text()
+    assert "Wilcoxon signed-rank" in text and "paired t tests (Cohen's d_z)" in text
+    assert "Mann–Whitney" not in text  # the compare view's tests are not what this view computes
+    assert "not adjusted for the number of groups" in text
+    assert f"within each {' × '.join(('stress', 'drug'))}" in text  # the default facets
+    n, animals = view.pairs["key"].nunique(), view.pairs["subject"].nunique()
+    assert f"{n} units from {animals} animal{'s' * (animals != 1)}, by stress, drug" in text
+    assert "**Slice electrophysiology.**" not in text  # no cells in a paired view
+    view.methods.card.collapsed = False
+    view.facet_row = "none"
+    assert view.methods.pane.object == view.methods_text()  # written again while open
+    assert "within each drug" in view.methods.pane.object
+    assert view.methods.file().getvalue().startswith(view.methods_text())
+
+
+def test_the_time_course_view_states_its_intervals_and_its_rows(store):
+    view = TimeCourseView(store, accepted_only=False, filter_stress=[])
+    text = view.methods_text()
+    assert "t-interval over the animal means" in text and "percentile bootstrap over animals" in text
+    assert "No significance tests are made in this view." in text
+    assert "Mann–Whitney" not in text
+    n, animals = view.data["key"].nunique(), view.data["subject"].nunique()
+    assert f"{n} cells from {animals} animal{'s' * (animals != 1)}" in text
+    assert "**In vivo recordings.**" not in text  # the NMDA measure: cells only
+    view.filter_drug = [str(view.data["drug"].iloc[0])]
+    assert "Filters: Drug ∈" in view.methods_text()
