@@ -22,6 +22,7 @@ sorting). Animals per group (4), cells per animal and the in vivo epochs are the
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -61,8 +62,12 @@ def demo(tmp_path_factory):
     assert cli(["convert", str(study), str(root / "archive"), "--jobs", "2", "--no-raw", "--quiet"]) == 0
     t2 = time.perf_counter()
     print(f"\nreduced demo study: simulate {t1 - t0:.0f} s, convert + catalog {t2 - t1:.0f} s")
-    gt = study.parent / "ground_truth"
-    return load_catalog(root / "archive"), gt, json.loads((gt / "parameters.json").read_text())
+    tables = load_catalog(root / "archive")
+    # The tests read the catalog and the ground truth only: the raw study and the NWB files (~1 GB) go now.
+    gt = shutil.copytree(study.parent / "ground_truth", root / "ground_truth")
+    shutil.rmtree(root / "raw")
+    shutil.rmtree(root / "archive")
+    return tables, gt, json.loads((gt / "parameters.json").read_text())
 
 
 def _stressed(frame: pd.DataFrame) -> pd.DataFrame:

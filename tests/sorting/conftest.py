@@ -15,9 +15,10 @@ def tiny_study(simulated_tiny):
     return simulated_tiny.parent, load_study(simulated_tiny)
 
 
-@pytest.fixture(scope="session")
-def small_study(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sorting") / "small"
+@pytest.fixture
+def small_study(tmp_path):
+    """(root folder, loaded Study) of a small simulated study (seed 1), removed after its one test (1.7 GB)."""
+    out = tmp_path / "small"
     path = simulate_study(out, seed=1, size="small", progress=False)
     return out, load_study(path)
 
