@@ -24,7 +24,8 @@ as drawn.
 - **traces step**: the ▶ button on a 2 s raw-traces window → the plot titled with the new window and its x
   range moved; goal < 300 ms.
 
-Every other action starts on a page that has finished loading (complete, idle). Times are the page's own clock (``performance.now()``): the action starts at the click's ``pointerdown``
+Every other action starts on a page that has finished loading (complete, idle). Times are the page's own
+clock (``performance.now()``): the action starts at the click's ``pointerdown``
 (the first page at navigation start) and ends when a check polled every animation frame first passes.
 Each action is repeated ``--repeats`` times per server, rounds alternating the servers' order (A B, B A):
 
