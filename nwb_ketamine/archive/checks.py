@@ -10,10 +10,10 @@ whole archive and live in :mod:`nwb_ketamine.archive.consistency`.
 
 Every message says what is wrong and what to fix. The Inspector overwrites a message's location with
 its own guess (``None`` for most objects), so ``validate`` fills in the object's path in the file.
-Our types are constructed with checks on read (``nwb_ketamine.extension``): a DrugAdministration whose
-dose has no unit cannot even be read while this package is imported, and ``validate`` reports the
-read error (whose message names the field to fix); the amount check still covers every readable file,
-objects in memory and rules stricter than the constructor (a volume alone is only an amount for a vehicle).
+The extension's types (``ndx_drug_stress``) refuse bad values when a user constructs them but only
+warn when a file is read: a DrugAdministration whose dose has no unit reads, with a warning, and the
+amount check below reports it as CRITICAL; it also covers objects in memory and rules stricter than the
+constructor (a volume alone is only an amount for a vehicle).
 """
 
 from __future__ import annotations
