@@ -11,6 +11,7 @@ opens, so it can be read, fixed or its term registered.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -44,6 +45,12 @@ def _amount_problems(type_name: str, kwargs: dict) -> list[str]:
     return problems
 
 
+def _file_name(source: str) -> str:
+    """The path of the file read; hdmf gives '<cwd>/<_io.BufferedReader name=PATH>' for a file object."""
+    found = re.search(r"<_io\.\w+ name='(.*)'>$", source)
+    return found.group(1) if found else source
+
+
 class _Checked:
     """Raise on construction by a user, warn (keeping the value) on construction from a file."""
 
@@ -55,7 +62,7 @@ class _Checked:
             return
         if not self._in_construct_mode:
             raise DrugStressValueError("; ".join(problems))
-        where = f"{self.container_source}: " if self.container_source else ""
+        where = f"{_file_name(self.container_source)}: " if self.container_source else ""
         for problem in problems:
             warnings.warn(f"{where}{problem} (read as it is)", DrugStressWarning, stacklevel=2)
 

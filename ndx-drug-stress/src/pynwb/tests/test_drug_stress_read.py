@@ -84,3 +84,17 @@ def test_a_fixed_file_reads_without_warning(written):
         warnings.simplefilter("error", DrugStressWarning)
         adm, _ = read(written)
     assert adm.route == "intraperitoneal"
+
+
+def test_the_warning_names_the_file_when_read_from_a_file_object(written):
+    """Read as a remote reader does (h5py over a Python file object): the warning still names the path."""
+    set_attributes(written, ADMINISTRATION, route="ip")
+    with (
+        open(written, "rb") as raw,
+        h5py.File(raw, "r") as f,
+        NWBHDF5IO(file=f) as io,
+        pytest.warns(DrugStressWarning) as caught,
+    ):
+        io.read()
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, DrugStressWarning)]
+    assert message.startswith(f"{written}: DrugAdministration.route: 'ip'"), message
