@@ -19,6 +19,7 @@ from ndx_drug_stress import (
     mirror_into_core_fields,
     register_term,
 )
+from ndx_drug_stress.vocabulary import unknown_term_message
 
 __all__ = [
     "NAMESPACE",
@@ -32,4 +33,5 @@ __all__ = [
     "describe_stress",
     "mirror_into_core_fields",
     "register_term",
+    "unknown_term_message",
 ]
