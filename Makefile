@@ -7,9 +7,12 @@ DEMO_ARGS ?=
 
 .PHONY: demo test test-fast lint format browser-deps bench-env clean
 
-$(BIN)/nwb-ketamine: pyproject.toml
+# The extension package first (editable, from its folder), so that the project's requirement on
+# ndx-drug-stress is met by this checkout's, not looked for on an index.
+$(BIN)/nwb-ketamine: pyproject.toml ndx-drug-stress/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ./ndx-drug-stress
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
 	touch $@
 
@@ -23,7 +26,7 @@ browser-deps:
 
 # ruff (style, imports, docstring rules), mypy (types) and numpydoc (every public function documents its
 # parameters) on the package; tests, benchmarks and examples get ruff only.
-PACKAGE_DIRS := nwb_ketamine converters explorer schemas
+PACKAGE_DIRS := nwb_ketamine converters explorer schemas ndx-drug-stress/src/pynwb/ndx_drug_stress ndx-drug-stress/src/spec
 
 lint: $(BIN)/nwb-ketamine
 	$(BIN)/ruff check .

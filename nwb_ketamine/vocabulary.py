@@ -1,21 +1,29 @@
 """Controlled vocabularies shared by the study file, the NWB extension and the checks.
 
-The NWB schema language has no enumerations, so the allowed values live here, are written into
-the extension's field docs by ``schemas/create_extension_spec.py`` and are enforced by the Python
-API, the study-file validator and the project's NWB Inspector checks.
+Routes, roles and paradigms are the ndx-drug-stress vocabulary's built-in terms (its package ships them
+with their definitions in ``vocabulary.json``; ``ndx-drug-stress/docs/vocabulary.md`` lists them). They
+are read from that file without importing the package, which would load pynwb: the study file's
+validator, which checks against them, stays light. The study file accepts the built-in terms only.
 """
 
-ROUTES = ("intraperitoneal", "subcutaneous", "intravenous", "oral", "intranasal", "intracerebral", "bath", "other")
-ROLES = ("treatment", "vehicle control", "pretreatment", "pharmacological isolation", "other")
-PARADIGMS = (
-    "none",
-    "acute restraint",
-    "chronic restraint",
-    "chronic social defeat",
-    "chronic unpredictable mild stress",
-    "learned helplessness",
-    "other",
-)
+import importlib.util
+import json
+from pathlib import Path
+
+
+def _extension_terms() -> dict[str, dict[str, str]]:
+    """The built-in terms of the ndx-drug-stress vocabulary by field, with their definitions."""
+    spec = importlib.util.find_spec("ndx_drug_stress")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("No module named 'ndx_drug_stress'", name="ndx_drug_stress")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+
+
+EXTENSION_TERMS = _extension_terms()
+ROUTES = tuple(EXTENSION_TERMS["route"])
+ROLES = tuple(EXTENSION_TERMS["role"])
+PARADIGMS = tuple(EXTENSION_TERMS["paradigm"])
 SEX_CODES = ("M", "F", "U", "O")
 CLAMP_MODES = ("voltage_clamp", "current_clamp")
 

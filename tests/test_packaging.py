@@ -17,16 +17,30 @@ from packaging.utils import canonicalize_name
 
 from tests.conftest import EXAMPLE_STUDY, ROOT
 
+EXTENSION = ROOT / "ndx-drug-stress"
+
+
+def build_wheels(dist: Path) -> tuple[Path, Path]:
+    """Build the ndx-drug-stress and the nwb-ketamine wheels into ``dist``; return them in that order."""
+    for source in (EXTENSION, ROOT):
+        build = [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)]
+        subprocess.run(build, check=True, capture_output=True)
+    (extension,) = dist.glob("ndx_drug_stress-*.whl")
+    (wheel,) = dist.glob("nwb_ketamine-*.whl")
+    return extension, wheel
+
+
+def pip_install(python: Path, dist: Path, *requirements: str) -> None:
+    """Install ``requirements`` with the wheels in ``dist`` found first (the extension is not on an index)."""
+    install = [python, "-m", "pip", "install", "--quiet", "--find-links", str(dist), *requirements]
+    result = subprocess.run(install, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+
 
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = dist.glob("nwb_ketamine-*.whl")
+    extension, wheel = build_wheels(dist)
     shipped = set(zipfile.ZipFile(wheel).namelist())
     folders = {
         "nwb_ketamine": "nwb_ketamine",
@@ -38,11 +52,14 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
         for init in (ROOT / folder).rglob("__init__.py"):
             expected = f"{installed}/{init.relative_to(ROOT / folder).as_posix()}"
             assert expected in shipped, f"{expected} is missing from the wheel: list it in pyproject.toml"
-    assert {"nwb_ketamine/schemas/study.schema.json", "nwb_ketamine/schemas/ndx-drug-stress.namespace.yaml"} <= shipped
+    assert "nwb_ketamine/schemas/study.schema.json" in shipped
+    assert not [name for name in shipped if "ndx-drug-stress" in name], "the extension's spec ships in its own package"
+    spec = {f"ndx_drug_stress/spec/ndx-drug-stress.{kind}.yaml" for kind in ("namespace", "extensions")}
+    assert spec | {"ndx_drug_stress/vocabulary.json"} <= set(zipfile.ZipFile(extension).namelist())
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    pip_install(python, dist, str(extension), str(wheel))
 
     outside = tmp_path / "elsewhere"
     shutil.copytree(EXAMPLE_STUDY.parent, outside / "examples", ignore=shutil.ignore_patterns("__pycache__"))
@@ -57,7 +74,7 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "2 subjects" in result.stdout
     where = subprocess.run(
-        [python, "-c", "import nwb_ketamine.extension as e; print(e.NAMESPACE_PATH)"],
+        [python, "-c", "import nwb_ketamine.extension as e, ndx_drug_stress as n; print(e.NAMESPACE_PATH, n.__file__)"],
         capture_output=True,
         text=True,
         cwd=outside,
@@ -115,15 +132,11 @@ def test_explore_extra_alone_exports_a_figure(tiny_archive, tmp_path):
     """``pip install nwb-ketamine[explore]`` in a fresh environment is enough to open a catalog and export
     the compare figure (matplotlib, pyarrow and the rest come with the extra, not from elsewhere)."""
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)], check=True,
-                   capture_output=True)  # fmt: skip
-    (wheel,) = dist.glob("nwb_ketamine-*.whl")
+    extension, wheel = build_wheels(dist)
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    install = subprocess.run([python, "-m", "pip", "install", "--quiet", f"{wheel}[explore]"], capture_output=True,
-                             text=True, check=False)  # fmt: skip
-    assert install.returncode == 0, install.stderr[-2000:]
+    pip_install(python, dist, str(extension), f"{wheel}[explore]")
     archive = shutil.copytree(tiny_archive, tmp_path / "archive")
     script = (
         "import sys\n"
@@ -139,3 +152,22 @@ def test_explore_extra_alone_exports_a_figure(tiny_archive, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "NMDAR" in (tmp_path / "figure.svg").read_text()
+
+
+@pytest.mark.slow
+def test_the_extension_installs_alone_and_its_own_tests_pass(tmp_path):
+    """``pip install ./ndx-drug-stress`` in a fresh environment (pynwb from the index, no nwb-ketamine), then
+    the package's own tests pass there, importing the installed package, not the source beside them."""
+    source = shutil.copytree(EXTENSION, tmp_path / "ndx-drug-stress",
+                             ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))  # fmt: skip
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    pip_install(python, tmp_path, f"{source}[test]")
+    probe = "import importlib.util as u, ndx_drug_stress as n; print(n.__file__, u.find_spec('nwb_ketamine'))"
+    where = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert where.stdout.startswith(str(env_dir)) and where.stdout.split()[-1] == "None", where.stdout
+    run = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], capture_output=True, text=True,
+                         cwd=source, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and " failed" not in run.stdout and " error" not in run.stdout, run.stdout[-500:]

@@ -10,10 +10,10 @@ whole archive and live in :mod:`nwb_ketamine.archive.consistency`.
 
 Every message says what is wrong and what to fix. The Inspector overwrites a message's location with
 its own guess (``None`` for most objects), so ``validate`` fills in the object's path in the file.
-Our types are constructed with checks on read (``nwb_ketamine.extension``): a DrugAdministration whose
-dose has no unit cannot even be read while this package is imported, and ``validate`` reports the
-read error (whose message names the field to fix); the amount check still covers every readable file,
-objects in memory and rules stricter than the constructor (a volume alone is only an amount for a vehicle).
+The extension's types (``ndx_drug_stress``) refuse bad values when a user constructs them but only
+warn when a file is read: a DrugAdministration whose dose has no unit reads, with a warning, and the
+amount check below reports it as CRITICAL; it also covers objects in memory and rules stricter than the
+constructor (a volume alone is only an amount for a vehicle).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pynwb.icephys import ExperimentalConditionsTable, IntracellularElectrode
 from pynwb.misc import Units
 
 from nwb_ketamine import h5read
-from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata
+from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata, StressProtocol, unknown_term_message
 from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, EPSC_CELL, EPSC_PARAMETERS, EPSC_SWEEPS
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
@@ -57,6 +57,12 @@ POST_INJECTION_TAGS = ("post-injection", "after injection")
 FIXES = {
     "check_drug_administration_amount": "Give the administration a dose with dose_unit or a concentration with "
     "concentration_unit (a volume with volume_unit only for a vehicle control) in study.yaml and reconvert.",
+    "check_administration_terms": "Use a route and role of the ndx-drug-stress vocabulary "
+    "(ndx-drug-stress/docs/vocabulary.md) in study.yaml and reconvert; correct a file from another tool in "
+    "place (the object's HDF5 attribute), or register its lab's term with ndx_drug_stress.register_term.",
+    "check_stress_terms": "Use a paradigm of the ndx-drug-stress vocabulary (ndx-drug-stress/docs/vocabulary.md) "
+    "in study.yaml and reconvert; correct a file from another tool in place (the object's HDF5 attribute), or "
+    "register its lab's term with ndx_drug_stress.register_term.",
     "check_intracellular_electrode_region": "Use an Allen CCF acronym (nwb_ketamine.vocabulary.CCF_REGIONS or an "
     "alias in REGION_ALIASES) as the session's region in study.yaml and reconvert.",
     "check_electrode_group_region": "Use an Allen CCF acronym as the tetrode's region in study.yaml and reconvert.",
@@ -187,6 +193,40 @@ def check_drug_administration_amount(administration) -> InspectorMessage | None:
         message=f"{name}: no dose, concentration or volume; give dose and dose_unit (e.g. 10 mg/kg) or "
         "concentration and concentration_unit (e.g. 10 uM)."
     )
+
+
+def _terms_message(obj, fields: tuple[str, ...]) -> InspectorMessage | None:
+    """The message for the fields of ``obj`` whose value is not a term of the vocabulary, or None."""
+    problems = [m for m in (unknown_term_message(field, getattr(obj, field)) for field in fields) if m]
+    if not problems:
+        return None
+    return InspectorMessage(message=f"{type(obj).__name__} {obj.name!r}: " + "; ".join(problems))
+
+
+@register_check(importance=Importance.CRITICAL, neurodata_type=DrugAdministration)
+def check_administration_terms(administration) -> InspectorMessage | None:
+    """The route and role are terms of the ndx-drug-stress vocabulary (built in or registered).
+
+    Reading a file with another term only warns, so this check is what reports it.
+
+    Parameters
+    ----------
+    administration
+        A DrugAdministration, as the Inspector passes it.
+    """
+    return _terms_message(administration, ("route", "role"))
+
+
+@register_check(importance=Importance.CRITICAL, neurodata_type=StressProtocol)
+def check_stress_terms(protocol) -> InspectorMessage | None:
+    """The paradigm is a term of the ndx-drug-stress vocabulary (built in or registered).
+
+    Parameters
+    ----------
+    protocol
+        A StressProtocol, as the Inspector passes it.
+    """
+    return _terms_message(protocol, ("paradigm",))
 
 
 @register_check(importance=Importance.CRITICAL, neurodata_type=IntracellularElectrode)

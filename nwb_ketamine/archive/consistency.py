@@ -34,7 +34,7 @@ def file_facts(nwbfile) -> dict:
             # what the drug id stands for; the time differs between sessions and is left out
             administrations[adm.name] = (
                 " ".join(
-                    f"{getattr(adm, name):g} {getattr(adm, name + '_unit')}"
+                    f"{getattr(adm, name):g} {getattr(adm, name + '_unit') or '(no unit)'}"
                     for name in ("dose", "concentration", "volume")
                     if getattr(adm, name) is not None
                 )

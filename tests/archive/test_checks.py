@@ -185,6 +185,18 @@ def test_a_volume_alone_is_an_amount_only_for_a_vehicle():
     assert "only a volume is given but the role is 'treatment'" in message.message
 
 
+def test_terms_outside_the_vocabulary_are_reported():
+    """A route, role or paradigm outside the vocabulary (read from a file, where it only warns) is reported."""
+    assert checks.check_administration_terms(administration()) is None
+    adm = DrugAdministrationUnchecked(name="k", agent="ketamine", dose=1.0, dose_unit="mg/kg", route="ip", role="x")
+    message = checks.check_administration_terms(adm).message
+    assert message.startswith("DrugAdministration 'k': DrugAdministration.route: 'ip' is not one of intraperitoneal")
+    assert "DrugAdministration.role: 'x' is not one of treatment" in message and "register_term('role', 'x'" in message
+    assert checks.check_stress_terms(StressProtocol(name="s", paradigm="none")) is None
+    protocol = StressProtocol.__bases__[0](name="s", paradigm="tickling")
+    assert "StressProtocol.paradigm: 'tickling' is not one of none" in checks.check_stress_terms(protocol).message
+
+
 # --- regions ----------------------------------------------------------------------------------------
 
 

@@ -200,8 +200,10 @@ def test_each_domain_rule_fires_on_its_broken_file(broken_report):
     assert f.object_path == "/general/intracellular_ephys/experimental_conditions"
     assert "region labels 'LHb'" in f.message
 
-    f = one("dose", "read")  # our DrugAdministration refuses a dose without unit, so the file is unreadable
+    # ndx-drug-stress refuses a dose without unit on construction but reads it, with a warning: the check reports it
+    f = one("dose", "check_drug_administration_amount")
     assert f.severity == "CRITICAL" and "set dose_unit" in f.message
+    assert not [f for f in findings(broken_report, "sub-dose/") if f.check == "read"]
 
 
 def test_rules_across_files(broken_report):
@@ -212,10 +214,14 @@ def test_rules_across_files(broken_report):
     broken_report
         The validation report of the archive of broken files.
     """
-    found = [f for f in findings(broken_report, "sub-twice/") if f.check == "check_archive_consistency"]
+    consistency = [f for f in findings(broken_report, "sub-twice/") if f.check == "check_archive_consistency"]
+    found = [f for f in consistency if "Subject's group" in f.message]
     assert len(found) == 1
     assert found[0].file == "sub-twice/sub-twice_ses-2_icephys.nwb"
     assert "Subject's group 'twice' is 'stress-ketamine' here but 'control' in sub-twice/" in found[0].message
+    # the dose without unit (readable now) makes the drug id 'ketamine' mean two amounts across the archive
+    drug = [f for f in consistency if f.message.startswith("Drug 'ketamine'")]
+    assert drug and "'10 (no unit) of ketamine intraperitoneal' in sub-dose/" in drug[0].message
 
 
 def test_a_bad_file_name_is_a_dandi_layout_error(broken_report):

@@ -1,23 +1,32 @@
 """Generate the ndx-drug-stress NWB extension spec (the ndx-template way).
 
-Run ``python schemas/create_extension_spec.py`` after editing; it rewrites
-``ndx-drug-stress.namespace.yaml`` and ``ndx-drug-stress.extensions.yaml`` beside it.
-The generated YAML is committed and shipped inside the wheel; this script is not needed at run time.
+Run ``python src/spec/create_extension_spec.py`` (from the ``ndx-drug-stress`` folder) after editing; it
+rewrites ``spec/ndx-drug-stress.namespace.yaml`` and ``spec/ndx-drug-stress.extensions.yaml``. The
+generated YAML is committed and shipped inside the wheel; this script is not needed at run time.
 
 The types are generic on purpose: any agent (ketamine, memantine, MK-801, saline vehicle,
 bath-applied AP5/NBQX/picrotoxin) and any stress paradigm fit.
-Controlled vocabularies (route, role, paradigm) are listed in the docs and enforced by the
-Python API and by the project's NWB Inspector checks, since the NWB schema language has no enums.
+Route, role and paradigm take terms of the vocabulary (``src/pynwb/ndx_drug_stress/vocabulary.json``,
+read here as data), enforced by the Python API since the NWB schema language has no enumerations;
+a lab adds its own terms with ``ndx_drug_stress.register_term``.
 """
 
+import json
 from pathlib import Path
 
 from pynwb.spec import NWBAttributeSpec, NWBGroupSpec, NWBNamespaceBuilder, export_spec
 
-from nwb_ketamine.vocabulary import PARADIGMS, ROLES, ROUTES
-
 NAME = "ndx-drug-stress"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
+ROOT = Path(__file__).resolve().parents[2]
+VOCABULARY = json.loads((ROOT / "src" / "pynwb" / "ndx_drug_stress" / "vocabulary.json").read_text(encoding="utf-8"))
+
+
+def _terms(field):
+    return (
+        f"a term of the ndx-drug-stress vocabulary: {', '.join(VOCABULARY[field])}, or a lab's own term "
+        "registered with its definition (ndx_drug_stress.register_term)"
+    )
 
 
 def _text(name, doc, required=True):
@@ -47,7 +56,7 @@ def _build_types():
             _text(
                 "concentration_unit", "Unit of concentration, e.g. 'uM'. Required with concentration.", required=False
             ),
-            _text("route", "Route of administration, one of: " + ", ".join(ROUTES) + "."),
+            _text("route", f"Route of administration, {_terms('route')}."),
             _text("vehicle", "Vehicle the agent was dissolved in, e.g. '0.9% saline'.", required=False),
             _number("volume", "Volume administered, in volume_unit."),
             _text("volume_unit", "Unit of volume, e.g. 'mL' or 'mL/kg'. Required with volume.", required=False),
@@ -55,7 +64,7 @@ def _build_types():
                 "administration_time",
                 "Time of administration in seconds relative to the session start time; negative when before it.",
             ),
-            _text("role", "Role of this administration in the design, one of: " + ", ".join(ROLES) + "."),
+            _text("role", f"Role of this administration in the design, {_terms('role')}."),
             _text("description", "Free-text description, e.g. lot number or preparation.", required=False),
         ],
     )
@@ -64,7 +73,7 @@ def _build_types():
         neurodata_type_inc="NWBContainer",
         doc="A stress protocol the subject went through before the session (or 'none' for controls).",
         attributes=[
-            _text("paradigm", "Stress paradigm, one of: " + ", ".join(PARADIGMS) + "."),
+            _text("paradigm", f"Stress paradigm, {_terms('paradigm')}."),
             _number("duration_per_day", "Duration of stress exposure per day, in hours (h)."),
             _number("number_of_days", "Number of days of stress exposure.", dtype="int32"),
             _text("start_date", "First day of the protocol, ISO 8601 date (YYYY-MM-DD).", required=False),
@@ -93,12 +102,12 @@ def _build_types():
 
 
 def main(out_dir=None):
-    """Write the namespace and extensions YAML into ``out_dir`` (default: this folder).
+    """Write the namespace and extensions YAML into ``out_dir`` (default: the package's ``spec/`` folder).
 
     Parameters
     ----------
     out_dir
-        Folder to write into; None writes next to this script.
+        Folder to write into; None writes into ``spec/``.
     """
     builder = NWBNamespaceBuilder(
         doc="Drug administration and stress protocol metadata for pharmacology studies.",
@@ -108,7 +117,7 @@ def main(out_dir=None):
         contact=["nwb-ketamine@example.org"],
     )
     builder.include_namespace("core")
-    export_spec(builder, _build_types(), str(out_dir or Path(__file__).resolve().parent))
+    export_spec(builder, _build_types(), str(out_dir or ROOT / "spec"))
 
 
 if __name__ == "__main__":
