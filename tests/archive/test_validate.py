@@ -22,11 +22,18 @@ from tests.archive.test_checks import (
 )
 
 DANDISET = {
-    "identifier": "000000",
+    "identifier": "DANDI:000000",
     "name": "Tiny simulated ketamine study",
     "description": "Simulated slice patch-clamp and in vivo tetrode recordings.",
     "license": ["spdx:CC-BY-4.0"],
-    "contributor": [{"name": "Doe, Jane", "roleName": ["dcite:ContactPerson"], "schemaKey": "Person"}],
+    "contributor": [
+        {
+            "name": "Doe, Jane",
+            "email": "jane.doe@example.org",
+            "roleName": ["dcite:ContactPerson"],
+            "schemaKey": "Person",
+        }
+    ],
 }
 
 
