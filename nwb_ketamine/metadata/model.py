@@ -38,12 +38,10 @@ class ContactEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="contact")
 
-    name: str = Field(
-        pattern=r"^[^,]+, [^,]+$", description="The contact's name as 'Last, First'.", examples=["Doe, Jane"]
-    )
+    name: str = Field(pattern=r"^[^,]+, [^,]+$", description="A name written as 'Last, First'.", examples=["Doe, Jane"])
     email: str = Field(
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="The contact's email address.",
+        description="An email address (name@domain).",
         examples=["jane.doe@example.org"],
     )
 
