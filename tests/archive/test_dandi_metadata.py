@@ -301,6 +301,57 @@ def test_dandiset_yaml_has_what_publishing_and_search_use(tiny_archive, study):
     assert {(e["type"], e["loc"]) for e in raised.value.errors()} == {("missing", (f,)) for f in ARCHIVE_ASSIGNED}
 
 
+def _one_file_archive(study, tiny_archive, folder: Path, dandiset_study=None) -> Path:
+    """A copy of the tiny archive's first slice file with the dandiset.yaml of ``dandiset_study``; its path.
+
+    Parameters
+    ----------
+    study
+        The study.
+    tiny_archive
+        The archive to copy from.
+    folder
+        The new archive.
+    dandiset_study
+        The study the dandiset.yaml describes (default: ``study``).
+    """
+    from nwb_ketamine.archive.layout import write_dandiset_yaml
+
+    path = dandi_path(study.slice_sessions[0])
+    (folder / path).parent.mkdir(parents=True)
+    (folder / path).write_bytes((tiny_archive / path).read_bytes())
+    write_dandiset_yaml(dandiset_study or study, folder)
+    return folder / path
+
+
+def test_a_file_dandi_cannot_extract_is_an_error(study, tiny_archive, tmp_path):
+    """A species dandi does not know stops ``dandi upload`` at the file; validate reports it as an error.
+
+    Parameters
+    ----------
+    study
+        The study.
+    tiny_archive
+        The archive (one of its files is copied).
+    tmp_path
+        Where the copy goes.
+    """
+    import h5py
+
+    from nwb_ketamine.archive.validate import validate_archive
+
+    path = _one_file_archive(study, tiny_archive, tmp_path)
+    with h5py.File(path, "r+") as f:  # as another tool might write it: a binomial dandi has no record of
+        del f["general/subject/species"]
+        f["general/subject/species"] = "Mesocricetus auratus"
+    report = validate_archive(tmp_path, progress=False, jobs=1)
+    (finding,) = [f for f in report.findings if f.check == "DANDI.METADATA_EXTRACTION"]
+    assert finding.severity == "ERROR" and finding.file == dandi_path(study.slice_sessions[0])
+    assert "Cannot interpret species field: Mesocricetus auratus" in finding.message
+    assert "NCBITaxon" in finding.fix
+    assert report.has_errors
+
+
 def test_a_study_without_a_contact_is_told_dandi_will_not_publish(study, tiny_archive, tmp_path):
     """Without ``study.contact`` the dandiset has no contact person: dandischema says so, and so does validate.
 
@@ -313,17 +364,13 @@ def test_a_study_without_a_contact_is_told_dandi_will_not_publish(study, tiny_ar
     tmp_path
         Where the copy goes.
     """
-    from nwb_ketamine.archive.layout import write_dandiset_yaml
     from nwb_ketamine.archive.validate import validate_archive
 
     anonymous = replace(study, info=replace(study.info, contact=None))
     assert dandiset_problems(dandiset_metadata(anonymous)) == [
         ("contributor", "Value error, At least one contributor must have role ContactPerson")
     ]
-    path = dandi_path(study.slice_sessions[0])
-    (tmp_path / path).parent.mkdir(parents=True)
-    (tmp_path / path).write_bytes((tiny_archive / path).read_bytes())
-    write_dandiset_yaml(anonymous, tmp_path)
+    _one_file_archive(study, tiny_archive, tmp_path, dandiset_study=anonymous)
     report = validate_archive(tmp_path, progress=False, jobs=1)
     (finding,) = [f for f in report.findings if f.check == "DANDI.DANDISET_METADATA"]
     assert finding.severity == "BEST_PRACTICE_VIOLATION" and finding.file == "dandiset.yaml"
