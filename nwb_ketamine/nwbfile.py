@@ -319,7 +319,7 @@ def new_nwbfile(
         lab=info.lab,
         institution=info.institution,
         experiment_description=info.description,
-        related_publications=list(info.related_publications) or None,
+        related_publications=list(info.publication_urls) or None,
         keywords=list(info.keywords) or None,
     )
     nwbfile.subject = subject_of(study, session.subject, session.start_time)

@@ -18,9 +18,7 @@ constructor (a volume alone is only an amount for a vehicle).
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -35,6 +33,7 @@ from pynwb.misc import Units
 from nwb_ketamine import h5read
 from nwb_ketamine.extension import DrugAdministration, DrugStressMetadata, StressProtocol, unknown_term_message
 from nwb_ketamine.filelayout import BURST_METRICS, BURST_PARAMETERS, EPSC_CELL, EPSC_PARAMETERS, EPSC_SWEEPS
+from nwb_ketamine.metadata.rules import BINOMIAL, dandi_species
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 #: Condition labels every row of the icephys experimental_conditions table must carry (a subset of
@@ -127,24 +126,6 @@ def _ccf_message(what: str, values: list[str]) -> InspectorMessage:
     )
 
 
-#: A Latin binomial (or trinomial) as NWB Inspector asks for it; an NCBITaxon IRI is the other accepted form.
-_BINOMIAL = re.compile(r"^[A-Z][a-z]+ [a-z]+(?: [a-z]+)?$")
-
-
-@functools.cache
-def dandi_species() -> tuple[str, ...]:
-    """The Latin names DANDI maps to NCBITaxon terms without asking NCBI (``dandi.metadata.util.species_map``).
-
-    Returns
-    -------
-    tuple of str
-        The binomials, in dandi's order.
-    """
-    from dandi.metadata.util import species_map
-
-    return tuple(record.name.partition(" - ")[0] for record in species_map)
-
-
 @register_check(importance=Importance.CRITICAL, neurodata_type=Subject)
 def check_subject_species_known_to_dandi(subject: Subject) -> InspectorMessage | None:
     """A species given by its Latin name is one DANDI knows; otherwise its NCBITaxon IRI is needed.
@@ -158,7 +139,7 @@ def check_subject_species_known_to_dandi(subject: Subject) -> InspectorMessage |
         A Subject, as the Inspector passes it.
     """
     species = subject.species
-    if not species or not _BINOMIAL.match(species) or species in dandi_species():
+    if not species or not BINOMIAL.match(species) or species in dandi_species():
         return None
     return InspectorMessage(
         message=f"Subject {subject.subject_id!r}: species {species!r} is not one DANDI knows by name "

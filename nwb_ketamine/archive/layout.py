@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from nwb_ketamine.atomic import write_text
-from nwb_ketamine.metadata import SliceSession, Study
+from nwb_ketamine.metadata import SliceSession, Study, StudyInfo
 from nwb_ketamine.vocabulary import CCF_REGIONS
 
 #: Scheduler options of a local cluster without a dashboard: without a dashboard the scheduler still
@@ -76,8 +76,30 @@ def is_archive(folder: Path) -> bool:
     return state_dir(folder).is_dir() or next(folder.rglob("*.nwb"), None) is not None
 
 
-def _person(name: str) -> dict:
-    return {"schemaKey": "Person", "name": name, "roleName": ["dcite:Author"], "includeInCitation": True}
+def _person(name: str, roles: list[str], *, cited: bool = True) -> dict:
+    return {"schemaKey": "Person", "name": name, "roleName": roles, "includeInCitation": cited}
+
+
+def _contributors(info: StudyInfo) -> list[dict]:
+    """Experimenters and contributors as authors, the contact person first in the roles, the institution.
+
+    DANDI publishes a dandiset only when a contributor has the role ``dcite:ContactPerson`` and an email.
+    """
+    people = [_person(name, ["dcite:Author"]) for name in dict.fromkeys([*info.experimenters, *info.contributors])]
+    if info.contact is not None:
+        contact = next((p for p in people if p["name"] == info.contact.name), None)
+        if contact is None:
+            contact = _person(info.contact.name, [], cited=False)
+            people.append(contact)
+        contact["roleName"] = ["dcite:ContactPerson", *contact["roleName"]]
+        contact["email"] = info.contact.email
+    organization = {
+        "schemaKey": "Organization",
+        "name": info.institution,
+        "roleName": ["dcite:Sponsor"],
+        "includeInCitation": False,
+    }
+    return [*people, organization]
 
 
 def protocol_summary(study: Study) -> str:
@@ -129,37 +151,57 @@ def dandiset_metadata(study: Study) -> dict:
     dict
     """
     info = study.info
-    contributors = [_person(name) for name in info.experimenters]
-    contributors += [_person(name) for name in info.contributors if name not in info.experimenters]
-    contributors.append(
-        {
-            "schemaKey": "Organization",
-            "name": info.institution,
-            "roleName": ["dcite:Sponsor"],
-            "includeInCitation": False,
-        }
-    )
-    keywords = list(dict.fromkeys([*info.keywords, *(d.agent for d in study.drugs.values())]))
+    stress = [p.paradigm for p in study.stress_protocols.values() if p.paradigm != "none"]
+    keywords = list(dict.fromkeys([*info.keywords, *(d.agent for d in study.drugs.values()), *stress]))
     return {
         # DANDI assigns the real identifier when the dandiset is registered; dandi's checks need one.
         "identifier": "DANDI:000000",
         "name": info.title,
         "description": f"{info.description}\n\n{protocol_summary(study)}",
-        "contributor": contributors,
+        "contributor": _contributors(info),
         "license": [f"spdx:{info.license}"],
         "keywords": keywords,
         "relatedResource": [
-            {
-                "schemaKey": "Resource",
-                "identifier": publication,
-                "relation": "dcite:IsDescribedBy",
-                "url": f"https://doi.org/{publication.removeprefix('doi:')}"
-                if publication.startswith("doi:")
-                else publication,
-            }
-            for publication in info.related_publications
+            {"schemaKey": "Resource", "identifier": publication, "relation": "dcite:IsDescribedBy", "url": url}
+            for publication, url in zip(info.related_publications, info.publication_urls, strict=True)
         ],
     }
+
+
+#: The fields of a dandiset's metadata that the DANDI archive fills in itself when the dandiset is
+#: registered, its assets uploaded or a version published; a dandiset.yaml written before has none of them.
+ARCHIVE_ASSIGNED = ("id", "citation", "assetsSummary", "manifestLocation", "version")
+
+
+def dandiset_problems(meta: dict) -> list[tuple[str, str]]:
+    """What dandischema's Dandiset model finds wrong in a dandiset.yaml, offline.
+
+    The model is the one DANDI checks before it publishes a version; the fields the archive assigns
+    itself (:data:`ARCHIVE_ASSIGNED`) are not asked for. ``dandi validate`` checks only the identifier,
+    name and description of a dandiset.yaml without ``schemaVersion``.
+
+    Parameters
+    ----------
+    meta
+        The dandiset.yaml content.
+
+    Returns
+    -------
+    list of (str, str)
+        The field (dotted path) and dandischema's message of each problem; empty when the metadata passes.
+    """
+    import pydantic
+    from dandischema.models import Dandiset
+
+    try:
+        Dandiset(**meta)
+    except pydantic.ValidationError as exc:
+        return [
+            (".".join(str(part) for part in error["loc"]) or "(top)", error["msg"])
+            for error in exc.errors()
+            if not (error["type"] == "missing" and error["loc"] in {(field,) for field in ARCHIVE_ASSIGNED})
+        ]
+    return []
 
 
 def write_dandiset_yaml(study: Study, archive: Path) -> Path:

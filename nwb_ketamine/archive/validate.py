@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nwb_ketamine.archive.consistency import consistency_findings, file_facts
 from nwb_ketamine.archive.findings import Finding, ValidationReport
-from nwb_ketamine.archive.layout import state_dir
+from nwb_ketamine.archive.layout import dandiset_problems, state_dir
 from nwb_ketamine.errors import NwbKetamineError
 
 _INSPECTOR_SEVERITY = {
@@ -47,6 +47,10 @@ _DANDI_FIXES = {
     "dandi organize name files so).",
     "DANDI.NON_DANDI_FOLDERNAME": f"Move the file into its subject's folder: {_LAYOUT}.",
     "DANDI.METADATA_MISMATCH_SUBJECT": "Put the file in the folder of the subject its name gives.",
+    "DANDI.METADATA_EXTRACTION": "Fix the field the message names (a subject field comes from the study file's "
+    "subjects entry; dandi knows a few species by name, others by their NCBITaxon IRI), then convert again.",
+    "DANDI.DANDISET_METADATA": "Fill the field named in the study file's study section (study.contact gives the "
+    "contact person and email DANDI asks for) and convert again, or edit it on the dandiset's DANDI web page.",
 }
 _INSPECTOR_DOCS = "https://nwbinspector.readthedocs.io/en/dev/api/checks.html"
 
@@ -225,6 +229,45 @@ def _inspector_finding(message, rel: str, paths: _ObjectPaths, fixes: dict[str, 
     )
 
 
+def _dandiset_model_results(path: Path) -> list[tuple[str, str, str, str]]:
+    """The Dandiset model of dandischema on a dandiset.yaml, as results like dandi's (id, severity, path, message).
+
+    DANDI publishes only a dandiset that passes it, so a problem is a best-practice violation of the draft,
+    not an error of the files.
+    """
+    import yaml
+
+    try:
+        meta = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return []  # dandi's own check of the file reports it
+    if not isinstance(meta, dict):
+        return []
+    return [
+        ("DANDI.DANDISET_METADATA", "WARNING", str(path), f"dandiset.yaml: {field}: {message} (DANDI will not publish)")
+        for field, message in dandiset_problems(meta)
+    ]
+
+
+def _extraction_results(asset) -> list[tuple[str, str, str, str]]:
+    """A file whose asset metadata dandi cannot extract, as a result like dandi's (id, severity, path, message).
+
+    ``dandi validate`` falls back to a bare record when the extraction fails (a species dandi does not
+    know, say) and passes; ``dandi upload`` extracts without that fallback and stops at the file.
+    """
+    from dandi.misctypes import DUMMY_DANDI_ETAG
+
+    try:
+        asset.get_metadata(digest=DUMMY_DANDI_ETAG, ignore_errors=False)
+    except Exception as exc:  # what dandi upload reports as "failed to extract metadata", whatever raised it
+        # hdmf's ConstructError holds (builder, reason): the builder's repr is the whole group
+        reason = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else str(exc)
+        reason = (reason.splitlines() or [""])[0]
+        message = f"dandi cannot extract the asset metadata dandi upload sends: {type(exc).__name__}: {reason}"
+        return [("DANDI.METADATA_EXTRACTION", "ERROR", str(asset.filepath), message)]
+    return []
+
+
 def _dandi_findings(archive: Path) -> list[Finding]:
     """``dandi validate``'s checks that pynwb and the Inspector do not already make.
 
@@ -239,10 +282,12 @@ def _dandi_findings(archive: Path) -> list[Finding]:
     for dandi_file in find_dandi_files(archive, dandiset_path=archive, include_metadata=True):
         if isinstance(dandi_file, DandisetMetadataFile):
             errors = dandi_file.get_validation_errors()
+            results += _dandiset_model_results(dandi_file.filepath)
         elif isinstance(dandi_file, NWBAsset):
             # LocalAsset's method is the asset-metadata part alone (NWBAsset's adds pynwb + Inspector again).
             errors = validate_organized_path(dandi_file.path, dandi_file.filepath, archive)
             errors += LocalAsset.get_validation_errors(dandi_file)
+            results += _extraction_results(dandi_file)
         else:
             continue
         results += [(e.id, e.severity.name if e.severity else "INFO", e.path, e.message) for e in errors]

@@ -31,6 +31,7 @@ from nwb_ketamine.lazy import lazy_names
 from nwb_ketamine.metadata.loader import locate, read_study_file
 from nwb_ketamine.metadata.study import (
     AbfFileInfo,
+    Contact,
     DrugInfo,
     Epoch,
     Implant,
@@ -55,6 +56,7 @@ __all__ = [
     "ABF_CURRENT_UNITS",
     "ABF_VOLTAGE_UNITS",
     "AbfFileInfo",
+    "Contact",
     "DrugInfo",
     "Epoch",
     "Implant",

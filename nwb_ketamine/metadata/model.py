@@ -33,6 +33,19 @@ from nwb_ketamine.metadata.ranges import BURST_RANGES, EPSC_RANGES, ranges_schem
 from nwb_ketamine.metadata.values import TIME_UNITS
 
 
+class ContactEntry(BaseModel):
+    """The person to contact about the data; DANDI publishes a dandiset only when it names one, with an email."""
+
+    model_config = ConfigDict(extra="forbid", title="contact")
+
+    name: str = Field(pattern=r"^[^,]+, [^,]+$", description="A name written as 'Last, First'.", examples=["Doe, Jane"])
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="An email address (name@domain).",
+        examples=["jane.doe@example.org"],
+    )
+
+
 class StudyEntry(BaseModel):
     """What the study is; becomes the dandiset metadata and each NWB file's general fields."""
 
@@ -61,6 +74,11 @@ class StudyEntry(BaseModel):
     license: LICENSES = Field(description="A license DANDI accepts.", examples=["CC-BY-4.0"])
     contributors: tuple[str, ...] = Field(
         (), description="Further contributors for dandiset.yaml, as 'Last, First'.", examples=[["Roe, Richard"]]
+    )
+    contact: ContactEntry | None = Field(
+        None,
+        description="The contact person of dandiset.yaml (DANDI's dcite:ContactPerson, with an email address).",
+        examples=[{"name": "Doe, Jane", "email": "jane.doe@example.org"}],
     )
 
 

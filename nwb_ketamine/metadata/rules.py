@@ -8,6 +8,7 @@ typed declarations of :mod:`nwb_ketamine.metadata.study`. Session rules are in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -241,6 +242,52 @@ def time_points(problems: Problems, entries: Sequence[TimePointEntry | None]) ->
     return out
 
 
+@functools.cache
+def dandi_species() -> tuple[str, ...]:
+    """The Latin names DANDI maps to NCBITaxon terms without asking NCBI (``dandi.metadata.util.species_map``).
+
+    Returns
+    -------
+    tuple of str
+        The binomials, in dandi's order.
+    """
+    from dandi.metadata.util import species_map
+
+    return tuple(record.name.partition(" - ")[0] for record in species_map)
+
+
+def unknown_to_dandi(species: str) -> str | None:
+    """Why DANDI would not take a Latin binomial as it is; None when it knows it (or dandi is not installed).
+
+    dandi maps a few species by name (mouse, rat, human, macaques...); another name it guesses from the
+    genus, asks NCBI's web service about, or refuses (``dandi upload`` then stops at the file). An
+    NCBITaxon IRI it takes for any species. The NWB Inspector check
+    :func:`~nwb_ketamine.archive.checks.check_subject_species_known_to_dandi` asks the same of a file.
+
+    Parameters
+    ----------
+    species
+        The study file's species.
+
+    Returns
+    -------
+    str or None
+        The problem, or None.
+    """
+    if not BINOMIAL.match(species):
+        return None
+    try:
+        known = dandi_species()
+    except ImportError:  # without the validate extra there is no dandi to ask
+        return None
+    if species in known:
+        return None
+    return (
+        f"{species!r} is not a species DANDI knows by name ({', '.join(known[:3])}, ...); give its NCBITaxon "
+        "IRI, 'http://purl.obolibrary.org/obo/NCBITaxon_<id>'"
+    )
+
+
 def subjects(
     problems: Problems, entries: Sequence[SubjectEntry | None], stress_ids, now: datetime
 ) -> dict[str, SubjectInfo]:
@@ -274,6 +321,8 @@ def subjects(
                 f"{species!r} is not a Latin binomial ('Mus musculus') or an NCBITaxon IRI "
                 "('http://purl.obolibrary.org/obo/NCBITaxon_10090')",
             )
+        elif species is not None and (unknown := unknown_to_dandi(species)):
+            problems.add(p + ("species",), unknown)
         weight = quantity_of(problems, p, entry, "weight")
         if weight is not None and weight.value <= 0:
             problems.add(p + ("weight",), f"{weight} is not a positive weight")

@@ -25,6 +25,14 @@ def _ccf(region: str) -> str:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """The contact person of the dandiset (fields as in the file's ``study.contact``)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
 class StudyInfo:
     """What the study is (fields as in the file's ``study`` section)."""
 
@@ -37,6 +45,23 @@ class StudyInfo:
     related_publications: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     contributors: tuple[str, ...] = ()
+    contact: Contact | None = None
+
+    @property
+    def publication_urls(self) -> tuple[str, ...]:
+        """The related publications as URLs, a DOI ``doi:10.x/y`` as ``https://doi.org/10.x/y``.
+
+        The form the NWB files store: dandi's asset metadata keeps a related publication only when it is a
+        doi.org URL, and the NWB Inspector accepts it like ``doi:``.
+
+        Returns
+        -------
+        tuple of str
+        """
+        return tuple(
+            f"https://doi.org/{p.removeprefix('doi:')}" if p.startswith("doi:") else p
+            for p in self.related_publications
+        )
 
 
 @dataclass(frozen=True)

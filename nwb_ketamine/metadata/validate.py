@@ -17,7 +17,7 @@ from nwb_ketamine.metadata.model import SliceSessionEntry, StudyEntry, StudyFile
 from nwb_ketamine.metadata.partial import partial
 from nwb_ketamine.metadata.schema import check_structure
 from nwb_ketamine.metadata.sessions import SessionRules, data_roots
-from nwb_ketamine.metadata.study import Study, StudyInfo
+from nwb_ketamine.metadata.study import Contact, Study, StudyInfo
 
 
 def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True, now: datetime | None = None) -> Study:
@@ -93,7 +93,7 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
     analysis = data.get("analysis") or {}  # as written: an integer parameter stays an integer
     return Study(
         path=path,
-        info=StudyInfo(**StudyEntry.model_validate(data["study"]).model_dump()),
+        info=study_info(StudyEntry.model_validate(data["study"])),
         timezone=data["timezone"],
         subjects=subjects,
         stress_protocols=stress_protocols,
@@ -103,6 +103,23 @@ def validate_study(data: dict, lines: dict, path: Path, check_files: bool = True
         time_points=time_points,
         raw=data,
     )
+
+
+def study_info(entry: StudyEntry) -> StudyInfo:
+    """The typed ``study`` section of a validated file.
+
+    Parameters
+    ----------
+    entry
+        The validated ``study`` section.
+
+    Returns
+    -------
+    StudyInfo
+    """
+    fields = entry.model_dump(exclude={"contact"})
+    contact = Contact(**entry.contact.model_dump()) if entry.contact is not None else None
+    return StudyInfo(**fields, contact=contact)
 
 
 def load_study(path: str | Path, check_files: bool = True, now: datetime | None = None) -> Study:

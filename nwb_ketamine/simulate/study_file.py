@@ -74,6 +74,7 @@ def study_document(plan: StudyPlan) -> dict:
             "lab": "Simulated lab",
             "institution": "nwb-ketamine simulator",
             "experimenters": ["Doe, Jane", "Roe, Richard"],
+            "contact": {"name": "Doe, Jane", "email": "jane.doe@example.org"},
             "keywords": [
                 "ketamine",
                 "lateral habenula",

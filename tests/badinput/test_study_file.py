@@ -120,6 +120,9 @@ FIELDS = [
     ("unknown-raw-format", f"{S2}.raw.format", "plexon9", "raw.format 'plexon9' is unknown", f"{S2}.raw"),
     ("unknown-sorting-format", f"{S2}.sorting.format", "wave_clus9", "is not one of phy"),
     ("bad-age", "subjects[0].age", "ten days", "is not valid: ISO 8601 duration"),
+    ("species-dandi-does-not-know", "subjects[0].species", "Mesocricetus auratus", "is not a species DANDI knows"),
+    ("bad-contact-email", "study.contact.email", "jane.doe at example.org", r"is not valid: An email address"),
+    ("missing-contact-email", "study.contact", {"name": "Doe, Jane"}, REQUIRED, "study.contact.email"),
     ("subject-id-with-space", "subjects[0].id", "m 001", "is not valid"),
     ("subject-id-with-underscore", "subjects[0].id", "m_001", "is not valid"),
     # naive date-times, in every date-time field
