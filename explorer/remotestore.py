@@ -114,7 +114,7 @@ def remote_catalog(url: str, cache: str | Path | None = None, progress: bool = F
     Raises
     ------
     RemoteArchiveError
-        When the served catalog's tables cannot be fetched, or the archive cannot be listed.
+        When the served catalog's tables cannot be fetched, or no NWB file can be found at ``url``.
     """
     root = base_url(url)
     folder = cache_folder(root, cache)
@@ -138,7 +138,11 @@ def remote_catalog(url: str, cache: str | Path | None = None, progress: bool = F
         source_kind = "served"
     else:
         out = folder / "built"
-        build_catalog(root, out=out, progress=progress)
+        if not build_catalog(root, out=out, progress=progress).files:
+            raise RemoteArchiveError(
+                f"{root}: no NWB files found there (no catalog, manifest or folder listing answered); "
+                "give the URL of an archive's folder"
+            )
         state = json.loads((out / STATE_FILE).read_text())
         source_kind = "built"
     validation = _json(fs, root + SERVED_VALIDATION)

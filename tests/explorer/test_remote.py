@@ -146,3 +146,15 @@ def test_a_view_open_reads_a_part_of_its_file_by_range_requests(remote, served_a
             assert nbytes < MAX_FRACTION[name] * size, (name, nbytes, size)
         else:  # the cell view needs every sweep of its cell, spread over the file: at most the file, once
             assert nbytes <= size, (name, nbytes, size)
+
+
+def test_a_url_without_an_archive_is_one_line_error(served_archive, tmp_path, capsys):
+    from nwb_ketamine.cli import main as cli
+
+    url = served_archive.url + "nothere/"
+    assert cli(["explore", url, "--cache", str(tmp_path), "--port", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {url}: no NWB files found there (no catalog, manifest or folder listing answered); "
+        "give the URL of an archive's folder"
+    )
