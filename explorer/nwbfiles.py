@@ -41,13 +41,15 @@ RDCC_NBYTES = 32 * 1024**2
 
 #: How remote files are read: ``reader`` "fsspec" (``cache_type`` and ``block_size`` of its file object)
 #: or "remfile" (``block_size``: its minimum chunk; remfile is then needed, it is no dependency). Chosen
-#: from ``benchmarks/bench_remote_readers.py`` (nginx's access log, the tiny archive, cold opens): fsspec's
-#: blockcache of 1 MiB blocks made the fewest requests of every view (cell 2, unit 1, 1 s of raw 2, 10 s 6,
-#: file view 1; 12 in all) where remfile made 24 (100 KiB chunks) to 91 (16 KiB) and fsspec's 256 KiB
-#: blocks 40, for at most ~1 MiB more bytes per view (unit: 1.0 MB of a 5.9 MB file, vs 0.5 MB). A request
-#: to S3 costs tens of ms of latency, a MiB at S3's bandwidth about as much: fewer requests win.
-#: ``readahead`` and ``bytes`` re-fetched what HDF5's scattered reads had already read (cell view: 13-19
-#: times the file). h5py's ros3 driver is not built into this h5py (``h5py.get_config().ros3`` False).
+#: from ``benchmarks/bench_remote_readers.py`` (nginx's access log, the tiny archive, cold opens of the cell,
+#: unit, 1 s and 10 s raw and file views): fsspec's blockcache of 1 MiB blocks made 2, 1, 2, 6 and 1
+#: requests (12 in all) where its 256 KiB blocks made 40 and remfile's default 100 KiB chunks 24; remfile
+#: with 1 MiB chunks made 9 (3 for 10 s of raw: its chunks grow on sequential reads) but read 3.1 MB for
+#: 1 s of raw where fsspec read 2.1 MB, and would be a new dependency. Larger blocks make still fewer
+#: requests (2 MiB: 7) by reading more than a view needs (unit view: 2 MiB for a ~70 kB units table); a request to
+#: S3 costs tens of ms, as does a MiB at its bandwidth, so 1 MiB is where both stay small. ``readahead``
+#: and ``bytes`` re-fetched what HDF5's scattered reads had read (cell view: 13-19 times its file). h5py's
+#: ros3 driver is not built into this h5py (``h5py.get_config().ros3`` is False).
 REMOTE_READER: dict[str, Any] = {"reader": "fsspec", "cache_type": "blockcache", "block_size": 1024 * 1024}
 
 #: Held while a cached file is opened, closed or read.
