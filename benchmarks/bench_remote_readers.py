@@ -39,7 +39,7 @@ READERS = [
     *({"reader": "fsspec", "cache_type": "blockcache", "block_size": b * KIB} for b in (16, 64, 256, 512, 1024, 2048)),
     *({"reader": "fsspec", "cache_type": "readahead", "block_size": b * KIB} for b in (64, 256)),
     {"reader": "fsspec", "cache_type": "bytes", "block_size": 256 * KIB},
-    *({"reader": "remfile", "block_size": b * KIB} for b in (16, 64, 100, 1024)),
+    *({"reader": "remfile", "block_size": b * KIB} for b in (16, 64, 100, 256, 512, 1024)),
 ]
 
 

@@ -39,18 +39,18 @@ MAX_OPEN_FILES = 16
 #: them decompresses them once).
 RDCC_NBYTES = 32 * 1024**2
 
-#: How remote files are read: ``reader`` "fsspec" (``cache_type`` and ``block_size`` of its file object)
-#: or "remfile" (``block_size``: its minimum chunk; remfile is then needed, it is no dependency). Chosen
-#: from ``benchmarks/bench_remote_readers.py`` (nginx's access log, the tiny archive, cold opens of the cell,
-#: unit, 1 s and 10 s raw and file views): fsspec's blockcache of 1 MiB blocks made 2, 1, 2, 6 and 1
-#: requests (12 in all) where its 256 KiB blocks made 40 and remfile's default 100 KiB chunks 24; remfile
-#: with 1 MiB chunks made 9 (3 for 10 s of raw: its chunks grow on sequential reads) but read 3.1 MB for
-#: 1 s of raw where fsspec read 2.1 MB, and would be a new dependency. Larger blocks make still fewer
-#: requests (2 MiB: 7) by reading more than a view needs (unit view: 2 MiB for a ~70 kB units table); a request to
-#: S3 costs tens of ms, as does a MiB at its bandwidth, so 1 MiB is where both stay small. ``readahead``
-#: and ``bytes`` re-fetched what HDF5's scattered reads had read (cell view: 13-19 times its file). h5py's
-#: ros3 driver is not built into this h5py (``h5py.get_config().ros3`` is False).
-REMOTE_READER: dict[str, Any] = {"reader": "fsspec", "cache_type": "blockcache", "block_size": 1024 * 1024}
+#: How remote files are read: ``reader`` "remfile" (``block_size``: its minimum chunk; chunks grow on
+#: sequential reads) or "fsspec" (``cache_type`` and ``block_size`` of its file object). Chosen from
+#: ``benchmarks/bench_remote_readers.py`` (nginx's access log, the tiny archive, cold opens of the cell,
+#: unit, 1 s and 10 s raw and file views): at every block size remfile made fewer requests than fsspec's
+#: blockcache (16 KiB: 91 vs 543, 64 KiB: 38 vs 145, 256 KiB: 15 vs 40, 1 MiB: 9 vs 12) for about the same
+#: bytes; ``readahead`` and ``bytes`` re-fetched what HDF5's scattered reads had read (cell view: 13-19
+#: times its file). 256 KiB: 3, 2, 3, 5 and 2 requests, 10.4 MB in all; larger chunks save a few requests
+#: by reading more than a view needs (1 MiB: 3.1 MB for 1 s of raw of a 5.9 MB file, vs 1.8 MB). remfile
+#: also reads in the calling thread: fsspec's reads run on its event-loop thread, where a garbage
+#: collection that frees an h5py object waits for the h5py lock the reading thread holds (h5py#2019; a
+#: benchmark run hung so once). h5py's ros3 driver is not built into this h5py (``get_config().ros3``).
+REMOTE_READER: dict[str, Any] = {"reader": "remfile", "block_size": 256 * 1024}
 
 #: Held while a cached file is opened, closed or read.
 lock = threading.RLock()
@@ -102,7 +102,8 @@ def _remote_fileobj(remote: RemoteFile):
     if reader["reader"] == "remfile":
         import remfile
 
-        return remfile.File(remote.url, _size=remote.size, _min_chunk_size=int(reader["block_size"]))
+        # one thread: the fetches stay in the thread that holds h5py's lock
+        return remfile.File(remote.url, _size=remote.size, _min_chunk_size=int(reader["block_size"]), _max_threads=1)
     from nwb_ketamine.archive.remote import http_filesystem, open_remote
 
     if _fs is None:

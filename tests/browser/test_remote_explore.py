@@ -1,7 +1,7 @@
 """``nwb-ketamine explore URL`` in Chromium, on the tiny archive served by nginx (``served_archive``).
 
-The compare view, then one cell, one unit and a raw-traces window are opened; nginx's access log gives the
-requests and bytes each view open made for its file, printed against the file's size. A view that read
+The compare view, then one cell, one unit, a raw-traces window and the file view are opened; nginx's
+access log gives the requests and bytes each view open made for its file, printed against its size. A view that read
 whole files (a GET without a Range, or more than its fraction of the file) fails the test.
 """
 
@@ -14,6 +14,10 @@ from tests.browser.conftest import CHROMIUM, free_port, screenshot, start_server
 from tests.explorer.test_remote import MAX_FRACTION
 
 pytestmark = pytest.mark.browser
+
+#: The page of the file view also plots the first 100 000 samples of the first series (the raw
+#: ElectricalSeries: two of its five 65 536-row chunks, ~40 % of the file), besides the object tree.
+PAGE_FRACTION = MAX_FRACTION | {"file": 0.75}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +63,7 @@ def test_explore_url_opens_every_view_by_range_requests(page, remote_explorer, s
         "cell": (f"?view=cell&cell={quote(cell['cell_key'])}", cell["cell_key"], cell["file"]),
         "unit": (f"?view=unit&unit={quote(unit['unit_key'])}", unit["unit_key"], unit["file"]),
         "traces-1s": (f"?view=traces&file={quote(ecephys)}&traces_window_s=1", "Raw traces", ecephys),
+        "file": (f"?view=file&file={quote(ecephys)}", "Time series", ecephys),
     }
     figures = {}
     for name, (query, text, file_key) in views.items():
@@ -72,7 +77,7 @@ def test_explore_url_opens_every_view_by_range_requests(page, remote_explorer, s
     for name, (sent, nbytes, size) in figures.items():
         assert sent, name  # the view read its file over HTTP
         assert all(r.method == "HEAD" or (r.range.startswith("bytes=") and r.status == 206) for r in sent), (name, sent)
-        if name in MAX_FRACTION:
-            assert nbytes < MAX_FRACTION[name] * size, (name, nbytes, size)
+        if name in PAGE_FRACTION:
+            assert nbytes < PAGE_FRACTION[name] * size, (name, nbytes, size)
         else:  # the cell view needs every sweep of its cell, spread over the file: at most the file, once
             assert nbytes <= size, (name, nbytes, size)
