@@ -102,8 +102,9 @@ def _remote_fileobj(remote: RemoteFile):
     if reader["reader"] == "remfile":
         import remfile
 
+        size = remote.size if remote.size is not None else _head_size(remote.url)
         # one thread: the fetches stay in the thread that holds h5py's lock
-        return remfile.File(remote.url, _size=remote.size, _min_chunk_size=int(reader["block_size"]), _max_threads=1)
+        return remfile.File(remote.url, _size=size, _min_chunk_size=int(reader["block_size"]), _max_threads=1)
     from nwb_ketamine.archive.remote import http_filesystem, open_remote
 
     if _fs is None:
@@ -111,6 +112,22 @@ def _remote_fileobj(remote: RemoteFile):
     return open_remote(
         remote.url, _fs, block_size=int(reader["block_size"]), cache_type=str(reader["cache_type"]), size=remote.size
     )
+
+
+def _head_size(url: str) -> int:
+    """The size of ``url`` from a HEAD request.
+
+    remfile would ask with a GET it aborts, which a server may answer with more of the file than needed.
+    """
+    import requests
+
+    from nwb_ketamine.archive.remote import RemoteArchiveError
+
+    response = requests.head(url, allow_redirects=True, timeout=60)
+    length = response.headers.get("Content-Length")
+    if response.status_code != 200 or length is None:
+        raise RemoteArchiveError(f"{url}: no size from a HEAD request ({response.status_code} {response.reason})")
+    return int(length)
 
 
 def h5_file(path, **kwargs) -> tuple[h5py.File, object]:

@@ -158,3 +158,16 @@ def test_a_url_without_an_archive_is_one_line_error(served_archive, tmp_path, ca
         f"error: {url}: no NWB files found there (no catalog, manifest or folder listing answered); "
         "give the URL of an archive's folder"
     )
+
+
+def test_a_remote_file_without_a_size_is_sized_by_a_head_request(remote, served_archive):
+    """Without the catalog's size, one HEAD asks for it (remfile's own way is a GET it aborts)."""
+    unit = remote.units.iloc[0]
+    sized = remote.path_of(unit["file"])
+    unsized = RemoteFile(sized.url, size=None, version=sized.version + "-unsized")
+    _cold()
+    mark = served_archive.mark()
+    spikes = unitread.unit_spikes(unsized, int(unit["unit_row"]))["spike_times_s"]
+    sent = [r for r in served_archive.transfers(mark) if r.path.endswith(unit["file"])]
+    np.testing.assert_array_equal(spikes, unitread.unit_spikes(sized, int(unit["unit_row"]))["spike_times_s"])
+    assert sent[0].method == "HEAD" and all(r.range.startswith("bytes=") for r in sent[1:]), sent
