@@ -20,9 +20,11 @@ $(BIN)/nwb-ketamine: pyproject.toml ndx-drug-stress/pyproject.toml
 demo: $(BIN)/nwb-ketamine
 	$(BIN)/python examples/demo.py $(DEMO_DIR) $(DEMO_ARGS)
 
-# Debian's Chromium for the Playwright browser tests (installed only when missing).
+# Debian's Chromium for the Playwright browser tests and nginx for the remote-archive tests (a real web
+# server with range requests), each installed only when missing.
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)
 
 # ruff (style, imports, docstring rules), mypy (types) and numpydoc (every public function documents its
 # parameters) on the package; tests, benchmarks and examples get ruff only.

@@ -383,8 +383,32 @@ class ExplorerApp(pn.viewable.Viewer):
         self._history = HistoryListener(self.apply_history)
         return pn.template.BootstrapTemplate(
             title="nwb-ketamine explorer",
-            sidebar=[pn.pane.Markdown(f"**Archive** `{self.store.archive.name}`"), self._nav, self._sidebar_extra],
+            sidebar=[pn.pane.Markdown(f"**Archive** `{self.store.label}`"), self._nav, self._sidebar_extra],
+            header=[remote_badge(self.store.url)] if self.store.url else [],
             main=[self._main, self._history],
             sidebar_width=320,
             header_background="#7a1622",
         )
+
+
+def remote_badge(url: str):
+    """The header's badge of an archive read over HTTP: 'remote archive' and its URL.
+
+    Parameters
+    ----------
+    url : str
+        The archive's URL.
+
+    Returns
+    -------
+    panel.pane.HTML
+    """
+    from html import escape
+
+    text = escape(url)
+    return pn.pane.HTML(
+        f'<span class="remote-archive" title="read over HTTP with range requests">'
+        f"<b>remote archive</b> <code>{text}</code></span>",
+        styles={"color": "white", "background": "#1f5fa8", "padding": "2px 10px", "border-radius": "10px",
+                "font-size": "0.95em"},
+    )  # fmt: skip

@@ -7,14 +7,11 @@ Read with h5py by object path (:mod:`~nwb_ketamine.explorer.h5tables`); the test
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import h5py
 import numpy as np
 import pandas as pd
 
 from nwb_ketamine import h5read
-from nwb_ketamine.explorer import h5tables
+from nwb_ketamine.explorer import h5tables, nwbfiles
 from nwb_ketamine.filelayout import (
     CELL_DESCRIPTIONS,
     EPSC_CELL_PATH,
@@ -109,7 +106,7 @@ def cell_sweeps(path) -> dict:
         ``summary`` (dict, stored cell results, or None); ``parameters`` (EpscParameters or None);
         ``electrode`` (dict: name, location, slice, cell_id); ``injection_time_s``.
     """
-    with h5py.File(Path(path), "r") as f:
+    with nwbfiles.reading(path) as f:
         table = f.get(INTRACELLULAR_RESPONSES_PATH)
         refs = table["response"][()] if table is not None and "response" in table else []
         rows = []

@@ -24,14 +24,13 @@ Design decisions:
 from __future__ import annotations
 
 import functools
-import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import h5py
 import numpy as np
 
-from nwb_ketamine.explorer.nwbfiles import RDCC_NBYTES
+from nwb_ketamine.explorer.nwbfiles import RDCC_NBYTES, file_key
 from nwb_ketamine.gzipcodec import FILTER_DEFLATE, FILTER_SHUFFLE, Codec, get_codec, unshuffle_elements
 
 #: Bytes of decoded chunks kept (the size of the HDF5 chunk cache of the files the explorer keeps open).
@@ -92,8 +91,7 @@ class DirectChunks:
         self.dtype = dset.dtype
         self.chunks = dset.chunks
         self.shuffled = _pipeline(dset) == (FILTER_SHUFFLE, FILTER_DEFLATE)
-        filename = dset.file.filename
-        self._key = (filename, os.stat(filename).st_mtime_ns, dset.name)
+        self._key = (*file_key(dset.file), dset.name)
 
     def __len__(self) -> int:
         return self.shape[0]

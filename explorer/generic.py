@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from nwb_ketamine.archive.remote import RemoteFile
 from nwb_ketamine.explorer import nwbfiles, rawread
 from nwb_ketamine.explorer.analysisinfo import analysis_fields
 from nwb_ketamine.explorer.panes import field_table, table
@@ -72,7 +73,7 @@ class GenericView(pn.viewable.Viewer):
     max_samples = param.Integer(default=100_000, bounds=(100, None), doc="Samples of the series read from the start.")
 
     def __init__(self, path, **params):
-        self.path = Path(path)
+        self.path = path if isinstance(path, RemoteFile) else Path(path)
         self.error = None
         self.nwbfile = None
         try:

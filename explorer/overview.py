@@ -152,7 +152,7 @@ class OverviewView(pn.viewable.Viewer):
             others.append(f"{q['uncurated']} not curated")
         return (
             f"**{subjects} subjects · {len(s.sessions)} sessions · {len(s.cells)} cells · "
-            f"{q['units']} units** (good single units; other clusters: {', '.join(others)}) in `{s.archive.name}`"
+            f"{q['units']} units** (good single units; other clusters: {', '.join(others)}) in `{s.label}`"
         )
 
     def validation_text(self) -> str:

@@ -29,7 +29,7 @@ def _file_digest(store) -> tuple[str, str] | None:
     """sha256 of the generation's table files and the generation's name; None without files."""
     from nwb_ketamine.archive.catalog import STATE_FILE, catalog_dir
 
-    folder = catalog_dir(store.archive)
+    folder = getattr(store, "catalog", None) or catalog_dir(store.archive)
     try:
         state = json.loads((folder / STATE_FILE).read_text())
     except (OSError, ValueError):

@@ -25,7 +25,6 @@ Design decisions:
 from __future__ import annotations
 
 import math
-import os
 from collections import OrderedDict
 from pathlib import Path
 
@@ -35,7 +34,7 @@ import pandas as pd
 from nwb_ketamine import h5read
 from nwb_ketamine.explorer import h5tables
 from nwb_ketamine.explorer.chunkread import direct_reader
-from nwb_ketamine.explorer.nwbfiles import MAX_OPEN_FILES, lock, open_h5
+from nwb_ketamine.explorer.nwbfiles import MAX_OPEN_FILES, file_key, lock, open_h5
 from nwb_ketamine.filelayout import ACQUISITION_PATH, EVENTS_PATH, EVENTS_PREFIX
 
 #: Samples (rows × channels) decompressed and reduced at a time by :func:`read_raw_window`.
@@ -409,7 +408,7 @@ class _Layout:
     def __init__(self, f, series_name: str | None):
         groups = [f[ACQUISITION_PATH][series_name]] if series_name is not None else h5tables.raw_series(f)
         if not groups:
-            name = Path(f.filename).name
+            name = Path(file_key(f)[0]).name
             raise LookupError(f"{name}: no raw ElectricalSeries in acquisition (converted without raw data)")
         self.series = [_SeriesInfo(g) for g in groups]
         electrodes = groups[0]["electrodes"]
@@ -436,7 +435,7 @@ def _layout(f, series_name: str | None) -> _Layout:
     are kept: an h5py object kept past its file's closing (the file cache closes files) would decrement,
     when freed, the reference count of an HDF5 id reused meanwhile.
     """
-    key = (f.filename, os.stat(f.filename).st_mtime_ns, series_name)
+    key = (*file_key(f), series_name)
     layout = _layouts.get(key)
     if layout is None:
         layout = _layouts[key] = _Layout(f, series_name)

@@ -259,6 +259,7 @@ def serve(
     show: bool = False,
     allow_remote: bool = False,
     validation_report: str | Path | None = None,
+    cache: str | Path | None = None,
     threaded: bool = False,
     start: bool = True,
 ):
@@ -267,7 +268,8 @@ def serve(
     Parameters
     ----------
     archive : str or Path
-        Archive folder with a catalog.
+        Archive folder with a catalog, or an archive's http(s) URL (its catalog is fetched, or built and
+        cached: :mod:`~nwb_ketamine.explorer.remotestore`; its files are read with range requests).
     port, address : int, str
         Where to listen (loopback by default).
     show : bool
@@ -276,6 +278,8 @@ def serve(
         Required for a non-loopback ``address``; a warning is printed.
     validation_report : str or Path, optional
         JSON report of ``nwb-ketamine validate`` (default ``ARCHIVE/.nwb-ketamine/validation.json``).
+    cache : str or Path, optional
+        Cache root of a remote archive's catalog (default ``$XDG_CACHE_HOME/nwb-ketamine/remote``).
     threaded, start : bool
         Passed to ``pn.serve`` (tests run the server in a thread).
 
@@ -287,11 +291,14 @@ def serve(
         raise NwbKetamineError(
             f"--address {address} is not a loopback address; add --allow-remote to serve the archive to other machines"
         )
-    store = ArchiveStore(archive, validation_report=validation_report)
+    store = ArchiveStore(archive, validation_report=validation_report, cache=cache)
+    if store.url is not None:
+        print(f"remote archive {store.url}: catalog in {store.catalog}")
     # The first NWB file opened imports pynwb and the extension (seconds): do it now, not on the first click.
     threading.Thread(target=_preload, name="nwb-ketamine-preload", daemon=True).start()
     if not is_loopback(address):
-        message = f"serving {store.archive} on {address}:{port}: anyone who can reach it can read the archive"
+        served = store.label if store.url else store.archive
+        message = f"serving {served} on {address}:{port}: anyone who can reach it can read the archive"
         warnings.warn(message, stacklevel=2)
         print(f"WARNING: {message}")
     origins = [f"127.0.0.1:{port}", f"localhost:{port}"] if is_loopback(address) else ["*"]

@@ -5,14 +5,21 @@ cell, a unit or a file is a *key* looked up in the catalog (``cell_key``, ``unit
 column); :meth:`ArchiveStore.path_of` returns ``archive / file`` only for a file the catalog lists, so a
 traversal attempt (``../../etc/passwd``, ``/etc/passwd``, ``..%2F``) is simply an unknown key. The store
 is read-only and loaded once per server; the views (one set per browser session) share it.
+
+An archive at an http(s) URL gets its catalog from :mod:`~nwb_ketamine.explorer.remotestore` (the
+archive's own, or one built over HTTP, kept in a local cache folder); :meth:`ArchiveStore.path_of` then
+returns a :class:`~nwb_ketamine.archive.remote.RemoteFile` (the file's URL, size and version) that the
+readers open with range requests, refusing the same keys.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from nwb_ketamine.archive.layout import state_dir
+from nwb_ketamine.archive.remote import RemoteFile, is_url
 from nwb_ketamine.errors import NwbKetamineError
 from nwb_ketamine.filelayout import EPSC_CELL_PATH, UNITS_PATH
 
@@ -35,26 +42,47 @@ class ArchiveStore:
     Parameters
     ----------
     archive : str or Path
-        The archive folder (its catalog is in ``ARCHIVE/.nwb-ketamine/catalog``).
+        The archive folder (its catalog is in ``ARCHIVE/.nwb-ketamine/catalog``), or its http(s) URL.
     validation_report : str or Path, optional
         A JSON report written by ``nwb-ketamine validate --json``; by default
-        ``ARCHIVE/.nwb-ketamine/validation.json`` when it exists.
+        ``ARCHIVE/.nwb-ketamine/validation.json`` when it exists (fetched for a URL).
+    cache : str or Path, optional
+        For a URL: the cache root of its catalog (default
+        :func:`~nwb_ketamine.explorer.remotestore.cache_root`).
 
     Attributes
     ----------
     archive : Path
+        The archive folder; for a URL, the local folder of its catalog.
+    url : str or None
+        The archive's URL (None for a local archive).
+    catalog : Path or None
+        The folder of the catalog tables read.
     sessions, cells, units : pandas.DataFrame
         The catalog tables (see :mod:`nwb_ketamine.archive.catalog_columns`).
     validation : dict or None
         The validation report, if one was found.
     """
 
-    def __init__(self, archive: str | Path, validation_report: str | Path | None = None):
-        from nwb_ketamine.archive.catalog import CatalogError, load_catalog
+    def __init__(
+        self, archive: str | Path, validation_report: str | Path | None = None, cache: str | Path | None = None
+    ):
+        from nwb_ketamine.archive.catalog import CatalogError, catalog_dir, load_catalog
 
-        self.archive = Path(archive).resolve()
+        self.url: str | None = None
+        self._remote_files: dict = {}
+        served_validation = None
+        if is_url(str(archive)):
+            from nwb_ketamine.explorer.remotestore import remote_catalog
+
+            remote = remote_catalog(str(archive), cache)
+            self.url, self._remote_files, served_validation = remote.url, remote.files, remote.validation
+            self.archive = self.catalog = remote.folder
+        else:
+            self.archive = Path(archive).resolve()
+            self.catalog = catalog_dir(self.archive)
         try:
-            tables = load_catalog(self.archive)
+            tables = load_catalog(self.catalog)
         except CatalogError:
             raise StoreError(f"{archive}: no catalog; run nwb-ketamine catalog ARCHIVE") from None
         self.sessions = tables["sessions"]
@@ -63,7 +91,10 @@ class ArchiveStore:
         self._cells_by_key = self.cells.set_index("cell_key", drop=False)
         self._sessions_by_file = self.sessions.set_index("file", drop=False)
         self._files = set(self.sessions["file"]) | set(self.cells["file"]) | set(self.units["file"])
-        self.validation = self._read_validation(validation_report)
+        if self.url is not None and validation_report is None:
+            self.validation = served_validation
+        else:
+            self.validation = self._read_validation(validation_report)
 
     @classmethod
     def from_tables(cls, archive: str | Path, sessions, cells, units, validation: dict | None = None) -> ArchiveStore:
@@ -84,6 +115,7 @@ class ArchiveStore:
         """
         store = cls.__new__(cls)
         store.archive = Path(archive).resolve()
+        store.url, store.catalog, store._remote_files = None, None, {}
         store.sessions, store.cells, store.units = sessions, cells, units
         store._cells_by_key = cells.set_index("cell_key", drop=False)
         store._sessions_by_file = sessions.set_index("file", drop=False)
@@ -142,7 +174,17 @@ class ArchiveStore:
         except (KeyError, TypeError):
             raise StoreError(f"no file {_short(file_key)!r} in the catalog") from None
 
-    def path_of(self, file_key: str) -> Path:
+    @property
+    def label(self) -> str:
+        """The archive as the page names it: its URL, or its folder's name.
+
+        Returns
+        -------
+        str
+        """
+        return self.url if self.url is not None else self.archive.name
+
+    def path_of(self, file_key: str) -> Path | RemoteFile:
         """``archive / file`` for a file the catalog lists; any other text is refused, never resolved.
 
         Parameters
@@ -150,9 +192,21 @@ class ArchiveStore:
         file_key : str
             A ``file`` of any catalog table. :class:`StoreError` when no table lists it, or when its path
             leads outside the archive.
+
+        Returns
+        -------
+        Path or RemoteFile
+            The file; for an archive at a URL, its URL with the size and version the catalog read.
         """
         if not isinstance(file_key, str) or file_key not in self._files:
             raise StoreError(f"no file {_short(file_key)!r} in the catalog")
+        if self.url is not None:
+            parts = file_key.split("/")
+            if file_key.startswith("/") or "\\" in file_key or any(p in ("", ".", "..") for p in parts):
+                raise StoreError(f"file {_short(file_key)!r} is outside the archive")
+            entry = self._remote_files.get(file_key) or {}
+            size = entry.get("size") if isinstance(entry.get("size"), int) else None
+            return RemoteFile(self.url + quote(file_key), size=size, version=json.dumps(entry, sort_keys=True))
         path = (self.archive / file_key).resolve()
         if not path.is_relative_to(self.archive):  # a catalog row itself pointing outside: refuse too
             raise StoreError(f"file {_short(file_key)!r} is outside the archive")

@@ -8,14 +8,11 @@ returns); the unit view recomputes only what the user changes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import h5py
 import numpy as np
 import pandas as pd
 
 from nwb_ketamine import h5read
-from nwb_ketamine.explorer import h5tables
+from nwb_ketamine.explorer import h5tables, nwbfiles
 from nwb_ketamine.filelayout import (
     BURST_METRICS_KEYS,
     BURST_METRICS_PATH,
@@ -68,7 +65,7 @@ def unit_spikes(path, unit_row: int) -> dict:
         ``stored_metrics`` (DataFrame of the stored per-epoch burst metrics of the unit, or None) and
         ``burst_parameters`` (the stored rule, or None); ``recording_s`` (start, stop).
     """
-    with h5py.File(Path(path), "r") as f:
+    with nwbfiles.reading(path) as f:
         units = f.get(UNITS_PATH)
         n = len(units["id"]) if units is not None and "id" in units else 0
         if not 0 <= int(unit_row) < n:

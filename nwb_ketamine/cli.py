@@ -146,6 +146,7 @@ def _explore(args) -> int:
         show=args.show,
         allow_remote=args.allow_remote,
         validation_report=args.report,
+        cache=args.cache,
     )
     return 0
 
@@ -214,6 +215,13 @@ def _port(text: str) -> int:
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port number (1 to 65535)")
     return value
+
+
+def _folder_or_url(text: str) -> str | Path:
+    """``explore ARCHIVE``: an http(s) URL as given (a Path would fold its ``//``), else a folder."""
+    from nwb_ketamine.archive.remote import is_url
+
+    return text if is_url(text) else Path(text)
 
 
 def _command(commands, name: str, run) -> argparse.ArgumentParser:
@@ -324,13 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_option(catalog)
 
     explore = _command(commands, "explore", _explore)
-    explore.add_argument("archive", type=Path, metavar="ARCHIVE")
+    explore.add_argument("archive", type=_folder_or_url, metavar="ARCHIVE", help="archive folder or http(s) URL")
     explore.add_argument("--port", type=_port, default=5006, help="port (default 5006)")
     explore.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     explore.add_argument("--allow-remote", action="store_true", help="needed to listen on a non-loopback address")
     explore.add_argument("--show", action="store_true", help="open a browser tab")
     explore.add_argument(
         "--report", type=Path, default=None, help="validation JSON (default ARCHIVE/.nwb-ketamine/validation.json)"
+    )
+    explore.add_argument(
+        "--cache", type=Path, default=None, help="cache of a URL's catalog (default ~/.cache/nwb-ketamine/remote)"
     )
 
     demo = _command(commands, "demo", _demo)

@@ -69,6 +69,27 @@ def tiny_archive(simulated_tiny, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def served_archive(tiny_archive, tmp_path_factory):
+    """Debian's nginx on 127.0.0.1 serving ``tiny_archive``, range requests on (:mod:`tests.nginx`).
+
+    ``URL/archive/`` serves it with its catalog; ``URL/bare/`` serves the same files with the catalog
+    folder answering 404, as an archive uploaded to DANDI (which has no catalog). Stopped at the end of the
+    session. Skipped when nginx is not installed (``make browser-deps`` installs it)."""
+    from tests.nginx import NGINX, Nginx
+
+    if not Path(NGINX).exists():
+        pytest.skip("nginx not installed (make browser-deps)")
+    locations = f"""
+        location /archive/ {{ alias {tiny_archive}/; }}
+        location /bare/ {{
+            alias {tiny_archive}/;
+            location ~ ^/bare/\\.nwb-ketamine/catalog/ {{ return 404; }}
+        }}"""
+    with Nginx(tmp_path_factory.mktemp("nginx-root"), tmp_path_factory.mktemp("nginx"), locations) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def vehicle_archive(simulated_tiny, tmp_path_factory) -> Path:
     """The tiny study with other metadata, converted (``--no-raw``, with its catalog): a vehicle that is not
     called saline, two doses of ketamine, the study's own time points and group names that lie.

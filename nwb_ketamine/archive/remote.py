@@ -62,7 +62,7 @@ def http_filesystem():
     return fsspec.filesystem("http", skip_instance_cache=True)
 
 
-def open_remote(url: str, fs=None, block_size: int = BLOCK_SIZE):
+def open_remote(url: str, fs=None, block_size: int = BLOCK_SIZE, cache_type: str = "blockcache", size=None):
     """A seekable, read-only file object on ``url`` that fetches blocks with range requests.
 
     Parameters
@@ -73,13 +73,19 @@ def open_remote(url: str, fs=None, block_size: int = BLOCK_SIZE):
         An fsspec HTTP filesystem (default: :func:`http_filesystem`).
     block_size
         Bytes per range request.
+    cache_type
+        fsspec's cache of the file (``blockcache``: blocks fetched on demand and kept; see
+        ``benchmarks/bench_remote_readers.py`` for the others).
+    size
+        The file's size when known (the catalog's): saves the HEAD request that asks for it.
 
     Returns
     -------
     file object
     """
     fs = fs or http_filesystem()
-    return fs.open(url, "rb", block_size=block_size, cache_type="blockcache")
+    extra = {"size": int(size)} if size else {}
+    return fs.open(url, "rb", block_size=block_size, cache_type=cache_type, **extra)
 
 
 def stat_remote(url: str, fs=None) -> dict:
@@ -149,3 +155,56 @@ def list_remote_nwb_files(url: str, *, index_paths: tuple[str, ...], fs=None) ->
         raise RemoteArchiveError(f"{url}: cannot list the archive ({error}); serve a manifest or a listing") from None
     paths = sorted({f[len(root) :] for f in found if f.startswith(root) and f.endswith(".nwb")})
     return [p for p in paths if not any(part.startswith(".") for part in p.split("/"))]
+
+
+class RemoteFile:
+    """A file of a remote archive, as the explorer's store hands it out instead of a local path.
+
+    It has no ``__fspath__``: code that would open it as a local file fails instead of reading a path
+    named like a URL. :func:`nwb_ketamine.explorer.nwbfiles.h5_file` opens it with range requests.
+
+    Parameters
+    ----------
+    url
+        The file's URL.
+    size
+        Its size in bytes, when known (saves the HEAD request that asks for it).
+    version
+        What identifies this version of the file (ETag, Last-Modified): the key of the explorer's caches.
+
+    Attributes
+    ----------
+    url, size, version
+        As given.
+    name, stem
+        The last part of the URL's path, with and without its suffix (like :class:`pathlib.Path`'s).
+    """
+
+    def __init__(self, url: str, size: int | None = None, version: str = ""):
+        self.url = url
+        self.size = size
+        self.version = version
+
+    @property
+    def name(self) -> str:
+        """The file's name (the URL's last path part, unquoted)."""
+        from urllib.parse import unquote, urlsplit
+
+        return unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+
+    @property
+    def stem(self) -> str:
+        """The file's name without its suffix."""
+        return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RemoteFile) and (self.url, self.version) == (other.url, other.version)
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.version))
+
+    def __repr__(self) -> str:
+        return f"RemoteFile({self.url!r})"
+
+    def __str__(self) -> str:
+        return self.url

@@ -22,10 +22,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(archive: Path, port: int) -> subprocess.Popen:
-    """``nwb-ketamine explore ARCHIVE`` in a subprocess, returned once it answers."""
+def start_server(archive: Path | str, port: int, *options: str) -> subprocess.Popen:
+    """``nwb-ketamine explore ARCHIVE [options]`` (a folder or a URL) in a subprocess, returned once it answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nwb_ketamine.cli", "explore", str(archive), "--port", str(port)],
+        [sys.executable, "-m", "nwb_ketamine.cli", "explore", str(archive), "--port", str(port), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.time() + 60
