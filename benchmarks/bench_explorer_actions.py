@@ -331,6 +331,7 @@ def switch_views(browser, server: Server) -> list[tuple[str, dict]]:
     session = Session(browser, server)
     try:
         session.page.goto(session.url("?view=compare"), timeout=120_000)
+        session.wait(COMPARE_DRAWN)
         session.wait(complete_check(server))  # an action starts on a page that has finished loading
         button = session.page.get_by_role("button", name="Overview", exact=True)
         to_overview = timed_click(session, button.click, OVERVIEW_DRAWN)
@@ -345,6 +346,7 @@ def point_click(browser, server: Server) -> dict:
     session = Session(browser, server)
     try:
         session.page.goto(session.url("?view=compare"), timeout=120_000)
+        session.wait(COMPARE_DRAWN)
         session.wait(complete_check(server))  # an action starts on a page that has finished loading
         point = session.page.evaluate(POINT_ON_SCREEN)
         return timed_click(session, lambda: session.page.mouse.click(point["x"], point["y"]), CELL_DRAWN)

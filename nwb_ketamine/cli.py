@@ -387,6 +387,11 @@ def main(argv=None) -> int:
     except NwbKetamineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # ndx_drug_stress's DrugStressValueError: a value the extension does not allow
+        if type(exc).__module__.partition(".")[0] != "ndx_drug_stress":
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         if exc.filename:
             print(f"error: {exc.filename}: {exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
