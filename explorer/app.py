@@ -98,9 +98,7 @@ class ExplorerApp(pn.viewable.Viewer):
     def __init__(self, store: ArchiveStore, **params):
         super().__init__(**params)
         self.store = store
-        doc = pn.state.curdoc
-        # A served page shows the compare figure first and the tables below it once loaded (sync_url).
-        self.compare = CompareView(store, rest_later=doc is not None and doc.session_context is not None)
+        self.compare = CompareView(store)
         self._paired: PairedView | None = None  # built when first opened (or named by the URL)
         self._timecourse: TimeCourseView | None = None  # the same
         self.overview: OverviewView | None = None
@@ -337,7 +335,6 @@ class ExplorerApp(pn.viewable.Viewer):
         location.sync(self.detail, {name: name for names in DETAIL_URL_PARAMS.values() for name in names})
         self._location = location
         self._loaded = True
-        self.compare.show_rest()
 
     def apply_history(self, search: str) -> None:
         """Show what the address ``search`` (``?view=...``) describes: the browser went Back or Forward to it.

@@ -100,8 +100,6 @@ class CompareView(FilteredView):
     ----------
     store : ArchiveStore
         The archive's catalog.
-    rest_later : bool
-        Lay out only the figure and its downloads until :meth:`show_rest` (the page's first view).
     **params
         Initial values of the parameters below.
     """
@@ -118,12 +116,8 @@ class CompareView(FilteredView):
     mixed_model = param.Boolean(default=False, label="Mixed model (animal random effect)")
     selected = param.String(default="", doc="Key of the cell or unit last clicked (a point or a table row).")
 
-    def __init__(self, store: ArchiveStore, rest_later: bool = False, **params) -> None:
+    def __init__(self, store: ArchiveStore, **params) -> None:
         super().__init__(store, **params)
-        #: whether the layout shows only the figure until :meth:`show_rest` is called (a page's first view)
-        self.rest_later = rest_later
-        self._view_layout: pn.Column | None = None
-        self._rest_shown = False
         self._y_range = Range1d(start=0, end=1)
         self._pool: list[ComparePanel] = []  # one per facet shown so far, reused
         self.panels: list[ComparePanel] = []  # the facets shown now, row by row
@@ -470,27 +464,13 @@ class CompareView(FilteredView):
         )
 
     def __panel__(self):
-        if self._view_layout is None:
-            self._view_layout = pn.Column(
-                self._message, self._notice, self._colour_legend, self._plot_area, self._legend_note, self.downloads,
-                sizing_mode="stretch_width",
-            )  # fmt: skip
-            if not self.rest_later:
-                self.show_rest()
-        return self._view_layout
-
-    def show_rest(self) -> None:
-        """Add what lies below the figure (methods, statistics, bursting and data tables) to the view's layout.
-
-        A page opened on this view shows the figure first and the rest once the page has loaded
-        (:attr:`rest_later`, :meth:`~nwb_ketamine.explorer.app.ExplorerApp.sync_url`): the first page then
-        carries a quarter fewer models, three tables among them, to build before the figure is drawn.
-        """
-        self.rest_later = False  # a layout made from now on has it all
-        if self._view_layout is None or self._rest_shown:
-            return
-        self._rest_shown = True
-        self._view_layout.extend([
+        return pn.Column(
+            self._message,
+            self._notice,
+            self._colour_legend,
+            self._plot_area,
+            self._legend_note,
+            self.downloads,
             self.methods_card,
             pn.pane.Markdown("### Statistics (each level vs the control; cells, animal means, mixed model)"),
             pn.widgets.Checkbox.from_param(self.param.mixed_model),
@@ -499,4 +479,5 @@ class CompareView(FilteredView):
             self._bursting.panel,
             pn.pane.Markdown("### Data"),
             self._data_table,
-        ])  # fmt: skip
+            sizing_mode="stretch_width",
+        )
