@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,11 +120,18 @@ class CatalogResult:
         )
 
 
+#: One file read at a time per process. h5py serialises its calls on one global lock anyway, so threads
+#: gain nothing; and two Dask threads reading files at once deadlocked once in CI (a thread waiting for
+#: h5py's lock in an object's deallocation, no other thread running h5py: py-spy, test_catalog's threaded client).
+_READ_LOCK = threading.Lock()
+
+
 def _read_task(root: str, relpath: str, reader: Callable | None = None) -> tuple[str, dict | None, str]:
     """Read one file; never raises, so one bad file cannot stop the build. Runs on Dask workers."""
     source = base_url(root) + relpath if is_url(root) else os.path.join(root, relpath)
     try:
-        rows = (reader or read_nwb_file)(source, relpath)
+        with _READ_LOCK:
+            rows = (reader or read_nwb_file)(source, relpath)
         return relpath, rows, ""
     except Exception as error:  # any unreadable file is reported, not raised
         message = str(error).splitlines()[0] if str(error) else ""

@@ -351,7 +351,7 @@ def test_reads_on_a_given_dask_client(archive_copy, tiny):
     from dask.distributed import Client
 
     build_catalog(tiny[0], progress=False)
-    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
         result = build_catalog(archive_copy, client=client, progress=False)
     assert len(result.read) == 3
     got, want = load_catalog(archive_copy), load_catalog(tiny[0])
