@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.explorer.test_remote import cold, view_opens  # noqa: E402
 from tests.nginx import Nginx  # noqa: E402
 
 KIB = 1024
@@ -46,36 +47,6 @@ READERS = [
 def _label(reader: dict) -> str:
     kind = reader["reader"] if reader["reader"] == "remfile" else f"fsspec/{reader['cache_type']}"
     return f"{kind} {reader['block_size'] // KIB} KiB"
-
-
-def _views(store):
-    from nwb_ketamine.explorer import cellread, generic, rawread, unitread
-
-    cell = store.cells.iloc[0]
-    unit = store.units.iloc[0]
-    ecephys = store.sessions[store.sessions["modality"] == "ecephys"]["file"].iloc[0]
-
-    def _file():
-        view = generic.GenericView(store.path_of(ecephys))
-        assert view.error is None, view.error
-        view.metadata(), view.tree()
-
-    return {
-        "cell": (cell["file"], lambda: cellread.cell_sweeps(store.path_of(cell["file"]))),
-        "unit": (unit["file"], lambda: unitread.unit_spikes(store.path_of(unit["file"]), int(unit["unit_row"]))),
-        "traces-1s": (ecephys, lambda: rawread.raw_window(store.path_of(ecephys), 0.0, 1.0)),
-        "traces-10s": (ecephys, lambda: rawread.raw_window(store.path_of(ecephys), 0.0, 10.0)),
-        "file": (ecephys, _file),
-    }
-
-
-def _cold() -> None:
-    from nwb_ketamine.explorer import chunkread, nwbfiles, rawread
-
-    nwbfiles.close_all()
-    nwbfiles._fs = None
-    chunkread.clear_cache()
-    rawread._layouts.clear()
 
 
 def main(argv=None) -> int:
@@ -103,19 +74,19 @@ def main(argv=None) -> int:
         with Nginx(archive.parent, tmp / "nginx") as server:
             store = ArchiveStore(server.url + archive.name + "/", cache=tmp / "cache")
             sizes = {p: (archive / p).stat().st_size for p in store.sessions["file"]}
-            views = _views(store)
+            views = view_opens(store, windows=(1.0, 10.0))
             print(f"{'reader':<26} {'view':<11} {'GET':>4} {'HEAD':>4} {'whole':>5} {'bytes':>9} {'size':>9} "
                   f"{'ratio':>6} {'s':>6}")  # fmt: skip
             totals = {}
             for reader in READERS:
                 nwbfiles.REMOTE_READER = reader
                 for name, (file_key, read) in views.items():
-                    _cold()
+                    cold()
                     mark = server.mark()
                     start = time.perf_counter()
                     read()
                     seconds = time.perf_counter() - start
-                    _cold()  # closes the file object: a reader that fetches on close would count here
+                    cold()  # closes the file object: a reader that fetches on close would count here
                     sent = [r for r in server.transfers(mark) if r.path.endswith(file_key)]
                     ranged = sum(1 for r in sent if r.method == "GET" and r.range)
                     heads = sum(1 for r in sent if r.method == "HEAD")

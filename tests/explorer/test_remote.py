@@ -29,9 +29,10 @@ def remote(served_archive, tmp_path_factory):
     return ArchiveStore(served_archive.url + "archive/", cache=tmp_path_factory.mktemp("cache"))
 
 
-def _cold() -> None:
-    """Forget open files, raw layouts and decoded chunks: the next read opens its file again."""
+def cold() -> None:
+    """Forget open files, raw layouts, decoded chunks and the HTTP session: the next read opens its file again."""
     nwbfiles.close_all()
+    nwbfiles._fs = None
     chunkread.clear_cache()
     rawread._layouts.clear()
 
@@ -90,7 +91,7 @@ def test_the_readers_read_over_http_what_they_read_locally(remote, store):
     cell = store.cells.iloc[0]
     unit = store.units.iloc[0]
     ecephys = store.sessions[store.sessions["modality"] == "ecephys"]["file"].iloc[0]
-    _cold()
+    cold()
     _equal(cellread.cell_sweeps(remote.path_of(cell["file"])), cellread.cell_sweeps(store.path_of(cell["file"])))
     _equal(
         unitread.unit_spikes(remote.path_of(unit["file"]), int(unit["unit_row"])),
@@ -102,11 +103,19 @@ def test_the_readers_read_over_http_what_they_read_locally(remote, store):
     assert there.error is None and there.path.name == here.path.name
     pd.testing.assert_frame_equal(there.metadata(), here.metadata())
     pd.testing.assert_frame_equal(there.tree(), here.tree())
-    _cold()
+    cold()
 
 
-def view_transfers(server, store) -> dict:
-    """Per view: (requests, bytes sent, size of the file viewed, the requests) of one cold view open."""
+def view_opens(store, windows: tuple[float, ...] = (1.0,)) -> dict:
+    """Per view: (file key, a function opening the view as the explorer does) for the first cell, unit and file.
+
+    Parameters
+    ----------
+    store
+        The archive (local or remote).
+    windows
+        The raw-traces windows opened (seconds from the start), one ``traces-Ns`` view each.
+    """
     cell = store.cells.iloc[0]
     unit = store.units.iloc[0]
     ecephys = store.sessions[store.sessions["modality"] == "ecephys"]["file"].iloc[0]
@@ -116,18 +125,26 @@ def view_transfers(server, store) -> dict:
         assert view.error is None, view.error
         view.metadata(), view.tree()
 
-    views = {
+    def _window(seconds: float):
+        return lambda: rawread.raw_window(store.path_of(ecephys), 0.0, seconds)
+
+    return {
         "cell": (cell["file"], lambda: cellread.cell_sweeps(store.path_of(cell["file"]))),
         "unit": (unit["file"], lambda: unitread.unit_spikes(store.path_of(unit["file"]), int(unit["unit_row"]))),
-        "traces-1s": (ecephys, lambda: rawread.raw_window(store.path_of(ecephys), 0.0, 1.0)),
+        **{f"traces-{seconds:g}s": (ecephys, _window(seconds)) for seconds in windows},
         "file": (ecephys, _file),
     }
+
+
+def view_transfers(server, store) -> dict:
+    """Per view: (requests, bytes sent, size of the file viewed, the requests) of one cold view open."""
+    views = view_opens(store)
     out = {}
     for name, (file_key, read) in views.items():
-        _cold()
+        cold()
         mark = server.mark()
         read()
-        _cold()
+        cold()
         sent = [r for r in server.transfers(mark) if r.path.endswith(file_key)]
         size = store.path_of(file_key).size
         out[name] = (len(sent), sum(r.bytes for r in sent), size, sent)
@@ -165,7 +182,7 @@ def test_a_remote_file_without_a_size_is_sized_by_a_head_request(remote, served_
     unit = remote.units.iloc[0]
     sized = remote.path_of(unit["file"])
     unsized = RemoteFile(sized.url, size=None, version=sized.version + "-unsized")
-    _cold()
+    cold()
     mark = served_archive.mark()
     spikes = unitread.unit_spikes(unsized, int(unit["unit_row"]))["spike_times_s"]
     sent = [r for r in served_archive.transfers(mark) if r.path.endswith(unit["file"])]
