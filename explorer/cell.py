@@ -427,7 +427,7 @@ class CellView(FigureExport, pn.viewable.Viewer):
 
     @param.depends("cell_key")
     def _table(self):
-        return table(self.sweeps_table(), pagination="local", page_size=10)
+        return table(self.sweeps_table())
 
     def __panel__(self):
         if (message := unreadable(f"cell {self.cell_key}", self.data)) is not None:

@@ -28,12 +28,14 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from nwb_ketamine.explorer.statictable import StaticTable
+
 #: The column of the compare view's unit rows holding 1.0 (bursting), 0.0 (not) or NaN (unknown).
 BURSTING = "bursting"
 #: The displayed columns after the group columns.
 COLUMNS = ["n_bursting", "n_units", "n_animals", "fraction", "ci_low", "ci_high", "vs", "odds_ratio", "fisher_p",
            "p_holm"]  # fmt: skip
-#: The displayed columns (fixed, so the table does not rebuild its column models on a change).
+#: The displayed columns.
 DISPLAY_COLUMNS = ["group", "bursting", "fraction", "ci", "vs", "odds_ratio", "fisher_p", "p_holm"]
 RULES = {
     "n_bursts": "at least one burst starts in the epoch (n_bursts ≥ 1, the burst rule stored with each file)",
@@ -222,8 +224,7 @@ class BurstingSection:
         self.table = pd.DataFrame(columns=COLUMNS)
         self._state: Hashable = None  # what the table was computed for
         self.caption = pn.pane.Markdown("", styles={"font-size": "0.85em"})
-        self.widget = pn.widgets.Tabulator(pd.DataFrame(columns=DISPLAY_COLUMNS), disabled=True, show_index=False,
-                                           sizing_mode="stretch_width", height=200)  # fmt: skip
+        self.widget = StaticTable(pd.DataFrame(columns=DISPLAY_COLUMNS))
         download = pn.widgets.FileDownload(callback=self.csv, filename="compare-bursting.csv", label="Bursting (CSV)")
         title = pn.pane.Markdown("### Fraction of bursting units (each level vs the control)")
         self.panel = pn.Column(title, self.caption, self.widget, download, visible=False, sizing_mode="stretch_width")

@@ -210,9 +210,6 @@ class GenericView(pn.viewable.Viewer):
         if self.error is not None:
             return pn.pane.Alert(self.error, alert_type="danger")
 
-        def _table(frame):
-            return table(frame, pagination="local", page_size=20)
-
         def _units():
             plot = self.units_plot()
             return (
@@ -223,8 +220,8 @@ class GenericView(pn.viewable.Viewer):
 
         return pn.Column(
             pn.pane.Markdown(f"## {self.path.name}"),
-            self._section("Metadata", lambda: field_table(self.metadata(), pagination="local", page_size=20)),
-            self._section("Objects", lambda: _table(self.tree())),
+            self._section("Metadata", lambda: field_table(self.metadata())),
+            self._section("Objects", lambda: table(self.tree())),
             self._section(
                 "Time series",
                 lambda: pn.Column(

@@ -36,6 +36,7 @@ from nwb_ketamine.explorer.methods import catalog_rows, methods_markdown, paired
 from nwb_ketamine.explorer.methodscard import MethodsCard
 from nwb_ketamine.explorer.paperfigure import PALETTE
 from nwb_ketamine.explorer.provenance import provenance
+from nwb_ketamine.explorer.statictable import StaticTable
 from nwb_ketamine.explorer.store import ArchiveStore
 
 #: key → (label, catalog column, unit) of the unit measures.
@@ -73,8 +74,7 @@ class PairedView(pn.viewable.Viewer):
         super().__init__(**params)
         self.store = store
         self._plot_area = pn.Column(sizing_mode="stretch_width")
-        self._stats_table = pn.widgets.Tabulator(pd.DataFrame(), disabled=True, show_index=False,
-                                                 sizing_mode="stretch_width", height=260)  # fmt: skip
+        self._stats_table = StaticTable()
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self.figures: list = []
         self.downloads = pn.Row(

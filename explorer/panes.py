@@ -14,7 +14,11 @@ import panel as pn
 import param
 from bokeh.plotting import figure
 
+from nwb_ketamine.explorer.statictable import StaticTable
+
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+TABLE_HEIGHT = 420
+"""Pixels beyond which a detail view's table scrolls down (about 14 rows)."""
 
 
 def detail_figure(title: str, xlabel: str, ylabel: str, height: int, **kwargs):
@@ -37,28 +41,30 @@ def detail_figure(title: str, xlabel: str, ylabel: str, height: int, **kwargs):
     return figure(title=title, x_axis_label=xlabel, y_axis_label=ylabel, height=height, **kwargs)
 
 
-def table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
+def table(frame: pd.DataFrame, max_height: int | None = TABLE_HEIGHT, **kwargs) -> StaticTable:
     """A read-only table of ``frame`` without its index, stretching to the width.
 
-    Columns fit their data (``layout="fit_data_table"``): a table wider than the page scrolls
-    sideways instead of cutting its last columns off.
+    Columns fit their text: a table wider than the page scrolls sideways instead of cutting its last columns
+    off, and one taller than ``max_height`` scrolls down (:mod:`~nwb_ketamine.explorer.statictable`).
 
     Parameters
     ----------
     frame
         What the table shows.
+    max_height
+        Pixels beyond which the table scrolls (None: all its rows in the page).
     **kwargs
-        Further Tabulator options (pagination, page size...).
+        Further :class:`~nwb_ketamine.explorer.statictable.StaticTable` options (``titles``, ``widths``,
+        ``wrap``).
 
     Returns
     -------
-    panel.widgets.Tabulator
+    StaticTable
     """
-    kwargs = {"layout": "fit_data_table"} | kwargs
-    return pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width", **kwargs)
+    return StaticTable(frame, max_height=max_height, **kwargs)
 
 
-def field_table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
+def field_table(frame: pd.DataFrame, **kwargs) -> StaticTable:
     """A two-column (field, value) table whose long values wrap inside the page rather than run off it.
 
     Parameters
@@ -66,14 +72,13 @@ def field_table(frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
     frame
         Columns ``field`` and ``value``.
     **kwargs
-        Further Tabulator options.
+        Further :func:`table` options.
 
     Returns
     -------
-    panel.widgets.Tabulator
+    StaticTable
     """
-    options = {"layout": "fit_columns", "widths": {"field": 220}, "formatters": {"value": {"type": "textarea"}}}
-    return table(frame, **(options | kwargs))
+    return table(frame, **({"widths": {"field": 220}, "wrap": ["value"]} | kwargs))
 
 
 def controls(view: param.Parameterized, parameters: list[str], **kwargs) -> pn.Param:

@@ -51,6 +51,7 @@ from nwb_ketamine.explorer.filtered import NUMERIC_LABELS, FilteredView
 from nwb_ketamine.explorer.methods import catalog_rows, methods_markdown, timecourse_statistics_methods
 from nwb_ketamine.explorer.methodscard import MethodsCard
 from nwb_ketamine.explorer.paperfigure import PALETTE
+from nwb_ketamine.explorer.statictable import StaticTable
 from nwb_ketamine.explorer.store import ArchiveStore
 from nwb_ketamine.explorer.timecoursefigure import Facet, TimeCoursePanel, render_figure
 from nwb_ketamine.explorer.timecoursestats import GROUPS
@@ -89,10 +90,7 @@ class TimeCourseView(FilteredView):
         self._message = pn.pane.Alert("", alert_type="warning", visible=False)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self._totals = pn.pane.Markdown("", styles={"font-size": "0.9em"})
-        self._summary_table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=timecoursestats.SUMMARY_COLUMNS), disabled=True, show_index=False,
-            sizing_mode="stretch_width", height=280,
-        )  # fmt: skip
+        self._summary_table = StaticTable(pd.DataFrame(columns=timecoursestats.SUMMARY_COLUMNS))
         self.downloads = self.download_row(
             "timecourse", [("Points", "points", self.points_csv), ("Summary", "summary", self.summary_csv)]
         )

@@ -103,6 +103,24 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_function(IDLE_JS, timeout=timeout)
 
 
+#: The compare view's data table's key cells (a Tabulator, in the "Data: ..." card).
+DATA_KEYS = ".tabulator-row .tabulator-cell[tabulator-field='key']"
+
+
+def open_data_table(page, timeout: float = 60_000):
+    """Open the compare view's "Data: ..." card (its table is sent when first opened); its key cells.
+
+    Returns
+    -------
+    playwright.sync_api.Locator
+        The table's key cells, the first one shown.
+    """
+    page.locator(".card-header", has_text="Data: the").first.click(timeout=timeout)
+    keys = page.locator(DATA_KEYS)
+    keys.first.wait_for(timeout=timeout)
+    return keys
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -54,15 +54,15 @@ def test_paired_view_lines_and_statistic(page, explorer_url, browser_archive):
     lines = f"""() => {MODELS}.filter((m) => m.type === 'GlyphRenderer' && m.glyph.type === 'MultiLine')
         .map((r) => r.data_source.get_length())"""
     page.wait_for_function(f"(n) => ({lines})().includes(n)", arg=n_good, timeout=30_000)
-    page.wait_for_selector(".tabulator-col[tabulator-field='wilcoxon_p']", timeout=30_000)
-    page.wait_for_selector(".tabulator-cell[tabulator-field='level'] >> text=animals", timeout=30_000)
+    page.wait_for_selector(".static-table th[data-field='wilcoxon_p']", timeout=30_000)
+    page.wait_for_selector(".static-table td[data-field='level'] >> text=animals", timeout=30_000)
     screenshot(page, "paired-view")
     assert page.console_errors == []
 
 
 def test_mixed_model_row_in_the_statistics_table(page, explorer_url):
     open_page(page, explorer_url, "?x=drug&colour=none&mixed_model=true", "Statistics")
-    page.wait_for_selector(".tabulator-cell >> text=mixed model (animal random effect)", timeout=60_000)
+    page.wait_for_selector(".static-table td >> text=mixed model (animal random effect)", timeout=60_000)
     page.wait_for_selector("text=Holm–Bonferroni over the", timeout=30_000)
     screenshot(page, "compare-mixed-model")
     assert page.console_errors == []
@@ -74,13 +74,13 @@ def test_interaction_row_appears_when_the_mixed_model_is_asked_for(page, explore
     assert accepted["region"].nunique() >= 2 and accepted["drug"].nunique() >= 2
     open_page(page, explorer_url, "?x=region&colour=drug&facet_col=none&filter_stress=[]", "Statistics")
     page.wait_for_selector("text=Holm–Bonferroni over the", timeout=30_000)
-    assert page.locator(".tabulator-cell >> text=interaction (mixed model)").count() == 0
+    assert page.locator(".static-table td >> text=interaction (mixed model)").count() == 0
     # the checkbox's label is a sibling div in its shadow root: click the input itself
     page.get_by_text("Mixed model (animal random effect)").evaluate("(label) => label.previousElementSibling.click()")
     page.wait_for_function("window.location.search.toLowerCase().includes('mixed_model=true')", timeout=15_000)
-    page.wait_for_selector(".tabulator-cell >> text=interaction (mixed model)", timeout=60_000)
+    page.wait_for_selector(".static-table td >> text=interaction (mixed model)", timeout=60_000)
     page.wait_for_selector("text=Region × drug interaction rows", timeout=30_000)
-    page.wait_for_selector(".tabulator-cell[tabulator-field='note'] >> text=random intercept per animal",
+    page.wait_for_selector(".static-table td[data-field='note'] >> text=random intercept per animal",
                            timeout=30_000)  # fmt: skip
     screenshot(page, "compare-interaction")
     assert page.console_errors == []

@@ -9,7 +9,7 @@ import pytest
 
 from nwb_ketamine.explorer.paperfigure import file_stem
 from nwb_ketamine.explorer.store import ArchiveStore
-from tests.browser.conftest import screenshot, wait_idle
+from tests.browser.conftest import open_data_table, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -52,6 +52,8 @@ def test_changing_the_measure_updates_plot_and_url(page, explorer_url):
     page.locator("select").first.select_option(label="Firing rate")
     page.wait_for_function("window.location.search.includes('measure=firing_rate')", timeout=15_000)
     # the data table now lists units (unit keys end in the unit id, cells in /s<slice>/c<cell>)
+    page.wait_for_selector("text=units plotted (click a row", timeout=15_000)
+    open_data_table(page)
     page.wait_for_selector(".tabulator-cell >> text=post-injection", timeout=15_000)
     assert page.console_errors == []
 
@@ -210,8 +212,7 @@ def test_row_click_after_sorting_and_filtering_opens_the_row_shown(page, explore
 def test_clicking_a_compare_table_row_opens_that_cell(page, explorer_url):
     page.goto(explorer_url + "/")
     wait_ready(page, "Statistics")
-    cells = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
-    cells.first.wait_for()
+    cells = open_data_table(page)
     shown = cells.all_inner_texts()
     assert len(shown) >= 2
     cells.nth(1).click()

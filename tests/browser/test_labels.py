@@ -15,12 +15,11 @@ TICKS = f"""() => {MODELS}.filter((m) => m.type === 'LinearAxis' && m.major_labe
 STATS_BOX = """() => {
     const all = (root) => [...root.querySelectorAll('*')]
         .flatMap((e) => [e, ...(e.shadowRoot ? all(e.shadowRoot) : [])]);
-    const t = all(document).find((x) => x.classList && x.classList.contains('tabulator')
-        && x.querySelector(".tabulator-col[tabulator-field='group_b']"));
+    const t = all(document).find((x) => x.classList && x.classList.contains('static-table')
+        && x.querySelector("th[data-field='group_b']"));
     if (!t) return null;
-    const holder = t.querySelector('.tabulator-tableholder');
     return {right: t.getBoundingClientRect().right, page: document.documentElement.clientWidth,
-            scrolls: holder.scrollWidth <= holder.clientWidth || getComputedStyle(holder).overflowX !== 'hidden'}; }"""
+            scrolls: t.scrollWidth <= t.clientWidth || getComputedStyle(t).overflowX !== 'hidden'}; }"""
 
 
 def test_compare_page_names_regions_and_colours_in_words(page, explorer_url):
@@ -35,7 +34,7 @@ def test_compare_page_names_regions_and_colours_in_words(page, explorer_url):
     assert "Colour: Drug" in legend.inner_text() and "ketamine" in legend.inner_text()
     for heading in ("What is plotted", "Grouping", "Options", "Filters"):
         page.wait_for_selector(f"text={heading}", timeout=30_000)
-    title = page.locator(".tabulator-col[tabulator-field='group_b'] .tabulator-col-title").first
+    title = page.locator(".static-table th[data-field='group_b']").first
     title.wait_for(timeout=30_000)
     assert title.inner_text().strip() == "Compared with (control)"
     box = page.evaluate(STATS_BOX)

@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from nwb_ketamine.explorer.store import ArchiveStore
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import open_data_table, wait_idle
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
@@ -69,8 +69,7 @@ def test_back_and_forward_restore_the_view(page, explorer_url):
     expect = pytest.importorskip("playwright.sync_api").expect
     page.goto(explorer_url + "/?view=compare")
     page.wait_for_selector("text=Statistics", timeout=60_000)
-    keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
-    keys.first.wait_for(timeout=60_000)
+    keys = open_data_table(page)
     wait_idle(page)
     key = keys.first.inner_text()
     keys.first.click()
@@ -132,8 +131,7 @@ def test_back_restores_the_compare_measure(page, explorer_url):
     expect = pytest.importorskip("playwright.sync_api").expect
     page.goto(explorer_url + "/?view=compare")
     page.wait_for_selector("text=Statistics", timeout=60_000)
-    keys = page.locator(".tabulator-row .tabulator-cell[tabulator-field='key']")
-    keys.first.wait_for(timeout=60_000)
+    keys = open_data_table(page)
     wait_idle(page)
     cells = keys.all_inner_texts()
     select = page.locator("select").first

@@ -81,9 +81,22 @@ def test_statistics_columns_are_words_with_units(synthetic):
 
 def test_tables_scroll_rather_than_run_off_the_page(synthetic):
     view = CompareView(synthetic)
-    for table in (view._stats_table, view._data_table):
-        assert table.styles.get("overflow-x") == "auto" and table.sizing_mode == "stretch_width"
-    assert view._stats_table.widths == {"note": 320}
+    table = view._data_table
+    assert table.styles.get("overflow-x") == "auto" and table.sizing_mode == "stretch_width"
+    assert view._stats_table.widths == {"note": 320}  # the note wraps; the table scrolls in its box
+    assert view._stats_table.html().startswith('<div class="static-table">')
+    assert view._stats_table.__panel__().sizing_mode == "stretch_width"
+
+
+def test_the_data_table_is_sent_when_its_card_is_first_opened(synthetic):
+    view = CompareView(synthetic)
+    assert view._data_card.collapsed and view._data_card.objects == []  # no Tabulator in the first page
+    assert view._data_card.title == f"Data: the {len(view.data)} cells plotted (click a row to open it)"
+    view._data_card.collapsed = False
+    assert view._data_card.objects == [view._data_table]
+    view.measure = "firing_rate"
+    assert view._data_card.title.startswith(f"Data: the {len(view.data)} units plotted")
+    assert list(view._data_table.value["key"]) == list(view.data["key"])
 
 
 def test_the_interaction_of_region_names_holding_a_colon_is_one_coefficient():
