@@ -26,6 +26,7 @@ object tree, without its time-series plot). Prints numbers; asserts nothing. Usa
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -58,9 +59,16 @@ def _fsspec(cache_type: str, block_size: int) -> dict:
 
 
 def _cold() -> None:
+    """:func:`cold`, a new fsspec session, and the garbage of the last view collected here.
+
+    Left to a later collection, that garbage (a closed view's pynwb IO, in reference cycles) may be freed on
+    fsspec's event-loop thread, whose ``__del__`` then waits for the h5py lock the main thread holds while
+    it waits for that thread's read: h5py#2019, seen here at fsspec/readahead 256 KiB's cell view (faulthandler).
+    """
     global _fs
     cold()
     _fs = None
+    gc.collect()
 
 
 READERS = [

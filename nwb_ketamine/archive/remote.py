@@ -299,7 +299,7 @@ def _remote_file_class() -> type:
         """
 
         def __init__(self, url: str, size: int, block_size: int):
-            super().__init__(url, _size=size, _min_chunk_size=block_size, _max_threads=1)
+            super().__init__(url, _size=size, _min_chunk_size=block_size, _max_threads=1, _use_session=False)
             self.session = _RangeSession(url)
 
         def read(self, size=None):
