@@ -13,7 +13,7 @@ $(BIN)/nwb-ketamine: pyproject.toml ndx-drug-stress/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ./ndx-drug-stress
-	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet -e ".[all,test,bench]"
 	touch $@
 
 # Simulate -> check -> convert -> validate -> catalog -> explore (DEMO_ARGS=--no-explore stops before serving).

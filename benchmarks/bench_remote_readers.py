@@ -6,7 +6,8 @@ Each view's reader then opens its file through the explorer's own code path
 (:data:`nwb_ketamine.explorer.nwbfiles.REMOTE_READER`), cold (files, layouts and decoded chunks
 forgotten, a new HTTP session), once per reader:
 
-- fsspec's ``HTTPFile`` with ``blockcache`` (fixed blocks fetched on demand and kept), ``readahead`` (one
+- fsspec's ``HTTPFile`` (opened here: the project itself reads with remfile only; needs the ``bench``
+  extra, fsspec and aiohttp) with ``blockcache`` (fixed blocks fetched on demand and kept), ``readahead`` (one
   buffer, refilled), ``bytes`` (one growing span) at several block sizes;
 - remfile (its minimum chunk at several sizes; chunks grow when reads are sequential);
 - h5py's ros3 driver only when this h5py was built with it (``h5py.get_config().ros3``; Debian's and
@@ -25,9 +26,11 @@ object tree, without its time-series plot). Prints numbers; asserts nothing. Usa
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,10 +39,42 @@ from tests.explorer.test_remote import cold, view_opens  # noqa: E402
 from tests.nginx import Nginx  # noqa: E402
 
 KIB = 1024
+_fs = None  # the fsspec readers' HTTP filesystem; a new one (a new session) per cold open
+
+
+def _fsspec_open(url: str, size: int | None, *, cache_type: str, block_size: int):
+    """fsspec's HTTP file on ``url`` (``cache_type``, ``block_size``), as the explorer's other reader."""
+    global _fs
+    import fsspec
+
+    if _fs is None:
+        _fs = fsspec.filesystem("http", skip_instance_cache=True)
+    extra = {"size": int(size)} if size else {}
+    return _fs.open(url, "rb", block_size=block_size, cache_type=cache_type, **extra)
+
+
+def _fsspec(cache_type: str, block_size: int) -> dict:
+    opener = partial(_fsspec_open, cache_type=cache_type, block_size=block_size)
+    return {"reader": "fsspec", "cache_type": cache_type, "block_size": block_size, "open": opener}
+
+
+def _cold() -> None:
+    """:func:`cold`, a new fsspec session, and the garbage of the last view collected here.
+
+    Left to a later collection, that garbage (a closed view's pynwb IO, in reference cycles) may be freed on
+    fsspec's event-loop thread, whose ``__del__`` then waits for the h5py lock the main thread holds while
+    it waits for that thread's read: h5py#2019, seen here at fsspec/readahead 256 KiB's cell view (faulthandler).
+    """
+    global _fs
+    cold()
+    _fs = None
+    gc.collect()
+
+
 READERS = [
-    *({"reader": "fsspec", "cache_type": "blockcache", "block_size": b * KIB} for b in (16, 64, 256, 512, 1024, 2048)),
-    *({"reader": "fsspec", "cache_type": "readahead", "block_size": b * KIB} for b in (64, 256)),
-    {"reader": "fsspec", "cache_type": "bytes", "block_size": 256 * KIB},
+    *(_fsspec("blockcache", b * KIB) for b in (16, 64, 256, 512, 1024, 2048)),
+    *(_fsspec("readahead", b * KIB) for b in (64, 256)),
+    _fsspec("bytes", 256 * KIB),
     *({"reader": "remfile", "block_size": b * KIB} for b in (16, 64, 100, 256, 512, 1024)),
 ]
 
@@ -81,12 +116,12 @@ def main(argv=None) -> int:
             for reader in READERS:
                 nwbfiles.REMOTE_READER = reader
                 for name, (file_key, read) in views.items():
-                    cold()
+                    _cold()
                     mark = server.mark()
                     start = time.perf_counter()
                     read()
                     seconds = time.perf_counter() - start
-                    cold()  # closes the file object: a reader that fetches on close would count here
+                    _cold()  # closes the file object: a reader that fetches on close would count here
                     sent = [r for r in server.transfers(mark) if r.path.endswith(file_key)]
                     ranged = sum(1 for r in sent if r.method == "GET" and r.range)
                     heads = sum(1 for r in sent if r.method == "HEAD")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import h5py
 
-from nwb_ketamine.archive.remote import RemoteFile
+from nwb_ketamine.archive.remote import RemoteFile, open_remote
 
 if TYPE_CHECKING:
     from pynwb import NWBHDF5IO, NWBFile
@@ -39,9 +39,10 @@ MAX_OPEN_FILES = 16
 #: them decompresses them once).
 RDCC_NBYTES = 32 * 1024**2
 
-#: How remote files are read: ``reader`` "remfile" (``block_size``: its minimum chunk; chunks grow on
-#: sequential reads) or "fsspec" (``cache_type`` and ``block_size`` of its file object). Chosen from
-#: ``benchmarks/bench_remote_readers.py`` (nginx's access log, the tiny archive, cold opens of the cell,
+#: How remote files are read: ``reader`` "remfile" (:func:`~nwb_ketamine.archive.remote.open_remote`, the
+#: catalog's reader too; ``block_size``: its minimum chunk; chunks grow on sequential reads), or another
+#: reader's ``open(url, size) -> file object`` (``benchmarks/bench_remote_readers.py`` compares fsspec's
+#: this way). Chosen from that benchmark (nginx's access log, the tiny archive, cold opens of the cell,
 #: unit, 1 s and 10 s raw and file views): at every block size remfile made fewer requests than fsspec's
 #: blockcache (16 KiB: 91 vs 543, 64 KiB: 38 vs 145, 256 KiB: 15 vs 40, 1 MiB: 9 vs 12) for about the same
 #: bytes; ``readahead`` and ``bytes`` re-fetched what HDF5's scattered reads had read (cell view: 13-19
@@ -58,7 +59,6 @@ _open: OrderedDict[tuple, tuple[NWBHDF5IO, NWBFile, object]] = OrderedDict()
 _open_h5: OrderedDict[tuple, tuple[h5py.File, object]] = OrderedDict()
 #: h5py ``filename`` of an open remote file → its version key (h5py names a file object by its repr).
 _remote_keys: dict[str, tuple] = {}
-_fs = None
 
 
 def version_key(path) -> tuple:
@@ -97,37 +97,11 @@ def file_key(f: h5py.File) -> tuple:
 
 def _remote_fileobj(remote: RemoteFile):
     """A file object on ``remote`` that reads with range requests (:data:`REMOTE_READER`)."""
-    global _fs
     reader = REMOTE_READER
-    if reader["reader"] == "remfile":
-        import remfile
-
-        size = remote.size if remote.size is not None else _head_size(remote.url)
-        # one thread: the fetches stay in the thread that holds h5py's lock
-        return remfile.File(remote.url, _size=size, _min_chunk_size=int(reader["block_size"]), _max_threads=1)
-    from nwb_ketamine.archive.remote import http_filesystem, open_remote
-
-    if _fs is None:
-        _fs = http_filesystem()  # one session (and its kept-alive connections) per process
-    return open_remote(
-        remote.url, _fs, block_size=int(reader["block_size"]), cache_type=str(reader["cache_type"]), size=remote.size
-    )
-
-
-def _head_size(url: str) -> int:
-    """The size of ``url`` from a HEAD request.
-
-    remfile would ask with a GET it aborts, which a server may answer with more of the file than needed.
-    """
-    import requests
-
-    from nwb_ketamine.archive.remote import RemoteArchiveError
-
-    response = requests.head(url, allow_redirects=True, timeout=60)
-    length = response.headers.get("Content-Length")
-    if response.status_code != 200 or length is None:
-        raise RemoteArchiveError(f"{url}: no size from a HEAD request ({response.status_code} {response.reason})")
-    return int(length)
+    opener = reader.get("open")
+    if opener is not None:  # another reader (the benchmark's)
+        return opener(remote.url, remote.size)
+    return open_remote(remote.url, size=remote.size, block_size=int(reader["block_size"]))
 
 
 def h5_file(path, **kwargs) -> tuple[h5py.File, object]:

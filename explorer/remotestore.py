@@ -26,7 +26,7 @@ from pathlib import Path
 from nwb_ketamine.archive.catalog import CATALOG_FOLDER, STATE_FILE, build_catalog
 from nwb_ketamine.archive.catalog_columns import TABLES
 from nwb_ketamine.archive.layout import STATE_DIR
-from nwb_ketamine.archive.remote import RemoteArchiveError, base_url, http_filesystem
+from nwb_ketamine.archive.remote import RemoteArchiveError, base_url, fetch_bytes, fetch_json
 from nwb_ketamine.atomic import write_text
 
 #: The archive's catalog and validation report, relative to its URL.
@@ -88,13 +88,6 @@ def cache_folder(url: str, root: str | Path | None = None) -> Path:
     return Path(root if root is not None else cache_root()) / key
 
 
-def _json(fs, url: str):
-    try:
-        return json.loads(fs.cat_file(url))
-    except (FileNotFoundError, OSError, ValueError):
-        return None
-
-
 def remote_catalog(url: str, cache: str | Path | None = None, progress: bool = False) -> RemoteCatalog:
     """The catalog of the archive at ``url``: its own when served, else built over HTTP; kept in the cache.
 
@@ -120,19 +113,17 @@ def remote_catalog(url: str, cache: str | Path | None = None, progress: bool = F
     folder = cache_folder(root, cache)
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "url.txt", root + "\n")
-    fs = http_filesystem()
-    state = _json(fs, root + SERVED_CATALOG + STATE_FILE)
+    state = fetch_json(root + SERVED_CATALOG + STATE_FILE)
     if isinstance(state, dict) and isinstance(state.get("generation"), int):
         out = folder / "served"
         tables = out / f"gen-{state['generation']}"
         tables.mkdir(parents=True, exist_ok=True)
         for name in TABLES:
             source = f"{root}{SERVED_CATALOG}gen-{state['generation']}/{name}.parquet"
-            try:
-                data = fs.cat_file(source)
-            except (FileNotFoundError, OSError) as error:
-                message = f"{source}: the archive's catalog names it but it cannot be read ({error})"
-                raise RemoteArchiveError(message) from None
+            data = fetch_bytes(source)
+            if data is None:
+                message = f"{source}: the archive's catalog names it but the server has no such file (404 or 403)"
+                raise RemoteArchiveError(message)
             (tables / f"{name}.parquet").write_bytes(data)
         write_text(out / STATE_FILE, json.dumps(state, indent=1))  # last: names the generation fetched
         source_kind = "served"
@@ -145,6 +136,6 @@ def remote_catalog(url: str, cache: str | Path | None = None, progress: bool = F
             )
         state = json.loads((out / STATE_FILE).read_text())
         source_kind = "built"
-    validation = _json(fs, root + SERVED_VALIDATION)
+    validation = fetch_json(root + SERVED_VALIDATION)
     files = state.get("files") if isinstance(state.get("files"), dict) else {}
     return RemoteCatalog(root, out, source_kind, files, validation if isinstance(validation, dict) else None)

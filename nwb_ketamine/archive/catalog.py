@@ -167,13 +167,10 @@ def _list_local(archive: Path) -> dict[str, dict]:
 
 
 def _list_remote(url: str) -> dict[str, dict]:
-    from nwb_ketamine.archive.remote import http_filesystem
-
-    fs = http_filesystem()
     index = (f"{STATE_DIR}/manifest.json", f"{STATE_DIR}/{CATALOG_FOLDER}/{FILES_INDEX}")
-    paths = list_remote_nwb_files(url, index_paths=index, fs=fs)
+    paths = list_remote_nwb_files(url, index_paths=index)
     root = base_url(url)
-    return {p: stat_remote(root + p, fs) for p in paths}
+    return {p: stat_remote(root + p) for p in paths}
 
 
 def _tables_dir(out: Path, state: dict) -> Path:

@@ -30,9 +30,8 @@ def remote(served_archive, tmp_path_factory):
 
 
 def cold() -> None:
-    """Forget open files, raw layouts, decoded chunks and the HTTP session: the next read opens its file again."""
+    """Forget open files, raw layouts and decoded chunks: the next read opens its file again (and its session)."""
     nwbfiles.close_all()
-    nwbfiles._fs = None
     chunkread.clear_cache()
     rawread._layouts.clear()
 
