@@ -26,6 +26,8 @@ Design decisions:
   it came back to 6–11 % (measured with 20 concurrent Bokeh-client sessions, 2 rounds, tiny archive;
   CPU per session 5–10 % higher). ``nwb-ketamine explore`` therefore runs its server with
   ``PYTHONMALLOC=malloc`` (:mod:`nwb_ketamine.explorer.allocator`), unless the user set ``PYTHONMALLOC``.
+  The release (a full garbage collection, then ``malloc_trim``) waits until no page has changed for
+  :data:`QUIET_S`, so that it does not hold up another page's click.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import ipaddress
 import json
 import logging
 import threading
+import time
 import warnings
 import weakref
 from pathlib import Path
@@ -67,6 +70,11 @@ errors when 20 pages closed at once at load 25. Tornado's ping closes a dead soc
 STATUS_PATH = "/nwb-ketamine/sessions"
 TRIM_DELAY_S = 1.0
 """After a session is discarded, how long to wait for the rest of its batch before releasing memory."""
+QUIET_S = 1.0
+"""Memory is released only once no session's document has changed for this long. The full garbage
+collection takes 0.1–0.3 s of the server's one thread (its heap holds pandas, pynwb and Bokeh): a page
+closed just before another's click made that click wait for it (point click 1.07 → 0.87 s median in the
+benchmark's order of actions, where each action opens a new page as the previous one closes)."""
 
 
 class SessionCount:
@@ -79,15 +87,18 @@ class SessionCount:
         self._documents: weakref.WeakSet = weakref.WeakSet()
         self._connected: weakref.WeakSet = weakref.WeakSet()  # documents whose page has been connected
         self._sweeper: PeriodicCallback | None = None
+        self._last_change = time.monotonic()  # when a session's document last changed (or a session opened)
 
     def opened(self) -> None:
         """Count the current session, arrange for its end to be counted, and end it when its page goes."""
         with self._lock:
             self.live += 1
         pn.state.on_session_destroyed(self._closed)
+        self._last_change = time.monotonic()
         doc = pn.state.curdoc
         if doc is not None:
             self._documents.add(doc)
+            doc.on_change(self._changed)
             doc.on_event(ConnectionLost, lambda event: _expire(doc))
             pn.state.onload(lambda: self._connected.add(doc))  # its page is connected and has drawn it
         if self._sweeper is None:  # on the server's event loop, where Bokeh discards sessions
@@ -133,6 +144,9 @@ class SessionCount:
             "blocked": sum(session.expiration_blocked for session in held),
         }
 
+    def _changed(self, event) -> None:
+        self._last_change = time.monotonic()
+
     def _closed(self, session_context) -> None:
         with self._lock:
             self.live -= 1
@@ -143,6 +157,10 @@ class SessionCount:
         IOLoop.current().call_later(TRIM_DELAY_S, self._trim)
 
     def _trim(self) -> None:
+        quiet = time.monotonic() - self._last_change
+        if quiet < QUIET_S:  # a page is loading or a user acting: not now
+            IOLoop.current().call_later(QUIET_S - quiet, self._trim)
+            return
         with self._lock:
             self._trim_pending = False
         release_memory()
