@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from nwb_ketamine.explorer.server import QUIET_S, SessionCount
 
@@ -21,7 +22,13 @@ async def _released_after(count: SessionCount, changes: int) -> float:
     return time.monotonic() - start
 
 
+def _run(changes: int) -> float:
+    """:func:`_released_after` on an event loop of its own thread (the browser tests leave one in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _released_after(SessionCount(), changes)).result(timeout=60)
+
+
 def test_memory_is_released_once_the_pages_are_quiet():
-    assert asyncio.run(_released_after(SessionCount(), 0)) >= QUIET_S
+    assert _run(0) >= QUIET_S
     # each change postpones it: released no sooner than QUIET_S after the last one
-    assert asyncio.run(_released_after(SessionCount(), 3)) >= 3 * 0.3 + QUIET_S
+    assert _run(3) >= 3 * 0.3 + QUIET_S
