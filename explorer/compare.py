@@ -268,8 +268,10 @@ class CompareView(FilteredView):
         self._stats_caption.object = comparestats.caption(self.stats)
         self._data_table.titles = {**FACTORS, "key": "Cell / unit", "subject": "Animal", VALUE: self.value_label}
         self._data_table.value = self._data_display()
-        noun = self.table if len(self.data) != 1 else self.table[:-1]
-        self._data_card.title = f"Data: the {len(self.data)} {noun} plotted (click a row to open it)"
+        count = self.data["key"].nunique()  # a unit is in as many rows as epochs are shown
+        noun = self.table if count != 1 else self.table[:-1]
+        rows = f", {len(self.data)} rows" if len(self.data) != count else ""
+        self._data_card.title = f"Data: the {count} {noun} plotted{rows} (click a row to open it)"
         self.methods.update()
 
     @param.depends(

@@ -73,7 +73,7 @@ TRIM_DELAY_S = 1.0
 QUIET_S = 1.0
 """Memory is released only once no session's document has changed for this long. The full garbage
 collection takes 0.1–0.3 s of the server's one thread (its heap holds pandas, pynwb and Bokeh): a page
-closed just before another's click made that click wait for it (point click 1.07 → 0.87 s median in the
+closed just before another's click made that click wait for it (point click 1.07 → 0.88 s median in the
 benchmark's order of actions, where each action opens a new page as the previous one closes)."""
 
 

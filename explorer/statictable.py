@@ -6,7 +6,7 @@ Design decisions:
   is built, then Panel's view redraws it twice (once its stylesheets have loaded, once the page is laid
   out), each redraw measuring every column against the whole page's layout. The compare page's three
   tables took about 0.45 s of its 2.1 s first page (Chromium trace of the first page with and without
-  them, ``benchmarks/bench_explorer_actions.py``). An HTML ``<table>`` is laid out with the rest of the
+  them, ``benchmarks/profile_first_page.py``). An HTML ``<table>`` is laid out with the rest of the
   page. The tables a reader clicks (the compare view's data, the overview's sessions) stay Tabulators.
 - **Titles in words, widths where given.** :attr:`StaticTable.titles` renames columns for the reader
   (the frame keeps its names); a column with a width in :attr:`StaticTable.widths` wraps inside it, one

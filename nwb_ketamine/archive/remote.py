@@ -204,14 +204,13 @@ class _RangeSession:
     """The session remfile fetches blocks with: each answer is checked before its body is read.
 
     A server that ignores ``Range`` answers 200 with the whole file: that answer is closed unread and
-    reported (remfile would read it all, find it too long and retry).
+    reported (remfile would read it all, find it too long and retry). The requests go through the process's
+    session (:func:`_session`), so the files of one server share its kept-alive connections.
     """
 
     def __init__(self, url: str):
-        import requests
-
         self.url = url
-        self.session = requests.Session()
+        self.session = _session()
         self.error = _not_retried()
 
     def get(self, url, headers=None, **kwargs):
@@ -240,10 +239,6 @@ class _RangeSession:
             raise self.error(f"{self.url}: {response.status_code} {response.reason} (Range: {asked})")
         response.content  # noqa: B018  (the block, read here)
         return response
-
-    def close(self) -> None:
-        """Close the connections."""
-        self.session.close()
 
 
 def open_remote(url: str, size: int | None = None, block_size: int = BLOCK_SIZE):
@@ -276,13 +271,9 @@ def open_remote(url: str, size: int | None = None, block_size: int = BLOCK_SIZE)
     return _remote_file_class()(url, size, int(block_size))
 
 
-_classes: dict[str, type] = {}
-
-
+@functools.cache
 def _remote_file_class() -> type:
     """The remfile file class with checked range requests and errors that name the URL (built on first use)."""
-    if "file" in _classes:
-        return _classes["file"]
     import remfile
 
     class RemoteFileObject(remfile.File):
@@ -322,18 +313,12 @@ def _remote_file_class() -> type:
                 message = str(error).splitlines()[0] if str(error) else type(error).__name__
                 raise RemoteArchiveError(f"{self._url}: {message}") from error
 
-        def close(self) -> None:
-            """Close the session's connections."""
-            self.session.close()
-            super().close()
-
         def __enter__(self):
             return self
 
         def __exit__(self, *exc) -> None:
             self.close()
 
-    _classes["file"] = RemoteFileObject
     return RemoteFileObject
 
 

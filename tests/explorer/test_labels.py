@@ -91,11 +91,13 @@ def test_tables_scroll_rather_than_run_off_the_page(synthetic):
 def test_the_data_table_is_sent_when_its_card_is_first_opened(synthetic):
     view = CompareView(synthetic)
     assert view._data_card.collapsed and view._data_card.objects == []  # no Tabulator in the first page
-    assert view._data_card.title == f"Data: the {len(view.data)} cells plotted (click a row to open it)"
+    assert view._data_card.title == f"Data: the {view.data['key'].nunique()} cells plotted (click a row to open it)"
+    assert view.data["key"].is_unique  # one row per cell
     view._data_card.collapsed = False
     assert view._data_card.objects == [view._data_table]
     view.measure = "firing_rate"
-    assert view._data_card.title.startswith(f"Data: the {len(view.data)} units plotted")
+    units, rows = view.data["key"].nunique(), len(view.data)  # a unit has a row per epoch shown
+    assert view._data_card.title == f"Data: the {units} units plotted, {rows} rows (click a row to open it)"
     assert list(view._data_table.value["key"]) == list(view.data["key"])
 
 
