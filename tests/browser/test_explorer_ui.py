@@ -52,7 +52,7 @@ def test_changing_the_measure_updates_plot_and_url(page, explorer_url):
     page.locator("select").first.select_option(label="Firing rate")
     page.wait_for_function("window.location.search.includes('measure=firing_rate')", timeout=15_000)
     # the data table now lists units (unit keys end in the unit id, cells in /s<slice>/c<cell>)
-    page.wait_for_selector("text=units plotted (click a row", timeout=15_000)
+    page.wait_for_selector("text=units plotted", timeout=15_000)
     open_data_table(page)
     page.wait_for_selector(".tabulator-cell >> text=post-injection", timeout=15_000)
     assert page.console_errors == []
